@@ -1,0 +1,82 @@
+public import Foundation
+
+/// A call, as a client sends it.
+public struct CallRequest: Sendable, Hashable, Codable {
+    public var method: String
+    public var parameters: [String: JSONValue]?
+    public var more: Bool?
+    public var oneway: Bool?
+
+    public init(method: String, parameters: [String: JSONValue]? = nil, more: Bool? = nil, oneway: Bool? = nil) {
+        self.method = method
+        self.parameters = parameters
+        self.more = more
+        self.oneway = oneway
+    }
+
+    public var wantsMore: Bool { more ?? false }
+    public var isOneway: Bool { oneway ?? false }
+
+    /// Reads a request payload with the envelope rules of PROTOCOL.md: the payload must be a JSON
+    /// object with a string `method`; `parameters` an object; `more` and `oneway` booleans.
+    /// Unknown envelope keys are ignored so that later protocol additions stay compatible.
+    public static func parse(payload: some Collection<UInt8>) throws(WireError) -> CallRequest {
+        let value: JSONValue
+        do {
+            value = try WireCoding.decoder.decode(JSONValue.self, from: Data(payload))
+        } catch {
+            throw .invalidMessage("payload is not valid JSON")
+        }
+        guard case .object(let object) = value else {
+            throw .invalidMessage("payload is not a JSON object")
+        }
+        guard let methodValue = object["method"] else {
+            throw .invalidMessage("no method")
+        }
+        guard case .string(let method) = methodValue else {
+            throw .invalidMessage("method is not a string")
+        }
+        var request = CallRequest(method: method)
+        switch object["parameters"] {
+        case nil, .null?: break
+        case .object(let p)?: request.parameters = p
+        case .some: throw .invalidMessage("parameters is not an object")
+        }
+        switch object["more"] {
+        case nil, .null?: break
+        case .bool(let b)?: request.more = b
+        case .some: throw .invalidMessage("more is not a boolean")
+        }
+        switch object["oneway"] {
+        case nil, .null?: break
+        case .bool(let b)?: request.oneway = b
+        case .some: throw .invalidMessage("oneway is not a boolean")
+        }
+        return request
+    }
+}
+
+/// One reply: parameters, or an error name with parameters; `continues` on all but the last
+/// reply of a `more` call.
+public struct CallReply: Sendable, Hashable, Codable {
+    public var parameters: [String: JSONValue]?
+    public var continues: Bool?
+    public var error: ErrorName?
+
+    public init(parameters: [String: JSONValue]? = nil, continues: Bool? = nil, error: ErrorName? = nil) {
+        self.parameters = parameters
+        self.continues = continues
+        self.error = error
+    }
+
+    public init(error: WireError) {
+        self.init(parameters: error.parameters, error: error.name)
+    }
+
+    public var isContinued: Bool { continues ?? false }
+
+    /// The error this reply carries, if it is an error reply.
+    public var wireError: WireError? {
+        error.map { WireError(name: $0, parameters: parameters ?? [:]) }
+    }
+}

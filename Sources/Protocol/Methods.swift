@@ -1,0 +1,78 @@
+/// The type of a parameter, as `Describe` reports it and as the server checks it.
+public enum ParameterType: String, Sendable, Codable, Hashable {
+    case string
+    case int
+    case bool
+    case number
+    case object
+    case array
+    case any
+
+    /// Whether a JSON value has this type (`null` never does: absent and null are the same).
+    public func accepts(_ value: JSONValue) -> Bool {
+        switch (self, value) {
+        case (.any, _): true
+        case (.string, .string), (.bool, .bool), (.object, .object), (.array, .array): true
+        case (.int, .int): true
+        case (.int, .double(let d)): d.rounded() == d && abs(d) < 9.0e15
+        case (.number, .int), (.number, .double): true
+        default: false
+        }
+    }
+}
+
+/// One parameter of a method.
+public struct ParameterDescriptor: Sendable, Codable, Hashable {
+    public var name: String
+    public var type: ParameterType
+    public var required: Bool
+    public var summary: String
+
+    public init(_ name: String, _ type: ParameterType, required: Bool = false, _ summary: String = "") {
+        self.name = name
+        self.type = type
+        self.required = required
+        self.summary = summary
+    }
+}
+
+/// What `Describe` says about a method; the server routes from the same descriptors.
+public struct MethodDescriptor: Sendable, Codable, Hashable {
+    /// Full name, `io.vectort.<Interface>.<Method>`.
+    public var method: String
+    /// The lowest role that may call it.
+    public var role: Role
+    /// Whether it answers `more` calls with a stream of replies.
+    public var streams: Bool
+    public var parameters: [ParameterDescriptor]
+    public var summary: String
+
+    public init(
+        method: String, role: Role, streams: Bool = false, parameters: [ParameterDescriptor] = [], summary: String
+    ) {
+        self.method = method
+        self.role = role
+        self.streams = streams
+        self.parameters = parameters
+        self.summary = summary
+    }
+
+    /// `io.vectort.Service` for `io.vectort.Service.GetInfo`.
+    public var interface: String {
+        guard let dot = method.lastIndex(of: ".") else { return method }
+        return String(method[..<dot])
+    }
+}
+
+/// Method and interface names of protocol version 1 that the daemon serves.
+public enum MethodName {
+    public static let serviceInterface = "io.vectort.Service"
+    public static let getInfo = "io.vectort.Service.GetInfo"
+    public static let ping = "io.vectort.Service.Ping"
+    public static let getHealth = "io.vectort.Service.GetHealth"
+    public static let describe = "io.vectort.Service.Describe"
+    public static let reload = "io.vectort.Service.Reload"
+}
+
+/// The protocol version this module speaks.
+public let protocolVersion = 1

@@ -1,0 +1,114 @@
+/// Result of `io.vectort.Service.GetInfo`.
+public struct ServiceInfo: Sendable, Codable, Hashable {
+    public struct Listeners: Sendable, Codable, Hashable {
+        /// Path of the control socket ("(inherited)" detail is in `control_activated`).
+        public var control: String
+        /// `host:port` of the webhook listener when it runs.
+        public var webhook: String?
+        /// `host:port` of the metrics listener when it runs.
+        public var metrics: String?
+
+        public init(control: String, webhook: String? = nil, metrics: String? = nil) {
+            self.control = control
+            self.webhook = webhook
+            self.metrics = metrics
+        }
+    }
+
+    public var product: String
+    public var version: String
+    public var `protocol`: Int
+    public var interfaces: [String]
+    public var listeners: Listeners
+    /// RFC 3339 UTC.
+    public var startedAt: String
+    /// The caller's role.
+    public var role: Role
+    /// Process id of the daemon (an addition to version 1; optional for clients).
+    public var pid: Int?
+
+    public init(
+        product: String, version: String, protocol: Int, interfaces: [String], listeners: Listeners,
+        startedAt: String, role: Role, pid: Int? = nil
+    ) {
+        self.product = product
+        self.version = version
+        self.protocol = `protocol`
+        self.interfaces = interfaces
+        self.listeners = listeners
+        self.startedAt = startedAt
+        self.role = role
+        self.pid = pid
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case product, version, `protocol`, interfaces, listeners, role, pid
+        case startedAt = "started_at"
+    }
+}
+
+/// Health of one part, or of the whole daemon.
+public enum HealthStatus: String, Sendable, Codable, Hashable, Comparable {
+    case ok
+    case degraded
+    case failing
+
+    public static func < (lhs: HealthStatus, rhs: HealthStatus) -> Bool {
+        lhs.severity < rhs.severity
+    }
+
+    private var severity: Int {
+        switch self {
+        case .ok: 0
+        case .degraded: 1
+        case .failing: 2
+        }
+    }
+}
+
+/// Result of `io.vectort.Service.GetHealth`.
+public struct HealthReport: Sendable, Codable, Hashable {
+    public struct Check: Sendable, Codable, Hashable {
+        public var status: HealthStatus
+        public var detail: String
+
+        public init(status: HealthStatus, detail: String) {
+            self.status = status
+            self.detail = detail
+        }
+    }
+
+    public var status: HealthStatus
+    public var checks: [String: Check]
+
+    public init(checks: [String: Check]) {
+        self.checks = checks
+        self.status = checks.values.map(\.status).max() ?? .ok
+    }
+}
+
+/// Result of `io.vectort.Service.Describe`.
+public struct ServiceDescription: Sendable, Codable, Hashable {
+    public var `protocol`: Int
+    public var methods: [MethodDescriptor]
+
+    public init(protocol: Int, methods: [MethodDescriptor]) {
+        self.protocol = `protocol`
+        self.methods = methods
+    }
+}
+
+/// Result of `io.vectort.Service.Reload`.
+public struct ReloadResult: Sendable, Codable, Hashable {
+    /// Configuration keys and secret names whose values changed (never the values).
+    public var changed: [String]
+
+    public init(changed: [String]) {
+        self.changed = changed
+    }
+}
+
+/// Result of `io.vectort.Service.Ping`.
+public struct PingResult: Sendable, Codable, Hashable {
+    public init() {}
+}

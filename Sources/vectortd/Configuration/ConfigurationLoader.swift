@@ -1,0 +1,164 @@
+import Configuration
+import Foundation
+import Protocol
+import SystemPackage
+
+/// Reads `DaemonConfiguration` through apple/swift-configuration.
+///
+/// Every value is read as text and parsed here, so that a malformed value is an error naming its
+/// key instead of silently falling back to the default.
+struct ConfigurationLoader {
+    /// The YAML file to read, `nil` for built-in defaults and environment only.
+    var file: String?
+    /// When false, a missing `file` is an error (it was named explicitly).
+    var fileMayBeMissing: Bool
+    var environment: [String: String]
+
+    /// Picks the configuration file: `--config`, `$CONFIGURATION_DIRECTORY/vectortd.yaml`,
+    /// `/etc/vectortd/vectortd.yaml`; none found means built-in defaults.
+    static func locate(explicit: String?, environment: [String: String]) -> ConfigurationLoader {
+        if let explicit {
+            return ConfigurationLoader(file: explicit, fileMayBeMissing: false, environment: environment)
+        }
+        var candidates: [String] = []
+        if let dirs = environment["CONFIGURATION_DIRECTORY"], !dirs.isEmpty {
+            candidates += dirs.split(separator: ":").map { "\($0)/vectortd.yaml" }
+        }
+        candidates.append("/etc/vectortd/vectortd.yaml")
+        let found = candidates.first { FileManager.default.fileExists(atPath: $0) }
+        return ConfigurationLoader(file: found, fileMayBeMissing: true, environment: environment)
+    }
+
+    func load() async throws -> DaemonConfiguration {
+        var providers: [any ConfigProvider] = [
+            EnvironmentVariablesProvider(environmentVariables: environment).prefixKeys(with: "vectortd")
+        ]
+        var sources: [String] = ["defaults"]
+        if let file {
+            if !fileMayBeMissing && !FileManager.default.fileExists(atPath: file) {
+                throw ConfigurationError(key: "--config", problem: "file \(file) does not exist")
+            }
+            do {
+                providers.append(try await FileProvider<YAMLSnapshot>(filePath: FilePath(file), allowMissing: true))
+            } catch {
+                throw ConfigurationError(key: "--config", problem: "cannot read \(file): \(error)")
+            }
+            sources.append(file)
+        }
+        if environment.keys.contains(where: { $0.hasPrefix("VECTORTD_") && $0 != "VECTORTD_SOCKET" }) {
+            sources.append("environment")
+        }
+        let values = Values(reader: ConfigReader(providers: providers))
+        var c = DaemonConfiguration()
+        c.sources = sources
+
+        c.control.socket = try values.string("control.socket")
+        c.control.adminGroup = try values.string("control.admin_group") ?? c.control.adminGroup
+        c.control.clientGroup = try values.string("control.client_group") ?? c.control.clientGroup
+        c.control.maxMessageBytes =
+            try values.int("control.max_message_bytes", in: 1024...(1 << 30)) ?? c.control.maxMessageBytes
+        c.control.maxConnections = try values.int("control.max_connections", in: 1...1_000_000) ?? c.control.maxConnections
+        c.control.maxPipelinedCalls =
+            try values.int("control.max_pipelined_calls", in: 1...65536) ?? c.control.maxPipelinedCalls
+
+        c.database.path = try values.string("database.path") ?? c.database.path
+        if c.database.path.isEmpty { throw ConfigurationError(key: "database.path", problem: "must not be empty") }
+
+        c.shutdown.graceSeconds = try values.double("shutdown.grace_seconds", in: 0...3600) ?? c.shutdown.graceSeconds
+
+        if let level = try values.string("log.level") {
+            guard logLevelNames.contains(level) else {
+                throw ConfigurationError(
+                    key: "log.level", problem: "\"\(level)\" is not one of \(logLevelNames.joined(separator: ", "))")
+            }
+            c.log.level = level
+        }
+        if let target = try values.string("log.target") {
+            guard let t = DaemonConfiguration.Log.Target(rawValue: target) else {
+                throw ConfigurationError(key: "log.target", problem: "\"\(target)\" is not one of auto, journal, stderr")
+            }
+            c.log.target = t
+        }
+
+        c.credits.freeOnSignup = try values.int("credits.free_on_signup", in: 0...1_000_000) ?? c.credits.freeOnSignup
+        c.credits.priceQuick = try values.int("credits.prices.quick", in: 0...1_000_000) ?? c.credits.priceQuick
+        c.credits.priceAdvanced = try values.int("credits.prices.advanced", in: 0...1_000_000) ?? c.credits.priceAdvanced
+
+        c.generation.chain = try values.stringArray("generation.chain")
+        c.generation.deadlineQuickSeconds =
+            try values.double("generation.deadline_seconds.quick", in: 1...3600) ?? c.generation.deadlineQuickSeconds
+        c.generation.deadlineAdvancedSeconds =
+            try values.double("generation.deadline_seconds.advanced", in: 1...3600)
+            ?? c.generation.deadlineAdvancedSeconds
+
+        c.webhook.listen = try values.string("webhook.listen") ?? c.webhook.listen
+        if !c.webhook.listen.isEmpty { _ = try HostPort.parse(c.webhook.listen, key: "webhook.listen") }
+        c.webhook.path = try values.string("webhook.path") ?? c.webhook.path
+        if !c.webhook.path.hasPrefix("/") {
+            throw ConfigurationError(key: "webhook.path", problem: "must start with /")
+        }
+        c.stripe.apiBase = try values.string("stripe.api_base") ?? c.stripe.apiBase
+        guard let url = URL(string: c.stripe.apiBase), url.scheme == "https" || url.scheme == "http", url.host != nil
+        else {
+            throw ConfigurationError(key: "stripe.api_base", problem: "\"\(c.stripe.apiBase)\" is not an http(s) URL")
+        }
+        return c
+    }
+
+    /// Typed reads with errors that name the key.
+    private struct Values {
+        let reader: ConfigReader
+
+        func string(_ key: String) throws -> String? {
+            reader.string(forKey: ConfigKey(key))
+        }
+
+        func int(_ key: String, in range: ClosedRange<Int>) throws -> Int? {
+            guard let text = try string(key) else { return nil }
+            guard let value = Int(text.trimmingCharacters(in: .whitespaces)) else {
+                throw ConfigurationError(key: key, problem: "\"\(text)\" is not an integer")
+            }
+            guard range.contains(value) else {
+                throw ConfigurationError(key: key, problem: "\(value) is outside \(range.lowerBound)...\(range.upperBound)")
+            }
+            return value
+        }
+
+        func double(_ key: String, in range: ClosedRange<Double>) throws -> Double? {
+            guard let text = try string(key) else { return nil }
+            guard let value = Double(text.trimmingCharacters(in: .whitespaces)), value.isFinite else {
+                throw ConfigurationError(key: key, problem: "\"\(text)\" is not a number")
+            }
+            guard range.contains(value) else {
+                throw ConfigurationError(
+                    key: key, problem: "\(value) is outside \(range.lowerBound)...\(range.upperBound)")
+            }
+            return value
+        }
+
+        func stringArray(_ key: String) throws -> [String]? {
+            if let array = reader.stringArray(forKey: ConfigKey(key)) {
+                return array.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            }
+            return nil
+        }
+    }
+}
+
+/// `host:port` as written in `webhook.listen`.
+struct HostPort: Equatable, Sendable {
+    var host: String
+    var port: Int
+
+    static func parse(_ text: String, key: String) throws -> HostPort {
+        guard let colon = text.lastIndex(of: ":") else {
+            throw ConfigurationError(key: key, problem: "\"\(text)\" is not host:port")
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty, let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+            throw ConfigurationError(key: key, problem: "\"\(text)\" is not host:port with a port in 0...65535")
+        }
+        return HostPort(host: host, port: port)
+    }
+}

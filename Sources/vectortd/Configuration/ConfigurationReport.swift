@@ -1,0 +1,41 @@
+import Foundation
+
+extension DaemonConfiguration {
+    /// Every effective key with its value, in documentation order. Used by `--check-config`
+    /// and to compute what a reload changed.
+    func flattened() -> [(key: String, value: String)] {
+        func seconds(_ value: Double) -> String {
+            value.rounded() == value ? String(Int(value)) : String(value)
+        }
+        return [
+            ("control.socket", control.socket ?? "(default)"),
+            ("control.admin_group", control.adminGroup),
+            ("control.client_group", control.clientGroup),
+            ("control.max_message_bytes", String(control.maxMessageBytes)),
+            ("control.max_connections", String(control.maxConnections)),
+            ("control.max_pipelined_calls", String(control.maxPipelinedCalls)),
+            ("database.path", database.path),
+            ("shutdown.grace_seconds", seconds(shutdown.graceSeconds)),
+            ("log.level", log.level),
+            ("log.target", log.target.rawValue),
+            ("credits.free_on_signup", String(credits.freeOnSignup)),
+            ("credits.prices.quick", String(credits.priceQuick)),
+            ("credits.prices.advanced", String(credits.priceAdvanced)),
+            ("generation.chain", generation.chain.map { "[" + $0.joined(separator: ", ") + "]" } ?? "(providers with keys, then template)"),
+            ("generation.deadline_seconds.quick", seconds(generation.deadlineQuickSeconds)),
+            ("generation.deadline_seconds.advanced", seconds(generation.deadlineAdvancedSeconds)),
+            ("webhook.listen", webhook.listen.isEmpty ? "(disabled)" : webhook.listen),
+            ("webhook.path", webhook.path),
+            ("stripe.api_base", stripe.apiBase),
+        ]
+    }
+
+    /// Keys whose effective value differs between two configurations.
+    func changedKeys(comparedTo other: DaemonConfiguration) -> [String] {
+        let mine = Dictionary(uniqueKeysWithValues: flattened().map { ($0.key, $0.value) })
+        return other.flattened().filter { mine[$0.key] != $0.value }.map(\.key)
+    }
+
+    /// Keys that only take effect after a restart.
+    static let restartOnlyKeys: Set<String> = ["control.socket", "database.path", "log.target"]
+}

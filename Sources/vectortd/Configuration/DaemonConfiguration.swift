@@ -1,0 +1,81 @@
+import Foundation
+import Protocol
+
+/// The daemon's effective configuration: built-in defaults, then `vectortd.yaml`, then
+/// `VECTORTD_*` environment variables. Secrets are not here; see `Secrets`.
+///
+/// Keys are documented in etc/vectortd.yaml and docs/configuration.md.
+struct DaemonConfiguration: Sendable, Equatable {
+    struct Control: Sendable, Equatable {
+        /// Explicit socket path from `control.socket`; `nil` means the default of `DaemonPaths`.
+        var socket: String?
+        var adminGroup = "vectortd-admin"
+        var clientGroup = "vectortd"
+        var maxMessageBytes = Framing.defaultMaxMessageBytes
+        var maxConnections = 1024
+        /// Calls on one connection that may be in flight before the server stops reading it.
+        var maxPipelinedCalls = 128
+    }
+
+    struct DatabaseSettings: Sendable, Equatable {
+        var path = "vectortd.sqlite"
+    }
+
+    struct Shutdown: Sendable, Equatable {
+        var graceSeconds = 20.0
+    }
+
+    struct Log: Sendable, Equatable {
+        enum Target: String, Sendable, Equatable, CaseIterable {
+            case auto, journal, stderr
+        }
+
+        var level = "info"
+        var target = Target.auto
+    }
+
+    struct Credits: Sendable, Equatable {
+        var freeOnSignup = 10
+        var priceQuick = 2
+        var priceAdvanced = 4
+    }
+
+    struct Generation: Sendable, Equatable {
+        /// `nil`: providers with keys, then template.
+        var chain: [String]?
+        var deadlineQuickSeconds = 30.0
+        var deadlineAdvancedSeconds = 90.0
+    }
+
+    struct Webhook: Sendable, Equatable {
+        var listen = "127.0.0.1:8402"
+        var path = "/api/webhook/stripe"
+    }
+
+    struct Stripe: Sendable, Equatable {
+        var apiBase = "https://api.stripe.com"
+    }
+
+    var control = Control()
+    var database = DatabaseSettings()
+    var shutdown = Shutdown()
+    var log = Log()
+    var credits = Credits()
+    var generation = Generation()
+    var webhook = Webhook()
+    var stripe = Stripe()
+
+    /// Where the configuration came from, for `--check-config` and the journal.
+    var sources: [String] = ["defaults"]
+}
+
+/// A configuration value that cannot be used. Names the key, says what is wrong.
+struct ConfigurationError: Error, CustomStringConvertible, Equatable {
+    var key: String
+    var problem: String
+
+    var description: String { "configuration key \(key): \(problem)" }
+}
+
+/// The names of the log levels swift-log knows, as written in configuration.
+let logLevelNames = ["trace", "debug", "info", "notice", "warning", "error", "critical"]

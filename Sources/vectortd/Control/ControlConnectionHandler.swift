@@ -1,0 +1,318 @@
+import Foundation
+import Logging
+import NIOCore
+import Protocol
+
+/// One control connection: parses calls, runs them, and writes replies in call order.
+///
+/// Quick methods run right here on the event loop; the others run in tasks whose replies hop
+/// back to the loop. Replies of a later call wait in a slot until every earlier call has
+/// answered, so a client may pipeline. When too many calls are in flight, or the client does
+/// not read its replies, the handler stops reading from the socket. When the connection goes
+/// away, every task still running is cancelled.
+final class ControlConnectionHandler: ChannelDuplexHandler {
+    typealias InboundIn = ControlFrame
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private struct Slot {
+        var buffered: [ByteBuffer] = []
+        var finished = false
+        var closeAfter = false
+    }
+
+    private let state: ControlServerState
+    private let callContext: CallContext
+    private let maxPipelinedCalls: Int
+    private let encoder = WireCoding.encoder
+    private var nextSequence: UInt64 = 0
+    private var nextToWrite: UInt64 = 0
+    private var slots: [UInt64: Slot] = [:]
+    private var tasks: [UInt64: Task<Void, Never>] = [:]
+    private var nextTaskID: UInt64 = 0
+    private var readHeld = false
+    private var acceptingCalls = true
+    private var draining = false
+    private var context: ChannelHandlerContext?
+
+    init(state: ControlServerState, callContext: CallContext, maxPipelinedCalls: Int) {
+        self.state = state
+        self.callContext = callContext
+        self.maxPipelinedCalls = maxPipelinedCalls
+    }
+
+    private var inFlight: Int { Int(nextSequence - nextToWrite) }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        cancelAll()
+        self.context = nil
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        cancelAll()
+        context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is DrainConnectionEvent {
+            draining = true
+            if inFlight == 0 { context.close(promise: nil) }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .violation(let error):
+            guard acceptingCalls else { return }
+            acceptingCalls = false
+            let wire: WireError =
+                switch error.kind {
+                case .empty: .invalidMessage("frame with length 0")
+                case .tooLarge(_, let limit): .messageTooLarge(limit: limit)
+                }
+            let sequence = take()
+            deliver(sequence, frame(.failure(wire)), final: true, closeAfter: true)
+        case .payload(let payload):
+            guard acceptingCalls else { return }
+            handleCall(payload, context: context)
+        }
+    }
+
+    // Backpressure: hold the next socket read while too many calls wait or replies do not drain.
+    func read(context: ChannelHandlerContext) {
+        // After a framing violation, input is read and discarded until the peer closes: closing
+        // with unread input would make the kernel reset the peer before it reads our error reply.
+        if acceptingCalls && (inFlight >= maxPipelinedCalls || !context.channel.isWritable) {
+            readHeld = true
+            return
+        }
+        context.read()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        resumeReadingIfPossible()
+        context.fireChannelWritabilityChanged()
+    }
+
+    private func resumeReadingIfPossible() {
+        guard readHeld, let context, inFlight < maxPipelinedCalls, context.channel.isWritable else {
+            return
+        }
+        readHeld = false
+        context.read()
+    }
+
+    private func take() -> UInt64 {
+        defer { nextSequence += 1 }
+        return nextSequence
+    }
+
+    private func handleCall(_ payload: ByteBuffer, context: ChannelHandlerContext) {
+        let request: CallRequest
+        do {
+            request = try CallRequest.parse(payload: payload.readableBytesView)
+        } catch {
+            deliver(take(), frame(.failure(error)), final: true)
+            return
+        }
+        let oneway = request.isOneway
+        if draining || state.isDraining {
+            if !oneway { deliver(take(), frame(.failure(.unavailable("vectortd is shutting down"))), final: true) }
+            return
+        }
+        let route: MethodTable.Route
+        let parameters: Parameters
+        do {
+            (route, parameters) = try state.methods.resolve(request, role: callContext.role)
+        } catch {
+            if !oneway { deliver(take(), frame(.failure(error)), final: true) }
+            return
+        }
+        let sequence: UInt64? = oneway ? nil : take()
+        switch route.implementation {
+        case .immediate(let run):
+            let reply: CallReply.Encoded
+            do {
+                reply = .success(try run(callContext, parameters))
+            } catch {
+                reply = .failure(ErrorReplies.wireError(for: error, method: request.method, logger: callContext.logger))
+            }
+            if let sequence { deliver(sequence, frame(reply), final: true) }
+        case .async(let run):
+            startTask(sequence: sequence, request: request, parameters: parameters, run: run, eventLoop: context.eventLoop)
+        }
+    }
+
+    private func startTask(
+        sequence: UInt64?, request: CallRequest, parameters: Parameters,
+        run: @escaping @Sendable (CallContext, Parameters, ReplyStream) async throws -> any Encodable & Sendable,
+        eventLoop: any EventLoop
+    ) {
+        let taskID = nextTaskID
+        nextTaskID += 1
+        tasks[taskID] = Self.spawn(
+            handler: NIOLoopBound(self, eventLoop: eventLoop), taskID: taskID, sequence: sequence,
+            streaming: request.wantsMore, method: request.method, context: callContext, parameters: parameters,
+            run: run)
+    }
+
+    private static func spawn(
+        handler: NIOLoopBound<ControlConnectionHandler>, taskID: UInt64, sequence: UInt64?, streaming: Bool,
+        method: String, context: CallContext, parameters: Parameters,
+        run: @escaping @Sendable (CallContext, Parameters, ReplyStream) async throws -> any Encodable & Sendable
+    ) -> Task<Void, Never> {
+        let eventLoop = handler.eventLoop
+        let stream = ReplyStream { value in
+            guard streaming, let sequence else { return }
+            try Task.checkCancellation()
+            let buffer = try encodeFrame(CallReply.Encoded.continued(value))
+            eventLoop.execute { handler.value.deliver(sequence, buffer, final: false) }
+        }
+        return Task {
+            let buffer = await runCall(run, context: context, parameters: parameters, stream: stream, method: method)
+            eventLoop.execute { handler.value.finishTask(taskID, sequence: sequence, buffer: buffer) }
+        }
+    }
+
+    private func finishTask(_ taskID: UInt64, sequence: UInt64?, buffer: ByteBuffer) {
+        tasks[taskID] = nil
+        if let sequence {
+            deliver(sequence, buffer, final: true)
+        } else if let context {
+            afterProgress(context: context)
+        }
+    }
+
+    private static func runCall(
+        _ run: @Sendable (CallContext, Parameters, ReplyStream) async throws -> any Encodable & Sendable,
+        context: CallContext, parameters: Parameters, stream: ReplyStream, method: String
+    ) async -> ByteBuffer {
+        let reply: CallReply.Encoded
+        do {
+            reply = .success(try await run(context, parameters, stream))
+        } catch {
+            reply = .failure(ErrorReplies.wireError(for: error, method: method, logger: context.logger))
+        }
+        return frameOrInternalError(reply, method: method, logger: context.logger)
+    }
+
+    /// Writes a reply now if its call is next in line, or keeps it until the earlier calls answer.
+    private func deliver(_ sequence: UInt64, _ buffer: ByteBuffer, final: Bool, closeAfter: Bool = false) {
+        guard let context else { return }
+        if sequence == nextToWrite {
+            if final {
+                nextToWrite += 1
+                if closeAfter {
+                    context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+                    LingeringClose.start(context: context)
+                    return
+                }
+                context.write(wrapOutboundOut(buffer), promise: nil)
+                drainSlots(context: context)
+            } else {
+                context.write(wrapOutboundOut(buffer), promise: nil)
+            }
+            context.flush()
+            afterProgress(context: context)
+        } else {
+            slots[sequence, default: Slot()].buffered.append(buffer)
+            if final {
+                slots[sequence]!.finished = true
+                slots[sequence]!.closeAfter = closeAfter
+            }
+        }
+    }
+
+    private func drainSlots(context: ChannelHandlerContext) {
+        while let slot = slots[nextToWrite] {
+            for buffer in slot.buffered { context.write(wrapOutboundOut(buffer), promise: nil) }
+            if slot.finished {
+                slots[nextToWrite] = nil
+                nextToWrite += 1
+                if slot.closeAfter {
+                    context.flush()
+                    LingeringClose.start(context: context)
+                    return
+                }
+            } else {
+                slots[nextToWrite]!.buffered = []
+                break
+            }
+        }
+    }
+
+    private func afterProgress(context: ChannelHandlerContext) {
+        if draining && inFlight == 0 && tasks.isEmpty {
+            context.close(promise: nil)
+            return
+        }
+        resumeReadingIfPossible()
+    }
+
+    private func cancelAll() {
+        for task in tasks.values { task.cancel() }
+        tasks.removeAll()
+        slots.removeAll()
+    }
+
+    private func frame(_ reply: CallReply.Encoded) -> ByteBuffer {
+        Self.frameOrInternalError(reply, method: "", logger: callContext.logger, encoder: encoder)
+    }
+
+    private static func frameOrInternalError(
+        _ reply: CallReply.Encoded, method: String, logger: Logger, encoder: JSONEncoder = WireCoding.encoder
+    ) -> ByteBuffer {
+        do {
+            return try encodeFrame(reply, encoder: encoder)
+        } catch {
+            let wire = ErrorReplies.wireError(for: error, method: method, logger: logger)
+            return try! encodeFrame(.failure(wire), encoder: encoder)
+        }
+    }
+
+    private static func encodeFrame(_ reply: CallReply.Encoded, encoder: JSONEncoder = WireCoding.encoder) throws
+        -> ByteBuffer
+    {
+        let data = try encoder.encode(reply)
+        var buffer = ByteBufferAllocator().buffer(capacity: data.count + Framing.headerSize)
+        buffer.writeInteger(UInt32(data.count), endianness: .big)
+        buffer.writeBytes(data)
+        return buffer
+    }
+}
+
+@available(*, unavailable)
+extension ControlConnectionHandler: Sendable {}
+
+extension CallReply {
+    /// A reply as the server encodes it: typed parameters, encoded once, straight to the frame.
+    enum Encoded: Encodable, Sendable {
+        case success(any Encodable & Sendable)
+        case continued(any Encodable & Sendable)
+        case failure(WireError)
+
+        private enum Keys: String, CodingKey {
+            case parameters, continues, error
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: Keys.self)
+            switch self {
+            case .success(let parameters):
+                try container.encode(parameters, forKey: .parameters)
+            case .continued(let parameters):
+                try container.encode(parameters, forKey: .parameters)
+                try container.encode(true, forKey: .continues)
+            case .failure(let error):
+                try container.encode(error.name, forKey: .error)
+                try container.encode(error.parameters, forKey: .parameters)
+            }
+        }
+    }
+}

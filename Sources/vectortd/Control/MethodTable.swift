@@ -1,0 +1,90 @@
+import Logging
+import Protocol
+
+/// What a method implementation knows about its caller.
+struct CallContext: Sendable {
+    var role: Role
+    var peer: PeerCredentials
+    var connectionID: UInt64
+    var logger: Logger
+}
+
+/// Validated call parameters: every name is declared by the method and has its declared type.
+struct Parameters: Sendable {
+    let values: [String: JSONValue]
+
+    func string(_ name: String) -> String? { values[name]?.stringValue }
+    func int(_ name: String) -> Int64? { values[name]?.intValue }
+    func bool(_ name: String) -> Bool? { values[name]?.boolValue }
+}
+
+/// Further replies of a `more` call. For a call without `more`, they are dropped: the caller
+/// gets only the final reply, as PROTOCOL.md says.
+struct ReplyStream: Sendable {
+    let send: @Sendable (any Encodable & Sendable) async throws -> Void
+
+    func yield(_ value: some Encodable & Sendable) async throws {
+        try await send(value)
+    }
+}
+
+enum MethodImplementation: Sendable {
+    /// Runs on the connection's event loop; for quick calls that never block.
+    case immediate(@Sendable (CallContext, Parameters) throws -> any Encodable & Sendable)
+    /// Runs in its own task, cancelled when the caller disconnects.
+    case async(@Sendable (CallContext, Parameters, ReplyStream) async throws -> any Encodable & Sendable)
+}
+
+/// The one table that both routes calls and answers `Describe`, so the two cannot drift.
+struct MethodTable: Sendable {
+    struct Route: Sendable {
+        var descriptor: MethodDescriptor
+        var implementation: MethodImplementation
+    }
+
+    private(set) var routes: [String: Route] = [:]
+
+    mutating func register(_ descriptor: MethodDescriptor, _ implementation: MethodImplementation) {
+        precondition(routes[descriptor.method] == nil, "method \(descriptor.method) registered twice")
+        routes[descriptor.method] = Route(descriptor: descriptor, implementation: implementation)
+    }
+
+    /// Every method, sorted by name.
+    var descriptors: [MethodDescriptor] {
+        routes.values.map(\.descriptor).sorted { $0.method < $1.method }
+    }
+
+    /// Interfaces served, sorted.
+    var interfaces: [String] {
+        Set(routes.values.map(\.descriptor.interface)).sorted()
+    }
+
+    /// Finds the method, checks the caller's role and the parameters.
+    func resolve(_ request: CallRequest, role: Role) throws(WireError) -> (Route, Parameters) {
+        guard let route = routes[request.method] else {
+            throw .methodNotFound(request.method)
+        }
+        guard role >= route.descriptor.role else {
+            throw .permissionDenied(method: request.method, requiredRole: route.descriptor.role)
+        }
+        let given = request.parameters ?? [:]
+        var accepted: [String: JSONValue] = [:]
+        let declared = Dictionary(uniqueKeysWithValues: route.descriptor.parameters.map { ($0.name, $0) })
+        for name in given.keys.sorted() {
+            guard let parameter = declared[name] else {
+                throw .invalidParameter(name, "\(request.method) has no parameter \"\(name)\"")
+            }
+            let value = given[name]!
+            if value == .null { continue }
+            guard parameter.type.accepts(value) else {
+                throw .invalidParameter(
+                    name, "parameter \"\(name)\" must be of type \(parameter.type.rawValue), not \(value.typeName)")
+            }
+            accepted[name] = value
+        }
+        for parameter in route.descriptor.parameters where parameter.required && accepted[parameter.name] == nil {
+            throw .invalidParameter(parameter.name, "parameter \"\(parameter.name)\" is required")
+        }
+        return (route, Parameters(values: accepted))
+    }
+}

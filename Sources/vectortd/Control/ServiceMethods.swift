@@ -1,0 +1,51 @@
+import Foundation
+import Protocol
+
+/// What `io.vectort.Service.GetInfo` reports about the running daemon.
+struct DaemonIdentity: Sendable {
+    var version: String
+    var startedAt: Date
+    var controlSocket: String
+    var webhook: String?
+}
+
+/// `io.vectort.Service`: GetInfo, Ping, GetHealth, Describe, Reload.
+enum ServiceMethods {
+    static func register(
+        into table: inout MethodTable, identity: DaemonIdentity, health: HealthMonitor, reloader: Reloader,
+        describe: @escaping @Sendable () -> [MethodDescriptor]
+    ) {
+        let startedAt = identity.startedAt.formatted(Date.ISO8601FormatStyle())
+        table.register(
+            MethodDescriptor(
+                method: MethodName.getInfo, role: .client,
+                summary: "Product, version, protocol version, interfaces, listeners, start time and the caller's role."),
+            .immediate { context, _ in
+                ServiceInfo(
+                    product: "vectortd", version: identity.version, protocol: protocolVersion,
+                    interfaces: Set(describe().map(\.interface)).sorted(),
+                    listeners: .init(control: identity.controlSocket, webhook: identity.webhook),
+                    startedAt: startedAt, role: context.role, pid: Int(getpid()))
+            })
+        table.register(
+            MethodDescriptor(method: MethodName.ping, role: .client, summary: "Answers {} at once."),
+            .immediate { _, _ in PingResult() })
+        table.register(
+            MethodDescriptor(
+                method: MethodName.getHealth, role: .client,
+                summary: "Overall status (ok, degraded, failing) and each check with its detail."),
+            .async { _, _, _ in await health.check() })
+        table.register(
+            MethodDescriptor(
+                method: MethodName.describe, role: .client,
+                summary: "Every method with its role, whether it streams, and its parameters."),
+            .immediate { _, _ in ServiceDescription(protocol: protocolVersion, methods: describe()) })
+        table.register(
+            MethodDescriptor(
+                method: MethodName.reload, role: .admin,
+                summary: "Re-reads configuration and credentials; returns when done with the changed keys."),
+            .async { context, _, _ in
+                try await reloader.reload(reason: "Reload call from uid \(context.peer.uid)")
+            })
+    }
+}

@@ -1,0 +1,123 @@
+import Engine
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import Protocol
+import ServiceLifecycle
+import UnixSignals
+
+/// Wires the daemon: database, control server, reload, watchdog and systemd notifications,
+/// run as one ServiceGroup in dependency order (shutdown runs in reverse).
+struct Daemon {
+    var configuration: DaemonConfiguration
+    var secrets: Secrets
+    var paths: DaemonPaths
+    var loader: ConfigurationLoader
+    var levels: LogLevelControl
+    var notifier: SystemdNotifier
+    var logger: Logger
+
+    func run() async throws {
+        let startedAt = Date()
+        let activation: SocketActivation
+        do {
+            activation = try SocketActivation.fromEnvironment()
+        } catch {
+            throw ControlServer.StartError(description: "\(error)", errno: EBADF)
+        }
+        if !activation.ignored.isEmpty {
+            logger.warning("ignoring inherited sockets", metadata: ["names": "\(activation.ignored.joined(separator: ","))"])
+        }
+        try FileManager.default.createDirectory(
+            atPath: paths.runtimeDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+
+        let databasePath = paths.databasePath(configuration.database.path)
+        notifier.status("opening database \(databasePath)")
+        let database: Database
+        do {
+            database = try Database.open(path: databasePath, logger: logger)
+        } catch {
+            throw ControlServer.StartError(description: "cannot open the database \(databasePath): \(error)", errno: EIO)
+        }
+
+        let group = MultiThreadedEventLoopGroup.singleton
+        let controlLoop = group.next()
+        let health = HealthMonitor(database: database, controlLoop: controlLoop)
+        let controlPath = activation.control.flatMap(ControlServer.socketPath(of:)) ?? paths.socket
+
+        let stateBox = StateBox()
+        let reloader = Reloader(
+            configuration: configuration, secrets: secrets, loader: loader,
+            credentialsDirectory: paths.credentialsDirectory, notifier: notifier, levels: levels,
+            apply: { newConfiguration in
+                stateBox.state?.settings = Self.controlSettings(newConfiguration)
+            },
+            status: { Self.status(controlPath: controlPath, connections: stateBox.state?.connectionCount ?? 0) },
+            logger: logger)
+
+        var methods = MethodTable()
+        let describeBox = DescribeBox()
+        ServiceMethods.register(
+            into: &methods,
+            identity: DaemonIdentity(
+                version: vectortVersion, startedAt: startedAt, controlSocket: controlPath,
+                webhook: nil),
+            health: health, reloader: reloader, describe: { describeBox.descriptors })
+        describeBox.descriptors = methods.descriptors
+
+        let state = ControlServerState(
+            methods: methods, settings: Self.controlSettings(configuration), logger: logger)
+        stateBox.state = state
+        let signals = await UnixSignalsSequence(trapping: .sighup)
+        let server = try await ControlServer.start(
+            group: group, inheritedFD: activation.control, path: controlPath, state: state,
+            graceSeconds: configuration.shutdown.graceSeconds, logger: logger)
+
+        var services: [any Service] = [
+            server,
+            ReloadSignalService(signals: signals, reloader: reloader, logger: logger),
+        ]
+        if let interval = notifier.watchdogInterval() {
+            logger.info("watchdog enabled", metadata: ["watchdog.interval": "\(interval)"])
+            services.append(WatchdogService(interval: interval, notifier: notifier, health: health, logger: logger))
+        }
+        services.append(
+            NotifierService(
+                notifier: notifier,
+                status: { Self.status(controlPath: controlPath, connections: state.connectionCount) }, logger: logger))
+
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(
+            Int64((configuration.shutdown.graceSeconds + 3) * 1000))
+        groupConfiguration.maximumCancellationDuration = .seconds(5)
+        try await ServiceGroup(configuration: groupConfiguration).run()
+        logger.info("stopped")
+    }
+
+    static func controlSettings(_ configuration: DaemonConfiguration) -> ControlSettings {
+        ControlSettings(
+            roles: RoleResolver(
+                adminGroup: configuration.control.adminGroup, clientGroup: configuration.control.clientGroup),
+            maxConnections: configuration.control.maxConnections,
+            maxPipelinedCalls: configuration.control.maxPipelinedCalls,
+            maxMessageBytes: configuration.control.maxMessageBytes)
+    }
+
+    static func status(controlPath: String, connections: Int) -> String {
+        "serving on \(controlPath); \(connections) connection\(connections == 1 ? "" : "s")"
+    }
+}
+
+/// Late-bound references that close a construction cycle (the method table describes itself;
+/// reload updates the server state built after it). Written once during start-up.
+final class StateBox: @unchecked Sendable {
+    var state: ControlServerState?
+}
+
+final class DescribeBox: @unchecked Sendable {
+    var descriptors: [MethodDescriptor] = []
+}
