@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 #if canImport(Glibc)
 import Glibc
@@ -115,7 +115,7 @@ public final class VectortClient {
         _ method: String, _ parameters: [String: JSONValue] = [:], timeout: Double? = nil
     ) throws(VectortClientError) -> JSONValue {
         let deadline = Self.deadline(timeout ?? self.timeout)
-        try send(CallRequest(method: method, parameters: parameters), deadline: deadline)
+        try sendExpectingReply(CallRequest(method: method, parameters: parameters), deadline: deadline)
         let reply = try receive(deadline: deadline)
         if let error = reply.wireError { throw .remote(error) }
         return .object(reply.parameters ?? [:])
@@ -128,7 +128,7 @@ public final class VectortClient {
         onReply: (CallReply) -> Void
     ) throws(VectortClientError) -> JSONValue {
         let deadline = Self.deadline(timeout ?? self.timeout)
-        try send(CallRequest(method: method, parameters: parameters, more: true), deadline: deadline)
+        try sendExpectingReply(CallRequest(method: method, parameters: parameters, more: true), deadline: deadline)
         while true {
             let reply = try receive(deadline: deadline)
             if let error = reply.wireError { throw .remote(error) }
@@ -149,6 +149,19 @@ public final class VectortClient {
             throw .io("cannot encode request: \(error)")
         }
         try sendFrame(Array(payload), deadline: deadline)
+    }
+
+    /// A daemon that refuses a connection answers at once and closes; our send may then fail
+    /// while its error reply is already waiting to be read. Surface that reply, not EPIPE.
+    private func sendExpectingReply(_ request: CallRequest, deadline: ContinuousClock.Instant?) throws(VectortClientError) {
+        do {
+            try send(request, deadline: deadline)
+        } catch .connectionClosed {
+            if let reply = try? receive(deadline: deadline), let error = reply.wireError {
+                throw .remote(error)
+            }
+            throw .connectionClosed
+        }
     }
 
     /// Sends one already-encoded payload as a frame.
