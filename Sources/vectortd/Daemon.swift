@@ -85,7 +85,8 @@ struct Daemon {
         services.append(
             NotifierService(
                 notifier: notifier,
-                status: { Self.status(controlPath: controlPath, connections: state.connectionCount) }, logger: logger))
+                status: { Self.status(controlPath: controlPath, connections: state.connectionCount) },
+                onReady: { server.startAccepting() }, logger: logger))
 
         var groupConfiguration = ServiceGroupConfiguration(
             services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },

@@ -40,6 +40,8 @@ final class ControlServer: Service {
     ) async throws -> ControlServer {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
+            // Connections wait in the kernel's backlog until READY=1 is out (see startAccepting).
+            .serverChannelOption(.autoRead, value: false)
             .childChannelOption(.allowRemoteHalfClosure, value: false)
             .childChannelInitializer { channel in
                 Self.initialize(channel, state: state)
@@ -69,6 +71,14 @@ final class ControlServer: Service {
         return ControlServer(
             state: state, serverChannel: channel, path: path, activated: false, graceSeconds: graceSeconds,
             logger: logger)
+    }
+
+    /// Starts accepting connections. Called right after READY=1, so that no call is ever
+    /// answered before the service manager has been told the daemon is ready.
+    func startAccepting() {
+        serverChannel.setOption(.autoRead, value: true).whenFailure { [logger] error in
+            logger.critical("cannot start accepting on the control socket", metadata: ["error": "\(error)"])
+        }
     }
 
     func run() async throws {

@@ -7,10 +7,12 @@ import UnixSignals
 struct NotifierService: Service {
     let notifier: SystemdNotifier
     let status: @Sendable () -> String
+    let onReady: @Sendable () -> Void
     let logger: Logger
 
     func run() async throws {
         notifier.ready(status: status())
+        onReady()
         logger.info("ready", metadata: ["status": "\(status())"])
         try? await gracefulShutdown()
         notifier.stopping(status: "stopping: finishing calls in flight")

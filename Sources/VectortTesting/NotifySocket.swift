@@ -1,0 +1,62 @@
+public import Foundation
+import Synchronization
+
+/// A fake `$NOTIFY_SOCKET`: records every sd_notify message the daemon sends.
+public final class NotifySocket: Sendable {
+    /// One datagram: its `KEY=VALUE` lines in order.
+    public struct Message: Sendable, CustomStringConvertible {
+        public var fields: [(key: String, value: String)]
+        public var receivedAt: ContinuousClock.Instant
+
+        public subscript(key: String) -> String? { fields.first { $0.key == key }?.value }
+
+        public var description: String { fields.map { "\($0.key)=\($0.value)" }.joined(separator: "\\n") }
+    }
+
+    public let path: String
+    private let listener: DatagramListener
+    private let received: Mutex<[Message]>
+
+    public init(path: String) throws {
+        self.path = path
+        let received = Mutex<[Message]>([])
+        self.received = received
+        listener = try DatagramListener(path: path) { datagram in
+            let text = String(decoding: datagram.bytes, as: UTF8.self)
+            let fields = text.split(separator: "\n").map { line -> (key: String, value: String) in
+                guard let eq = line.firstIndex(of: "=") else { return (String(line), "") }
+                return (String(line[..<eq]), String(line[line.index(after: eq)...]))
+            }
+            received.withLock { $0.append(Message(fields: fields, receivedAt: datagram.receivedAt)) }
+        }
+    }
+
+    public var messages: [Message] { received.withLock { $0 } }
+
+    /// Waits until a message satisfies `predicate`; returns it, or nil after `timeout`.
+    public func waitFor(
+        timeout: Duration = .seconds(10), _ predicate: (Message) -> Bool
+    ) async -> Message? {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let found = messages.first(where: predicate) { return found }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return messages.first(where: predicate)
+    }
+
+    /// Waits for a message carrying `key=value`.
+    public func waitFor(_ key: String, _ value: String, after index: Int = 0, timeout: Duration = .seconds(10))
+        async -> Message?
+    {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let all = messages
+            if index < all.count, let found = all[index...].first(where: { $0[key] == value }) { return found }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return nil
+    }
+
+    public func stop() { listener.stop() }
+}
