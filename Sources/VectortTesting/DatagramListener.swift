@@ -18,8 +18,14 @@ final class DatagramListener: Sendable {
 
     let path: String
     private let fd: Int32
-    private let stopped = Atomic<Bool>(false)
-    private let thread = Mutex<Thread?>(nil)
+    private let stopped = StopFlag()
+
+    final class StopFlag: Sendable {
+        private let flag = Atomic<Bool>(false)
+        var isSet: Bool { flag.load(ordering: .relaxed) }
+        /// Sets the flag; true when this call was the one that set it.
+        func set() -> Bool { !flag.exchange(true, ordering: .relaxed) }
+    }
 
     init(path: String, onDatagram: @escaping @Sendable (Datagram) -> Void) throws {
         self.path = path
@@ -55,11 +61,10 @@ final class DatagramListener: Sendable {
             Self.receiveLoop(fd: fd, stopped: stopped, onDatagram: onDatagram)
         }
         worker.start()
-        thread.withLock { $0 = worker }
     }
 
     func stop() {
-        guard !stopped.exchange(true, ordering: .relaxed) else { return }
+        guard stopped.set() else { return }
         // The loop wakes up within its receive timeout and closes the socket.
         unlink(path)
     }
@@ -69,11 +74,11 @@ final class DatagramListener: Sendable {
     }
 
     private static func receiveLoop(
-        fd: Int32, stopped: borrowing Atomic<Bool>, onDatagram: @Sendable (Datagram) -> Void
+        fd: Int32, stopped: StopFlag, onDatagram: @Sendable (Datagram) -> Void
     ) {
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         var control = [UInt8](repeating: 0, count: 4096)
-        while !stopped.load(ordering: .relaxed) {
+        while !stopped.isSet {
             var iov = iovec()
             var header = msghdr()
             let n: Int = buffer.withUnsafeMutableBytes { data in
