@@ -36,16 +36,21 @@ work=$(mktemp -d)
 trap 'rm -rf -- "$work"' EXIT
 cp "$here/vectortd.socket" "$here/vectortd.service" "$work/"
 # Replace only the command itself, keeping its arguments (e.g. "reload --wait").
-python3 - "$work/vectortd.service" "$daemon" "$ctl" <<'PY'
-import re, sys
-path, daemon, ctl = sys.argv[1:]
-text = open(path).read()
-text = re.sub(r'^(ExecStart=)/usr/bin/vectortd(?=\s|$)', lambda m: m[1] + daemon, text, flags=re.M)
-text = re.sub(r'^(ExecReload=)/usr/bin/vectortctl(?=\s|$)', lambda m: m[1] + ctl, text, flags=re.M)
-if '/usr/bin/vectort' in text:
-    sys.exit('check-units: a /usr/bin/vectort* path was not rewritten')
-open(path, 'w').write(text)
-PY
+rewritten=$work/vectortd.service.new
+while IFS= read -r line || [[ -n $line ]]; do
+    case $line in
+        "ExecStart=/usr/bin/vectortd" | "ExecStart=/usr/bin/vectortd "*)
+            line="ExecStart=$daemon${line#ExecStart=/usr/bin/vectortd}" ;;
+        "ExecReload=/usr/bin/vectortctl" | "ExecReload=/usr/bin/vectortctl "*)
+            line="ExecReload=$ctl${line#ExecReload=/usr/bin/vectortctl}" ;;
+    esac
+    printf '%s\n' "$line"
+done <"$work/vectortd.service" >"$rewritten"
+mv "$rewritten" "$work/vectortd.service"
+if grep -q '^Exec[A-Za-z]*=.*/usr/bin/vectort' "$work/vectortd.service"; then
+    echo "check-units: a /usr/bin/vectort* command was not rewritten" >&2
+    exit 1
+fi
 
 status=0
 
