@@ -14,6 +14,9 @@ final class DatagramListener: Sendable {
         var fds: [Int32]
         var pid: Int32?
         var receivedAt: ContinuousClock.Instant
+        /// When the kernel queued the datagram (SO_TIMESTAMPNS): ordering evidence that does
+        /// not depend on when this thread got to run.
+        var kernelTime: timespec?
     }
 
     let path: String
@@ -34,6 +37,7 @@ final class DatagramListener: Sendable {
         guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
         var on: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, socklen_t(MemoryLayout<Int32>.size))
+        setsockopt(fd, SOL_SOCKET, soTimestampNS, &on, socklen_t(MemoryLayout<Int32>.size))
         var size: Int32 = 8 * 1024 * 1024
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
         var timeout = timeval(tv_sec: 0, tv_usec: 100_000)
@@ -97,6 +101,7 @@ final class DatagramListener: Sendable {
             if n < 0 { continue }
             var fds: [Int32] = []
             var pid: Int32?
+            var kernelTime: timespec?
             control.withUnsafeMutableBytes { controlBytes in
                 header.msg_control = controlBytes.baseAddress
                 var cmsg = CMSG_FIRSTHDR_(&header)
@@ -109,15 +114,27 @@ final class DatagramListener: Sendable {
                         }
                     } else if c.pointee.cmsg_level == SOL_SOCKET && c.pointee.cmsg_type == 2 /* SCM_CREDENTIALS */ {
                         pid = dataPointer.load(as: Int32.self)
+                    } else if c.pointee.cmsg_level == SOL_SOCKET && c.pointee.cmsg_type == soTimestampNS {
+                        kernelTime = dataPointer.loadUnaligned(as: timespec.self)
                     }
                     cmsg = CMSG_NXTHDR_(&header, c)
                 }
             }
-            onDatagram(Datagram(bytes: Array(buffer[0..<n]), fds: fds, pid: pid, receivedAt: .now))
+            onDatagram(Datagram(bytes: Array(buffer[0..<n]), fds: fds, pid: pid, receivedAt: .now, kernelTime: kernelTime))
             for received in fds { close(received) }
         }
         close(fd)
     }
+}
+
+/// SO_TIMESTAMPNS (= SCM_TIMESTAMPNS) on Linux; not imported by Swift.
+private let soTimestampNS: Int32 = 35
+
+/// CLOCK_REALTIME now, comparable with `Datagram.kernelTime`.
+func realtimeNow() -> timespec {
+    var now = timespec()
+    clock_gettime(CLOCK_REALTIME, &now)
+    return now
 }
 
 // Glibc's CMSG_* are macros that Swift does not import.

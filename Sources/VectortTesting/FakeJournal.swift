@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import Synchronization
 
 #if canImport(Glibc)
@@ -31,13 +31,13 @@ public final class FakeJournal: Sendable {
 
     public let path: String
     private let listener: DatagramListener
-    private let received: Mutex<[Entry]>
-    private let failures: Mutex<[String]>
+    private let received: Locked<[Entry]>
+    private let failures: Locked<[String]>
 
     public init(path: String) throws {
         self.path = path
-        let received = Mutex<[Entry]>([])
-        let failures = Mutex<[String]>([])
+        let received = Locked<[Entry]>([])
+        let failures = Locked<[String]>([])
         self.received = received
         self.failures = failures
         listener = try DatagramListener(path: path) { datagram in

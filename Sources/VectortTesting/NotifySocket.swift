@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import Synchronization
 
 /// A fake `$NOTIFY_SOCKET`: records every sd_notify message the daemon sends.
@@ -7,6 +7,8 @@ public final class NotifySocket: Sendable {
     public struct Message: Sendable, CustomStringConvertible {
         public var fields: [(key: String, value: String)]
         public var receivedAt: ContinuousClock.Instant
+        /// Kernel receive time, nanoseconds since the epoch (CLOCK_REALTIME).
+        public var kernelNanoseconds: Int64?
 
         public subscript(key: String) -> String? { fields.first { $0.key == key }?.value }
 
@@ -15,11 +17,11 @@ public final class NotifySocket: Sendable {
 
     public let path: String
     private let listener: DatagramListener
-    private let received: Mutex<[Message]>
+    private let received: Locked<[Message]>
 
     public init(path: String) throws {
         self.path = path
-        let received = Mutex<[Message]>([])
+        let received = Locked<[Message]>([])
         self.received = received
         listener = try DatagramListener(path: path) { datagram in
             let text = String(decoding: datagram.bytes, as: UTF8.self)
@@ -27,7 +29,10 @@ public final class NotifySocket: Sendable {
                 guard let eq = line.firstIndex(of: "=") else { return (String(line), "") }
                 return (String(line[..<eq]), String(line[line.index(after: eq)...]))
             }
-            received.withLock { $0.append(Message(fields: fields, receivedAt: datagram.receivedAt)) }
+            let kernel = datagram.kernelTime.map { Int64($0.tv_sec) * 1_000_000_000 + Int64($0.tv_nsec) }
+            received.withLock {
+                $0.append(Message(fields: fields, receivedAt: datagram.receivedAt, kernelNanoseconds: kernel))
+            }
         }
     }
 
@@ -59,4 +64,10 @@ public final class NotifySocket: Sendable {
     }
 
     public func stop() { listener.stop() }
+
+    /// CLOCK_REALTIME now in nanoseconds, to compare with `Message.kernelNanoseconds`.
+    public static func realtimeNanoseconds() -> Int64 {
+        let now = realtimeNow()
+        return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+    }
 }

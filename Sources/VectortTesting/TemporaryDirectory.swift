@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// A directory under /tmp removed when the value is released. Paths stay short, since a Unix
 /// socket path must fit in 108 bytes.
