@@ -75,7 +75,8 @@ if [[ -z $score ]]; then
     echo "check-units: no exposure score in the output" >&2
     status=1
 else
-    echo "exposure: $score (threshold $(( threshold / 10 )).$(( threshold % 10 )))"
+    echo "exposure: $score"
+    echo "threshold: $(( threshold / 10 )).$(( threshold % 10 ))"
 fi
 
 echo "== sysusers.d/vectortd.conf"
