@@ -21,9 +21,15 @@ public struct CallRequest: Sendable, Hashable, Codable {
     /// object with a string `method`; `parameters` an object; `more` and `oneway` booleans.
     /// Unknown envelope keys are ignored so that later protocol additions stay compatible.
     public static func parse(payload: some Collection<UInt8>) throws(WireError) -> CallRequest {
+        let data = Data(payload)
+        // Fast path: a well-formed envelope decodes straight into its fields. Anything else
+        // takes the slow path below, which says exactly what is wrong.
+        if let envelope = try? WireCoding.decoder.decode(WellFormedEnvelope.self, from: data) {
+            return envelope.request
+        }
         let value: JSONValue
         do {
-            value = try WireCoding.decoder.decode(JSONValue.self, from: Data(payload))
+            value = try WireCoding.decoder.decode(JSONValue.self, from: data)
         } catch {
             throw .invalidMessage("payload is not valid JSON")
         }
@@ -53,6 +59,24 @@ public struct CallRequest: Sendable, Hashable, Codable {
         case .some: throw .invalidMessage("oneway is not a boolean")
         }
         return request
+    }
+}
+
+/// A request envelope whose fields all have their documented types.
+private struct WellFormedEnvelope: Decodable {
+    var request: CallRequest
+
+    private enum Keys: String, CodingKey {
+        case method, parameters, more, oneway
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: Keys.self)
+        request = CallRequest(
+            method: try container.decode(String.self, forKey: .method),
+            parameters: try container.decodeIfPresent([String: JSONValue].self, forKey: .parameters),
+            more: try container.decodeIfPresent(Bool.self, forKey: .more),
+            oneway: try container.decodeIfPresent(Bool.self, forKey: .oneway))
     }
 }
 

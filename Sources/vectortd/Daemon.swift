@@ -63,8 +63,10 @@ struct Daemon {
             identity: DaemonIdentity(
                 version: vectortVersion, startedAt: startedAt, controlSocket: controlPath,
                 webhook: nil),
-            health: health, reloader: reloader, describe: { describeBox.descriptors })
+            health: health, reloader: reloader, describe: { describeBox.descriptors },
+            interfaces: { describeBox.interfaces })
         describeBox.descriptors = methods.descriptors
+        describeBox.interfaces = methods.interfaces
 
         let state = ControlServerState(
             methods: methods, settings: Self.controlSettings(configuration), logger: logger)
@@ -121,4 +123,5 @@ final class StateBox: @unchecked Sendable {
 
 final class DescribeBox: @unchecked Sendable {
     var descriptors: [MethodDescriptor] = []
+    var interfaces: [String] = []
 }

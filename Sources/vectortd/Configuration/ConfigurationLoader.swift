@@ -39,12 +39,33 @@ struct ConfigurationLoader {
                 throw ConfigurationError(key: "--config", problem: "file \(file) does not exist")
             }
             do {
+                // A file of only comments (like a fresh copy of the example) means "no keys";
+                // the YAML provider would reject it for not being a mapping.
+                if !Self.hasContent(file) {
+                    sources.append(file)
+                    return try finish(providers: providers, sources: sources)
+                }
                 providers.append(try await FileProvider<YAMLSnapshot>(filePath: FilePath(file), allowMissing: true))
+            } catch let error as ConfigurationError {
+                throw error
             } catch {
                 throw ConfigurationError(key: "--config", problem: "cannot read \(file): \(error)")
             }
             sources.append(file)
         }
+        return try finish(providers: providers, sources: sources)
+    }
+
+    private static func hasContent(_ file: String) -> Bool {
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { return true }
+        return text.split(whereSeparator: \.isNewline).contains { line in
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            return !trimmed.isEmpty && !trimmed.hasPrefix("#") && trimmed != "---" && trimmed != "..."
+        }
+    }
+
+    private func finish(providers: [any ConfigProvider], sources: [String]) throws -> DaemonConfiguration {
+        var sources = sources
         if environment.keys.contains(where: { $0.hasPrefix("VECTORTD_") && $0 != "VECTORTD_SOCKET" }) {
             sources.append("environment")
         }

@@ -37,5 +37,7 @@ extension DaemonConfiguration {
     }
 
     /// Keys that only take effect after a restart.
-    static let restartOnlyKeys: Set<String> = ["control.socket", "database.path", "log.target"]
+    static let restartOnlyKeys: Set<String> = [
+        "control.socket", "database.path", "log.target", "shutdown.grace_seconds", "webhook.listen",
+    ]
 }

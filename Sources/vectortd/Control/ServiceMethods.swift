@@ -13,7 +13,7 @@ struct DaemonIdentity: Sendable {
 enum ServiceMethods {
     static func register(
         into table: inout MethodTable, identity: DaemonIdentity, health: HealthMonitor, reloader: Reloader,
-        describe: @escaping @Sendable () -> [MethodDescriptor]
+        describe: @escaping @Sendable () -> [MethodDescriptor], interfaces: @escaping @Sendable () -> [String]
     ) {
         let startedAt = identity.startedAt.formatted(Date.ISO8601FormatStyle())
         table.register(
@@ -23,7 +23,7 @@ enum ServiceMethods {
             .immediate { context, _ in
                 ServiceInfo(
                     product: "vectortd", version: identity.version, protocol: protocolVersion,
-                    interfaces: Set(describe().map(\.interface)).sorted(),
+                    interfaces: interfaces(),
                     listeners: .init(control: identity.controlSocket, webhook: identity.webhook),
                     startedAt: startedAt, role: context.role, pid: Int(getpid()))
             })

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs every benchmark against the release build and prints their comparisons.
+#   bench/run.sh [ipc|startup]...   (default: all)
+# Each benchmark measures its own floor or baseline in the same run; see vectort-bench --help.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+bin=${VECTORT_BIN_DIR:-$root/.build/release}
+for tool in vectortd vectort-bench; do
+    if [[ ! -x $bin/$tool ]]; then
+        echo "bench: $bin/$tool is missing; run 'make release' (or 'swift build -c release') first" >&2
+        exit 1
+    fi
+done
+export VECTORT_BIN_DIR=$bin
+benches=("$@")
+[[ ${#benches[@]} -gt 0 ]] || benches=(ipc startup)
+for name in "${benches[@]}"; do
+    echo "== vectort-bench $name"
+    "$bin/vectort-bench" "$name"
+    echo
+done
