@@ -3,79 +3,81 @@ import Protocol
 import Testing
 import VectortTesting
 
-@Suite("vectortd --check-config")
-struct CheckConfigTests {
-    private func check(_ yaml: String?, environment extra: [String: String] = [:], credentials: [String: String] = [:])
-        throws -> CommandResult
-    {
-        let directory = try TemporaryDirectory(prefix: "vtk")
-        var arguments = ["--check-config", "--state-directory", directory.file("state")]
-        if let yaml { arguments += ["--config", try directory.write("vectortd.yaml", yaml)] }
-        if !credentials.isEmpty {
-            for (name, value) in credentials { try directory.write("creds/\(name)", value) }
-            arguments += ["--credentials-directory", directory.file("creds")]
+extension DaemonSuite {
+    @Suite("vectortd --check-config")
+    struct CheckConfigTests {
+        private func check(_ yaml: String?, environment extra: [String: String] = [:], credentials: [String: String] = [:])
+            throws -> CommandResult
+        {
+            let directory = try TemporaryDirectory(prefix: "vtk")
+            var arguments = ["--check-config", "--state-directory", directory.file("state")]
+            if let yaml { arguments += ["--config", try directory.write("vectortd.yaml", yaml)] }
+            if !credentials.isEmpty {
+                for (name, value) in credentials { try directory.write("creds/\(name)", value) }
+                arguments += ["--credentials-directory", directory.file("creds")]
+            }
+            var environment = ["PATH": "/usr/bin:/bin", "HOME": directory.path]
+            environment.merge(extra) { _, new in new }
+            return try runCommand(Binaries.vectortd, arguments, environment: environment)
         }
-        var environment = ["PATH": "/usr/bin:/bin", "HOME": directory.path]
-        environment.merge(extra) { _, new in new }
-        return try runCommand(Binaries.vectortd, arguments, environment: environment)
-    }
 
-    @Test func builtInDefaultsAreValid() throws {
-        let result = try check(nil)
-        #expect(result.status == 0, "stderr: \(result.stderr)")
-        #expect(result.stdout.contains("control.max_message_bytes: 16777216"))
-        #expect(result.stdout.contains("shutdown.grace_seconds: 20"))
-    }
-
-    @Test func environmentOverridesTheFile() throws {
-        let result = try check("control:\n  max_connections: 7\n", environment: ["VECTORTD_CONTROL_MAX_CONNECTIONS": "9"])
-        #expect(result.status == 0)
-        #expect(result.stdout.contains("control.max_connections: 9"))
-    }
-
-    @Test func invalidValuesNameTheKeyAndExitOne() throws {
-        let cases = [
-            ("control:\n  max_connections: lots\n", "control.max_connections"),
-            ("control:\n  max_message_bytes: 10\n", "control.max_message_bytes"),
-            ("log:\n  level: chatty\n", "log.level"),
-            ("webhook:\n  listen: nowhere\n", "webhook.listen"),
-            ("stripe:\n  api_base: ftp://example\n", "stripe.api_base"),
-            ("shutdown:\n  grace_seconds: -1\n", "shutdown.grace_seconds"),
-        ]
-        for (yaml, key) in cases {
-            let result = try check(yaml)
-            #expect(result.status == 1, "\(key) accepted")
-            #expect(result.stderr.contains(key), "stderr: \(result.stderr)")
-            #expect(result.stderr.split(separator: "\n").count == 1, "one clear line")
+        @Test func builtInDefaultsAreValid() throws {
+            let result = try check(nil)
+            #expect(result.status == 0, "stderr: \(result.stderr)")
+            #expect(result.stdout.contains("control.max_message_bytes: 16777216"))
+            #expect(result.stdout.contains("shutdown.grace_seconds: 20"))
         }
-    }
 
-    @Test func missingExplicitFileIsAnError() throws {
-        let result = try runCommand(
-            Binaries.vectortd, ["--check-config", "--config", "/nonexistent/vectortd.yaml"],
-            environment: ["PATH": "/usr/bin:/bin"])
-        #expect(result.status == 1)
-        #expect(result.stderr.contains("/nonexistent/vectortd.yaml"))
-    }
+        @Test func environmentOverridesTheFile() throws {
+            let result = try check("control:\n  max_connections: 7\n", environment: ["VECTORTD_CONTROL_MAX_CONNECTIONS": "9"])
+            #expect(result.status == 0)
+            #expect(result.stdout.contains("control.max_connections: 9"))
+        }
 
-    @Test func secretsAreReportedButNeverPrinted() throws {
-        let secretValue = "sk_test_\(UInt64.random(in: 1...UInt64.max))"
-        let envSecret = "sk-env-\(UInt64.random(in: 1...UInt64.max))"
-        let result = try check(
-            nil, environment: ["VECTORTD_OPENAI_API_KEY": envSecret], credentials: ["stripe-secret-key": secretValue + "\n"])
-        #expect(result.status == 0)
-        #expect(result.stdout.contains("secrets.stripe-secret-key: <redacted> (from credentials)"))
-        #expect(result.stdout.contains("secrets.openai-api-key: <redacted> (from environment)"))
-        #expect(result.stdout.contains("secrets.github-token: (not set)"))
-        #expect(!result.stdout.contains(secretValue) && !result.stderr.contains(secretValue))
-        #expect(!result.stdout.contains(envSecret) && !result.stderr.contains(envSecret))
-    }
+        @Test func invalidValuesNameTheKeyAndExitOne() throws {
+            let cases = [
+                ("control:\n  max_connections: lots\n", "control.max_connections"),
+                ("control:\n  max_message_bytes: 10\n", "control.max_message_bytes"),
+                ("log:\n  level: chatty\n", "log.level"),
+                ("webhook:\n  listen: nowhere\n", "webhook.listen"),
+                ("stripe:\n  api_base: ftp://example\n", "stripe.api_base"),
+                ("shutdown:\n  grace_seconds: -1\n", "shutdown.grace_seconds"),
+            ]
+            for (yaml, key) in cases {
+                let result = try check(yaml)
+                #expect(result.status == 1, "\(key) accepted")
+                #expect(result.stderr.contains(key), "stderr: \(result.stderr)")
+                #expect(result.stderr.split(separator: "\n").count == 1, "one clear line")
+            }
+        }
 
-    @Test func exampleConfigurationFileIsValid() throws {
-        let example = Binaries.repositoryRoot + "/etc/vectortd.yaml"
-        try #require(FileManager.default.fileExists(atPath: example))
-        let result = try runCommand(
-            Binaries.vectortd, ["--check-config", "--config", example], environment: ["PATH": "/usr/bin:/bin"])
-        #expect(result.status == 0, "stderr: \(result.stderr)")
+        @Test func missingExplicitFileIsAnError() throws {
+            let result = try runCommand(
+                Binaries.vectortd, ["--check-config", "--config", "/nonexistent/vectortd.yaml"],
+                environment: ["PATH": "/usr/bin:/bin"])
+            #expect(result.status == 1)
+            #expect(result.stderr.contains("/nonexistent/vectortd.yaml"))
+        }
+
+        @Test func secretsAreReportedButNeverPrinted() throws {
+            let secretValue = "sk_test_\(UInt64.random(in: 1...UInt64.max))"
+            let envSecret = "sk-env-\(UInt64.random(in: 1...UInt64.max))"
+            let result = try check(
+                nil, environment: ["VECTORTD_OPENAI_API_KEY": envSecret], credentials: ["stripe-secret-key": secretValue + "\n"])
+            #expect(result.status == 0)
+            #expect(result.stdout.contains("secrets.stripe-secret-key: <redacted> (from credentials)"))
+            #expect(result.stdout.contains("secrets.openai-api-key: <redacted> (from environment)"))
+            #expect(result.stdout.contains("secrets.github-token: (not set)"))
+            #expect(!result.stdout.contains(secretValue) && !result.stderr.contains(secretValue))
+            #expect(!result.stdout.contains(envSecret) && !result.stderr.contains(envSecret))
+        }
+
+        @Test func exampleConfigurationFileIsValid() throws {
+            let example = Binaries.repositoryRoot + "/etc/vectortd.yaml"
+            try #require(FileManager.default.fileExists(atPath: example))
+            let result = try runCommand(
+                Binaries.vectortd, ["--check-config", "--config", example], environment: ["PATH": "/usr/bin:/bin"])
+            #expect(result.status == 0, "stderr: \(result.stderr)")
+        }
     }
 }

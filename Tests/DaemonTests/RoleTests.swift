@@ -8,71 +8,73 @@ import Glibc
 #endif
 
 /// Connections from other uids, made with `setpriv` (CI runs as root).
-@Suite("Roles from peer credentials", .enabled(if: getuid() == 0), .serialized)
-struct RoleTests {
-    static let setpriv = "/usr/bin/setpriv"
+extension DaemonSuite {
+    @Suite("Roles from peer credentials", .enabled(if: getuid() == 0), .serialized)
+    struct RoleTests {
+        static let setpriv = "/usr/bin/setpriv"
 
-    /// A daemon whose admin and client groups are the numeric gids 4243 and 4244.
-    private func startDaemon(adminGroup: String = "4243", clientGroup: String = "4244") async throws -> DaemonProcess {
-        var options = DaemonProcess.Options()
-        options.config = "control:\n  admin_group: \"\(adminGroup)\"\n  client_group: \"\(clientGroup)\"\n"
-        let daemon = try DaemonProcess(options)
-        _ = try await daemon.connect()
-        // The file mode gates access in production; here every uid may reach SO_PEERCRED.
-        chmod(daemon.socketPath, 0o666)
-        return daemon
-    }
+        /// A daemon whose admin and client groups are the numeric gids 4243 and 4244.
+        private func startDaemon(adminGroup: String = "4243", clientGroup: String = "4244") async throws -> DaemonProcess {
+            var options = DaemonProcess.Options()
+            options.config = "control:\n  admin_group: \"\(adminGroup)\"\n  client_group: \"\(clientGroup)\"\n"
+            let daemon = try DaemonProcess(options)
+            _ = try await daemon.connect()
+            // The file mode gates access in production; here every uid may reach SO_PEERCRED.
+            chmod(daemon.socketPath, 0o666)
+            return daemon
+        }
 
-    private func ctl(_ daemon: DaemonProcess, uid: Int, gid: Int, groups: String = "--clear-groups", _ arguments: [String])
-        throws -> CommandResult
-    {
-        try runCommand(
-            Self.setpriv,
-            ["--reuid=\(uid)", "--regid=\(gid)", groups, Binaries.vectortctl]
-                + arguments + ["--socket", daemon.socketPath, "--json"])
-    }
+        private func ctl(_ daemon: DaemonProcess, uid: Int, gid: Int, groups: String = "--clear-groups", _ arguments: [String])
+            throws -> CommandResult
+        {
+            try runCommand(
+                Self.setpriv,
+                ["--reuid=\(uid)", "--regid=\(gid)", groups, Binaries.vectortctl]
+                    + arguments + ["--socket", daemon.socketPath, "--json"])
+        }
 
-    @Test func strangerIsRefusedWithPermissionDenied() async throws {
-        let daemon = try await startDaemon()
-        let result = try ctl(daemon, uid: 4242, gid: 4242, ["status"])
-        #expect(result.status == 4, "stderr: \(result.stderr)")
-        #expect(result.stderr.contains("permission_denied"))
-        #expect(daemon.process.isRunning)
-    }
+        @Test func strangerIsRefusedWithPermissionDenied() async throws {
+            let daemon = try await startDaemon()
+            let result = try ctl(daemon, uid: 4242, gid: 4242, ["status"])
+            #expect(result.status == 4, "stderr: \(result.stderr)")
+            #expect(result.stderr.contains("permission_denied"))
+            #expect(daemon.process.isRunning)
+        }
 
-    @Test func clientGroupGetsTheClientRoleAndNoAdminMethods() async throws {
-        let daemon = try await startDaemon()
-        let status = try ctl(daemon, uid: 4242, gid: 4244, ["status"])
-        #expect(status.status == 0, "stderr: \(status.stderr)")
-        let report = try JSONDecoder().decode(JSONValue.self, from: Data(status.stdout.utf8))
-        #expect(report["info"]?["role"] == "client")
-        let reload = try ctl(daemon, uid: 4242, gid: 4244, ["reload", "--wait"])
-        #expect(reload.status == 4)
-        #expect(reload.stderr.contains("io.vectort.PermissionDenied"))
-        #expect(reload.stderr.contains("\"required_role\":\"admin\""))
-    }
+        @Test func clientGroupGetsTheClientRoleAndNoAdminMethods() async throws {
+            let daemon = try await startDaemon()
+            let status = try ctl(daemon, uid: 4242, gid: 4244, ["status"])
+            #expect(status.status == 0, "stderr: \(status.stderr)")
+            let report = try JSONDecoder().decode(JSONValue.self, from: Data(status.stdout.utf8))
+            #expect(report["info"]?["role"] == "client")
+            let reload = try ctl(daemon, uid: 4242, gid: 4244, ["reload", "--wait"])
+            #expect(reload.status == 4)
+            #expect(reload.stderr.contains("io.vectort.PermissionDenied"))
+            #expect(reload.stderr.contains("\"required_role\":\"admin\""))
+        }
 
-    @Test func adminGroupAsPrimaryGroupGetsTheAdminRole() async throws {
-        let daemon = try await startDaemon()
-        let reload = try ctl(daemon, uid: 4242, gid: 4243, ["reload", "--wait"])
-        #expect(reload.status == 0, "stderr: \(reload.stderr)")
-    }
+        @Test func adminGroupAsPrimaryGroupGetsTheAdminRole() async throws {
+            let daemon = try await startDaemon()
+            let reload = try ctl(daemon, uid: 4242, gid: 4243, ["reload", "--wait"])
+            #expect(reload.status == 0, "stderr: \(reload.stderr)")
+        }
 
-    @Test func supplementaryGroupFromTheAccountCounts() async throws {
-        let suffix = String(UInt32.random(in: 10000...99999))
-        let group = "vtadm\(suffix)"
-        let user = "vtusr\(suffix)"
-        #expect(try runCommand("/usr/sbin/groupadd", [group]).status == 0)
-        defer { _ = try? runCommand("/usr/sbin/groupdel", [group]) }
-        #expect(try runCommand("/usr/sbin/useradd", ["--no-create-home", "--user-group", "-G", group, user]).status == 0)
-        defer { _ = try? runCommand("/usr/sbin/userdel", [user]) }
-        let uid = try #require(Int(try runCommand("/usr/bin/id", ["-u", user]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
-        let gid = try #require(Int(try runCommand("/usr/bin/id", ["-g", user]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
-        let daemon = try await startDaemon(adminGroup: group)
-        // The process itself carries no supplementary groups: the daemon looks them up.
-        let status = try ctl(daemon, uid: uid, gid: gid, ["status"])
-        #expect(status.status == 0, "stderr: \(status.stderr)")
-        let report = try JSONDecoder().decode(JSONValue.self, from: Data(status.stdout.utf8))
-        #expect(report["info"]?["role"] == "admin")
+        @Test func supplementaryGroupFromTheAccountCounts() async throws {
+            let suffix = String(UInt32.random(in: 10000...99999))
+            let group = "vtadm\(suffix)"
+            let user = "vtusr\(suffix)"
+            #expect(try runCommand("/usr/sbin/groupadd", [group]).status == 0)
+            defer { _ = try? runCommand("/usr/sbin/groupdel", [group]) }
+            #expect(try runCommand("/usr/sbin/useradd", ["--no-create-home", "--user-group", "-G", group, user]).status == 0)
+            defer { _ = try? runCommand("/usr/sbin/userdel", [user]) }
+            let uid = try #require(Int(try runCommand("/usr/bin/id", ["-u", user]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+            let gid = try #require(Int(try runCommand("/usr/bin/id", ["-g", user]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+            let daemon = try await startDaemon(adminGroup: group)
+            // The process itself carries no supplementary groups: the daemon looks them up.
+            let status = try ctl(daemon, uid: uid, gid: gid, ["status"])
+            #expect(status.status == 0, "stderr: \(status.stderr)")
+            let report = try JSONDecoder().decode(JSONValue.self, from: Data(status.stdout.utf8))
+            #expect(report["info"]?["role"] == "admin")
+        }
     }
 }
