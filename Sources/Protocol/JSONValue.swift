@@ -133,7 +133,8 @@ public enum WireCoding {
         return e
     }
 
-    public static var decoder: JSONDecoder { JSONDecoder() }
+    /// Shared: a JSONDecoder holds no per-call state and is safe to use from any thread.
+    public static let decoder = JSONDecoder()
 
     /// Pretty output for people (vectortctl --json, golden fixtures).
     public static var prettyEncoder: JSONEncoder {

@@ -25,6 +25,9 @@ public struct Database: Sendable {
             try db.execute(sql: "PRAGMA foreign_keys = ON")
         }
         let pool = try DatabasePool(path: path, configuration: configuration)
+        // DatabasePool switches its writer to synchronous=NORMAL when it enables WAL, after
+        // prepareDatabase has run; NORMAL can lose the last commits on power loss. Set it back.
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         try Migrations.migrator.migrate(pool)
         let applied = try pool.read { db in try Migrations.migrator.appliedIdentifiers(db) }
         logger.debug(
