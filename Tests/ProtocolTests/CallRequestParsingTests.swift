@@ -1,0 +1,62 @@
+import Protocol
+import Testing
+
+@Suite("CallRequest.parse: the envelope rules")
+struct CallRequestParsingTests {
+    static func parse(_ json: String) throws(WireError) -> CallRequest {
+        try CallRequest.parse(payload: Array(json.utf8))
+    }
+
+    @Test func fullRequestIsRead() throws {
+        let request = try Self.parse(
+            #"{"method": "io.vectort.Credits.GetBalance", "parameters": {"user": "u_3f", "n": 2}, "#
+                + #""more": true, "oneway": false}"#)
+        #expect(request.method == "io.vectort.Credits.GetBalance")
+        #expect(request.parameters == ["user": "u_3f", "n": 2])
+        #expect(request.wantsMore)
+        #expect(!request.isOneway)
+    }
+
+    @Test func methodAloneIsACompleteRequest() throws {
+        let request = try Self.parse(#"{"method": "io.vectort.Service.Ping"}"#)
+        #expect(request == CallRequest(method: "io.vectort.Service.Ping"))
+        #expect(!request.wantsMore)
+        #expect(!request.isOneway)
+    }
+
+    @Test func unknownEnvelopeKeysAreIgnored() throws {
+        let request = try Self.parse(#"{"method": "io.vectort.Service.Ping", "trace": {"id": 1}, "version": 7}"#)
+        #expect(request == CallRequest(method: "io.vectort.Service.Ping"))
+    }
+
+    @Test func nullParametersAndFlagsMeanAbsent() throws {
+        let request = try Self.parse(
+            #"{"method": "io.vectort.Service.Ping", "parameters": null, "more": null, "oneway": null}"#)
+        #expect(request.parameters == nil)
+        #expect(request.more == nil)
+        #expect(request.oneway == nil)
+    }
+
+    @Test(arguments: [
+        ("not json", "payload is not valid JSON"),
+        ("", "payload is not valid JSON"),
+        (#"{"method": "io.vectort.Service.Ping""#, "payload is not valid JSON"),
+        (#"["io.vectort.Service.Ping"]"#, "payload is not a JSON object"),
+        (#""io.vectort.Service.Ping""#, "payload is not a JSON object"),
+        ("42", "payload is not a JSON object"),
+        (#"{"parameters": {}}"#, "no method"),
+        (#"{"method": 42}"#, "method is not a string"),
+        (#"{"method": null}"#, "method is not a string"),
+        (#"{"method": "io.vectort.Service.Ping", "parameters": [1]}"#, "parameters is not an object"),
+        (#"{"method": "io.vectort.Service.Ping", "parameters": "user=u_1"}"#, "parameters is not an object"),
+        (#"{"method": "io.vectort.Service.Ping", "more": "yes"}"#, "more is not a boolean"),
+        (#"{"method": "io.vectort.Service.Ping", "more": 1}"#, "more is not a boolean"),
+        (#"{"method": "io.vectort.Service.Ping", "oneway": 0}"#, "oneway is not a boolean"),
+    ])
+    func malformedEnvelopeIsAnInvalidMessageWithItsReason(json: String, reason: String) {
+        let error = #expect(throws: WireError.self) { try Self.parse(json) }
+        #expect(error?.name == .invalidMessage)
+        #expect(error?.details["reason"] == .string(reason))
+        #expect(error?.parameters["message"]?.stringValue?.isEmpty == false)
+    }
+}

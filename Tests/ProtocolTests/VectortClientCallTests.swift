@@ -1,0 +1,88 @@
+import Foundation
+import Protocol
+import Testing
+
+@Suite("VectortClient calls, streams and pipelines", .serialized)
+struct VectortClientCallTests {
+    @Test func callSendsParametersAndReturnsReplyParameters() throws {
+        let daemon = try ScriptedDaemon { connection in
+            let request = try connection.readRequest()
+            guard request.method == "io.vectort.Credits.GetBalance", request.parameters == ["user": "u_1"],
+                request.more == nil, request.oneway == nil
+            else {
+                throw ScriptedDaemon.ScriptError(description: "unexpected request \(request)")
+            }
+            try connection.write(CallReply(parameters: ["user": "u_1", "total": 10]))
+            try connection.waitForClose()
+        }
+        let client = try VectortClient.connect(socketPath: daemon.path, handshake: false)
+        let result = try client.call("io.vectort.Credits.GetBalance", ["user": "u_1"])
+        #expect(result == ["user": "u_1", "total": 10])
+        client.close()
+        #expect(daemon.finish() == [])
+    }
+
+    @Test func callStreamingHandsOverContinuedRepliesThenReturnsTheFinalOne() throws {
+        let daemon = try ScriptedDaemon { connection in
+            let request = try connection.readRequest()
+            guard request.wantsMore else { throw ScriptedDaemon.ScriptError(description: "more was not set") }
+            try connection.write(CallReply(parameters: ["event": "started"], continues: true))
+            try connection.write(CallReply(parameters: ["event": "file", "path": "src/App.jsx"], continues: true))
+            try connection.write(CallReply(parameters: ["generation": "g_1"]))
+            try connection.waitForClose()
+        }
+        let client = try VectortClient.connect(socketPath: daemon.path, handshake: false)
+        var streamed: [CallReply] = []
+        let final = try client.callStreaming("io.vectort.Projects.Generate", ["project": "p_1"]) { streamed.append($0) }
+        #expect(streamed.map(\.parameters) == [["event": "started"], ["event": "file", "path": "src/App.jsx"]])
+        #expect(streamed.allSatisfy { $0.isContinued })
+        #expect(final == ["generation": "g_1"])
+        client.close()
+        #expect(daemon.finish() == [])
+    }
+
+    @Test func errorInTheMiddleOfAStreamEndsIt() throws {
+        let failure = WireError.unavailable("every provider failed")
+        let daemon = try ScriptedDaemon { connection in
+            _ = try connection.readRequest()
+            try connection.write(CallReply(parameters: ["event": "started"], continues: true))
+            try connection.write(CallReply(error: failure))
+            try connection.waitForClose()
+        }
+        let client = try VectortClient.connect(socketPath: daemon.path, handshake: false)
+        var streamed = 0
+        let error = #expect(throws: VectortClientError.self) {
+            _ = try client.callStreaming("io.vectort.Projects.Generate") { _ in streamed += 1 }
+        }
+        #expect(error == .remote(failure))
+        #expect(streamed == 1)
+        client.close()
+        #expect(daemon.finish() == [])
+    }
+
+    @Test func pipelinedCallsAreAnsweredInOrder() throws {
+        let daemon = try ScriptedDaemon { connection in
+            // Read all three before answering: the client must not wait for a reply between sends.
+            let requests = try (0..<3).map { _ in try connection.readRequest() }
+            for request in requests {
+                try connection.write(CallReply(parameters: ["echo": .string(request.method)]))
+            }
+            try connection.waitForClose()
+        }
+        let client = try VectortClient.connect(socketPath: daemon.path, handshake: false)
+        let methods = ["io.vectort.Test.A", "io.vectort.Test.B", "io.vectort.Test.C"]
+        for method in methods { try client.send(CallRequest(method: method)) }
+        let replies = try methods.map { _ in try client.receive() }
+        #expect(replies.map { $0.parameters?["echo"] } == methods.map { .string($0) })
+        client.close()
+        #expect(daemon.finish() == [])
+    }
+
+    @Test func callAfterCloseIsConnectionClosed() throws {
+        let daemon = try ScriptedDaemon { connection in try connection.waitForClose() }
+        let client = try VectortClient.connect(socketPath: daemon.path, handshake: false)
+        client.close()
+        #expect(throws: VectortClientError.connectionClosed) { _ = try client.call(MethodName.ping) }
+        #expect(daemon.finish() == [])
+    }
+}

@@ -1,0 +1,184 @@
+import Foundation
+import Glibc
+import Protocol
+import Testing
+
+@Suite("VectortClient reports typed errors", .serialized)
+struct VectortClientErrorTests {
+    static func connectError(
+        _ path: String, timeout: Double? = 10, handshake: Bool = true
+    ) -> VectortClientError? {
+        #expect(throws: VectortClientError.self) {
+            _ = try VectortClient.connect(socketPath: path, timeout: timeout, handshake: handshake)
+        }
+    }
+
+    @Test func missingSocketMeansNotRunning() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { rmdir(directory) }
+        let path = directory + "/vectortd.sock"
+        let error = Self.connectError(path)
+        #expect(error == .notRunning(path: path, reason: String(cString: strerror(ENOENT))))
+    }
+
+    @Test func socketFileWithoutListenerMeansNotRunning() throws {
+        let directory = try makeTemporaryDirectory()
+        let path = directory + "/vectortd.sock"
+        let fd = try bindUnixSocket(path: path)
+        defer {
+            close(fd)
+            unlink(path)
+            rmdir(directory)
+        }
+        let error = Self.connectError(path)
+        #expect(error == .notRunning(path: path, reason: String(cString: strerror(ECONNREFUSED))))
+    }
+
+    @Test(.enabled(if: getuid() != 0, "root ignores directory permissions"))
+    func socketInAnUnreadableDirectoryMeansPermissionDenied() throws {
+        let directory = try makeTemporaryDirectory()
+        let path = directory + "/vectortd.sock"
+        let fd = try bindUnixSocket(path: path)
+        #expect(listen(fd, 1) == 0)
+        chmod(directory, 0)
+        defer {
+            chmod(directory, 0o700)
+            close(fd)
+            unlink(path)
+            rmdir(directory)
+        }
+        let error = Self.connectError(path)
+        #expect(error == .permissionDenied(path: path, reason: String(cString: strerror(EACCES))))
+    }
+
+    @Test func overlongPathIsAnIOErrorNotACrash() {
+        let path = "/tmp/" + String(repeating: "x", count: 200) + ".sock"
+        let error = Self.connectError(path)
+        guard case .io(let detail) = error else {
+            Issue.record("expected .io, got \(String(describing: error))")
+            return
+        }
+        #expect(detail.contains("longer than"))
+    }
+
+    @Test func handshakeWithAnotherProtocolVersionIsAMismatch() throws {
+        let daemon = try ScriptedDaemon { connection in
+            let request = try connection.readRequest()
+            guard request.method == MethodName.getInfo else {
+                throw ScriptedDaemon.ScriptError(description: "handshake called \(request.method)")
+            }
+            try connection.write(.success(ServiceInfo.sample(protocol: 2)))
+            try connection.waitForClose()
+        }
+        let error = Self.connectError(daemon.path)
+        #expect(error == .protocolMismatch(client: 1, server: 2))
+        #expect(daemon.finish() == [])
+    }
+
+    @Test func handshakeWithTheSameVersionConnects() throws {
+        let daemon = try ScriptedDaemon { connection in
+            let request = try connection.readRequest()
+            guard request == CallRequest(method: MethodName.getInfo, parameters: [:]) else {
+                throw ScriptedDaemon.ScriptError(description: "unexpected handshake \(request)")
+            }
+            try connection.write(.success(ServiceInfo.sample()))
+            try connection.waitForClose()
+        }
+        let client = try VectortClient.connect(socketPath: daemon.path)
+        #expect(client.socketPath == daemon.path)
+        client.close()
+        #expect(daemon.finish() == [])
+    }
+
+    @Test func errorReplyBeforeCloseIsRemoteWithItsName() throws {
+        let refusal = WireError.unavailable("vectortd is shutting down", retryAfterSeconds: 5)
+        let daemon = try ScriptedDaemon { connection in
+            _ = try connection.readRequest()
+            try connection.write(CallReply(error: refusal))
+        }
+        let error = Self.connectError(daemon.path)
+        #expect(error == .remote(refusal))
+        #expect(daemon.finish() == [])
+    }
+
+    @Test func roleRefusalSentBeforeAnyRequestIsPermissionDenied() throws {
+        let refusal = WireError(
+            .permissionDenied, "uid 1000 may not use vectortd", ["method": "", "required_role": "client"])
+        let daemon = try ScriptedDaemon { connection in
+            try connection.write(CallReply(error: refusal))
+        }
+        let error = Self.connectError(daemon.path)
+        #expect(error == .permissionDenied(path: daemon.path, reason: "uid 1000 may not use vectortd"))
+        #expect(daemon.finish() == [])
+    }
+
+    @Test func daemonThatNeverAnswersTimesOut() throws {
+        let daemon = try ScriptedDaemon { connection in
+            _ = try connection.readRequest()
+            try connection.waitForClose()
+        }
+        let started = ContinuousClock.now
+        let error = Self.connectError(daemon.path, timeout: 0.3)
+        #expect(error == .timeout(seconds: 0.3))
+        #expect(ContinuousClock.now - started >= .milliseconds(300))
+        #expect(daemon.finish() == [])
+    }
+
+    @Test func perCallTimeoutIsTheOneReported() throws {
+        let daemon = try ScriptedDaemon { connection in
+            _ = try connection.readRequest()
+            try connection.waitForClose()
+        }
+        let client = try VectortClient.connect(socketPath: daemon.path, timeout: 10, handshake: false)
+        let error = #expect(throws: VectortClientError.self) {
+            _ = try client.call(MethodName.ping, timeout: 0.2)
+        }
+        withKnownIssue("remainingMilliseconds reports self.timeout instead of the call's timeout") {
+            #expect(error == .timeout(seconds: 0.2))
+        }
+        #expect(error.map { if case .timeout = $0 { true } else { false } } == true)
+        client.close()
+        #expect(daemon.finish() == [])
+    }
+
+    @Test func closeWithoutReplyIsConnectionClosed() throws {
+        let daemon = try ScriptedDaemon { connection in
+            _ = try connection.readRequest()
+        }
+        let error = Self.connectError(daemon.path)
+        #expect(error == .connectionClosed)
+        #expect(daemon.finish() == [])
+    }
+
+    @Test func replyThatIsNotJSONIsAnInvalidReply() throws {
+        let daemon = try ScriptedDaemon { connection in
+            _ = try connection.readRequest()
+            try connection.writeFrame(Array("not json".utf8))
+            try connection.waitForClose()
+        }
+        let client = try VectortClient.connect(socketPath: daemon.path, handshake: false)
+        let error = #expect(throws: VectortClientError.self) { _ = try client.call(MethodName.ping) }
+        guard case .invalidReply = error else {
+            Issue.record("expected .invalidReply, got \(String(describing: error))")
+            return
+        }
+        client.close()
+        #expect(daemon.finish() == [])
+    }
+
+    @Test func replyFrameAboveTheClientLimitIsAnInvalidReply() throws {
+        let daemon = try ScriptedDaemon { connection in
+            _ = try connection.readRequest()
+            try connection.writeFrame(Array(repeating: 0x20, count: 2048) + Array("{}".utf8))
+            try connection.waitForClose()
+        }
+        let client = try VectortClient.connect(socketPath: daemon.path, handshake: false, maxMessageBytes: 1024)
+        let error = #expect(throws: VectortClientError.self) { _ = try client.call(MethodName.ping) }
+        guard case .invalidReply = error else {
+            Issue.record("expected .invalidReply, got \(String(describing: error))")
+            return
+        }
+        client.close()
+        #expect(daemon.finish() == [])
+    }
+}
