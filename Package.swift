@@ -105,6 +105,7 @@ let package = Package(
             dependencies: [
                 "vectortd",
                 "Protocol",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),

@@ -60,6 +60,8 @@ public final class VectortClient {
     private var fd: Int32
     private var decoder: FrameDecoder
     private var readBuffer = [UInt8](repeating: 0, count: 64 * 1024)
+    /// The timeout the current deadline came from, for the `.timeout` error.
+    private var activeTimeout: Double?
 
     private init(socketPath: String, fd: Int32, timeout: Double?, maxMessageBytes: Int) {
         self.socketPath = socketPath
@@ -114,7 +116,7 @@ public final class VectortClient {
     public func call(
         _ method: String, _ parameters: [String: JSONValue] = [:], timeout: Double? = nil
     ) throws(VectortClientError) -> JSONValue {
-        let deadline = Self.deadline(timeout ?? self.timeout)
+        let deadline = startDeadline(timeout ?? self.timeout)
         try sendExpectingReply(CallRequest(method: method, parameters: parameters), deadline: deadline)
         let reply = try receive(deadline: deadline)
         if let error = reply.wireError { throw .remote(error) }
@@ -127,7 +129,7 @@ public final class VectortClient {
         _ method: String, _ parameters: [String: JSONValue] = [:], timeout: Double? = nil,
         onReply: (CallReply) -> Void
     ) throws(VectortClientError) -> JSONValue {
-        let deadline = Self.deadline(timeout ?? self.timeout)
+        let deadline = startDeadline(timeout ?? self.timeout)
         try sendExpectingReply(CallRequest(method: method, parameters: parameters, more: true), deadline: deadline)
         while true {
             let reply = try receive(deadline: deadline)
@@ -171,12 +173,12 @@ public final class VectortClient {
 
     /// Sends raw bytes (tests use it to send broken frames).
     public func sendRaw(_ bytes: [UInt8]) throws(VectortClientError) {
-        try writeAll(bytes, deadline: Self.deadline(timeout))
+        try writeAll(bytes, deadline: startDeadline(timeout))
     }
 
     /// Reads the next reply.
     public func receive(deadline: ContinuousClock.Instant? = nil) throws(VectortClientError) -> CallReply {
-        let payload = try receiveFrame(deadline: deadline ?? Self.deadline(timeout))
+        let payload = try receiveFrame(deadline: deadline ?? startDeadline(timeout))
         do {
             return try WireCoding.decoder.decode(CallReply.self, from: Data(payload))
         } catch {
@@ -205,7 +207,8 @@ public final class VectortClient {
         }
     }
 
-    private static func deadline(_ seconds: Double?) -> ContinuousClock.Instant? {
+    private func startDeadline(_ seconds: Double?) -> ContinuousClock.Instant? {
+        activeTimeout = seconds
         guard let seconds else { return nil }
         return .now + .milliseconds(Int64(seconds * 1000))
     }
@@ -214,7 +217,7 @@ public final class VectortClient {
         guard let deadline else { return -1 }
         let remaining = deadline - .now
         if remaining <= .zero {
-            throw .timeout(seconds: Double(timeout ?? 0))
+            throw .timeout(seconds: activeTimeout ?? timeout ?? 0)
         }
         let ms = remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000
         return Int32(clamping: max(ms, 1))

@@ -30,6 +30,8 @@ final class ControlConnectionHandler: ChannelDuplexHandler {
     private var slots: [UInt64: Slot] = [:]
     private var tasks: [UInt64: Task<Void, Never>] = [:]
     private var nextTaskID: UInt64 = 0
+    /// Oneway calls still running: they take no reply slot but count against the limit.
+    private var onewayRunning = 0
     private var readHeld = false
     private var acceptingCalls = true
     private var draining = false
@@ -45,7 +47,7 @@ final class ControlConnectionHandler: ChannelDuplexHandler {
         self.maxPipelinedCalls = maxPipelinedCalls
     }
 
-    private var inFlight: Int { Int(nextSequence - nextToWrite) }
+    private var inFlight: Int { Int(nextSequence - nextToWrite) + onewayRunning }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
@@ -64,7 +66,7 @@ final class ControlConnectionHandler: ChannelDuplexHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is DrainConnectionEvent {
             draining = true
-            if inFlight == 0 { context.close(promise: nil) }
+            if inFlight == 0 && tasks.isEmpty { context.close(promise: nil) }
             return
         }
         context.fireUserInboundEventTriggered(event)
@@ -170,6 +172,7 @@ final class ControlConnectionHandler: ChannelDuplexHandler {
     ) {
         let taskID = nextTaskID
         nextTaskID += 1
+        if sequence == nil { onewayRunning += 1 }
         tasks[taskID] = Self.spawn(
             handler: NIOLoopBound(self, eventLoop: eventLoop), taskID: taskID, sequence: sequence,
             streaming: request.wantsMore, method: request.method, context: callContext, parameters: parameters,
@@ -195,7 +198,8 @@ final class ControlConnectionHandler: ChannelDuplexHandler {
     }
 
     private func finishTask(_ taskID: UInt64, sequence: UInt64?, buffer: ByteBuffer) {
-        tasks[taskID] = nil
+        guard tasks.removeValue(forKey: taskID) != nil else { return }
+        if sequence == nil { onewayRunning -= 1 }
         if let sequence {
             deliver(sequence, buffer, final: true)
         } else if let context {
@@ -276,6 +280,7 @@ final class ControlConnectionHandler: ChannelDuplexHandler {
     private func cancelAll() {
         for task in tasks.values { task.cancel() }
         tasks.removeAll()
+        onewayRunning = 0
         slots.removeAll()
     }
 
