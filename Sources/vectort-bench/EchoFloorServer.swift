@@ -1,3 +1,4 @@
+import ArgumentParser
 import NIOCore
 import NIOPosix
 import Protocol
@@ -53,5 +54,20 @@ private final class EchoHandler: ChannelInboundHandler {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         context.flush()
+    }
+}
+
+/// `vectort-bench echo-server --path P`: the floor server as its own process.
+struct EchoServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "echo-server", abstract: "Serve the echo floor of the ipc benchmark until terminated.",
+        shouldDisplay: false)
+
+    @Option(help: "Socket path.")
+    var path: String
+
+    func run() async throws {
+        let server = try await EchoFloorServer.start(path: path, group: MultiThreadedEventLoopGroup.singleton)
+        try await server.channel.closeFuture.get()
     }
 }

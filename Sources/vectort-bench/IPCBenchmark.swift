@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Histogram
-import NIOPosix
 import Protocol
 import VectortTesting
 
@@ -30,9 +29,18 @@ struct IPCBenchmark: AsyncParsableCommand {
         options.config = "log:\n  level: warning\ncontrol:\n  max_connections: 4096\n"
         let daemonProcess = try DaemonProcess(options, in: directory)
         _ = try await daemonProcess.connect()
+        // The floor runs in its own process, as the daemon does, so both sides of every
+        // comparison pay the same cross-process wake-ups.
         let floorPath = directory.file("floor.sock")
-        let floor = try await EchoFloorServer.start(path: floorPath, group: MultiThreadedEventLoopGroup.singleton)
-        defer { Task { await floor.stop() } }
+        let floor = Process()
+        floor.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        floor.arguments = ["echo-server", "--path", floorPath]
+        try floor.run()
+        defer {
+            floor.terminate()
+            floor.waitUntilExit()
+        }
+        try await Self.waitForSocket(floorPath)
 
         let ping = Array(try WireCoding.encoder.encode(CallRequest(method: MethodName.ping)))
         let getInfo = Array(try WireCoding.encoder.encode(CallRequest(method: MethodName.getInfo)))
@@ -63,6 +71,14 @@ struct IPCBenchmark: AsyncParsableCommand {
         }
         print("")
         for verdict in verdicts { print(verdict) }
+    }
+
+    static func waitForSocket(_ path: String) async throws {
+        for _ in 0..<500 {
+            if (try? VectortClient.connect(socketPath: path, timeout: 1, handshake: false)) != nil { return }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        throw BenchmarkError(description: "the echo floor did not start at \(path)")
     }
 
     private func measure(path: String, count: Int, depth: Int, payload: [UInt8], handshake: Bool) async throws

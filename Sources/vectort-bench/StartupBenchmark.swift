@@ -22,6 +22,7 @@ struct StartupBenchmark: AsyncParsableCommand {
     func run() async throws {
         var ready: [Double] = []
         var rss: [Double] = []
+        var privateMemory: [Double] = []
         var floor: [Double] = []
         for _ in 0..<runs {
             let start = ContinuousClock.now
@@ -43,7 +44,10 @@ struct StartupBenchmark: AsyncParsableCommand {
             }
             ready.append(Double(readyAt - spawnedAt) / 1e6)
             try await Task.sleep(for: .milliseconds(500))
-            rss.append(Self.residentMegabytes(pid: process.pid))
+            rss.append(Self.memoryMegabytes(pid: process.pid, field: "Rss"))
+            privateMemory.append(
+                Self.memoryMegabytes(pid: process.pid, field: "Private_Clean")
+                    + Self.memoryMegabytes(pid: process.pid, field: "Private_Dirty"))
             process.signal(SIGTERM)
             _ = await process.waitForExit()
         }
@@ -55,12 +59,14 @@ struct StartupBenchmark: AsyncParsableCommand {
         print(String(format: "  floor: --version    %7.1f ms   exec + load + exit of the same binary", floorMedian))
         print(String(format: "  ratio to floor      %7.1f ×", readyMedian / floorMedian))
         print(String(format: "  idle RSS            %7.1f MB   (min %.1f, max %.1f)", rssMedian, rss.min()!, rss.max()!))
+        print(String(format: "  of which private    %7.1f MB   (the rest is shared library pages)", median(privateMemory)))
         print("  goal READY < 300 ms: \(readyMedian < 300 ? "met" : "NOT met"); goal RSS < 30 MB: \(rssMedian < 30 ? "met" : "NOT met")")
     }
 
-    static func residentMegabytes(pid: Int32) -> Double {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+    /// A field of /proc/PID/smaps_rollup, in MB.
+    static func memoryMegabytes(pid: Int32, field: String) -> Double {
+        guard let rollup = try? String(contentsOfFile: "/proc/\(pid)/smaps_rollup", encoding: .utf8),
+            let line = rollup.split(separator: "\n").first(where: { $0.hasPrefix(field + ":") })
         else { return .nan }
         let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "") ?? .nan
         return kilobytes / 1024

@@ -170,18 +170,7 @@ extension DaemonSuite {
         private func shutdownWrite(_ client: VectortClient) {
             // The client does not expose its fd; a second connection that half-closes stands in.
             let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_un()
-            address.sun_family = sa_family_t(AF_UNIX)
-            let bytes = Array(client.socketPath.utf8)
-            withUnsafeMutableBytes(of: &address.sun_path) { raw in
-                raw.copyBytes(from: bytes)
-                raw[bytes.count] = 0
-            }
-            _ = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-                }
-            }
+            _ = UnixSocketAddress(path: client.socketPath)?.connect(fd)
             let partial: [UInt8] = [0, 0, 0, 50, UInt8(ascii: "{")]
             _ = partial.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
             shutdown(fd, Int32(SHUT_WR))

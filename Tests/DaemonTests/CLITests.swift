@@ -98,3 +98,19 @@ extension DaemonSuite {
         }
     }
 }
+
+extension DaemonSuite.CLITests {
+    @Test func reloadWithoutWaitStillReloads() async throws {
+        let daemon = try DaemonProcess()
+        _ = try await daemon.connect()
+        let notify = try #require(daemon.notify)
+        let before = notify.messages.count
+        let result = try runCommand(
+            Binaries.vectortctl, ["reload", "--socket", daemon.socketPath], environment: ["PATH": "/usr/bin:/bin"])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("reload requested"))
+        let reloading = try #require(await notify.waitFor("RELOADING", "1", after: before))
+        _ = reloading
+        #expect(await notify.waitFor("READY", "1", after: before + 1) != nil)
+    }
+}

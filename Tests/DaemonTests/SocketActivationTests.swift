@@ -47,19 +47,8 @@ extension DaemonSuite {
             let directory = try TemporaryDirectory(prefix: "vts")
             try FileManager.default.createDirectory(atPath: directory.file("run"), withIntermediateDirectories: true)
             let stale = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_un()
-            address.sun_family = sa_family_t(AF_UNIX)
-            let bytes = Array(directory.file("run/vectortd.sock").utf8)
-            withUnsafeMutableBytes(of: &address.sun_path) { raw in
-                raw.copyBytes(from: bytes)
-                raw[bytes.count] = 0
-            }
-            let bound = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    bind(stale, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-                }
-            }
-            #expect(bound == 0)
+            let address = try #require(UnixSocketAddress(path: directory.file("run/vectortd.sock")))
+            #expect(address.bind(stale) == nil)
             close(stale)  // a socket file nobody listens on: what a crash leaves behind
             let daemon = try DaemonProcess(in: directory)
             let client = try await daemon.connect()

@@ -127,20 +127,7 @@ func makeTemporaryDirectory() throws -> String {
 func bindUnixSocket(path: String) throws -> Int32 {
     let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     guard fd >= 0 else { throw ScriptedDaemon.ScriptError(description: "socket: \(errno)") }
-    var address = sockaddr_un()
-    address.sun_family = sa_family_t(AF_UNIX)
-    let bytes = Array(path.utf8)
-    withUnsafeMutableBytes(of: &address.sun_path) { raw in
-        raw.copyBytes(from: bytes)
-        raw[bytes.count] = 0
-    }
-    let rc = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-        }
-    }
-    guard rc == 0 else {
-        let code = errno
+    if let code = UnixSocketAddress(path: path).map({ $0.bind(fd) }) ?? ENAMETOOLONG {
         Glibc.close(fd)
         throw ScriptedDaemon.ScriptError(description: "bind \(path): \(code)")
     }

@@ -45,7 +45,10 @@ enum ServiceMethods {
                 method: MethodName.reload, role: .admin,
                 summary: "Re-reads configuration and credentials; returns when done with the changed keys."),
             .async { context, _, _ in
-                try await reloader.reload(reason: "Reload call from uid \(context.peer.uid)")
+                // A reload runs to the end even if the caller goes away (`vectortctl reload`
+                // without --wait sends a oneway call and disconnects at once).
+                let reason = "Reload call from uid \(context.peer.uid)"
+                return try await Task.detached { try await reloader.reload(reason: reason) }.value
             })
     }
 }

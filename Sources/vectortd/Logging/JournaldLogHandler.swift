@@ -8,34 +8,20 @@ import Logging
 ///
 /// Metadata keys become `VECTORT_*` upper-case fields, since journald silently drops field
 /// names with lower-case letters, dots or dashes.
-struct JournaldLogHandler: LogHandler {
-    var metadata: Logger.Metadata = [:]
-    var metadataProvider: Logger.MetadataProvider?
+struct JournaldLogHandler: CoreLogHandler {
+    var core: LogHandlerCore
     let label: String
     let identifier: String
-    let levels: LogLevelControl
-    private var override: Logger.Level?
 
     init(label: String, identifier: String = "vectortd", levels: LogLevelControl) {
         self.label = label
         self.identifier = identifier
-        self.levels = levels
-    }
-
-    var logLevel: Logger.Level {
-        get { override ?? levels.level }
-        set { override = newValue }
-    }
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
+        self.core = LogHandlerCore(levels: levels)
     }
 
     func log(event: LogEvent) {
         let level = event.level
         let message = event.message
-        let explicit = event.metadata
         var fields: [String] = [
             "MESSAGE=\(message)",
             "PRIORITY=\(Self.priority(level))",
@@ -45,10 +31,7 @@ struct JournaldLogHandler: LogHandler {
             "CODE_FUNC=\(event.function)",
             "VECTORT_LOGGER=\(label)",
         ]
-        var merged = metadata
-        if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
-        if let explicit { merged.merge(explicit) { _, new in new } }
-        if let error = event.error { merged["error"] = "\(error)" }
+        let merged = core.merged(event)
         for (key, value) in merged {
             fields.append("\(Self.fieldName(key))=\(value)")
         }
