@@ -82,7 +82,10 @@ struct Daemon {
         ]
         if let interval = notifier.watchdogInterval() {
             logger.info("watchdog enabled", metadata: ["watchdog.interval": "\(interval)"])
-            services.append(WatchdogService(interval: interval, notifier: notifier, health: health, logger: logger))
+            services.append(
+                WatchdogService(
+                    interval: interval, check: { await health.check(timeout: $0) }, ping: { notifier.watchdogPing() },
+                    logger: logger))
         }
         services.append(
             NotifierService(

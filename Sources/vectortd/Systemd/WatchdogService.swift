@@ -6,18 +6,20 @@ import ServiceLifecycle
 /// a missed ping lets systemd restart a daemon whose database or event loop is stuck.
 struct WatchdogService: Service {
     let interval: Duration
-    let notifier: SystemdNotifier
-    let health: HealthMonitor
+    /// The health check, bounded by the given timeout (`HealthMonitor.check`).
+    let check: @Sendable (Duration) async -> HealthReport
+    /// Sends WATCHDOG=1 (`SystemdNotifier.watchdogPing`).
+    let ping: @Sendable () -> Void
     let logger: Logger
 
     func run() async throws {
         let period = interval / 2
         var wasHealthy = true
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            let report = await health.check(timeout: period / 2)
+            let report = await check(period / 2)
             let healthy = report.status != .failing
             if healthy {
-                notifier.watchdogPing()
+                ping()
             }
             if healthy != wasHealthy {
                 if healthy {

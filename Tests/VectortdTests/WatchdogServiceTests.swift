@@ -1,0 +1,60 @@
+import Logging
+import Protocol
+import Synchronization
+import Testing
+
+@testable import vectortd
+
+@Suite("Watchdog pings only while healthy")
+struct WatchdogServiceTests {
+    final class Probe: Sendable {
+        let healthy = Atomic<Bool>(true)
+        let pings = Atomic<Int>(0)
+    }
+
+    @Test func pingsWhileHealthyAndWithholdsWhileFailing() async throws {
+        let probe = Probe()
+        let service = WatchdogService(
+            interval: .milliseconds(40),
+            check: { _ in
+                let status: HealthStatus = probe.healthy.load(ordering: .relaxed) ? .ok : .failing
+                return HealthReport(checks: ["database": .init(status: status, detail: "test")])
+            },
+            ping: { probe.pings.add(1, ordering: .relaxed) },
+            logger: Logger(label: "test"))
+        let task = Task { try await service.run() }
+        defer { task.cancel() }
+
+        try await eventually { probe.pings.load(ordering: .relaxed) >= 3 }
+        probe.healthy.store(false, ordering: .relaxed)
+        try await Task.sleep(for: .milliseconds(60))
+        let whenFailing = probe.pings.load(ordering: .relaxed)
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(probe.pings.load(ordering: .relaxed) == whenFailing, "no pings while failing")
+        probe.healthy.store(true, ordering: .relaxed)
+        try await eventually { probe.pings.load(ordering: .relaxed) > whenFailing }
+    }
+
+    @Test func degradedStillPings() async throws {
+        let probe = Probe()
+        let service = WatchdogService(
+            interval: .milliseconds(40),
+            check: { _ in HealthReport(checks: ["providers": .init(status: .degraded, detail: "one provider down")]) },
+            ping: { probe.pings.add(1, ordering: .relaxed) },
+            logger: Logger(label: "test"))
+        let task = Task { try await service.run() }
+        defer { task.cancel() }
+        try await eventually { probe.pings.load(ordering: .relaxed) >= 2 }
+    }
+
+    private func eventually(_ condition: () -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !condition() {
+            guard ContinuousClock.now < deadline else {
+                Issue.record("condition not met within 10 s")
+                return
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+}
