@@ -16,6 +16,12 @@ struct VectortCtl: ParsableCommand {
             """,
         version: vectortVersion,
         subcommands: [Status.self, Ping.self, Describe.self, Reload.self, Call.self])
+
+    /// Global options may come before the command (`vectortctl --json status`): they are moved
+    /// after it, where every command declares them.
+    static func main() {
+        main(GlobalOptions.movedAfterCommand(Array(CommandLine.arguments.dropFirst())))
+    }
 }
 
 /// Options every command takes.
@@ -28,6 +34,29 @@ struct GlobalOptions: ParsableArguments {
 
     @Option(name: .long, help: "Seconds to wait for each reply.")
     var timeout: Double = 10
+
+    /// `[--socket P, --json, status, x]` → `[status, --socket P, --json, x]`.
+    static func movedAfterCommand(_ arguments: [String]) -> [String] {
+        var leading: [String] = []
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            if argument == "--json" {
+                leading.append(argument)
+            } else if argument == "--socket" || argument == "--timeout" {
+                guard index + 1 < arguments.count else { return arguments }
+                leading += [argument, arguments[index + 1]]
+                index += 1
+            } else if argument.hasPrefix("--socket=") || argument.hasPrefix("--timeout=") {
+                leading.append(argument)
+            } else {
+                break
+            }
+            index += 1
+        }
+        guard !leading.isEmpty, index < arguments.count, !arguments[index].hasPrefix("-") else { return arguments }
+        return [arguments[index]] + leading + arguments[(index + 1)...]
+    }
 
     var socketPath: String {
         SocketPath.forClient(explicit: socket, environment: ProcessInfo.processInfo.environment)

@@ -114,3 +114,15 @@ extension DaemonSuite.CLITests {
         #expect(await notify.waitFor("READY", "1", after: before + 1) != nil)
     }
 }
+
+extension DaemonSuite.CLITests {
+    @Test func globalOptionsMayComeBeforeTheCommand() async throws {
+        let daemon = try DaemonProcess()
+        _ = try await daemon.connect()
+        let result = try runCommand(
+            Binaries.vectortctl, ["--socket", daemon.socketPath, "--json", "--timeout", "5", "ping"],
+            environment: ["PATH": "/usr/bin:/bin"])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        #expect(try JSONDecoder().decode(JSONValue.self, from: Data(result.stdout.utf8))["ok"] == true)
+    }
+}
