@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// A call, as a client sends it.
 public struct CallRequest: Sendable, Hashable, Codable {
