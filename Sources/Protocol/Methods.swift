@@ -76,3 +76,26 @@ public enum MethodName {
 
 /// The protocol version this module speaks.
 public let protocolVersion = 1
+
+extension MethodName {
+    public static let usersCreate = "io.vectort.Users.Create"
+    public static let usersGet = "io.vectort.Users.Get"
+    public static let usersList = "io.vectort.Users.List"
+    public static let usersDisable = "io.vectort.Users.Disable"
+    public static let projectsCreate = "io.vectort.Projects.Create"
+    public static let projectsGet = "io.vectort.Projects.Get"
+    public static let projectsList = "io.vectort.Projects.List"
+    public static let projectsUpdate = "io.vectort.Projects.Update"
+    public static let projectsDelete = "io.vectort.Projects.Delete"
+    public static let projectsGetCode = "io.vectort.Projects.GetCode"
+    public static let projectsListVersions = "io.vectort.Projects.ListVersions"
+    public static let projectsExportZip = "io.vectort.Projects.ExportZip"
+    public static let creditsGetBalance = "io.vectort.Credits.GetBalance"
+    public static let creditsListPackages = "io.vectort.Credits.ListPackages"
+    public static let creditsHistory = "io.vectort.Credits.History"
+    public static let creditsGrant = "io.vectort.Credits.Grant"
+    public static let creditsVerify = "io.vectort.Credits.Verify"
+    public static let creditsHold = "io.vectort.Credits.Hold"
+    public static let creditsSettle = "io.vectort.Credits.Settle"
+    public static let creditsRelease = "io.vectort.Credits.Release"
+}

@@ -15,6 +15,97 @@ enum Migrations {
                 sql: "INSERT INTO meta(key, value) VALUES ('instance_id', ?), ('created_at', ?)",
                 arguments: [UUID().uuidString.lowercased(), ISO8601DateFormatter().string(from: Date())])
         }
+        migrator.registerMigration("0002-accounts-credits") { db in
+            try db.execute(sql: accountsAndCredits)
+        }
         return migrator
     }
 }
+
+/// Users, projects, versions, and the credit journal. Journal entries are append-only: the
+/// triggers refuse UPDATE and DELETE, so corrections can only be new entries.
+private let accountsAndCredits = """
+    CREATE TABLE users (
+        id TEXT PRIMARY KEY,
+        email TEXT NOT NULL,
+        email_key TEXT NOT NULL UNIQUE,
+        full_name TEXT,
+        password_hash TEXT,
+        status TEXT NOT NULL CHECK (status IN ('active', 'disabled')),
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE projects (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES users(id),
+        title TEXT NOT NULL,
+        description TEXT,
+        type TEXT,
+        status TEXT NOT NULL CHECK (status IN ('draft', 'generating', 'completed', 'failed')),
+        config TEXT NOT NULL,
+        current_version TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX projects_by_user ON projects(user_id);
+    CREATE TABLE versions (
+        id TEXT PRIMARY KEY,
+        project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        number INTEGER NOT NULL,
+        generation TEXT,
+        provider TEXT,
+        model TEXT,
+        files INTEGER NOT NULL,
+        bytes INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        UNIQUE (project_id, number)
+    );
+    CREATE TABLE version_files (
+        version_id TEXT NOT NULL REFERENCES versions(id) ON DELETE CASCADE,
+        path TEXT NOT NULL,
+        contents TEXT NOT NULL,
+        PRIMARY KEY (version_id, path)
+    ) WITHOUT ROWID;
+    CREATE TABLE credit_entries (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id TEXT NOT NULL REFERENCES users(id),
+        bucket TEXT NOT NULL CHECK (bucket IN ('monthly', 'free', 'topup')),
+        amount INTEGER NOT NULL CHECK (amount != 0),
+        kind TEXT NOT NULL CHECK (kind IN ('grant', 'purchase', 'usage', 'hold', 'release', 'refund',
+                                           'reversal', 'expiry', 'adjustment')),
+        reference TEXT,
+        idempotency_key TEXT UNIQUE,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX credit_entries_by_user ON credit_entries(user_id, id);
+    CREATE TRIGGER credit_entries_append_only_update BEFORE UPDATE ON credit_entries
+        BEGIN SELECT RAISE(ABORT, 'credit entries are append-only'); END;
+    CREATE TRIGGER credit_entries_append_only_delete BEFORE DELETE ON credit_entries
+        BEGIN SELECT RAISE(ABORT, 'credit entries are append-only'); END;
+    CREATE TABLE credit_balances (
+        user_id TEXT NOT NULL REFERENCES users(id),
+        bucket TEXT NOT NULL CHECK (bucket IN ('monthly', 'free', 'topup')),
+        balance INTEGER NOT NULL,
+        expires_at TEXT,
+        PRIMARY KEY (user_id, bucket)
+    ) WITHOUT ROWID;
+    CREATE TABLE credit_holds (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES users(id),
+        amount INTEGER NOT NULL CHECK (amount > 0),
+        charged INTEGER,
+        reference TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('held', 'settled', 'released')),
+        allocations TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        finished_at TEXT
+    );
+    CREATE INDEX credit_holds_open ON credit_holds(created_at) WHERE status = 'held';
+    CREATE TABLE idempotency (
+        scope TEXT NOT NULL,
+        key TEXT NOT NULL,
+        request TEXT NOT NULL,
+        result TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (scope, key)
+    ) WITHOUT ROWID;
+    """

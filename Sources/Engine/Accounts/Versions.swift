@@ -1,0 +1,179 @@
+public import Foundation
+public import GRDB
+public import Protocol
+
+/// Limits on one version's files.
+public struct VersionLimits: Sendable, Equatable {
+    public var maxFiles: Int
+    public var maxBytes: Int
+    public var maxPathBytes: Int
+
+    public init(maxFiles: Int = 2000, maxBytes: Int = 20 * 1024 * 1024, maxPathBytes: Int = 512) {
+        self.maxFiles = maxFiles
+        self.maxBytes = maxBytes
+        self.maxPathBytes = maxPathBytes
+    }
+}
+
+/// Immutable file sets of a project. Storing one makes it the project's current version.
+public struct Versions: Sendable {
+    public let writer: LedgerWriter
+    public let pool: DatabasePool
+    public let limits: VersionLimits
+    let now: @Sendable () -> Date
+
+    public init(
+        writer: LedgerWriter, pool: DatabasePool, limits: VersionLimits = VersionLimits(),
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.writer = writer
+        self.pool = pool
+        self.limits = limits
+        self.now = now
+    }
+
+    /// Where a stored version came from.
+    public struct Origin: Sendable, Equatable {
+        public var generation: String?
+        public var provider: String?
+        public var model: String?
+
+        public init(generation: String? = nil, provider: String? = nil, model: String? = nil) {
+            self.generation = generation
+            self.provider = provider
+            self.model = model
+        }
+    }
+
+    public func store(project: String, owner: String? = nil, files: [ProjectFile], origin: Origin = Origin())
+        async throws -> VersionSummary
+    {
+        try PathRules.validate(files, limits: limits)
+        let bytes = files.reduce(0) { $0 + $1.contents.utf8.count }
+        let now = Timestamps.string(now())
+        return try await writer.write { db in
+            _ = try Projects.load(db, project, owner: owner)
+            let number =
+                (try Int.fetchOne(db, sql: "SELECT MAX(number) FROM versions WHERE project_id = ?", arguments: [project])
+                    ?? 0) + 1
+            let id = Identifiers.make("v")
+            try db.execute(
+                sql: """
+                    INSERT INTO versions(id, project_id, number, generation, provider, model, files, bytes, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    id, project, number, origin.generation, origin.provider, origin.model, files.count, bytes, now,
+                ])
+            let insert = try db.makeStatement(sql: "INSERT INTO version_files(version_id, path, contents) VALUES (?, ?, ?)")
+            for file in files { try insert.execute(arguments: [id, file.path, file.contents]) }
+            try db.execute(
+                sql: "UPDATE projects SET current_version = ?, status = 'completed', updated_at = ? WHERE id = ?",
+                arguments: [id, now, project])
+            return try Self.summary(db, id, current: id)
+        }
+    }
+
+    public func list(project: String, owner: String?) async throws -> VersionList {
+        try await pool.read { db in
+            let loaded = try Projects.load(db, project, owner: owner)
+            let ids = try String.fetchAll(
+                db, sql: "SELECT id FROM versions WHERE project_id = ? ORDER BY number DESC", arguments: [project])
+            return VersionList(
+                project: project, versions: try ids.map { try Self.summary(db, $0, current: loaded.currentVersion) })
+        }
+    }
+
+    /// All files of a version (default: the current one), or the one at `path`.
+    public func code(project: String, owner: String?, version: String? = nil, path: String? = nil) async throws
+        -> ProjectCode
+    {
+        try await pool.read { db in
+            let id = try Self.resolve(db, project: project, owner: owner, version: version)
+            let rows: [Row]
+            if let path {
+                rows = try Row.fetchAll(
+                    db, sql: "SELECT path, contents FROM version_files WHERE version_id = ? AND path = ?",
+                    arguments: [id, path])
+                if rows.isEmpty { throw EngineError.notFound("file", path) }
+            } else {
+                rows = try Row.fetchAll(
+                    db, sql: "SELECT path, contents FROM version_files WHERE version_id = ? ORDER BY path", arguments: [id])
+            }
+            return ProjectCode(
+                project: project, version: id, files: rows.map { ProjectFile(path: $0["path"], contents: $0["contents"]) })
+        }
+    }
+
+    /// The version id meant by `version` (an id or a number), or the current version.
+    static func resolve(_ db: GRDB.Database, project: String, owner: String?, version: String?) throws -> String {
+        let loaded = try Projects.load(db, project, owner: owner)
+        guard let version else {
+            guard let current = loaded.currentVersion else { throw EngineError.notFound("version", "(current) of \(project)") }
+            return current
+        }
+        if let number = Int(version) {
+            if let id = try String.fetchOne(
+                db, sql: "SELECT id FROM versions WHERE project_id = ? AND number = ?", arguments: [project, number])
+            {
+                return id
+            }
+        } else if try Bool.fetchOne(
+            db, sql: "SELECT 1 FROM versions WHERE project_id = ? AND id = ?", arguments: [project, version]) == true
+        {
+            return version
+        }
+        throw EngineError.notFound("version", version)
+    }
+
+    static func summary(_ db: GRDB.Database, _ id: String, current: String?) throws -> VersionSummary {
+        guard
+            let row = try Row.fetchOne(
+                db,
+                sql: "SELECT project_id, number, generation, provider, model, files, bytes, created_at FROM versions WHERE id = ?",
+                arguments: [id])
+        else { throw EngineError.notFound("version", id) }
+        return VersionSummary(
+            id: id, project: row["project_id"], number: row["number"], generation: row["generation"],
+            provider: row["provider"], model: row["model"], files: row["files"], bytes: row["bytes"],
+            createdAt: row["created_at"], current: id == current)
+    }
+}
+
+/// What a file path in a project may be: relative, inside the project, printable.
+public enum PathRules {
+    public static func validate(_ files: [ProjectFile], limits: VersionLimits) throws {
+        guard !files.isEmpty else { throw EngineError.invalid("files", "a version needs at least one file") }
+        guard files.count <= limits.maxFiles else {
+            throw EngineError.invalid("files", "\(files.count) files is more than the limit of \(limits.maxFiles)")
+        }
+        var seen = Set<String>()
+        var total = 0
+        for file in files {
+            try validate(path: file.path, limits: limits)
+            guard seen.insert(file.path).inserted else { throw EngineError.invalid("files", "duplicate path \(file.path)") }
+            total += file.contents.utf8.count
+        }
+        guard total <= limits.maxBytes else {
+            throw EngineError.invalid("files", "\(total) bytes is more than the limit of \(limits.maxBytes)")
+        }
+    }
+
+    public static func validate(path: String, limits: VersionLimits = VersionLimits()) throws {
+        func reject(_ why: String) -> EngineError { .invalid("files", "path \"\(path)\" \(why)") }
+        guard !path.isEmpty else { throw reject("is empty") }
+        guard path.utf8.count <= limits.maxPathBytes else { throw reject("is longer than \(limits.maxPathBytes) bytes") }
+        guard !path.hasPrefix("/") else { throw reject("is absolute") }
+        guard !path.contains("\\") else { throw reject("contains a backslash") }
+        guard !path.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+            throw reject("contains a control character")
+        }
+        for component in path.split(separator: "/", omittingEmptySubsequences: false) {
+            switch component {
+            case "": throw reject("has an empty component")
+            case ".", "..": throw reject("leaves or names the project directory")
+            default: continue
+            }
+        }
+    }
+}
