@@ -99,3 +99,7 @@ extension MethodName {
     public static let creditsSettle = "io.vectort.Credits.Settle"
     public static let creditsRelease = "io.vectort.Credits.Release"
 }
+
+extension MethodName {
+    public static let projectsImportFiles = "io.vectort.Projects.ImportFiles"
+}

@@ -41,6 +41,26 @@ struct Daemon {
             throw ControlServer.StartError(description: "cannot open the database \(databasePath): \(error)", errno: EIO)
         }
 
+        let writer = LedgerWriter(pool: database.pool, maxBatch: configuration.database.maxBatch)
+        let writerTask = Task { await writer.run() }
+        let packages = try configuration.credits.packages.map { try CreditPackageSpec.parse($0, key: "credits.packages") }
+        let ledger = Ledger(writer: writer, pool: database.pool, packages: packages)
+        let users = Users(writer: writer, pool: database.pool, freeOnSignup: configuration.credits.freeOnSignup)
+        let projects = Projects(writer: writer, pool: database.pool)
+        let versions = Versions(
+            writer: writer, pool: database.pool,
+            limits: VersionLimits(
+                maxFiles: configuration.projects.maxFiles, maxBytes: configuration.projects.maxVersionBytes))
+        // Holds still open belong to calls that died with the previous process.
+        notifier.status("releasing credit holds left by the previous run")
+        let released = try await ledger.releaseStaleHolds()
+        let expired = try await ledger.expireMonthly()
+        if released > 0 || expired > 0 {
+            logger.notice(
+                "credit holds released and monthly credits expired at start",
+                metadata: ["credits.released_holds": "\(released)", "credits.expired_buckets": "\(expired)"])
+        }
+
         let group = MultiThreadedEventLoopGroup.singleton
         let controlLoop = group.next()
         let health = HealthMonitor(database: database, controlLoop: controlLoop)
@@ -65,6 +85,10 @@ struct Daemon {
                 webhook: nil),
             health: health, reloader: reloader, describe: { describeBox.descriptors },
             interfaces: { describeBox.interfaces })
+        AccountMethods.register(
+            into: &methods, users: users, projects: projects, versions: versions,
+            exporter: ZipExporter(versions: versions))
+        CreditMethods.register(into: &methods, ledger: ledger)
         describeBox.descriptors = methods.descriptors
         describeBox.interfaces = methods.interfaces
 
@@ -76,7 +100,11 @@ struct Daemon {
             group: group, inheritedFD: activation.control, path: controlPath, state: state,
             graceSeconds: configuration.shutdown.graceSeconds, logger: logger)
 
+        // The writer started early (start-up sweeps); the service takes it over for shutdown.
         var services: [any Service] = [
+            LedgerWriterService(writer: writer, startedTask: writerTask),
+            CreditMaintenanceService(
+                ledger: ledger, holdMaxAge: configuration.credits.holdMaxAgeSeconds, interval: .seconds(60), logger: logger),
             server,
             ReloadSignalService(signals: signals, reloader: reloader, logger: logger),
         ]

@@ -121,7 +121,7 @@ extension DaemonSuite {
             #expect(info.protocol == 1)
             #expect(info.role == .admin)
             #expect(info.listeners.control == daemon.socketPath)
-            #expect(info.interfaces == ["io.vectort.Service"])
+            #expect(info.interfaces == ["io.vectort.Credits", "io.vectort.Projects", "io.vectort.Service", "io.vectort.Users"])
             #expect(FileManager.default.fileExists(atPath: daemon.directory.file("state/vectortd.sqlite")))
         }
 
@@ -135,9 +135,16 @@ extension DaemonSuite {
                 #expect(names.contains(method))
             }
             #expect(description.methods.first { $0.method == MethodName.reload }?.role == .admin)
-            // Every described method is routed: none answers MethodNotFound.
+            // Every described method is routed: none answers MethodNotFound, and a method
+            // with required parameters names the first one missing.
             for method in description.methods where method.method != MethodName.reload {
-                _ = try client.call(method.method)
+                try client.send(CallRequest(method: method.method))
+                let reply = try client.receive()
+                #expect(reply.error != .methodNotFound, "\(method.method)")
+                if let required = method.parameters.first(where: \.required) {
+                    #expect(reply.error == .invalidParameter, "\(method.method)")
+                    #expect(reply.parameters?["parameter"] != nil, "\(method.method) should name \(required.name)")
+                }
             }
         }
     }

@@ -84,6 +84,10 @@ struct ConfigurationLoader {
 
         c.database.path = try values.string("database.path") ?? c.database.path
         if c.database.path.isEmpty { throw ConfigurationError(key: "database.path", problem: "must not be empty") }
+        c.database.maxBatch = try values.int("database.max_batch", in: 1...100_000) ?? c.database.maxBatch
+        c.projects.maxFiles = try values.int("projects.max_files", in: 1...1_000_000) ?? c.projects.maxFiles
+        c.projects.maxVersionBytes =
+            try values.int("projects.max_version_bytes", in: 1024...(1 << 30)) ?? c.projects.maxVersionBytes
 
         c.shutdown.graceSeconds = try values.double("shutdown.grace_seconds", in: 0...3600) ?? c.shutdown.graceSeconds
 
@@ -104,6 +108,12 @@ struct ConfigurationLoader {
         c.credits.freeOnSignup = try values.int("credits.free_on_signup", in: 0...1_000_000) ?? c.credits.freeOnSignup
         c.credits.priceQuick = try values.int("credits.prices.quick", in: 0...1_000_000) ?? c.credits.priceQuick
         c.credits.priceAdvanced = try values.int("credits.prices.advanced", in: 0...1_000_000) ?? c.credits.priceAdvanced
+        c.credits.holdMaxAgeSeconds =
+            try values.double("credits.hold_max_age_seconds", in: 1...604_800) ?? c.credits.holdMaxAgeSeconds
+        if let packages = try values.stringArray("credits.packages") {
+            for package in packages { _ = try CreditPackageSpec.parse(package, key: "credits.packages") }
+            c.credits.packages = packages
+        }
 
         c.generation.chain = try values.stringArray("generation.chain")
         c.generation.deadlineQuickSeconds =

@@ -15,12 +15,17 @@ extension DaemonConfiguration {
             ("control.max_connections", String(control.maxConnections)),
             ("control.max_pipelined_calls", String(control.maxPipelinedCalls)),
             ("database.path", database.path),
+            ("database.max_batch", String(database.maxBatch)),
+            ("projects.max_files", String(projects.maxFiles)),
+            ("projects.max_version_bytes", String(projects.maxVersionBytes)),
             ("shutdown.grace_seconds", seconds(shutdown.graceSeconds)),
             ("log.level", log.level),
             ("log.target", log.target.rawValue),
             ("credits.free_on_signup", String(credits.freeOnSignup)),
             ("credits.prices.quick", String(credits.priceQuick)),
             ("credits.prices.advanced", String(credits.priceAdvanced)),
+            ("credits.hold_max_age_seconds", seconds(credits.holdMaxAgeSeconds)),
+            ("credits.packages", "[" + credits.packages.joined(separator: ", ") + "]"),
             ("generation.chain", generation.chain.map { "[" + $0.joined(separator: ", ") + "]" } ?? "(providers with keys, then template)"),
             ("generation.deadline_seconds.quick", seconds(generation.deadlineQuickSeconds)),
             ("generation.deadline_seconds.advanced", seconds(generation.deadlineAdvancedSeconds)),
@@ -38,6 +43,8 @@ extension DaemonConfiguration {
 
     /// Keys that only take effect after a restart.
     static let restartOnlyKeys: Set<String> = [
-        "control.socket", "database.path", "log.target", "shutdown.grace_seconds", "webhook.listen",
+        "control.socket", "database.path", "database.max_batch", "log.target", "shutdown.grace_seconds",
+        "webhook.listen", "credits.free_on_signup", "credits.packages", "credits.hold_max_age_seconds",
+        "projects.max_files", "projects.max_version_bytes",
     ]
 }

@@ -19,6 +19,13 @@ struct DaemonConfiguration: Sendable, Equatable {
 
     struct DatabaseSettings: Sendable, Equatable {
         var path = "vectortd.sqlite"
+        /// Writes committed together in one transaction at most; 1 turns group commit off.
+        var maxBatch = 512
+    }
+
+    struct Projects: Sendable, Equatable {
+        var maxFiles = 2000
+        var maxVersionBytes = 20 * 1024 * 1024
     }
 
     struct Shutdown: Sendable, Equatable {
@@ -38,6 +45,10 @@ struct DaemonConfiguration: Sendable, Equatable {
         var freeOnSignup = 10
         var priceQuick = 2
         var priceAdvanced = 4
+        /// Open holds older than this are released by the maintenance sweep.
+        var holdMaxAgeSeconds = 900.0
+        /// `id:credits:price_minor[:currency]`.
+        var packages: [String] = ["micro:10:1000:usd", "starter:80:2000:usd", "standard:250:5000:usd", "pro:600:10000:usd"]
     }
 
     struct Generation: Sendable, Equatable {
@@ -58,6 +69,7 @@ struct DaemonConfiguration: Sendable, Equatable {
 
     var control = Control()
     var database = DatabaseSettings()
+    var projects = Projects()
     var shutdown = Shutdown()
     var log = Log()
     var credits = Credits()

@@ -1,5 +1,6 @@
 import CSystemd
 import Foundation
+import CoreFoundation  // owns struct stat and timespec once swift-crypto's C modules are in the build
 import Glibc
 import Logging
 

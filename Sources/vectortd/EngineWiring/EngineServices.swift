@@ -1,0 +1,46 @@
+import Engine
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// The ledger writer as a service: it runs until shutdown, after the control server (which
+/// comes later in the group and so stops first) has answered its last call.
+struct LedgerWriterService: Service {
+    let writer: LedgerWriter
+    /// The writer loop, started before the group so that start-up work could write.
+    let startedTask: Task<Void, Never>
+
+    func run() async throws {
+        await withGracefulShutdownHandler {
+            await startedTask.value
+        } onGracefulShutdown: {
+            writer.stop()
+        }
+    }
+}
+
+/// Periodic credit maintenance: expired monthly credits leave through `expiry` entries, and
+/// holds older than `credits.hold_max_age_seconds` are released.
+struct CreditMaintenanceService: Service {
+    let ledger: Ledger
+    let holdMaxAge: Double
+    let interval: Duration
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            if Task.isShuttingDownGracefully || Task.isCancelled { return }
+            do {
+                let expired = try await ledger.expireMonthly()
+                let released = try await ledger.releaseStaleHolds(olderThan: Date().addingTimeInterval(-holdMaxAge))
+                if expired > 0 || released > 0 {
+                    logger.info(
+                        "credit maintenance", metadata: ["credits.expired_buckets": "\(expired)", "credits.released_holds": "\(released)"])
+                }
+            } catch {
+                logger.error("credit maintenance failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+}
