@@ -13,7 +13,7 @@ for tool in vectortd vectort-bench; do
 done
 export VECTORT_BIN_DIR=$bin
 benches=("$@")
-[[ ${#benches[@]} -gt 0 ]] || benches=(ipc startup)
+[[ ${#benches[@]} -gt 0 ]] || benches=(ipc startup ledger)
 for name in "${benches[@]}"; do
     echo "== vectort-bench $name"
     "$bin/vectort-bench" "$name"

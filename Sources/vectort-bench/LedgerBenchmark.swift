@@ -1,0 +1,170 @@
+import ArgumentParser
+import Foundation
+import Histogram
+import Protocol
+import VectortTesting
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct LedgerBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ledger",
+        abstract: "Durable hold+settle pairs through the socket, with group commit and with one transaction per operation.",
+        discussion: """
+            Both daemons run with synchronous=FULL. The second runs with database.max_batch: 1, so each operation is \
+            its own transaction and fsync. GetBalance readers run beside the writers. Goals: at least 20,000 \
+            durable operations/s, at least 20 times the one-transaction figure, and 50,000 reads/s.
+            """)
+
+    @Option(help: "Writer connections, each doing hold then settle in a loop.")
+    var connections = 64
+
+    @Option(help: "Reader connections doing GetBalance during the write load.")
+    var readers = 4
+
+    @Option(help: "Seconds per measurement.")
+    var seconds = 5.0
+
+    @Option(help: "The vectortd binary (default: next to this benchmark).")
+    var daemon: String = Binaries.vectortd
+
+    func run() async throws {
+        print("vectort-bench ledger: \(connections) writer connections, \(readers) readers, \(seconds) s each, synchronous=FULL")
+        let grouped = try await measure(maxBatch: 512)
+        let single = try await measure(maxBatch: 1)
+        print(row(["mode", "ops/s", "p50 µs", "p99 µs", "reads/s", "read p99 µs"]))
+        for (name, result) in [("group commit", grouped), ("one tx per op", single)] {
+            print(
+                row([
+                    name, String(format: "%.0f", result.writes.requestsPerSecond),
+                    String(result.writes.latency.valueAtPercentile(50)), String(result.writes.latency.valueAtPercentile(99)),
+                    String(format: "%.0f", result.reads.requestsPerSecond), String(result.reads.latency.valueAtPercentile(99)),
+                ]))
+        }
+        let ratio = grouped.writes.requestsPerSecond / single.writes.requestsPerSecond
+        print("")
+        print(
+            String(format: "group commit: %.0f durable ops/s ", grouped.writes.requestsPerSecond)
+                + (grouped.writes.requestsPerSecond >= 20_000 ? "(goal ≥ 20,000: met)" : "(goal ≥ 20,000: NOT met)"))
+        print(String(format: "ratio to one transaction per operation: %.1f× ", ratio) + (ratio >= 20 ? "(goal ≥ 20×: met)" : "(goal ≥ 20×: NOT met)"))
+        print(
+            String(format: "GetBalance under write load: %.0f reads/s ", grouped.reads.requestsPerSecond)
+                + (grouped.reads.requestsPerSecond >= 50_000 ? "(goal ≥ 50,000: met)" : "(goal ≥ 50,000: NOT met)"))
+    }
+
+    struct Measurement {
+        var writes: LoadGenerator.Result
+        var reads: LoadGenerator.Result
+    }
+
+    private func measure(maxBatch: Int) async throws -> Measurement {
+        var options = DaemonProcess.Options()
+        options.binary = daemon
+        options.config = """
+            log:
+              level: warning
+            control:
+              max_connections: 4096
+            database:
+              max_batch: \(maxBatch)
+            credits:
+              free_on_signup: 0
+            """
+        let process = try DaemonProcess(options)
+        let admin = try await process.connect()
+        var users: [String] = []
+        for i in 0..<connections {
+            let user = try admin.call(MethodName.usersCreate, ["email": .string("bench\(i)@example.com")])
+            let id = user["id"]?.stringValue ?? ""
+            users.append(id)
+            _ = try admin.call(
+                MethodName.creditsGrant, ["user": .string(id), "amount": 1_000_000_000, "reason": "benchmark"])
+        }
+        let socket = process.socketPath
+        let duration = Duration.milliseconds(Int64(seconds * 1000))
+        let userList = users
+        async let writes = Task.detached {
+            try ClosedLoop.run(socket: socket, connections: userList.count, duration: duration) { client, index in
+                let hold = try client.call(
+                    MethodName.creditsHold, ["user": .string(userList[index]), "amount": 2, "reference": "bench"])
+                guard let id = hold["id"]?.stringValue else { throw BenchmarkError(description: "no hold id") }
+                return id
+            } then: { client, id in
+                _ = try client.call(MethodName.creditsSettle, ["hold": .string(id)])
+            }
+        }.value
+        async let reads = Task.detached {
+            try ClosedLoop.run(socket: socket, connections: readers, duration: duration) { client, index in
+                _ = try client.call(MethodName.creditsGetBalance, ["user": .string(userList[index % userList.count])])
+                return ""
+            } then: { _, _ in }
+        }.value
+        let result = Measurement(writes: try await writes, reads: try await reads)
+        let verification = try admin.call(MethodName.creditsVerify).decode(as: CreditVerification.self)
+        guard verification.ok else { throw BenchmarkError(description: "Verify found mismatches after the load") }
+        process.signal(SIGTERM)
+        _ = await process.waitForExit()
+        return result
+    }
+
+    private func row(_ cells: [String]) -> String {
+        let widths = [16, 10, 9, 9, 10, 12]
+        return zip(cells, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: " ")
+    }
+}
+
+/// Closed-loop calls over N connections, one thread each, for a fixed time. Each iteration is
+/// `first` then `then`, each timed and counted as one operation.
+enum ClosedLoop {
+    static func run(
+        socket: String, connections: Int, duration: Duration,
+        _ first: @escaping @Sendable (VectortClient, Int) throws -> String,
+        then second: @escaping @Sendable (VectortClient, String) throws -> Void
+    ) throws -> LoadGenerator.Result {
+        guard connections > 0 else {
+            return .init(requests: 0, seconds: 1, latency: Histogram<UInt64>(highestTrackableValue: 60_000_000))
+        }
+        let results = Locked<[(UInt64, Histogram<UInt64>)]>([])
+        let failures = Locked<[String]>([])
+        let group = DispatchGroup()
+        let start = ContinuousClock.now
+        let end = start + duration
+        for index in 0..<connections {
+            group.enter()
+            Thread {
+                defer { group.leave() }
+                var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
+                var count: UInt64 = 0
+                do {
+                    let client = try VectortClient.connect(socketPath: socket, timeout: 60)
+                    while ContinuousClock.now < end {
+                        var t0 = ContinuousClock.now
+                        let token = try first(client, index)
+                        _ = histogram.record(UInt64(max(1, (ContinuousClock.now - t0).microseconds)))
+                        count += 1
+                        if token.isEmpty { continue }
+                        t0 = ContinuousClock.now
+                        try second(client, token)
+                        _ = histogram.record(UInt64(max(1, (ContinuousClock.now - t0).microseconds)))
+                        count += 1
+                    }
+                } catch {
+                    failures.withLock { $0.append("\(error)") }
+                }
+                results.withLock { $0.append((count, histogram)) }
+            }.start()
+        }
+        group.wait()
+        let elapsed = ContinuousClock.now - start
+        if let failure = failures.withLock({ $0.first }) { throw BenchmarkError(description: "a connection failed: \(failure)") }
+        var merged = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
+        var total: UInt64 = 0
+        for (count, histogram) in results.withLock({ $0 }) {
+            total += count
+            merged.add(histogram)
+        }
+        return .init(requests: total, seconds: elapsed.seconds, latency: merged)
+    }
+}
