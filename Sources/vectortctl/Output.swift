@@ -34,6 +34,11 @@ enum Output {
         }
     }
 
+    /// One value as `name  value` lines; absent values are left out.
+    static func fields(_ rows: [(String, String?)]) {
+        line(table(rows.compactMap { name, value in value.map { [name, $0] } }))
+    }
+
     /// Rows of two or more columns, left-aligned.
     static func table(_ rows: [[String]], indent: String = "") -> String {
         guard let columns = rows.map(\.count).max() else { return "" }
@@ -45,7 +50,16 @@ enum Output {
             indent
                 + row.enumerated().map { i, cell in
                     i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
-                }.joined(separator: "  ")
+                }.joined(separator: "  ").trailingSpacesRemoved
         }.joined(separator: "\n")
+    }
+}
+
+extension String {
+    /// Padding before an empty last column is not output.
+    fileprivate var trailingSpacesRemoved: String {
+        var text = self
+        while text.last == " " { text.removeLast() }
+        return text
     }
 }

@@ -11,16 +11,24 @@ struct VectortCtl: ParsableCommand {
             Talks to vectortd over its control socket: --socket, else $VECTORTD_SOCKET, else /run/vectortd.sock.
             Read commands print a table, or exactly one JSON document with --json.
 
-            Exit codes: 0 ok; 1 failure (status: degraded or failing); 2 vectortd answered with an error; \
+            users, projects and credits manage accounts, their projects and versions, and the credit \
+            ledger (balances, history, grants, holds, verification); `vectortctl users --help` and so on \
+            list their commands.
+
+            Exit codes: 0 ok; 1 failure (status: degraded or failing; credits verify: a mismatch; a local \
+            file that cannot be read or written); 2 vectortd answered with an error; \
             3 vectortd not reachable; 4 permission denied; 5 timeout; 64 usage error.
             """,
         version: vectortVersion,
-        subcommands: [Status.self, Ping.self, Describe.self, Reload.self, Call.self])
+        subcommands: [
+            Status.self, Ping.self, Describe.self, Reload.self, Call.self, Users.self, Projects.self, Credits.self,
+        ])
 
-    /// Global options may come before the command (`vectortctl --json status`): they are moved
-    /// after it, where every command declares them.
+    /// Global options may come before the command (`vectortctl --json status`,
+    /// `vectortctl --json users list`): they are moved after it, where every command declares them.
     static func main() {
-        main(GlobalOptions.movedAfterCommand(Array(CommandLine.arguments.dropFirst())))
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        main(GlobalOptions.movedAfterCommand(arguments, commands: configuration.subcommands))
     }
 }
 
@@ -35,8 +43,9 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: "Seconds to wait for each reply.")
     var timeout: Double = 10
 
-    /// `[--socket P, --json, status, x]` → `[status, --socket P, --json, x]`.
-    static func movedAfterCommand(_ arguments: [String]) -> [String] {
+    /// `[--socket P, --json, status, x]` → `[status, --socket P, --json, x]`; through groups,
+    /// `[--json, users, list]` → `[users, list, --json]`.
+    static func movedAfterCommand(_ arguments: [String], commands: [any ParsableCommand.Type] = []) -> [String] {
         var leading: [String] = []
         var index = 0
         while index < arguments.count {
@@ -55,7 +64,15 @@ struct GlobalOptions: ParsableArguments {
             index += 1
         }
         guard !leading.isEmpty, index < arguments.count, !arguments[index].hasPrefix("-") else { return arguments }
-        return [arguments[index]] + leading + arguments[(index + 1)...]
+        var end = index + 1
+        var group = commands.first { $0._commandName == arguments[index] }
+        while end < arguments.count,
+            let sub = group?.configuration.subcommands.first(where: { $0._commandName == arguments[end] })
+        {
+            group = sub
+            end += 1
+        }
+        return Array(arguments[index..<end]) + leading + arguments[end...]
     }
 
     var socketPath: String {
@@ -77,6 +94,9 @@ struct GlobalOptions: ParsableArguments {
         } catch let error as VectortClientError {
             Output.error(error, json: json)
             throw ExitCode(ExitCodes.code(for: error))
+        } catch let failure as CommandFailure {
+            failure.report(json: json)
+            throw ExitCode(ExitCodes.failure)
         }
     }
 }

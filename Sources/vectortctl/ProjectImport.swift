@@ -1,0 +1,42 @@
+import ArgumentParser
+import Foundation
+import Protocol
+
+extension Projects {
+    struct Import: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Store the files of a directory as a new version of a project (admin).",
+            discussion: """
+                Every regular file under DIR, recursively, becomes a file of the version at its path relative \
+                to DIR. Directories whose names begin with a dot (.git, .build) are skipped and symbolic links \
+                are not followed. Files must be UTF-8 text: any other file exits 1 and nothing is stored.
+                """)
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: "Project id (p_…).")
+        var project: String
+
+        @Argument(help: "The directory to import.")
+        var directory: String
+
+        func run() throws {
+            try global.run {
+                let files = try ProjectDirectory.files(under: directory)
+                let parameters: [String: JSONValue] = [
+                    "project": .string(project),
+                    "files": .object(Dictionary(uniqueKeysWithValues: files.map { ($0.path, .string($0.contents)) })),
+                ]
+                let version = try decode(
+                    VersionSummary.self, try global.connect().call(MethodName.projectsImportFiles, parameters))
+                if global.json {
+                    Output.json(version)
+                } else {
+                    Output.line(
+                        "imported \(version.files) files (\(version.bytes) bytes) into \(version.project) "
+                            + "as version \(version.number) (\(version.id))")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,118 @@
+import ArgumentParser
+import Foundation
+import Protocol
+
+struct Users: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create, list, show and disable users.",
+        subcommands: [Create.self, List.self, Show.self, Disable.self])
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a user; the user receives the configured free credits.",
+            discussion: """
+                The email must be unique (case-insensitive): an existing one exits 2 with io.vectort.AlreadyExists. \
+                A password is never taken as an argument (it would show in ps and shell history): \
+                with --password-stdin, standard input is the password (one final line break is dropped), \
+                8 characters or more.
+                """)
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: "The user's email address.")
+        var email: String
+
+        @Option(name: .long, help: "The user's full name.")
+        var fullName: String?
+
+        @Flag(name: .long, help: "Read the password from standard input.")
+        var passwordStdin = false
+
+        func run() throws {
+            var parameters: [String: JSONValue] = ["email": .string(email)]
+            if let fullName { parameters["full_name"] = .string(fullName) }
+            if passwordStdin { parameters["password"] = .string(try Self.readPassword()) }
+            try global.run {
+                let user = try decode(User.self, try global.connect().call(MethodName.usersCreate, parameters))
+                if global.json { Output.json(user) } else { user.printFields() }
+            }
+        }
+
+        /// Standard input up to its end, without the line break that ends it.
+        static func readPassword() throws -> String {
+            let data = FileHandle.standardInput.readDataToEndOfFile()
+            guard var text = String(data: data, encoding: .utf8) else {
+                throw ValidationError("the password on standard input is not UTF-8 text")
+            }
+            if text.hasSuffix("\n") { text.removeLast() }
+            if text.hasSuffix("\r") { text.removeLast() }
+            guard !text.isEmpty else { throw ValidationError("--password-stdin: standard input is empty") }
+            return text
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List users, oldest first (admin).")
+
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var page: PageOptions
+
+        func run() throws {
+            try global.run {
+                let client = try global.connect()
+                let users = try page.fetch(
+                    [:], call: { try decode(UserPage.self, try client.call(MethodName.usersList, $0)) },
+                    next: \.nextAfter, merge: { $0.users += $1.users; $0.nextAfter = $1.nextAfter })
+                if global.json {
+                    Output.json(users)
+                    return
+                }
+                let rows = users.users.map { [$0.id, $0.email, $0.fullName ?? "", $0.status.rawValue, $0.createdAt] }
+                Output.line(Output.table([["ID", "EMAIL", "NAME", "STATUS", "CREATED"]] + rows))
+                Output.nextPage(users.nextAfter)
+            }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one user.")
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: "User id (u_…).")
+        var user: String
+
+        func run() throws {
+            try global.run {
+                let user = try decode(User.self, try global.connect().call(MethodName.usersGet, ["user": .string(user)]))
+                if global.json { Output.json(user) } else { user.printFields() }
+            }
+        }
+    }
+
+    struct Disable: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Disable a user (admin): nothing that costs credits is allowed any more.")
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: "User id (u_…).")
+        var user: String
+
+        func run() throws {
+            try global.run {
+                let user = try decode(
+                    User.self, try global.connect().call(MethodName.usersDisable, ["user": .string(user)]))
+                if global.json { Output.json(user) } else { Output.line("disabled \(user.id) (\(user.email))") }
+            }
+        }
+    }
+}
+
+extension User {
+    func printFields() {
+        Output.fields([
+            ("id", id), ("email", email), ("name", fullName), ("status", status.rawValue), ("created", createdAt),
+        ])
+    }
+}
