@@ -114,6 +114,9 @@ public struct Ledger: Sendable {
                 db, scope: "Credits.Grant", key: idempotencyKey, request: fingerprint, now: now
             ) {
                 try Users.requireActive(db, user)
+                // The new period's expiry replaces the bucket's: credits of an ended period that
+                // the sweep has not reached yet must leave first, or they would live on.
+                if bucket == .monthly { try Self.expireMonthly(db, user: user, now: now) }
                 let entry = try Self.append(
                     db, user: user, bucket: bucket, amount: amount, kind: "grant", reference: "grant:\(reason)", now: now,
                     expiresAt: expiry)
@@ -169,24 +172,28 @@ public struct Ledger: Sendable {
     @discardableResult
     public func expireMonthly() async throws -> Int {
         let now = now()
-        let stamp = Timestamps.string(now)
-        return try await writer.write { db in
-            let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT user_id, balance FROM credit_balances
-                    WHERE bucket = 'monthly' AND balance > 0 AND expires_at IS NOT NULL AND expires_at <= ?
-                    """, arguments: [stamp])
-            for row in rows {
-                _ = try Self.append(
-                    db, user: row["user_id"], bucket: .monthly, amount: -(row["balance"] as Int), kind: "expiry",
-                    reference: "expired", now: now)
-            }
-            return rows.count
-        }
+        return try await writer.write { db in try Self.expireMonthly(db, user: nil, now: now) }
     }
 
     // MARK: Inside a write transaction
+
+    /// Writes an `expiry` entry for every expired monthly balance (of `user`, or of everyone).
+    @discardableResult
+    static func expireMonthly(_ db: GRDB.Database, user: String?, now: Date) throws -> Int {
+        let rows = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT user_id, balance FROM credit_balances
+                WHERE bucket = 'monthly' AND balance > 0 AND expires_at IS NOT NULL AND expires_at <= ?1
+                  AND (?2 IS NULL OR user_id = ?2)
+                """, arguments: [Timestamps.string(now), user])
+        for row in rows {
+            _ = try append(
+                db, user: row["user_id"], bucket: .monthly, amount: -(row["balance"] as Int), kind: "expiry",
+                reference: "expired", now: now)
+        }
+        return rows.count
+    }
 
     /// Appends one entry and moves the cached balance with it.
     @discardableResult

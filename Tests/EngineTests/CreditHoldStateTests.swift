@@ -1,0 +1,53 @@
+import Testing
+
+@testable import Engine
+
+@Suite("CreditHoldState: held until settled or released, both final")
+struct CreditHoldStateTests {
+    struct Row: Sendable, CustomTestStringConvertible {
+        let state: CreditHoldState
+        let event: CreditHoldState.Event
+        let expected: CreditHoldState.Transition
+        var testDescription: String { "\(state) on \(event)" }
+    }
+
+    static let table: [Row] = [
+        Row(state: .held, event: .settle(charged: 4, held: 4), expected: .move(to: .settled)),
+        Row(state: .held, event: .settle(charged: 1, held: 4), expected: .move(to: .settled)),
+        Row(state: .held, event: .settle(charged: 0, held: 4), expected: .move(to: .settled)),
+        Row(state: .held, event: .release, expected: .move(to: .released)),
+        Row(state: .settled, event: .settle(charged: 4, held: 4), expected: .repeatOfFinalState),
+        Row(state: .settled, event: .settle(charged: 9, held: 4), expected: .repeatOfFinalState),
+        Row(state: .released, event: .release, expected: .repeatOfFinalState),
+    ]
+
+    @Test(arguments: table)
+    func transitionsFollowTheTable(_ row: Row) {
+        #expect(row.state.transition(on: row.event) == row.expected)
+    }
+
+    static let refusals: [(CreditHoldState, CreditHoldState.Event)] = [
+        (.held, .settle(charged: 5, held: 4)),
+        (.held, .settle(charged: -1, held: 4)),
+        (.settled, .release),
+        (.released, .settle(charged: 1, held: 4)),
+    ]
+
+    @Test(arguments: refusals)
+    func impossibleTransitionsAreRefusedWithAReason(state: CreditHoldState, event: CreditHoldState.Event) {
+        guard case .refuse(let reason) = state.transition(on: event) else {
+            Issue.record("\(state) on \(event) was not refused")
+            return
+        }
+        #expect(!reason.isEmpty)
+    }
+
+    @Test func finalStatesNeverMoveAgain() {
+        let events: [CreditHoldState.Event] = [.release, .settle(charged: 0, held: 1), .settle(charged: 1, held: 1)]
+        for state in [CreditHoldState.settled, .released] {
+            for event in events {
+                if case .move = state.transition(on: event) { Issue.record("\(state) moved on \(event)") }
+            }
+        }
+    }
+}

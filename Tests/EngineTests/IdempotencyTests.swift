@@ -1,0 +1,125 @@
+import Foundation
+import Protocol
+import Testing
+
+@testable import Engine
+
+@Suite("Idempotency keys: one effect, the first result")
+struct IdempotencyTests {
+    @Test func aGrantRepeatedWithItsKeyHasOneEffectAndReturnsTheFirstResult() async throws {
+        try await withEngine(freeOnSignup: 10) { engine in
+            let user = try await engine.user()
+            let first = try await engine.ledger.grant(user: user, amount: 5, reason: "goodwill", idempotencyKey: "grant-1")
+            _ = try await engine.ledger.grant(user: user, amount: 1, reason: "other")
+            let again = try await engine.ledger.grant(user: user, amount: 5, reason: "goodwill", idempotencyKey: "grant-1")
+            #expect(again == first, "the stored first result, balance included")
+            #expect(try await engine.count("credit_entries", where: "kind = 'grant' AND reference = 'grant:goodwill'") == 1)
+            #expect(try await engine.ledger.balance(user: user).total == 16)
+        }
+    }
+
+    @Test func theSameGrantKeyWithOtherParametersIsAConflict() async throws {
+        try await withEngine(freeOnSignup: 10) { engine in
+            let user = try await engine.user()
+            let other = try await engine.user()
+            _ = try await engine.ledger.grant(user: user, amount: 5, reason: "goodwill", idempotencyKey: "grant-1")
+            let before = try await engine.rowCounts()
+            await expectEngineError(.conflict) {
+                try await engine.ledger.grant(user: user, amount: 6, reason: "goodwill", idempotencyKey: "grant-1")
+            }
+            await expectEngineError(.conflict) {
+                try await engine.ledger.grant(user: user, amount: 5, reason: "other", idempotencyKey: "grant-1")
+            }
+            await expectEngineError(.conflict) {
+                try await engine.ledger.grant(user: other, amount: 5, reason: "goodwill", idempotencyKey: "grant-1")
+            }
+            await expectEngineError(.conflict) {
+                try await engine.ledger.grant(
+                    user: user, amount: 5, bucket: .monthly, reason: "goodwill", idempotencyKey: "grant-1")
+            }
+            #expect(try await engine.rowCounts() == before)
+        }
+    }
+
+    @Test func concurrentGrantsWithOneKeyApplyOnce() async throws {
+        try await withEngine(freeOnSignup: 0) { engine in
+            let user = try await engine.user()
+            let results = try await withThrowingTaskGroup(of: CreditGrant.self) { group in
+                for _ in 0..<40 {
+                    group.addTask {
+                        try await engine.ledger.grant(user: user, amount: 3, reason: "once", idempotencyKey: "same")
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(Set(results).count == 1)
+            #expect(try await engine.ledger.balance(user: user).total == 3)
+            #expect(try await engine.count("credit_entries") == 1)
+        }
+    }
+
+    @Test func aHoldRepeatedWithItsKeyReservesOnceAndReturnsTheSameHold() async throws {
+        try await withEngine(freeOnSignup: 10) { engine in
+            let user = try await engine.user()
+            let first = try await engine.ledger.hold(user: user, amount: 4, reference: "gen-1", idempotencyKey: "hold-1")
+            let again = try await engine.ledger.hold(user: user, amount: 4, reference: "gen-1", idempotencyKey: "hold-1")
+            #expect(again == first)
+            #expect(try await engine.count("credit_holds") == 1)
+            let balance = try await engine.ledger.balance(user: user)
+            #expect(balance.held == 4)
+            #expect(balance.total == 6)
+        }
+    }
+
+    @Test func theSameHoldKeyWithOtherParametersIsAConflict() async throws {
+        try await withEngine(freeOnSignup: 10) { engine in
+            let user = try await engine.user()
+            _ = try await engine.ledger.hold(user: user, amount: 4, reference: "gen-1", idempotencyKey: "hold-1")
+            let before = try await engine.rowCounts()
+            await expectEngineError(.conflict) {
+                try await engine.ledger.hold(user: user, amount: 2, reference: "gen-1", idempotencyKey: "hold-1")
+            }
+            await expectEngineError(.conflict) {
+                try await engine.ledger.hold(user: user, amount: 4, reference: "gen-2", idempotencyKey: "hold-1")
+            }
+            #expect(try await engine.rowCounts() == before)
+        }
+    }
+
+    @Test func aRefusedHoldLeavesItsKeyFreeForARetry() async throws {
+        try await withEngine(freeOnSignup: 2) { engine in
+            let user = try await engine.user()
+            await expectEngineError(.insufficientCredits) {
+                try await engine.ledger.hold(user: user, amount: 4, reference: "gen-1", idempotencyKey: "hold-1")
+            }
+            #expect(try await engine.count("idempotency") == 0)
+            _ = try await engine.ledger.grant(user: user, amount: 2, reason: "top-up")
+            let hold = try await engine.ledger.hold(user: user, amount: 4, reference: "gen-1", idempotencyKey: "hold-1")
+            #expect(hold.status == .held)
+        }
+    }
+
+    @Test func grantAndHoldKeysLiveInSeparateScopes() async throws {
+        try await withEngine(freeOnSignup: 10) { engine in
+            let user = try await engine.user()
+            _ = try await engine.ledger.grant(user: user, amount: 1, reason: "r", idempotencyKey: "k")
+            let hold = try await engine.ledger.hold(user: user, amount: 1, reference: "gen-1", idempotencyKey: "k")
+            #expect(hold.amount == 1)
+        }
+    }
+
+    @Test(arguments: ["", String(repeating: "k", count: 256)])
+    func keysMustBeOneTo255Bytes(key: String) async throws {
+        try await withEngine(freeOnSignup: 10) { engine in
+            let user = try await engine.user()
+            let before = try await engine.rowCounts()
+            await expectEngineError(.invalidParameter, parameter: "idempotency_key") {
+                try await engine.ledger.grant(user: user, amount: 1, reason: "r", idempotencyKey: key)
+            }
+            await expectEngineError(.invalidParameter, parameter: "idempotency_key") {
+                try await engine.ledger.hold(user: user, amount: 1, reference: "gen-1", idempotencyKey: key)
+            }
+            #expect(try await engine.rowCounts() == before)
+        }
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import GRDB
+import Protocol
+import Testing
+
+@testable import Engine
+
+@Suite("Monthly credits expire at the end of their period")
+struct MonthlyExpiryTests {
+    @Test func monthlyCreditsAreSpendableUntilTheirExpiryAndLeaveThroughOneExpiryEntry() async throws {
+        try await withEngine(freeOnSignup: 0) { engine in
+            let user = try await engine.user()
+            let expiry = engine.clock.now.addingTimeInterval(3600)
+            _ = try await engine.ledger.grant(user: user, amount: 5, bucket: .monthly, reason: "subscription", expiresAt: expiry)
+
+            engine.clock.advance(by: 3599)
+            let before = try await engine.ledger.balance(user: user)
+            #expect(before.buckets["monthly"] == 5)
+            #expect(before.monthlyExpiresAt != nil)
+            let hold = try await engine.ledger.hold(user: user, amount: 2, reference: "gen-1")
+            #expect(hold.allocations == ["monthly": 2])
+            _ = try await engine.ledger.settle(hold: hold.id)
+            #expect(try await engine.ledger.expireMonthly() == 0, "nothing has expired yet")
+
+            engine.clock.advance(by: 2)
+            let after = try await engine.ledger.balance(user: user)
+            #expect(after.buckets["monthly"] == 0)
+            #expect(after.total == 0)
+            #expect(after.monthlyExpiresAt == nil)
+            let entriesBefore = try await engine.count("credit_entries")
+            let error = await expectEngineError(.insufficientCredits) {
+                try await engine.ledger.hold(user: user, amount: 1, reference: "gen-2")
+            }
+            #expect(error?.details["available"] == .int(0))
+            #expect(try await engine.count("credit_entries") == entriesBefore)
+
+            #expect(try await engine.ledger.expireMonthly() == 1)
+            let expiries = try await engine.ledger.history(user: user).entries.filter { $0.kind == "expiry" }
+            #expect(expiries.count == 1)
+            #expect(expiries.first?.amount == -3)
+            #expect(expiries.first?.bucket == .monthly)
+            #expect(try await engine.ledger.expireMonthly() == 0, "a second sweep finds nothing")
+            #expect(try await engine.count("credit_entries", where: "kind = 'expiry'") == 1)
+            #expect(try await engine.ledger.verify().ok)
+            #expect(try await engine.ledgerViolations() == [])
+        }
+    }
+
+    @Test func otherBucketsStaySpendableAfterMonthlyCreditsExpire() async throws {
+        try await withEngine(freeOnSignup: 4) { engine in
+            let user = try await engine.user()
+            _ = try await engine.ledger.grant(
+                user: user, amount: 5, bucket: .monthly, reason: "subscription",
+                expiresAt: engine.clock.now.addingTimeInterval(60))
+            _ = try await engine.ledger.grant(user: user, amount: 3, reason: "purchase")
+            engine.clock.advance(by: 61)
+            let hold = try await engine.ledger.hold(user: user, amount: 6, reference: "gen-1")
+            #expect(hold.allocations == ["free": 4, "topup": 2])
+            #expect(try await engine.ledger.balance(user: user).buckets == ["monthly": 0, "free": 0, "topup": 1])
+        }
+    }
+
+    @Test func aMonthlyGrantWithoutExpiryLastsThirtyDays() async throws {
+        try await withEngine(freeOnSignup: 0) { engine in
+            let user = try await engine.user()
+            _ = try await engine.ledger.grant(user: user, amount: 5, bucket: .monthly, reason: "subscription")
+            engine.clock.advance(by: 30 * 86400 - 1)
+            #expect(try await engine.ledger.balance(user: user).total == 5)
+            engine.clock.advance(by: 1)
+            #expect(try await engine.ledger.balance(user: user).total == 0)
+        }
+    }
+
+    /// A renewal before the sweep ran must not carry the expired credits into the new period.
+    @Test func aRenewalAfterExpiryDoesNotRevivePreviouslyExpiredCredits() async throws {
+        try await withEngine(freeOnSignup: 0) { engine in
+            let user = try await engine.user()
+            let start = engine.clock.now
+            _ = try await engine.ledger.grant(
+                user: user, amount: 5, bucket: .monthly, reason: "period 1", expiresAt: start.addingTimeInterval(3600))
+            engine.clock.advance(by: 7200)
+            let renewal = try await engine.ledger.grant(
+                user: user, amount: 8, bucket: .monthly, reason: "period 2",
+                expiresAt: start.addingTimeInterval(3600 + 30 * 86400))
+            #expect(renewal.balance.buckets["monthly"] == 8)
+            #expect(try await engine.ledger.balance(user: user).total == 8)
+            let error = await expectEngineError(.insufficientCredits) {
+                try await engine.ledger.hold(user: user, amount: 9, reference: "gen-1")
+            }
+            #expect(error?.details["available"] == .int(8))
+            let expiries = try await engine.ledger.history(user: user).entries.filter { $0.kind == "expiry" }
+            #expect(expiries.map(\.amount) == [-5], "the ended period leaves through its own expiry entry")
+            #expect(try await engine.ledger.expireMonthly() == 0)
+            #expect(try await engine.ledger.verify().ok)
+        }
+    }
+
+    @Test func creditsHeldBeforeExpiryAndReleasedAfterItExpireWithTheSweep() async throws {
+        try await withEngine(freeOnSignup: 0) { engine in
+            let user = try await engine.user()
+            _ = try await engine.ledger.grant(
+                user: user, amount: 5, bucket: .monthly, reason: "subscription",
+                expiresAt: engine.clock.now.addingTimeInterval(60))
+            let hold = try await engine.ledger.hold(user: user, amount: 4, reference: "gen-1")
+            engine.clock.advance(by: 120)
+            #expect(try await engine.ledger.expireMonthly() == 1)
+            _ = try await engine.ledger.settle(hold: hold.id, charged: 1)
+            #expect(try await engine.ledger.balance(user: user).total == 0, "the 3 given back had expired")
+            #expect(try await engine.ledger.expireMonthly() == 1)
+            let expired = try await engine.pool.read { db in
+                try Int.fetchOne(db, sql: "SELECT SUM(amount) FROM credit_entries WHERE kind = 'expiry'")
+            }
+            #expect(expired == -4, "1 left unheld at expiry, then the 3 the settle gave back")
+            #expect(try await engine.ledger.verify().ok)
+            #expect(try await engine.ledgerViolations() == [])
+        }
+    }
+
+    @Test func expiryDatesAreOnlyForMonthlyCreditsAndMustBeInTheFuture() async throws {
+        try await withEngine { engine in
+            let user = try await engine.user()
+            let before = try await engine.rowCounts()
+            await expectEngineError(.invalidParameter, parameter: "expires_at") {
+                try await engine.ledger.grant(
+                    user: user, amount: 1, bucket: .topup, reason: "r", expiresAt: engine.clock.now.addingTimeInterval(60))
+            }
+            await expectEngineError(.invalidParameter, parameter: "expires_at") {
+                try await engine.ledger.grant(user: user, amount: 1, bucket: .monthly, reason: "r", expiresAt: engine.clock.now)
+            }
+            #expect(try await engine.rowCounts() == before)
+        }
+    }
+}

@@ -1,0 +1,208 @@
+import Foundation
+import GRDB
+import Logging
+import Protocol
+import Synchronization
+import Testing
+
+@testable import Engine
+
+/// A clock the test moves by hand, so expiry and hold age are tested without sleeping.
+final class TestClock: Sendable {
+    private let current: Mutex<Date>
+
+    /// Starts at 2027-01-15T08:00:00Z, inside the range a ZIP (DOS) timestamp can hold.
+    init(_ start: Date = Date(timeIntervalSince1970: 1_800_000_000)) {
+        current = Mutex(start)
+    }
+
+    var now: Date { current.withLock { $0 } }
+
+    func advance(by seconds: TimeInterval) {
+        current.withLock { $0 = $0.addingTimeInterval(seconds) }
+    }
+}
+
+/// A fresh database in its own temporary directory, a running ledger writer, and the engine's
+/// services over them, all reading the same `TestClock`.
+struct TestEngine: Sendable {
+    let directory: URL
+    let database: Engine.Database
+    let writer: LedgerWriter
+    let clock: TestClock
+    let users: Users
+    let ledger: Ledger
+    let projects: Projects
+    let versions: Versions
+    let exporter: ZipExporter
+
+    var pool: DatabasePool { database.pool }
+
+    /// Creates a user and returns its id.
+    func user(_ email: String = "user-\(UUID().uuidString.prefix(8))@example.com") async throws -> String {
+        try await users.create(email: email).id
+    }
+
+    func count(_ table: String, where condition: String = "1") async throws -> Int {
+        try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table) WHERE \(condition)") ?? 0 }
+    }
+
+    /// Row counts of every table a write can touch; compared before and after a refused request.
+    func rowCounts() async throws -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for table in [
+            "users", "projects", "versions", "version_files", "credit_entries", "credit_balances", "credit_holds",
+            "idempotency",
+        ] {
+            counts[table] = try await count(table)
+        }
+        return counts
+    }
+
+    /// Every ledger invariant, checked in one read transaction (a consistent snapshot).
+    /// Returns the violations; empty means the ledger is sound.
+    ///
+    /// Usage is matched to its hold by the hold's reference, so callers use a unique reference
+    /// per hold.
+    func ledgerViolations() async throws -> [String] {
+        try await pool.read { db in
+            var violations: [String] = []
+            for row in try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT b.user_id, b.bucket, b.balance,
+                           COALESCE((SELECT SUM(amount) FROM credit_entries e
+                                     WHERE e.user_id = b.user_id AND e.bucket = b.bucket), 0) AS journal
+                    FROM credit_balances b
+                    """)
+            {
+                let user: String = row["user_id"], bucket: String = row["bucket"]
+                let balance: Int = row["balance"], journal: Int = row["journal"]
+                if balance != journal { violations.append("\(user)/\(bucket): cached \(balance), journal \(journal)") }
+                if balance < 0 { violations.append("\(user)/\(bucket): negative balance \(balance)") }
+            }
+            for row in try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT h.id, h.user_id, h.status, h.amount, h.charged, h.allocations,
+                           COALESCE((SELECT SUM(amount) FROM credit_entries e
+                                     WHERE e.reference = h.id AND e.kind IN ('hold', 'release')), 0) AS reserved,
+                           COALESCE((SELECT SUM(amount) FROM credit_entries e
+                                     WHERE e.user_id = h.user_id AND e.reference = h.reference
+                                       AND e.kind = 'usage'), 0) AS used
+                    FROM credit_holds h
+                    """)
+            {
+                let id: String = row["id"], status: String = row["status"]
+                let amount: Int = row["amount"], reserved: Int = row["reserved"], used: Int = row["used"]
+                let allocations = try JSONDecoder().decode([String: Int].self, from: Data((row["allocations"] as String).utf8))
+                if allocations.values.reduce(0, +) != amount {
+                    violations.append("hold \(id): allocations \(allocations) do not add up to \(amount)")
+                }
+                switch status {
+                case "held":
+                    if reserved != -amount { violations.append("open hold \(id) of \(amount) reserves \(-reserved)") }
+                    if used != 0 { violations.append("open hold \(id) already used \(-used)") }
+                case "settled":
+                    let charged: Int? = row["charged"]
+                    if reserved != 0 { violations.append("settled hold \(id) still reserves \(-reserved)") }
+                    if used != -(charged ?? -1) { violations.append("settled hold \(id) charged \(charged ?? -1), used \(-used)") }
+                default:
+                    if reserved != 0 { violations.append("released hold \(id) still reserves \(-reserved)") }
+                    if used != 0 { violations.append("released hold \(id) used \(-used)") }
+                }
+            }
+            for row in try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT u.id,
+                           COALESCE((SELECT SUM(amount) FROM credit_holds h WHERE h.user_id = u.id AND h.status = 'held'), 0)
+                               AS held,
+                           COALESCE((SELECT SUM(amount) FROM credit_entries e
+                                     WHERE e.user_id = u.id AND e.kind IN ('hold', 'release')), 0) AS reserved
+                    FROM users u
+                    """)
+            {
+                let user: String = row["id"], held: Int = row["held"], reserved: Int = row["reserved"]
+                if held != -reserved { violations.append("\(user): open holds \(held), hold entries \(-reserved)") }
+            }
+            return violations
+        }
+    }
+}
+
+/// Runs `body` against a fresh `TestEngine`, then stops its writer whatever happened.
+func withEngine<T>(
+    freeOnSignup: Int = 10, limits: VersionLimits = VersionLimits(), maxBatch: Int = 512,
+    _ body: (TestEngine) async throws -> T
+) async throws -> T {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vte-\(UUID().uuidString)")
+    let database = try Database.open(
+        path: directory.appendingPathComponent("vectortd.sqlite").path, logger: Logger(label: "engine-tests"))
+    let writer = LedgerWriter(pool: database.pool, maxBatch: maxBatch)
+    let running = Task { await writer.run() }
+    let clock = TestClock()
+    let now: @Sendable () -> Date = { clock.now }
+    let versions = Versions(writer: writer, pool: database.pool, limits: limits, now: now)
+    let engine = TestEngine(
+        directory: directory, database: database, writer: writer, clock: clock,
+        users: Users(writer: writer, pool: database.pool, freeOnSignup: freeOnSignup, now: now),
+        ledger: Ledger(writer: writer, pool: database.pool, now: now),
+        projects: Projects(writer: writer, pool: database.pool, now: now),
+        versions: versions, exporter: ZipExporter(versions: versions))
+    let result: Result<T, any Error>
+    do { result = .success(try await body(engine)) } catch { result = .failure(error) }
+    writer.stop()
+    await running.value
+    try? FileManager.default.removeItem(at: directory)
+    return try result.get()
+}
+
+/// Expects `body` to throw the engine error `name` (with `parameter`, for InvalidParameter)
+/// and returns it as it would travel on the wire.
+@discardableResult
+func expectEngineError<T>(
+    _ name: ErrorName, parameter: String? = nil, sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: () async throws -> T
+) async -> WireError? {
+    do {
+        let value = try await body()
+        Issue.record("expected \(name.rawValue), got \(value)", sourceLocation: sourceLocation)
+        return nil
+    } catch let error as EngineError {
+        #expect(error.wireError.name == name, "\(error)", sourceLocation: sourceLocation)
+        if let parameter {
+            #expect(error.wireError.details["parameter"] == .string(parameter), "\(error)", sourceLocation: sourceLocation)
+        }
+        return error.wireError
+    } catch {
+        Issue.record("expected \(name.rawValue), got \(error)", sourceLocation: sourceLocation)
+        return nil
+    }
+}
+
+/// A small deterministic generator (SplitMix64), so a load test does the same operations each run.
+struct SeededGenerator: RandomNumberGenerator {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// A value shared by concurrent test tasks.
+final class Locked<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+
+    init(_ value: Value) { mutex = Mutex(value) }
+
+    func withLock<R: Sendable>(_ body: (inout Value) -> R) -> R {
+        mutex.withLock { body(&$0) }
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+import Protocol
+import Testing
+
+@testable import Engine
+
+@Suite("Versions: immutable file sets and the current version")
+struct VersionTests {
+    private let first = [
+        ProjectFile(path: "src/main.js", contents: "console.log('v1')\n"),
+        ProjectFile(path: "index.html", contents: "<h1>v1</h1>\n"),
+        ProjectFile(path: "README.md", contents: "# v1 ✓\n"),
+    ]
+    private let second = [
+        ProjectFile(path: "index.html", contents: "<h1>v2</h1>\n"),
+        ProjectFile(path: "css/site.css", contents: "body{}"),
+    ]
+
+    @Test func storingNumbersVersionsAndMakesTheNewestCurrent() async throws {
+        try await withEngine { engine in
+            let owner = try await engine.user()
+            let project = try await engine.projects.create(user: owner, title: "Site")
+            let v1 = try await engine.versions.store(
+                project: project.id, owner: owner, files: first,
+                origin: .init(generation: "g_1", provider: "anthropic", model: "claude"))
+            #expect(v1.number == 1)
+            #expect(v1.current)
+            #expect(v1.files == 3)
+            #expect(v1.bytes == first.reduce(0) { $0 + $1.contents.utf8.count })
+            #expect(v1.generation == "g_1")
+            #expect(v1.provider == "anthropic")
+            #expect(v1.model == "claude")
+            var loaded = try await engine.projects.get(project.id, owner: owner)
+            #expect(loaded.currentVersion == v1.id)
+            #expect(loaded.status == .completed)
+
+            let v2 = try await engine.versions.store(project: project.id, files: second)
+            #expect(v2.number == 2)
+            #expect(v2.id != v1.id)
+            loaded = try await engine.projects.get(project.id, owner: owner)
+            #expect(loaded.currentVersion == v2.id)
+
+            let list = try await engine.versions.list(project: project.id, owner: owner)
+            #expect(list.versions.map(\.number) == [2, 1])
+            #expect(list.versions.map(\.current) == [true, false])
+            #expect(list.versions.map(\.id) == [v2.id, v1.id])
+        }
+    }
+
+    @Test func codeReturnsEveryFileSortedByPath() async throws {
+        try await withEngine { engine in
+            let owner = try await engine.user()
+            let project = try await engine.projects.create(user: owner, title: "Site")
+            let v1 = try await engine.versions.store(project: project.id, files: first)
+            let code = try await engine.versions.code(project: project.id, owner: owner)
+            #expect(code.version == v1.id)
+            #expect(code.project == project.id)
+            #expect(code.files == first.sorted { $0.path < $1.path })
+        }
+    }
+
+    @Test func codeReturnsOnePathOrAGivenVersionByNumberOrID() async throws {
+        try await withEngine { engine in
+            let owner = try await engine.user()
+            let project = try await engine.projects.create(user: owner, title: "Site")
+            let v1 = try await engine.versions.store(project: project.id, files: first)
+            let v2 = try await engine.versions.store(project: project.id, files: second)
+
+            let current = try await engine.versions.code(project: project.id, owner: owner, path: "index.html")
+            #expect(current.version == v2.id)
+            #expect(current.files == [ProjectFile(path: "index.html", contents: "<h1>v2</h1>\n")])
+
+            let byNumber = try await engine.versions.code(project: project.id, owner: owner, version: "1")
+            #expect(byNumber.version == v1.id)
+            #expect(byNumber.files == first.sorted { $0.path < $1.path })
+            let byID = try await engine.versions.code(project: project.id, owner: owner, version: v1.id, path: "index.html")
+            #expect(byID.files == [ProjectFile(path: "index.html", contents: "<h1>v1</h1>\n")])
+            #expect(try await engine.versions.code(project: project.id, owner: owner, version: "2") == engine.versions.code(
+                project: project.id, owner: owner))
+
+            await expectEngineError(.notFound) {
+                try await engine.versions.code(project: project.id, owner: owner, path: "src/main.js")
+            }
+            await expectEngineError(.notFound) { try await engine.versions.code(project: project.id, owner: owner, version: "3") }
+            await expectEngineError(.notFound) { try await engine.versions.code(project: project.id, owner: owner, version: "0") }
+            await expectEngineError(.notFound) {
+                try await engine.versions.code(project: project.id, owner: owner, version: "v_0000000000000000")
+            }
+        }
+    }
+
+    @Test func aVersionOfAnotherProjectIsNotFound() async throws {
+        try await withEngine { engine in
+            let owner = try await engine.user()
+            let a = try await engine.projects.create(user: owner, title: "A")
+            let b = try await engine.projects.create(user: owner, title: "B")
+            let aVersion = try await engine.versions.store(project: a.id, files: first)
+            _ = try await engine.versions.store(project: b.id, files: second)
+            await expectEngineError(.notFound) { try await engine.versions.code(project: b.id, owner: owner, version: aVersion.id) }
+        }
+    }
+
+    @Test func aProjectWithoutVersionsHasNoCode() async throws {
+        try await withEngine { engine in
+            let owner = try await engine.user()
+            let project = try await engine.projects.create(user: owner, title: "Empty")
+            await expectEngineError(.notFound) { try await engine.versions.code(project: project.id, owner: owner) }
+            #expect(try await engine.versions.list(project: project.id, owner: owner).versions.isEmpty)
+        }
+    }
+
+    @Test func storedFilesAreReturnedByteForByte() async throws {
+        try await withEngine { engine in
+            let owner = try await engine.user()
+            let project = try await engine.projects.create(user: owner, title: "Bytes")
+            let files = [
+                ProjectFile(path: "crlf.txt", contents: "line one\r\nline two\r\n"),
+                ProjectFile(path: "empty.txt", contents: ""),
+                ProjectFile(path: "unicode.txt", contents: "naïve café — 日本語 🎉\u{301}"),
+                ProjectFile(path: "tabs.txt", contents: "\t\tindented\n   \n"),
+            ]
+            _ = try await engine.versions.store(project: project.id, files: files)
+            let code = try await engine.versions.code(project: project.id, owner: owner)
+            for file in files {
+                let stored = try #require(code.files.first { $0.path == file.path })
+                #expect(Array(stored.contents.utf8) == Array(file.contents.utf8), "\(file.path)")
+            }
+        }
+    }
+}
