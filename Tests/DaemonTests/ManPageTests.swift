@@ -22,7 +22,7 @@ extension DaemonSuite {
             #expect(result.status == 0, "stderr: \(result.stderr)")
             let page = try String(contentsOfFile: output, encoding: .utf8)
             #expect(page.contains(".TH \"VECTORTCTL\" 1"))
-            for command in ["status", "ping", "describe", "reload", "call"] {
+            for command in ["status", "ping", "describe", "reload", "call", "users", "projects", "credits"] {
                 #expect(page.contains(command), "man page lacks \(command)")
             }
             #expect(page.contains("--socket") || page.contains("\\-\\-socket"))

@@ -24,11 +24,10 @@ public struct Projects: Sendable {
         return try await writer.write { db in
             try Users.requireActive(db, user)
             let id = Identifiers.make("p")
-            try db.execute(
-                sql: """
+            try db.cachedStatement(sql: """
                     INSERT INTO projects(id, user_id, title, description, type, status, config, created_at, updated_at)
                     VALUES (?, ?, ?, ?, ?, 'draft', '{}', ?, ?)
-                    """, arguments: [id, user, title, description, type, now, now])
+                    """).execute(arguments: [id, user, title, description, type, now, now])
             return try Self.load(db, id, owner: nil)
         }
     }
@@ -49,9 +48,7 @@ public struct Projects: Sendable {
                 else { throw EngineError.invalid("after", "after must be a next_after value from an earlier page") }
                 cursor = rowid
             }
-            let ids = try String.fetchAll(
-                db, sql: "SELECT id FROM projects WHERE user_id = ? AND rowid > ? ORDER BY rowid LIMIT ?",
-                arguments: [user, cursor, limit + 1])
+            let ids = try String.fetchAll(db.cachedStatement(sql: "SELECT id FROM projects WHERE user_id = ? AND rowid > ? ORDER BY rowid LIMIT ?"), arguments: [user, cursor, limit + 1])
             let projects = try ids.prefix(limit).map { try Self.load(db, $0, owner: nil) }
             return ProjectPage(projects: projects, nextAfter: ids.count > limit ? projects.last?.id : nil)
         }
@@ -70,14 +67,14 @@ public struct Projects: Sendable {
         let now = Timestamps.string(now())
         return try await writer.write { db in
             _ = try Self.load(db, id, owner: owner)
-            if let title { try db.execute(sql: "UPDATE projects SET title = ? WHERE id = ?", arguments: [title, id]) }
+            if let title { try db.cachedStatement(sql: "UPDATE projects SET title = ? WHERE id = ?").execute(arguments: [title, id]) }
             if let description {
-                try db.execute(sql: "UPDATE projects SET description = ? WHERE id = ?", arguments: [description, id])
+                try db.cachedStatement(sql: "UPDATE projects SET description = ? WHERE id = ?").execute(arguments: [description, id])
             }
             if let configText {
-                try db.execute(sql: "UPDATE projects SET config = ? WHERE id = ?", arguments: [configText, id])
+                try db.cachedStatement(sql: "UPDATE projects SET config = ? WHERE id = ?").execute(arguments: [configText, id])
             }
-            try db.execute(sql: "UPDATE projects SET updated_at = ? WHERE id = ?", arguments: [now, id])
+            try db.cachedStatement(sql: "UPDATE projects SET updated_at = ? WHERE id = ?").execute(arguments: [now, id])
             return try Self.load(db, id, owner: nil)
         }
     }
@@ -86,19 +83,17 @@ public struct Projects: Sendable {
     public func delete(_ id: String, owner: String?) async throws -> Done {
         try await writer.write { db in
             _ = try Self.load(db, id, owner: owner)
-            try db.execute(sql: "DELETE FROM projects WHERE id = ?", arguments: [id])
+            try db.cachedStatement(sql: "DELETE FROM projects WHERE id = ?").execute(arguments: [id])
             return Done(id: id)
         }
     }
 
     static func load(_ db: GRDB.Database, _ id: String, owner: String?) throws -> Project {
         guard
-            let row = try Row.fetchOne(
-                db,
-                sql: """
+            let row = try Row.fetchOne(db.cachedStatement(sql: """
                     SELECT user_id, title, description, type, status, config, current_version, created_at, updated_at
                     FROM projects WHERE id = ?
-                    """, arguments: [id])
+                    """), arguments: [id])
         else { throw EngineError.notFound("project", id) }
         let user: String = row["user_id"]
         if let owner, owner != user { throw EngineError.notFound("project", id) }

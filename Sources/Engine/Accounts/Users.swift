@@ -31,15 +31,14 @@ public struct Users: Sendable {
         let free = freeOnSignup
         return try await writer.write { db in
             let key = email.lowercased()
-            if try Bool.fetchOne(db, sql: "SELECT 1 FROM users WHERE email_key = ?", arguments: [key]) == true {
+            if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM users WHERE email_key = ?"), arguments: [key]) == true {
                 throw EngineError.alreadyExists("user", email)
             }
             let id = Identifiers.make("u")
-            try db.execute(
-                sql: """
+            try db.cachedStatement(sql: """
                     INSERT INTO users(id, email, email_key, full_name, password_hash, status, created_at)
                     VALUES (?, ?, ?, ?, ?, 'active', ?)
-                    """, arguments: [id, email, key, fullName, passwordHash, Timestamps.string(now)])
+                    """).execute(arguments: [id, email, key, fullName, passwordHash, Timestamps.string(now)])
             if free > 0 {
                 try Ledger.append(
                     db, user: id, bucket: .free, amount: free, kind: "grant", reference: "signup", now: now,
@@ -62,8 +61,7 @@ public struct Users: Sendable {
                 else { throw EngineError.invalid("after", "after must be a next_after value from an earlier page") }
                 cursor = rowid
             }
-            let ids = try String.fetchAll(
-                db, sql: "SELECT id FROM users WHERE rowid > ? ORDER BY rowid LIMIT ?", arguments: [cursor, limit + 1])
+            let ids = try String.fetchAll(db.cachedStatement(sql: "SELECT id FROM users WHERE rowid > ? ORDER BY rowid LIMIT ?"), arguments: [cursor, limit + 1])
             let users = try ids.prefix(limit).map { try Self.load(db, $0) }
             return UserPage(users: users, nextAfter: ids.count > limit ? users.last?.id : nil)
         }
@@ -72,7 +70,7 @@ public struct Users: Sendable {
     public func disable(_ id: String) async throws -> User {
         try await writer.write { db in
             _ = try Self.load(db, id)
-            try db.execute(sql: "UPDATE users SET status = 'disabled' WHERE id = ?", arguments: [id])
+            try db.cachedStatement(sql: "UPDATE users SET status = 'disabled' WHERE id = ?").execute(arguments: [id])
             return try Self.load(db, id)
         }
     }
@@ -80,7 +78,7 @@ public struct Users: Sendable {
     /// Whether `password` is the user's; false when the user has none.
     public func checkPassword(user id: String, _ password: String) async throws -> Bool {
         let stored = try await pool.read { db in
-            try String.fetchOne(db, sql: "SELECT password_hash FROM users WHERE id = ?", arguments: [id])
+            try String.fetchOne(db.cachedStatement(sql: "SELECT password_hash FROM users WHERE id = ?"), arguments: [id])
         }
         guard let stored else { return false }
         return try PasswordHash.verify(password, against: stored)
@@ -88,8 +86,7 @@ public struct Users: Sendable {
 
     static func load(_ db: GRDB.Database, _ id: String) throws -> User {
         guard
-            let row = try Row.fetchOne(
-                db, sql: "SELECT email, full_name, status, created_at FROM users WHERE id = ?", arguments: [id])
+            let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT email, full_name, status, created_at FROM users WHERE id = ?"), arguments: [id])
         else { throw EngineError.notFound("user", id) }
         return User(
             id: id, email: row["email"], fullName: row["full_name"], status: User.Status(rawValue: row["status"]) ?? .active,
@@ -97,14 +94,14 @@ public struct Users: Sendable {
     }
 
     static func requireExists(_ db: GRDB.Database, _ id: String) throws {
-        guard try Bool.fetchOne(db, sql: "SELECT 1 FROM users WHERE id = ?", arguments: [id]) == true else {
+        guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM users WHERE id = ?"), arguments: [id]) == true else {
             throw EngineError.notFound("user", id)
         }
     }
 
     /// A disabled user can do nothing that costs or moves credits.
     static func requireActive(_ db: GRDB.Database, _ id: String) throws {
-        guard let status = try String.fetchOne(db, sql: "SELECT status FROM users WHERE id = ?", arguments: [id]) else {
+        guard let status = try String.fetchOne(db.cachedStatement(sql: "SELECT status FROM users WHERE id = ?"), arguments: [id]) else {
             throw EngineError.notFound("user", id)
         }
         guard status == "active" else { throw EngineError.conflict("user \(id) is disabled") }

@@ -54,22 +54,18 @@ public struct Versions: Sendable {
         return try await writer.write { db in
             _ = try Projects.load(db, project, owner: owner)
             let number =
-                (try Int.fetchOne(db, sql: "SELECT MAX(number) FROM versions WHERE project_id = ?", arguments: [project])
+                (try Int.fetchOne(db.cachedStatement(sql: "SELECT MAX(number) FROM versions WHERE project_id = ?"), arguments: [project])
                     ?? 0) + 1
             let id = Identifiers.make("v")
-            try db.execute(
-                sql: """
+            try db.cachedStatement(sql: """
                     INSERT INTO versions(id, project_id, number, generation, provider, model, files, bytes, created_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
+                    """).execute(arguments: [
                     id, project, number, origin.generation, origin.provider, origin.model, files.count, bytes, now,
                 ])
             let insert = try db.makeStatement(sql: "INSERT INTO version_files(version_id, path, contents) VALUES (?, ?, ?)")
             for file in files { try insert.execute(arguments: [id, file.path, file.contents]) }
-            try db.execute(
-                sql: "UPDATE projects SET current_version = ?, status = 'completed', updated_at = ? WHERE id = ?",
-                arguments: [id, now, project])
+            try db.cachedStatement(sql: "UPDATE projects SET current_version = ?, status = 'completed', updated_at = ? WHERE id = ?").execute(arguments: [id, now, project])
             return try Self.summary(db, id, current: id)
         }
     }
@@ -77,8 +73,7 @@ public struct Versions: Sendable {
     public func list(project: String, owner: String?) async throws -> VersionList {
         try await pool.read { db in
             let loaded = try Projects.load(db, project, owner: owner)
-            let ids = try String.fetchAll(
-                db, sql: "SELECT id FROM versions WHERE project_id = ? ORDER BY number DESC", arguments: [project])
+            let ids = try String.fetchAll(db.cachedStatement(sql: "SELECT id FROM versions WHERE project_id = ? ORDER BY number DESC"), arguments: [project])
             return VersionList(
                 project: project, versions: try ids.map { try Self.summary(db, $0, current: loaded.currentVersion) })
         }
@@ -92,13 +87,10 @@ public struct Versions: Sendable {
             let id = try Self.resolve(db, project: project, owner: owner, version: version)
             let rows: [Row]
             if let path {
-                rows = try Row.fetchAll(
-                    db, sql: "SELECT path, contents FROM version_files WHERE version_id = ? AND path = ?",
-                    arguments: [id, path])
+                rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT path, contents FROM version_files WHERE version_id = ? AND path = ?"), arguments: [id, path])
                 if rows.isEmpty { throw EngineError.notFound("file", path) }
             } else {
-                rows = try Row.fetchAll(
-                    db, sql: "SELECT path, contents FROM version_files WHERE version_id = ? ORDER BY path", arguments: [id])
+                rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT path, contents FROM version_files WHERE version_id = ? ORDER BY path"), arguments: [id])
             }
             return ProjectCode(
                 project: project, version: id, files: rows.map { ProjectFile(path: $0["path"], contents: $0["contents"]) })
@@ -113,13 +105,11 @@ public struct Versions: Sendable {
             return current
         }
         if let number = Int(version) {
-            if let id = try String.fetchOne(
-                db, sql: "SELECT id FROM versions WHERE project_id = ? AND number = ?", arguments: [project, number])
+            if let id = try String.fetchOne(db.cachedStatement(sql: "SELECT id FROM versions WHERE project_id = ? AND number = ?"), arguments: [project, number])
             {
                 return id
             }
-        } else if try Bool.fetchOne(
-            db, sql: "SELECT 1 FROM versions WHERE project_id = ? AND id = ?", arguments: [project, version]) == true
+        } else if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM versions WHERE project_id = ? AND id = ?"), arguments: [project, version]) == true
         {
             return version
         }
@@ -128,10 +118,7 @@ public struct Versions: Sendable {
 
     static func summary(_ db: GRDB.Database, _ id: String, current: String?) throws -> VersionSummary {
         guard
-            let row = try Row.fetchOne(
-                db,
-                sql: "SELECT project_id, number, generation, provider, model, files, bytes, created_at FROM versions WHERE id = ?",
-                arguments: [id])
+            let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT project_id, number, generation, provider, model, files, bytes, created_at FROM versions WHERE id = ?"), arguments: [id])
         else { throw EngineError.notFound("version", id) }
         return VersionSummary(
             id: id, project: row["project_id"], number: row["number"], generation: row["generation"],
@@ -165,7 +152,11 @@ public enum PathRules {
         guard path.utf8.count <= limits.maxPathBytes else { throw reject("is longer than \(limits.maxPathBytes) bytes") }
         guard !path.hasPrefix("/") else { throw reject("is absolute") }
         guard !path.contains("\\") else { throw reject("contains a backslash") }
-        guard !path.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+        guard
+            !path.unicodeScalars.contains(where: {
+                $0.properties.generalCategory == .control || $0.value == 0x2028 || $0.value == 0x2029
+            })
+        else {
             throw reject("contains a control character")
         }
         for component in path.split(separator: "/", omittingEmptySubsequences: false) {

@@ -40,12 +40,10 @@ public struct Ledger: Sendable {
         let start = cursor ?? Int64.max
         return try await pool.read { db in
             try Users.requireExists(db, user)
-            let rows = try Row.fetchAll(
-                db,
-                sql: """
+            let rows = try Row.fetchAll(db.cachedStatement(sql: """
                     SELECT id, bucket, amount, kind, reference, created_at FROM credit_entries
                     WHERE user_id = ? AND id < ? ORDER BY id DESC LIMIT ?
-                    """, arguments: [user, start, limit + 1])
+                    """), arguments: [user, start, limit + 1])
             let entries = rows.prefix(limit).map { row in
                 CreditEntry(
                     id: row["id"], user: user, bucket: CreditBucket(rawValue: row["bucket"]) ?? .topup,
@@ -107,8 +105,16 @@ public struct Ledger: Sendable {
         if bucket != .monthly, expiresAt != nil {
             throw EngineError.invalid("expires_at", "only monthly credits expire")
         }
-        struct Fingerprint: Encodable { var user: String; var amount: Int; var bucket: String; var reason: String }
-        let fingerprint = Fingerprint(user: user, amount: amount, bucket: bucket.rawValue, reason: reason)
+        struct Fingerprint: Encodable {
+            var user: String
+            var amount: Int
+            var bucket: String
+            var reason: String
+            var expiresAt: String?
+        }
+        let fingerprint = Fingerprint(
+            user: user, amount: amount, bucket: bucket.rawValue, reason: reason,
+            expiresAt: expiresAt.map(Timestamps.string))
         return try await writer.write { db in
             try Idempotency.run(
                 db, scope: "Credits.Grant", key: idempotencyKey, request: fingerprint, now: now
@@ -161,8 +167,7 @@ public struct Ledger: Sendable {
         let now = now()
         let cutoff = Timestamps.string(olderThan ?? now.addingTimeInterval(1))
         return try await writer.write { db in
-            let ids = try String.fetchAll(
-                db, sql: "SELECT id FROM credit_holds WHERE status = 'held' AND created_at < ?", arguments: [cutoff])
+            let ids = try String.fetchAll(db.cachedStatement(sql: "SELECT id FROM credit_holds WHERE status = 'held' AND created_at < ?"), arguments: [cutoff])
             for id in ids { _ = try Self.finish(db, hold: id, settleFor: nil, release: true, now: now) }
             return ids.count
         }
@@ -180,13 +185,11 @@ public struct Ledger: Sendable {
     /// Writes an `expiry` entry for every expired monthly balance (of `user`, or of everyone).
     @discardableResult
     static func expireMonthly(_ db: GRDB.Database, user: String?, now: Date) throws -> Int {
-        let rows = try Row.fetchAll(
-            db,
-            sql: """
+        let rows = try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT user_id, balance FROM credit_balances
                 WHERE bucket = 'monthly' AND balance > 0 AND expires_at IS NOT NULL AND expires_at <= ?1
                   AND (?2 IS NULL OR user_id = ?2)
-                """, arguments: [Timestamps.string(now), user])
+                """), arguments: [Timestamps.string(now), user])
         for row in rows {
             _ = try append(
                 db, user: row["user_id"], bucket: .monthly, amount: -(row["balance"] as Int), kind: "expiry",
@@ -201,31 +204,25 @@ public struct Ledger: Sendable {
         _ db: GRDB.Database, user: String, bucket: CreditBucket, amount: Int, kind: String, reference: String?,
         now: Date, expiresAt: Date? = nil, idempotencyKey: String? = nil
     ) throws -> Int64 {
-        try db.execute(
-            sql: """
+        try db.cachedStatement(sql: """
                 INSERT INTO credit_entries(user_id, bucket, amount, kind, reference, idempotency_key, created_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
-                """,
-            arguments: [user, bucket.rawValue, amount, kind, reference, idempotencyKey, Timestamps.string(now)])
+                """).execute(arguments: [user, bucket.rawValue, amount, kind, reference, idempotencyKey, Timestamps.string(now)])
         let id = db.lastInsertedRowID
-        try db.execute(
-            sql: """
+        try db.cachedStatement(sql: """
                 INSERT INTO credit_balances(user_id, bucket, balance, expires_at) VALUES (?, ?, ?, ?)
                 ON CONFLICT(user_id, bucket) DO UPDATE SET
                     balance = balance + excluded.balance,
                     expires_at = COALESCE(excluded.expires_at, expires_at)
-                """, arguments: [user, bucket.rawValue, amount, expiresAt.map(Timestamps.string)])
+                """).execute(arguments: [user, bucket.rawValue, amount, expiresAt.map(Timestamps.string)])
         return id
     }
 
     static func balance(_ db: GRDB.Database, user: String, now: Date) throws -> CreditBalance {
         try Users.requireExists(db, user)
         let available = try spendable(db, user: user, now: now)
-        let held = try Int.fetchOne(
-            db, sql: "SELECT COALESCE(SUM(amount), 0) FROM credit_holds WHERE user_id = ? AND status = 'held'",
-            arguments: [user]) ?? 0
-        let expiry = try String.fetchOne(
-            db, sql: "SELECT expires_at FROM credit_balances WHERE user_id = ? AND bucket = 'monthly'", arguments: [user])
+        let held = try Int.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(SUM(amount), 0) FROM credit_holds WHERE user_id = ? AND status = 'held'"), arguments: [user]) ?? 0
+        let expiry = try String.fetchOne(db.cachedStatement(sql: "SELECT expires_at FROM credit_balances WHERE user_id = ? AND bucket = 'monthly'"), arguments: [user])
         var buckets: [String: Int] = [:]
         for bucket in CreditBucket.allCases { buckets[bucket.rawValue] = available[bucket] ?? 0 }
         return CreditBalance(
@@ -237,8 +234,7 @@ public struct Ledger: Sendable {
     static func spendable(_ db: GRDB.Database, user: String, now: Date) throws -> [CreditBucket: Int] {
         var result: [CreditBucket: Int] = [:]
         let stamp = Timestamps.string(now)
-        for row in try Row.fetchAll(
-            db, sql: "SELECT bucket, balance, expires_at FROM credit_balances WHERE user_id = ?", arguments: [user])
+        for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT bucket, balance, expires_at FROM credit_balances WHERE user_id = ?"), arguments: [user])
         {
             guard let bucket = CreditBucket(rawValue: row["bucket"]) else { continue }
             if bucket == .monthly, let expires = row["expires_at"] as String?, expires <= stamp { continue }
@@ -255,11 +251,10 @@ public struct Ledger: Sendable {
         }
         let id = Identifiers.make("h")
         let encoded = try encodeAllocations(allocations)
-        try db.execute(
-            sql: """
+        try db.cachedStatement(sql: """
                 INSERT INTO credit_holds(id, user_id, amount, reference, status, allocations, created_at)
                 VALUES (?, ?, ?, ?, 'held', ?, ?)
-                """, arguments: [id, user, amount, reference, encoded, Timestamps.string(now)])
+                """).execute(arguments: [id, user, amount, reference, encoded, Timestamps.string(now)])
         for bucket in CreditRules.spendingOrder {
             if let taken = allocations[bucket] {
                 try append(db, user: user, bucket: bucket, amount: -taken, kind: "hold", reference: id, now: now)
@@ -302,19 +297,14 @@ public struct Ledger: Sendable {
                     }
                 }
             }
-            try db.execute(
-                sql: "UPDATE credit_holds SET status = ?, charged = ?, finished_at = ? WHERE id = ?",
-                arguments: [next.rawValue, finalCharge, Timestamps.string(now), id])
+            try db.cachedStatement(sql: "UPDATE credit_holds SET status = ?, charged = ?, finished_at = ? WHERE id = ?").execute(arguments: [next.rawValue, finalCharge, Timestamps.string(now), id])
             return try loadHold(db, id)
         }
     }
 
     static func loadHold(_ db: GRDB.Database, _ id: String) throws -> CreditHold {
         guard
-            let row = try Row.fetchOne(
-                db,
-                sql: "SELECT user_id, amount, charged, reference, status, allocations, created_at FROM credit_holds WHERE id = ?",
-                arguments: [id])
+            let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT user_id, amount, charged, reference, status, allocations, created_at FROM credit_holds WHERE id = ?"), arguments: [id])
         else { throw EngineError.notFound("hold", id) }
         let allocations = try WireCoding.decoder.decode([String: Int].self, from: Data((row["allocations"] as String).utf8))
         return CreditHold(

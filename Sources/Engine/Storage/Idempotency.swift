@@ -16,8 +16,7 @@ enum Idempotency {
             throw EngineError.invalid("idempotency_key", "idempotency_key must be 1 to 255 bytes")
         }
         let fingerprint = String(decoding: try WireCoding.encoder.encode(request), as: UTF8.self)
-        if let row = try Row.fetchOne(
-            db, sql: "SELECT request, result FROM idempotency WHERE scope = ? AND key = ?", arguments: [scope, key])
+        if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT request, result FROM idempotency WHERE scope = ? AND key = ?"), arguments: [scope, key])
         {
             guard (row["request"] as String) == fingerprint else {
                 throw EngineError.conflict("idempotency_key \(key) was already used with other parameters")
@@ -25,9 +24,7 @@ enum Idempotency {
             return try WireCoding.decoder.decode(T.self, from: Data((row["result"] as String).utf8))
         }
         let result = try work()
-        try db.execute(
-            sql: "INSERT INTO idempotency(scope, key, request, result, created_at) VALUES (?, ?, ?, ?, ?)",
-            arguments: [
+        try db.cachedStatement(sql: "INSERT INTO idempotency(scope, key, request, result, created_at) VALUES (?, ?, ?, ?, ?)").execute(arguments: [
                 scope, key, fingerprint, String(decoding: try WireCoding.encoder.encode(result), as: UTF8.self),
                 Timestamps.string(now),
             ])

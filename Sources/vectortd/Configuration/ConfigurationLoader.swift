@@ -86,8 +86,16 @@ struct ConfigurationLoader {
         if c.database.path.isEmpty { throw ConfigurationError(key: "database.path", problem: "must not be empty") }
         c.database.maxBatch = try values.int("database.max_batch", in: 1...100_000) ?? c.database.maxBatch
         c.projects.maxFiles = try values.int("projects.max_files", in: 1...1_000_000) ?? c.projects.maxFiles
-        c.projects.maxVersionBytes =
-            try values.int("projects.max_version_bytes", in: 1024...(1 << 30)) ?? c.projects.maxVersionBytes
+        if let configured = try values.int("projects.max_version_bytes", in: 1024...(1 << 30)) {
+            c.projects.maxVersionBytes = configured
+        } else {
+            c.projects.maxVersionBytes = min(c.projects.maxVersionBytes, c.control.maxMessageBytes / 2)
+        }
+        if c.projects.maxVersionBytes > c.control.maxMessageBytes / 2 {
+            throw ConfigurationError(
+                key: "projects.max_version_bytes",
+                problem: "\(c.projects.maxVersionBytes) is more than half of control.max_message_bytes (\(c.control.maxMessageBytes)); a version must fit in one message as JSON or base64")
+        }
 
         c.shutdown.graceSeconds = try values.double("shutdown.grace_seconds", in: 0...3600) ?? c.shutdown.graceSeconds
 

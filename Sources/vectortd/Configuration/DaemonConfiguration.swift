@@ -25,7 +25,9 @@ struct DaemonConfiguration: Sendable, Equatable {
 
     struct Projects: Sendable, Equatable {
         var maxFiles = 2000
-        var maxVersionBytes = 20 * 1024 * 1024
+        /// Kept well under control.max_message_bytes: a version travels as JSON (ImportFiles,
+        /// GetCode) and as base64 ZIP (ExportZip) in one message.
+        var maxVersionBytes = 6 * 1024 * 1024
     }
 
     struct Shutdown: Sendable, Equatable {
