@@ -250,17 +250,23 @@ public struct Ledger: Sendable {
             throw EngineError.insufficientCredits(required: amount, available: available.values.reduce(0, +))
         }
         let id = Identifiers.make("h")
-        let encoded = try encodeAllocations(allocations)
+        let created = Timestamps.string(now)
         try db.cachedStatement(sql: """
-                INSERT INTO credit_holds(id, user_id, amount, reference, status, allocations, created_at)
-                VALUES (?, ?, ?, ?, 'held', ?, ?)
-                """).execute(arguments: [id, user, amount, reference, encoded, Timestamps.string(now)])
+                INSERT INTO credit_holds(id, user_id, amount, reference, status, from_monthly, from_free, from_topup, created_at)
+                VALUES (?, ?, ?, ?, 'held', ?, ?, ?, ?)
+                """).execute(arguments: [
+                    id, user, amount, reference, allocations[.monthly] ?? 0, allocations[.free] ?? 0,
+                    allocations[.topup] ?? 0, created,
+                ])
         for bucket in CreditRules.spendingOrder {
             if let taken = allocations[bucket] {
                 try append(db, user: user, bucket: bucket, amount: -taken, kind: "hold", reference: id, now: now)
             }
         }
-        return try loadHold(db, id)
+        return CreditHold(
+            id: id, user: user, amount: amount, charged: nil, reference: reference, status: .held,
+            allocations: Dictionary(uniqueKeysWithValues: allocations.map { ($0.key.rawValue, $0.value) }),
+            createdAt: created)
     }
 
     static func finish(
@@ -298,23 +304,27 @@ public struct Ledger: Sendable {
                 }
             }
             try db.cachedStatement(sql: "UPDATE credit_holds SET status = ?, charged = ?, finished_at = ? WHERE id = ?").execute(arguments: [next.rawValue, finalCharge, Timestamps.string(now), id])
-            return try loadHold(db, id)
+            var finished = hold
+            finished.status = next == .settled ? .settled : .released
+            finished.charged = finalCharge
+            return finished
         }
     }
 
     static func loadHold(_ db: GRDB.Database, _ id: String) throws -> CreditHold {
         guard
-            let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT user_id, amount, charged, reference, status, allocations, created_at FROM credit_holds WHERE id = ?"), arguments: [id])
+            let row = try Row.fetchOne(db.cachedStatement(sql: """
+                    SELECT user_id, amount, charged, reference, status, from_monthly, from_free, from_topup, created_at
+                    FROM credit_holds WHERE id = ?
+                    """), arguments: [id])
         else { throw EngineError.notFound("hold", id) }
-        let allocations = try WireCoding.decoder.decode([String: Int].self, from: Data((row["allocations"] as String).utf8))
+        var allocations: [String: Int] = [:]
+        for (bucket, column) in [(CreditBucket.monthly, 5), (.free, 6), (.topup, 7)] {
+            let taken: Int = row[column]
+            if taken > 0 { allocations[bucket.rawValue] = taken }
+        }
         return CreditHold(
-            id: id, user: row["user_id"], amount: row["amount"], charged: row["charged"], reference: row["reference"],
-            status: CreditHold.Status(rawValue: row["status"]) ?? .held, allocations: allocations,
-            createdAt: row["created_at"])
-    }
-
-    private static func encodeAllocations(_ allocations: [CreditBucket: Int]) throws -> String {
-        let dictionary = Dictionary(uniqueKeysWithValues: allocations.map { ($0.key.rawValue, $0.value) })
-        return String(decoding: try WireCoding.encoder.encode(dictionary), as: UTF8.self)
+            id: id, user: row[0], amount: row[1], charged: row[2], reference: row[3],
+            status: CreditHold.Status(rawValue: row[4]) ?? .held, allocations: allocations, createdAt: row[8])
     }
 }

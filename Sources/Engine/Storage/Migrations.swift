@@ -95,7 +95,9 @@ private let accountsAndCredits = """
         charged INTEGER,
         reference TEXT NOT NULL,
         status TEXT NOT NULL CHECK (status IN ('held', 'settled', 'released')),
-        allocations TEXT NOT NULL,
+        from_monthly INTEGER NOT NULL,
+        from_free INTEGER NOT NULL,
+        from_topup INTEGER NOT NULL,
         created_at TEXT NOT NULL,
         finished_at TEXT
     );
