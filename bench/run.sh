@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every benchmark against the release build and prints their comparisons.
-#   bench/run.sh [ipc|startup]...   (default: all)
+#   bench/run.sh [ipc|startup|ledger]...   (default: all three)
 # Each benchmark measures its own floor or baseline in the same run; see vectort-bench --help.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

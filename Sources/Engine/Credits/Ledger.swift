@@ -161,6 +161,12 @@ public struct Ledger: Sendable {
         return try await writer.write { db in try Self.finish(db, hold: id, settleFor: nil, release: true, now: now) }
     }
 
+    /// Releases holds older than `maxAge` seconds by the ledger's clock.
+    @discardableResult
+    public func releaseHolds(olderThanSeconds maxAge: Double) async throws -> Int {
+        try await releaseStaleHolds(olderThan: now().addingTimeInterval(-maxAge))
+    }
+
     /// Releases holds older than `olderThan` (all open holds when nil, as after a crash).
     @discardableResult
     public func releaseStaleHolds(olderThan: Date? = nil) async throws -> Int {

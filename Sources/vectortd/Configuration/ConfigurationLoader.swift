@@ -119,7 +119,13 @@ struct ConfigurationLoader {
         c.credits.holdMaxAgeSeconds =
             try values.double("credits.hold_max_age_seconds", in: 1...604_800) ?? c.credits.holdMaxAgeSeconds
         if let packages = try values.stringArray("credits.packages") {
-            for package in packages { _ = try CreditPackageSpec.parse(package, key: "credits.packages") }
+            var ids = Set<String>()
+            for package in packages {
+                let parsed = try CreditPackageSpec.parse(package, key: "credits.packages")
+                guard ids.insert(parsed.id).inserted else {
+                    throw ConfigurationError(key: "credits.packages", problem: "package id \(parsed.id) appears twice")
+                }
+            }
             c.credits.packages = packages
         }
 

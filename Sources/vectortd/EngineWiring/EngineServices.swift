@@ -33,7 +33,7 @@ struct CreditMaintenanceService: Service {
             if Task.isShuttingDownGracefully || Task.isCancelled { return }
             do {
                 let expired = try await ledger.expireMonthly()
-                let released = try await ledger.releaseStaleHolds(olderThan: Date().addingTimeInterval(-holdMaxAge))
+                let released = try await ledger.releaseHolds(olderThanSeconds: holdMaxAge)
                 if expired > 0 || released > 0 {
                     logger.info(
                         "credit maintenance", metadata: ["credits.expired_buckets": "\(expired)", "credits.released_holds": "\(released)"])
