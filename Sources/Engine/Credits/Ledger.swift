@@ -210,18 +210,35 @@ public struct Ledger: Sendable {
         _ db: GRDB.Database, user: String, bucket: CreditBucket, amount: Int, kind: String, reference: String?,
         now: Date, expiresAt: Date? = nil, idempotencyKey: String? = nil
     ) throws -> Int64 {
+        let id = try insertEntry(
+            db, user: user, bucket: bucket, amount: amount, kind: kind, reference: reference,
+            stamp: Timestamps.string(now), idempotencyKey: idempotencyKey)
+        try moveBalance(db, user: user, bucket: bucket, by: amount, expiresAt: expiresAt)
+        return id
+    }
+
+    /// One journal entry; the caller moves the cached balance by the same amount in the same
+    /// transaction (`moveBalance`), possibly netting several entries of one bucket first.
+    static func insertEntry(
+        _ db: GRDB.Database, user: String, bucket: CreditBucket, amount: Int, kind: String, reference: String?,
+        stamp: String, idempotencyKey: String? = nil
+    ) throws -> Int64 {
         try db.cachedStatement(sql: """
                 INSERT INTO credit_entries(user_id, bucket, amount, kind, reference, idempotency_key, created_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
-                """).execute(arguments: [user, bucket.rawValue, amount, kind, reference, idempotencyKey, Timestamps.string(now)])
-        let id = db.lastInsertedRowID
+                """).execute(arguments: [user, bucket.rawValue, amount, kind, reference, idempotencyKey, stamp])
+        return db.lastInsertedRowID
+    }
+
+    static func moveBalance(_ db: GRDB.Database, user: String, bucket: CreditBucket, by delta: Int, expiresAt: Date? = nil)
+        throws
+    {
         try db.cachedStatement(sql: """
                 INSERT INTO credit_balances(user_id, bucket, balance, expires_at) VALUES (?, ?, ?, ?)
                 ON CONFLICT(user_id, bucket) DO UPDATE SET
                     balance = balance + excluded.balance,
                     expires_at = COALESCE(excluded.expires_at, expires_at)
-                """).execute(arguments: [user, bucket.rawValue, amount, expiresAt.map(Timestamps.string)])
-        return id
+                """).execute(arguments: [user, bucket.rawValue, delta, expiresAt.map(Timestamps.string)])
     }
 
     static func balance(_ db: GRDB.Database, user: String, now: Date) throws -> CreditBalance {
@@ -266,7 +283,8 @@ public struct Ledger: Sendable {
                 ])
         for bucket in CreditRules.spendingOrder {
             if let taken = allocations[bucket] {
-                try append(db, user: user, bucket: bucket, amount: -taken, kind: "hold", reference: id, now: now)
+                try insertEntry(db, user: user, bucket: bucket, amount: -taken, kind: "hold", reference: id, stamp: created)
+                try moveBalance(db, user: user, bucket: bucket, by: -taken)
             }
         }
         return CreditHold(
@@ -288,10 +306,14 @@ public struct Ledger: Sendable {
         case .repeatOfFinalState:
             return hold
         case .move(let next):
-            // Give every allocation back, then charge the usage in spending order.
+            // Give every allocation back, then charge the usage in spending order. Each entry
+            // is journaled; the cached balance moves once per bucket by the net of them.
+            let stamp = Timestamps.string(now)
+            var net: [CreditBucket: Int] = [:]
             for bucket in CreditRules.spendingOrder.reversed() {
                 if let taken = hold.allocations[bucket.rawValue], taken > 0 {
-                    try append(db, user: hold.user, bucket: bucket, amount: taken, kind: "release", reference: id, now: now)
+                    try insertEntry(db, user: hold.user, bucket: bucket, amount: taken, kind: "release", reference: id, stamp: stamp)
+                    net[bucket, default: 0] += taken
                 }
             }
             var finalCharge: Int?
@@ -302,14 +324,18 @@ public struct Ledger: Sendable {
                 for bucket in CreditRules.spendingOrder where remaining > 0 {
                     let take = min(remaining, hold.allocations[bucket.rawValue] ?? 0)
                     if take > 0 {
-                        try append(
+                        try insertEntry(
                             db, user: hold.user, bucket: bucket, amount: -take, kind: "usage", reference: hold.reference,
-                            now: now)
+                            stamp: stamp)
+                        net[bucket, default: 0] -= take
                         remaining -= take
                     }
                 }
             }
-            try db.cachedStatement(sql: "UPDATE credit_holds SET status = ?, charged = ?, finished_at = ? WHERE id = ?").execute(arguments: [next.rawValue, finalCharge, Timestamps.string(now), id])
+            for (bucket, delta) in net where delta != 0 {
+                try moveBalance(db, user: hold.user, bucket: bucket, by: delta)
+            }
+            try db.cachedStatement(sql: "UPDATE credit_holds SET status = ?, charged = ?, finished_at = ? WHERE id = ?").execute(arguments: [next.rawValue, finalCharge, stamp, id])
             var finished = hold
             finished.status = next == .settled ? .settled : .released
             finished.charged = finalCharge

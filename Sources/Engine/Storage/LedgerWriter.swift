@@ -96,15 +96,20 @@ public final class LedgerWriter: Sendable {
                 var outcomes: [Result<any Sendable, any Error>] = []
                 outcomes.reserveCapacity(batch.count)
                 try db.inTransaction(.immediate) {
+                    // Savepoint statements are prepared once; a failed request is rolled back
+                    // to its savepoint and the batch goes on.
+                    let begin = try db.cachedStatement(sql: "SAVEPOINT request")
+                    let release = try db.cachedStatement(sql: "RELEASE SAVEPOINT request")
+                    let rollback = try db.cachedStatement(sql: "ROLLBACK TO SAVEPOINT request")
                     for request in batch {
-                        var value: (any Sendable)?
+                        try begin.execute()
                         do {
-                            try db.inSavepoint {
-                                value = try request.work(db)
-                                return .commit
-                            }
-                            outcomes.append(.success(value!))
+                            let value = try request.work(db)
+                            try release.execute()
+                            outcomes.append(.success(value))
                         } catch {
+                            try rollback.execute()
+                            try release.execute()
                             outcomes.append(.failure(error))
                         }
                     }
