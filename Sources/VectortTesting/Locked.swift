@@ -1,12 +1,12 @@
 import Synchronization
 
 /// A value behind a lock that closures can share (Mutex itself cannot be captured).
-final class Locked<Value: Sendable>: Sendable {
+public final class Locked<Value: Sendable>: Sendable {
     private let mutex: Mutex<Value>
 
-    init(_ value: Value) { mutex = Mutex(value) }
+    public init(_ value: Value) { mutex = Mutex(value) }
 
-    func withLock<R>(_ body: (inout Value) -> R) -> R {
+    public func withLock<R>(_ body: (inout Value) -> R) -> R {
         mutex.withLock { body(&$0) }
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import Histogram
 import Protocol
-import Synchronization
+import VectortTesting
 
 /// Closed-loop load over N connections, one thread each: send a frame (or `depth` frames),
 /// read as many replies, record the latency of each round trip.
@@ -77,12 +77,6 @@ struct LoadGenerator {
 
 struct BenchmarkError: Error, CustomStringConvertible {
     var description: String
-}
-
-final class Locked<Value: Sendable>: Sendable {
-    private let mutex: Mutex<Value>
-    init(_ value: Value) { mutex = Mutex(value) }
-    func withLock<R>(_ body: (inout Value) -> R) -> R { mutex.withLock { body(&$0) } }
 }
 
 extension Duration {

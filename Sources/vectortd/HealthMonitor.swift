@@ -62,10 +62,16 @@ func withDeadline(
                 finish(.failed("\(error)"))
             }
         }
-        Task {
+        let timer = Task {
             try? await Task.sleep(for: timeout)
+            guard !Task.isCancelled else { return }
             work.cancel()
             finish(.timedOut)
+        }
+        // The timer has nothing left to do once the work has answered.
+        Task {
+            _ = await work.value
+            timer.cancel()
         }
     }
 }

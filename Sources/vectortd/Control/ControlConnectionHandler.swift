@@ -288,7 +288,8 @@ final class ControlConnectionHandler: ChannelDuplexHandler {
         Self.frameOrInternalError(reply, method: "", logger: callContext.logger, encoder: encoder)
     }
 
-    private static func frameOrInternalError(
+    /// The frame of a reply; an encoding failure becomes an Internal error reply.
+    static func frameOrInternalError(
         _ reply: CallReply.Encoded, method: String, logger: Logger, encoder: JSONEncoder = WireCoding.encoder
     ) -> ByteBuffer {
         do {

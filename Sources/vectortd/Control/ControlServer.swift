@@ -124,7 +124,11 @@ final class ControlServer: Service {
                 state.logger.warning(
                     "connection refused: too many connections",
                     metadata: ["peer.uid": "\(peer.uid)", "limit": "\(settings.maxConnections)"])
-                return [RefusalHandler(error: .unavailable("too many connections (limit \(settings.maxConnections))"))]
+                return [
+                    RefusalHandler(
+                        error: .unavailable("too many connections (limit \(settings.maxConnections))"),
+                        logger: state.logger)
+                ]
             }
             channel.closeFuture.whenComplete { _ in state.remove(id) }
             guard let role = settings.roles.role(for: peer) else {
@@ -135,7 +139,7 @@ final class ControlServer: Service {
                         error: WireError(
                             .permissionDenied,
                             "uid \(peer.uid) may not use vectortd: it is neither root nor a member of the admin or client group",
-                            ["method": "", "required_role": .string(Role.client.rawValue)]))
+                            ["method": "", "required_role": .string(Role.client.rawValue)]), logger: state.logger)
                 ]
             }
             var logger = state.logger

@@ -1,4 +1,4 @@
-import Foundation
+import Logging
 import NIOCore
 import Protocol
 
@@ -26,12 +26,8 @@ final class RefusalHandler: ChannelInboundHandler {
     private let reply: ByteBuffer
     private var sent = false
 
-    init(error: WireError) {
-        let data = (try? WireCoding.encoder.encode(CallReply(error: error))) ?? Data("{}".utf8)
-        var buffer = ByteBufferAllocator().buffer(capacity: data.count + Framing.headerSize)
-        buffer.writeInteger(UInt32(data.count), endianness: .big)
-        buffer.writeBytes(data)
-        self.reply = buffer
+    init(error: WireError, logger: Logger) {
+        self.reply = ControlConnectionHandler.frameOrInternalError(.failure(error), method: "", logger: logger)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
