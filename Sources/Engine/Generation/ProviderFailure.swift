@@ -33,6 +33,21 @@ public struct ProviderFailure: Error, Sendable, Equatable, CustomStringConvertib
         case contextTooLong = "context_too_long"
         case contentBlocked = "content_blocked"
         case invalidRequest = "invalid_request"
+        /// The answer held no files (the model answered in prose).
+        case noFiles = "no_files"
+        /// Still cut off after the allowed continuations.
+        case truncated
+        /// Files that failed validation (after the repair turn, in advanced mode).
+        case invalidOutput = "invalid_output"
+    }
+
+    /// Whether the failure says the provider is unhealthy (and so counts for its breaker), as
+    /// opposed to a bad answer or a bad request.
+    public var countsAgainstProvider: Bool {
+        switch kind {
+        case .noFiles, .truncated, .invalidOutput, .invalidRequest, .contentBlocked, .contextTooLong: false
+        default: true
+        }
     }
 
     public var kind: Kind
