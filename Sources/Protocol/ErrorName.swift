@@ -31,6 +31,9 @@ public struct ErrorName: RawRepresentable, Hashable, Sendable, Codable, CustomSt
     public static let unavailable = ErrorName(rawValue: "io.vectort.Unavailable")
     public static let timeout = ErrorName(rawValue: "io.vectort.Timeout")
     public static let `internal` = ErrorName(rawValue: "io.vectort.Internal")
+    /// An extension of version 1: a generation whose answers never became a valid app
+    /// (no files, still truncated, or files failing validation). Parameters: `reason`, `issues?`.
+    public static let generationFailed = ErrorName(rawValue: "io.vectort.GenerationFailed")
 
     /// Every name of protocol version 1, in the order of PROTOCOL.md's table.
     public static let allVersion1: [ErrorName] = [

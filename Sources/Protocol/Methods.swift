@@ -103,3 +103,11 @@ extension MethodName {
 extension MethodName {
     public static let projectsImportFiles = "io.vectort.Projects.ImportFiles"
 }
+
+extension MethodName {
+    public static let projectsGenerate = "io.vectort.Projects.Generate"
+    public static let projectsListGenerations = "io.vectort.Projects.ListGenerations"
+    public static let providersInterface = "io.vectort.Providers"
+    public static let providersList = "io.vectort.Providers.List"
+    public static let providersReset = "io.vectort.Providers.Reset"
+}

@@ -70,7 +70,7 @@ struct Daemon {
         let reloader = Reloader(
             configuration: configuration, secrets: secrets, loader: loader,
             credentialsDirectory: paths.credentialsDirectory, notifier: notifier, levels: levels,
-            apply: { newConfiguration in
+            apply: { newConfiguration, _ in
                 stateBox.state?.settings = Self.controlSettings(newConfiguration)
             },
             status: { Self.status(controlPath: controlPath, connections: stateBox.state?.connectionCount ?? 0) },

@@ -11,14 +11,14 @@ actor Reloader {
     private let credentialsDirectory: String?
     private let notifier: SystemdNotifier
     private let levels: LogLevelControl
-    private let apply: @Sendable (DaemonConfiguration) -> Void
+    private let apply: @Sendable (DaemonConfiguration, Secrets) async -> Void
     private let status: @Sendable () -> String
     private let logger: Logger
 
     init(
         configuration: DaemonConfiguration, secrets: Secrets, loader: ConfigurationLoader,
         credentialsDirectory: String?, notifier: SystemdNotifier, levels: LogLevelControl,
-        apply: @escaping @Sendable (DaemonConfiguration) -> Void, status: @escaping @Sendable () -> String,
+        apply: @escaping @Sendable (DaemonConfiguration, Secrets) async -> Void, status: @escaping @Sendable () -> String,
         logger: Logger
     ) {
         self.configuration = configuration
@@ -41,7 +41,9 @@ actor Reloader {
         let newSecrets: Secrets
         do {
             newConfiguration = try await loader.load()
-            newSecrets = try await Secrets.load(credentialsDirectory: credentialsDirectory, environment: loader.environment)
+            newSecrets = try await Secrets.load(
+                names: Secrets.names(for: newConfiguration), credentialsDirectory: credentialsDirectory,
+                environment: loader.environment)
         } catch {
             let text = "\(error)"
             logger.error("reload failed; keeping the running configuration", metadata: ["error": "\(text)"])
@@ -59,7 +61,7 @@ actor Reloader {
         configuration = newConfiguration
         secrets = newSecrets
         if let level = Logger.Level(rawValue: newConfiguration.log.level) { levels.level = level }
-        apply(newConfiguration)
+        await apply(newConfiguration, newSecrets)
         let changed = changedKeys + changedSecrets.map { "secret:\($0)" }
         logger.info("configuration reloaded", metadata: ["changed": "\(changed.joined(separator: ","))"])
         notifier.ready(status: status())

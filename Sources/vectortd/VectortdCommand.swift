@@ -54,7 +54,9 @@ struct VectortdCommand: AsyncParsableCommand {
                     credentialsDirectory: credentialsDirectory, socket: socket),
                 configuredSocket: configuration.control.socket, environment: environment, isRoot: getuid() == 0,
                 homeDirectory: NSHomeDirectory())
-            secrets = try await Secrets.load(credentialsDirectory: paths.credentialsDirectory, environment: environment)
+            secrets = try await Secrets.load(
+                names: Secrets.names(for: configuration), credentialsDirectory: paths.credentialsDirectory,
+                environment: environment)
         } catch {
             Self.fail("\(error)", notifier: notifier, errno: EINVAL, checking: checkConfig)
         }

@@ -49,25 +49,34 @@ public struct Versions: Sendable {
         async throws -> VersionSummary
     {
         try PathRules.validate(files, limits: limits)
-        let bytes = files.reduce(0) { $0 + $1.contents.utf8.count }
-        let now = Timestamps.string(now())
+        let now = now()
         return try await writer.write { db in
-            _ = try Projects.load(db, project, owner: owner)
-            let number =
-                (try Int.fetchOne(db.cachedStatement(sql: "SELECT MAX(number) FROM versions WHERE project_id = ?"), arguments: [project])
-                    ?? 0) + 1
-            let id = Identifiers.make("v")
-            try db.cachedStatement(sql: """
-                    INSERT INTO versions(id, project_id, number, generation, provider, model, files, bytes, created_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """).execute(arguments: [
-                    id, project, number, origin.generation, origin.provider, origin.model, files.count, bytes, now,
-                ])
-            let insert = try db.makeStatement(sql: "INSERT INTO version_files(version_id, path, contents) VALUES (?, ?, ?)")
-            for file in files { try insert.execute(arguments: [id, file.path, file.contents]) }
-            try db.cachedStatement(sql: "UPDATE projects SET current_version = ?, status = 'completed', updated_at = ? WHERE id = ?").execute(arguments: [id, now, project])
-            return try Self.summary(db, id, current: id)
+            try Self.insert(db, project: project, owner: owner, files: files, origin: origin, now: now)
         }
+    }
+
+    /// Stores a version inside a write transaction and makes it current (files already validated
+    /// by `PathRules`).
+    static func insert(
+        _ db: GRDB.Database, project: String, owner: String?, files: [ProjectFile], origin: Origin, now: Date
+    ) throws -> VersionSummary {
+        let bytes = files.reduce(0) { $0 + $1.contents.utf8.count }
+        let now = Timestamps.string(now)
+        _ = try Projects.load(db, project, owner: owner)
+        let number =
+            (try Int.fetchOne(db.cachedStatement(sql: "SELECT MAX(number) FROM versions WHERE project_id = ?"), arguments: [project])
+                ?? 0) + 1
+        let id = Identifiers.make("v")
+        try db.cachedStatement(sql: """
+                INSERT INTO versions(id, project_id, number, generation, provider, model, files, bytes, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """).execute(arguments: [
+                id, project, number, origin.generation, origin.provider, origin.model, files.count, bytes, now,
+            ])
+        let insert = try db.cachedStatement(sql: "INSERT INTO version_files(version_id, path, contents) VALUES (?, ?, ?)")
+        for file in files { try insert.execute(arguments: [id, file.path, file.contents]) }
+        try db.cachedStatement(sql: "UPDATE projects SET current_version = ?, status = 'completed', updated_at = ? WHERE id = ?").execute(arguments: [id, now, project])
+        return try Self.summary(db, id, current: id)
     }
 
     public func list(project: String, owner: String?) async throws -> VersionList {

@@ -18,9 +18,59 @@ enum Migrations {
         migrator.registerMigration("0002-accounts-credits") { db in
             try db.execute(sql: accountsAndCredits)
         }
+        migrator.registerMigration("0003-generations") { db in
+            try db.execute(sql: generations)
+        }
         return migrator
     }
 }
+
+/// Generation records and every provider call each one made. A generation claims its
+/// idempotency key while it runs and keeps it only if it completes.
+private let generations = """
+    CREATE TABLE generations (
+        id TEXT PRIMARY KEY,
+        project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        user_id TEXT NOT NULL REFERENCES users(id),
+        mode TEXT NOT NULL CHECK (mode IN ('quick', 'advanced')),
+        prompt TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('running', 'completed', 'failed', 'cancelled')),
+        idempotency_key TEXT,
+        hold_id TEXT,
+        credits_held INTEGER NOT NULL,
+        credits_charged INTEGER NOT NULL DEFAULT 0,
+        version_id TEXT,
+        provider TEXT,
+        model TEXT,
+        input_tokens INTEGER NOT NULL DEFAULT 0,
+        output_tokens INTEGER NOT NULL DEFAULT 0,
+        error TEXT,
+        error_message TEXT,
+        previous_status TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        duration_ms INTEGER,
+        UNIQUE (user_id, idempotency_key)
+    );
+    CREATE INDEX generations_by_project ON generations(project_id, started_at);
+    CREATE INDEX generations_running ON generations(status) WHERE status = 'running';
+    CREATE TABLE generation_attempts (
+        generation_id TEXT NOT NULL REFERENCES generations(id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        provider TEXT NOT NULL,
+        model TEXT NOT NULL,
+        purpose TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        error TEXT,
+        status INTEGER,
+        message TEXT,
+        duration_ms INTEGER NOT NULL,
+        input_tokens INTEGER,
+        output_tokens INTEGER,
+        started_at TEXT NOT NULL,
+        PRIMARY KEY (generation_id, seq)
+    );
+    """
 
 /// Users, projects, versions, and the credit journal. Journal entries are append-only: the
 /// triggers refuse UPDATE and DELETE, so corrections can only be new entries.

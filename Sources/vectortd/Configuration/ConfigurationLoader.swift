@@ -135,6 +135,16 @@ struct ConfigurationLoader {
         c.generation.deadlineAdvancedSeconds =
             try values.double("generation.deadline_seconds.advanced", in: 1...3600)
             ?? c.generation.deadlineAdvancedSeconds
+        c.generation.maxContinuations =
+            try values.int("generation.max_continuations", in: 0...10) ?? c.generation.maxContinuations
+        c.generation.maxOutputTokens =
+            try values.int("generation.max_output_tokens", in: 256...1_000_000) ?? c.generation.maxOutputTokens
+        c.generation.maxPromptBytes =
+            try values.int("generation.max_prompt_bytes", in: 1...1_000_000) ?? c.generation.maxPromptBytes
+        if let chain = c.generation.chain, chain.isEmpty {
+            throw ConfigurationError(key: "generation.chain", problem: "must name at least one provider")
+        }
+        c.providers = try Self.readProviders(values, chain: c.generation.chain)
 
         c.webhook.listen = try values.string("webhook.listen") ?? c.webhook.listen
         if !c.webhook.listen.isEmpty { _ = try HostPort.parse(c.webhook.listen, key: "webhook.listen") }
@@ -151,7 +161,7 @@ struct ConfigurationLoader {
     }
 
     /// Typed reads with errors that name the key.
-    private struct Values {
+    struct Values {
         let reader: ConfigReader
 
         func string(_ key: String) throws -> String? {

@@ -7,7 +7,7 @@ extension DaemonConfiguration {
         func seconds(_ value: Double) -> String {
             value.rounded() == value ? String(Int(value)) : String(value)
         }
-        return [
+        let lines: [(key: String, value: String)] = [
             ("control.socket", control.socket ?? "(default)"),
             ("control.admin_group", control.adminGroup),
             ("control.client_group", control.clientGroup),
@@ -29,10 +29,14 @@ extension DaemonConfiguration {
             ("generation.chain", generation.chain.map { "[" + $0.joined(separator: ", ") + "]" } ?? "(providers with keys, then template)"),
             ("generation.deadline_seconds.quick", seconds(generation.deadlineQuickSeconds)),
             ("generation.deadline_seconds.advanced", seconds(generation.deadlineAdvancedSeconds)),
+            ("generation.max_continuations", String(generation.maxContinuations)),
+            ("generation.max_output_tokens", String(generation.maxOutputTokens)),
+            ("generation.max_prompt_bytes", String(generation.maxPromptBytes)),
             ("webhook.listen", webhook.listen.isEmpty ? "(disabled)" : webhook.listen),
             ("webhook.path", webhook.path),
             ("stripe.api_base", stripe.apiBase),
         ]
+        return lines + providers.flatMap { $0.flattened() }
     }
 
     /// Keys whose effective value differs between two configurations.

@@ -58,6 +58,10 @@ struct DaemonConfiguration: Sendable, Equatable {
         var chain: [String]?
         var deadlineQuickSeconds = 30.0
         var deadlineAdvancedSeconds = 90.0
+        /// Continuations asked of the same provider when an answer is cut off.
+        var maxContinuations = 2
+        var maxOutputTokens = 16_384
+        var maxPromptBytes = 32_768
     }
 
     struct Webhook: Sendable, Equatable {
@@ -76,6 +80,8 @@ struct DaemonConfiguration: Sendable, Equatable {
     var log = Log()
     var credits = Credits()
     var generation = Generation()
+    /// Built-in entries and every name in generation.chain, in that order.
+    var providers: [ProviderEntry] = ProviderEntry.builtIn
     var webhook = Webhook()
     var stripe = Stripe()
 

@@ -30,6 +30,11 @@ struct Secrets: Sendable, Equatable {
         "vercel-token", "netlify-token", "render-api-key", "github-token", "jwt-secret",
     ]
 
+    /// The known names plus the key of every configured provider entry.
+    static func names(for configuration: DaemonConfiguration) -> [String] {
+        knownNames + configuration.providerSecretNames.filter { !knownNames.contains($0) }
+    }
+
     private(set) var entries: [String: Entry] = [:]
 
     subscript(name: String) -> Secret? { entries[name]?.secret }
