@@ -1,0 +1,39 @@
+import Foundation
+import Protocol
+import Synchronization
+
+/// Every provider call of one generation, as the record keeps them, and the tokens they used.
+final class AttemptLog: Sendable {
+    private struct State {
+        var attempts: [GenerationAttempt] = []
+        var usage = TokenUsage()
+        var lastIssues: [ValidationIssue] = []
+    }
+
+    private let state = Mutex(State())
+
+    var attempts: [GenerationAttempt] { state.withLock { $0.attempts } }
+    var usage: GenerationUsage {
+        state.withLock { GenerationUsage(inputTokens: $0.usage.inputTokens, outputTokens: $0.usage.outputTokens) }
+    }
+    var lastIssues: [ValidationIssue] {
+        get { state.withLock { $0.lastIssues } }
+        set { state.withLock { $0.lastIssues = newValue } }
+    }
+
+    func record(
+        provider: String, model: String, purpose: CompletionPurpose, outcome: String, failure: ProviderFailure? = nil,
+        message: String? = nil, started: Date, duration: Duration, usage: TokenUsage? = nil
+    ) {
+        let attempt = GenerationAttempt(
+            provider: provider, model: model, purpose: purpose.rawValue, outcome: outcome, error: failure?.kind.rawValue,
+            status: failure?.status, message: failure?.message ?? message,
+            durationMs: Int(duration.seconds * 1000),
+            usage: usage.map { GenerationUsage(inputTokens: $0.inputTokens, outputTokens: $0.outputTokens) },
+            startedAt: Timestamps.string(started))
+        state.withLock {
+            $0.attempts.append(attempt)
+            if let usage { $0.usage = $0.usage + usage }
+        }
+    }
+}

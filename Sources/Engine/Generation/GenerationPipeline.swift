@@ -1,0 +1,230 @@
+public import Foundation
+public import Logging
+public import Protocol
+
+/// Prices, deadlines and limits of generations (from configuration; replaced on reload).
+public struct GenerationSettings: Sendable, Equatable {
+    public var priceQuick: Int
+    public var priceAdvanced: Int
+    public var deadlineQuick: Duration
+    public var deadlineAdvanced: Duration
+    /// Continuations asked of the same provider when an answer is cut off.
+    public var maxContinuations: Int
+    public var maxOutputTokens: Int
+    public var maxPromptBytes: Int
+    public var limits: VersionLimits
+
+    public init(
+        priceQuick: Int = 2, priceAdvanced: Int = 4, deadlineQuick: Duration = .seconds(30),
+        deadlineAdvanced: Duration = .seconds(90), maxContinuations: Int = 2, maxOutputTokens: Int = 16_384,
+        maxPromptBytes: Int = 32_768, limits: VersionLimits = VersionLimits()
+    ) {
+        self.priceQuick = priceQuick
+        self.priceAdvanced = priceAdvanced
+        self.deadlineQuick = deadlineQuick
+        self.deadlineAdvanced = deadlineAdvanced
+        self.maxContinuations = maxContinuations
+        self.maxOutputTokens = maxOutputTokens
+        self.maxPromptBytes = maxPromptBytes
+        self.limits = limits
+    }
+
+    func price(_ mode: GenerationMode) -> Int { mode == .quick ? priceQuick : priceAdvanced }
+    func deadline(_ mode: GenerationMode) -> Duration { mode == .quick ? deadlineQuick : deadlineAdvanced }
+}
+
+/// `Projects.Generate`: hold the mode's price → run the chain → parse → validate → store a new
+/// version → settle. Any failure, timeout or cancellation releases the hold: a generation that
+/// did not store a version is never charged.
+public struct GenerationPipeline: Sendable {
+    public struct Request: Sendable {
+        public var project: String
+        /// The user a client caller acts for; nil for admins.
+        public var owner: String?
+        public var prompt: String
+        public var mode: GenerationMode
+        public var idempotencyKey: String?
+
+        public init(project: String, owner: String?, prompt: String, mode: GenerationMode, idempotencyKey: String? = nil) {
+            self.project = project
+            self.owner = owner
+            self.prompt = prompt
+            self.mode = mode
+            self.idempotencyKey = idempotencyKey
+        }
+    }
+
+    public typealias Emit = @Sendable (GenerationEvent) async throws -> Void
+
+    public let store: GenerationStore
+    public let chain: FallbackChain
+    let settings: @Sendable () -> GenerationSettings
+    let logger: Logger
+
+    public init(
+        store: GenerationStore, chain: FallbackChain, settings: @escaping @Sendable () -> GenerationSettings,
+        logger: Logger
+    ) {
+        self.store = store
+        self.chain = chain
+        self.settings = settings
+        self.logger = logger
+    }
+
+    public func generate(_ request: Request, emit: @escaping Emit) async throws -> GenerationResult {
+        let settings = settings()
+        let prompt = request.prompt.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !prompt.isEmpty else { throw EngineError.invalid("prompt", "prompt must not be empty") }
+        guard prompt.utf8.count <= settings.maxPromptBytes else {
+            throw EngineError.invalid("prompt", "prompt is longer than \(settings.maxPromptBytes) bytes")
+        }
+        let price = settings.price(request.mode)
+        let start = try await store.start(
+            GenerationStore.StartRequest(
+                project: request.project, owner: request.owner, prompt: prompt, mode: request.mode, price: price,
+                idempotencyKey: request.idempotencyKey))
+        let generation: String
+        let hold: CreditHold
+        switch start {
+        case .replay(let result):
+            return result
+        case .started(let id, let h):
+            generation = id
+            hold = h
+        }
+        var logger = logger
+        logger[metadataKey: "generation"] = "\(generation)"
+        logger[metadataKey: "project"] = "\(request.project)"
+        let clock = ContinuousClock()
+        let startedAt = clock.now
+        let log = AttemptLog()
+        do {
+            try await emit(started(generation, request, price))
+            let project = try await store.projectBrief(request.project)
+            let brief = AppBrief(prompt: prompt, title: project.title, description: project.description)
+            let run = Run(
+                chain: chain, settings: settings, mode: request.mode, brief: brief, log: log, emit: emit,
+                logger: logger)
+            let deadline = settings.deadline(request.mode)
+            let draft = try await Deadline.run(deadline) { try await run.execute(deadline: clock.now + deadline) }
+            let result = try await store.complete(
+                GenerationStore.Success(
+                    generation: generation, project: request.project, hold: hold.id, files: draft.files,
+                    provider: draft.provider, model: draft.model, usage: log.usage, attempts: log.attempts,
+                    durationMs: Int((clock.now - startedAt).seconds * 1000)))
+            var completed = GenerationEvent(.completed)
+            completed.generation = generation
+            completed.version = result.version
+            try? await emit(completed)
+            logger.info(
+                "generation completed",
+                metadata: [
+                    "provider": "\(result.provider)", "files": "\(result.files.count)",
+                    "credits": "\(result.creditsCharged)", "duration_ms": "\(result.durationMs)",
+                ])
+            return result
+        } catch {
+            let (status, name, message, wire) = Self.outcome(of: error, mode: request.mode, settings: settings, log: log)
+            let duration = Int((clock.now - startedAt).seconds * 1000)
+            let attempts = log.attempts
+            let usage = log.usage
+            // The record and the release must happen even when the caller went away: a task
+            // of its own is not cancelled with the call.
+            let store = store
+            do {
+                try await Task {
+                    try await store.fail(
+                        generation: generation, status: status, error: name, message: message, usage: usage,
+                        attempts: attempts, durationMs: duration)
+                }.value
+            } catch let recordError {
+                logger.error("could not record a failed generation", metadata: ["error": "\(recordError)"])
+                throw recordError
+            }
+            logger.notice("generation \(status.rawValue)", metadata: ["error": "\(name)", "reason": "\(message)"])
+            throw wire ?? error
+        }
+    }
+
+    private func started(_ generation: String, _ request: Request, _ price: Int) -> GenerationEvent {
+        var event = GenerationEvent(.started)
+        event.generation = generation
+        event.project = request.project
+        event.mode = request.mode
+        event.creditsHeld = price
+        return event
+    }
+
+    /// The record's status and error for a failure, and the error the caller receives.
+    static func outcome(of error: any Error, mode: GenerationMode, settings: GenerationSettings, log: AttemptLog)
+        -> (GenerationRecord.Status, String, String, (any Error)?)
+    {
+        switch error {
+        case is CancellationError:
+            return (.cancelled, "cancelled", "the caller went away", nil)
+        case is FallbackChain.DeadlineReached, is Deadline.Reached:
+            let seconds = settings.deadline(mode).seconds
+            let wire = EngineError(
+                WireError(.timeout, "the generation ran past its deadline of \(Int(seconds)) s", ["seconds": .double(seconds)]))
+            return (.failed, "timeout", wire.description, wire)
+        case let exhausted as FallbackChain.Exhausted:
+            if let last = exhausted.lastFailure, !last.countsAgainstProvider, last.kind != .contentBlocked {
+                var details: [String: JSONValue] = ["reason": .string(last.kind.rawValue)]
+                let issues = log.lastIssues
+                if last.kind == .invalidOutput, !issues.isEmpty {
+                    details["issues"] = .array(issues.prefix(50).map(Self.issueValue))
+                }
+                let wire = EngineError(
+                    WireError(.generationFailed, "no provider produced a valid app: \(last.message)", details))
+                return (.failed, last.kind.rawValue, last.message, wire)
+            }
+            var details: [String: JSONValue] = [
+                "reason": .string(exhausted.lastFailure.map { $0.kind.rawValue } ?? "breaker_open")
+            ]
+            if let wait = exhausted.retryAfterSeconds { details["retry_after_seconds"] = .double((wait * 10).rounded(.up) / 10) }
+            let text = exhausted.lastFailure.map { "every provider failed; last: \($0)" } ?? "every provider is unavailable"
+            let wire = EngineError(WireError(.unavailable, text, details))
+            return (.failed, "unavailable", text, wire)
+        case let failure as ProviderFailure:
+            let wire = EngineError.invalid("prompt", "the provider refused the request: \(failure.message)")
+            return (.failed, failure.kind.rawValue, failure.message, wire)
+        case let engine as EngineError:
+            return (.failed, engine.wireError.name.rawValue, engine.wireError.message, nil)
+        default:
+            return (.failed, "internal", "\(error)", nil)
+        }
+    }
+
+    static func issueValue(_ issue: ValidationIssue) -> JSONValue {
+        var object: [String: JSONValue] = ["rule": .string(issue.rule), "message": .string(issue.message)]
+        if let path = issue.path { object["path"] = .string(path) }
+        if let line = issue.line { object["line"] = .int(Int64(line)) }
+        return .object(object)
+    }
+}
+
+/// A draft that passed validation, with where it came from.
+struct Draft: Sendable {
+    var files: [ProjectFile]
+    var provider: String
+    var model: String
+}
+
+/// Runs an operation under a deadline; when the time is up the operation is cancelled and
+/// `Reached` is thrown.
+enum Deadline {
+    struct Reached: Error {}
+
+    static func run<T: Sendable>(_ limit: Duration, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await operation() }
+            group.addTask {
+                try await Task.sleep(for: limit)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let value = first else { throw Reached() }
+            return value
+        }
+    }
+}

@@ -1,0 +1,231 @@
+import Foundation
+import Logging
+import Protocol
+
+/// The provider work of one generation: the plan (advanced), the files with continuations
+/// when an answer is cut off, validation, and the repair turn (advanced). Each step goes
+/// through the fallback chain; a provider whose answer cannot be used is given up for the next.
+struct Run: Sendable {
+    let chain: FallbackChain
+    let settings: GenerationSettings
+    let mode: GenerationMode
+    let brief: AppBrief
+    let log: AttemptLog
+    let emit: GenerationPipeline.Emit
+    let logger: Logger
+
+    func execute(deadline: ContinuousClock.Instant) async throws -> Draft {
+        var messages = [ChatMessage(.user, Prompts.userRequest(brief))]
+        if mode == .advanced {
+            let plan = try await chain.run(deadline: deadline, observe: observe(.plan)) { provider, settings in
+                try await call(provider, settings, CompletionRequest(
+                    system: Prompts.system, messages: [ChatMessage(.user, Prompts.userRequest(brief) + "\n" + Prompts.plan)],
+                    maxTokens: min(2048, self.settings.maxOutputTokens), purpose: .plan, brief: brief)
+                ).text
+            }
+            messages += [ChatMessage(.assistant, plan.value), ChatMessage(.user, Prompts.afterPlan)]
+        }
+        let base = messages
+        let drafted = try await chain.run(deadline: deadline, observe: observe(.generate)) { provider, settings in
+            try await draft(provider, settings, base)
+        }
+        return drafted.value
+    }
+
+    /// One provider's answer: parsed, continued while cut off, validated, repaired once in
+    /// advanced mode.
+    private func draft(_ provider: any LLMProvider, _ providerSettings: ProviderSettings, _ base: [ChatMessage])
+        async throws -> Draft
+    {
+        var parsed = try await answer(provider, providerSettings, base, purpose: .generate)
+        var files = parsed.files
+        var issues = validate(files)
+        try await reportValidation(issues)
+        if !issues.isEmpty, mode == .advanced {
+            let repairMessages = base + [
+                ChatMessage(.assistant, parsed.text), ChatMessage(.user, Prompts.repair(Validators.summary(issues))),
+            ]
+            parsed = try await answer(provider, providerSettings, repairMessages, purpose: .repair)
+            var byPath = Dictionary(files.map { ($0.path, $0) }, uniquingKeysWith: { $1 })
+            for file in parsed.files where byPath[file.path] == nil { files.append(file) }
+            for file in parsed.files { byPath[file.path] = file }
+            files = files.map { byPath[$0.path]! }
+            issues = validate(files)
+            try await reportValidation(issues)
+        }
+        guard issues.isEmpty else {
+            log.lastIssues = issues
+            throw ProviderFailure(.invalidOutput, .fallback, message: "\(issues.count) validation problem(s): \(Validators.summary(Array(issues.prefix(3))))")
+        }
+        return Draft(files: files, provider: provider.name, model: provider.model)
+    }
+
+    private func validate(_ files: [ProjectFile]) -> [ValidationIssue] {
+        var issues = Validators.validate(files)
+        do {
+            try PathRules.validate(files, limits: settings.limits)
+        } catch {
+            issues.append(ValidationIssue(path: nil, rule: "limits", message: "\(error)", line: nil))
+        }
+        return issues
+    }
+
+    private func reportValidation(_ issues: [ValidationIssue]) async throws {
+        var event = GenerationEvent(.validation)
+        event.passed = issues.isEmpty
+        event.issues = issues.prefix(50).map {
+            GenerationIssue(path: $0.path, rule: $0.rule, message: $0.message, line: $0.line)
+        }
+        try await emit(event)
+    }
+
+    /// The files of one answer, asking the same provider to continue (at most
+    /// `maxContinuations` times) while it is cut off.
+    private func answer(
+        _ provider: any LLMProvider, _ providerSettings: ProviderSettings, _ messages: [ChatMessage],
+        purpose: CompletionPurpose
+    ) async throws -> (files: [ProjectFile], text: String) {
+        var parser = FileStreamParser(limits: settings.limits)
+        var text = ""
+        var continuations = 0
+        var conversation = messages
+        var currentPurpose = purpose
+        while true {
+            let request = CompletionRequest(
+                system: Prompts.system, messages: conversation, maxTokens: settings.maxOutputTokens,
+                purpose: currentPurpose, brief: brief)
+            let reply = try await call(provider, providerSettings, request) { chunk in
+                for event in parser.feed(chunk) { try await self.report(event, provider: provider.name) }
+            }
+            text += reply.text
+            let cut = parser.isInsideFile || reply.finish == .length
+            guard cut else { break }
+            guard continuations < settings.maxContinuations else {
+                throw ProviderFailure(
+                    .truncated, .fallback,
+                    message: "the answer was still cut off after \(continuations) continuation(s)"
+                        + (parser.openPath.map { " (in \($0))" } ?? ""))
+            }
+            continuations += 1
+            var event = GenerationEvent(.continue)
+            event.provider = provider.name
+            event.path = parser.openPath
+            try await emit(event)
+            conversation = messages + [ChatMessage(.assistant, text), ChatMessage(.user, Prompts.continue)]
+            currentPurpose = .continue
+        }
+        for event in parser.finish() { try await report(event, provider: provider.name) }
+        let files = parser.files
+        guard !files.isEmpty else {
+            throw ProviderFailure(.noFiles, .fallback, message: "the answer contained no <file> blocks")
+        }
+        return (files, text)
+    }
+
+    private func report(_ event: FileStreamParser.Event, provider: String) async throws {
+        switch event {
+        case .fileStarted:
+            break
+        case .fileCompleted(let file):
+            var reply = GenerationEvent(.file)
+            reply.path = file.path
+            reply.bytes = file.contents.utf8.count
+            reply.provider = provider
+            try await emit(reply)
+        case .fileRejected(let path, let reason):
+            logger.warning("generated file dropped", metadata: ["path": "\(path)", "reason": "\(reason)"])
+        }
+    }
+
+    /// One streaming provider call, recorded in the attempt log.
+    private func call(
+        _ provider: any LLMProvider, _ providerSettings: ProviderSettings, _ request: CompletionRequest,
+        onText: (String) async throws -> Void = { _ in }
+    ) async throws -> (text: String, finish: FinishReason, usage: TokenUsage?) {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let wallStart = Date()
+        var text = ""
+        var recorded = false
+        var iterator = provider.stream(request).makeAsyncIterator()
+        do {
+            while true {
+                let event: CompletionEvent?
+                do {
+                    event = try await iterator.next()
+                } catch let failure as ProviderFailure {
+                    throw failure
+                } catch is CancellationError {
+                    throw CancellationError()
+                } catch {
+                    throw ProviderFailure(.connection, .retry, message: "\(error)")
+                }
+                switch event {
+                case .text(let chunk):
+                    text += chunk
+                    try await onText(chunk)
+                case .finished(let reason, let usage):
+                    recorded = true
+                    log.record(
+                        provider: provider.name, model: provider.model, purpose: request.purpose, outcome: "success",
+                        started: wallStart, duration: clock.now - start, usage: usage)
+                    if case .other(let raw) = reason {
+                        throw ProviderFailure(.contentBlocked, .fallback, message: "the provider stopped: \(raw)")
+                    }
+                    return (text, reason, usage)
+                case nil:
+                    throw ProviderFailure(.streamCut, .retry, message: "the stream ended before the answer was complete")
+                }
+            }
+        } catch let failure as ProviderFailure {
+            if !recorded {
+                log.record(
+                    provider: provider.name, model: provider.model, purpose: request.purpose, outcome: "failed",
+                    failure: failure, started: wallStart, duration: clock.now - start)
+            }
+            throw failure
+        } catch {
+            if !recorded {
+                log.record(
+                    provider: provider.name, model: provider.model, purpose: request.purpose,
+                    outcome: Task.isCancelled || error is CancellationError ? "cancelled" : "failed", message: "\(error)",
+                    started: wallStart, duration: clock.now - start)
+            }
+            throw error
+        }
+    }
+
+    private func observe(_ purpose: CompletionPurpose) -> @Sendable (FallbackChain.Event) async throws -> Void {
+        let emit = emit
+        let log = log
+        return { event in
+            var reply: GenerationEvent
+            switch event {
+            case .attempt(let provider, let model, let attempt):
+                reply = GenerationEvent(.attempt)
+                reply.provider = provider
+                reply.model = model
+                reply.attempt = attempt
+                reply.purpose = purpose.rawValue
+            case .retry(let provider, let failure, let delay):
+                reply = GenerationEvent(.retry)
+                reply.provider = provider
+                reply.reason = failure.kind.rawValue
+                reply.message = failure.message
+                reply.delaySeconds = (delay.seconds * 1000).rounded() / 1000
+            case .fallback(let provider, let to, let reason, let message):
+                reply = GenerationEvent(.fallback)
+                reply.provider = provider
+                reply.to = to
+                reply.reason = reason
+                reply.message = message
+            case .skipped(let provider, let model):
+                log.record(
+                    provider: provider, model: model, purpose: purpose, outcome: "skipped",
+                    message: "circuit breaker open", started: Date(), duration: .zero)
+                return
+            }
+            try await emit(reply)
+        }
+    }
+}
