@@ -227,7 +227,7 @@ struct Chromium {
         process.arguments = [
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
             "--no-default-browser-check", "--disable-extensions", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--mute-audio",
+            "--disable-component-update", "--disable-sync", "--mute-audio", "--disable-breakpad",
             "--host-resolver-rules=MAP * ~NOTFOUND",
             "--enable-logging=stderr", "--v=0",
             "--user-data-dir=" + scratch + "/profile",
@@ -256,10 +256,25 @@ struct Chromium {
             }
             try await Task.sleep(for: .milliseconds(20))
         }
-        return Page(
+        let page = Page(
             status: process.terminationStatus,
             dom: (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "",
             log: (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "")
+        try await Self.remove(scratch)
+        return page
+    }
+
+    /// Chromium's crash handler can outlive the browser for a moment and still write its
+    /// directory, so removal is retried briefly.
+    private static func remove(_ scratch: String) async throws {
+        for _ in 0..<50 {
+            if (try? FileManager.default.removeItem(atPath: scratch)) != nil
+                || !FileManager.default.fileExists(atPath: scratch)
+            {
+                return
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
     }
 }
 
