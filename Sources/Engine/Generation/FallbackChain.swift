@@ -70,7 +70,7 @@ public struct FallbackChain: Sendable {
                     let value = try await body(provider, settings)
                     await registry.recordSuccess(name, admission, latency: now() - started)
                     return (value, name)
-                } catch let failure as ProviderFailure {
+                } catch let failure as ProviderFailure where !Task.isCancelled {
                     await registry.recordFailure(name, admission, failure)
                     lastFailure = failure
                     switch failure.disposition {

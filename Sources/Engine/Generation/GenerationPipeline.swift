@@ -124,7 +124,9 @@ public struct GenerationPipeline: Sendable {
                 ])
             return result
         } catch {
-            let (status, name, message, wire) = Self.outcome(of: error, mode: request.mode, settings: settings, log: log)
+            // Whatever a cancelled call last threw, it ended because the caller went away.
+            let cause: any Error = Task.isCancelled && !(error is Deadline.Reached) ? CancellationError() : error
+            let (status, name, message, wire) = Self.outcome(of: cause, mode: request.mode, settings: settings, log: log)
             let duration = Int((clock.now - startedAt).seconds * 1000)
             let attempts = log.attempts
             let usage = log.usage
@@ -142,7 +144,7 @@ public struct GenerationPipeline: Sendable {
                 throw recordError
             }
             logger.notice("generation \(status.rawValue)", metadata: ["error": "\(name)", "reason": "\(message)"])
-            throw wire ?? error
+            throw wire ?? cause
         }
     }
 
@@ -165,7 +167,7 @@ public struct GenerationPipeline: Sendable {
         case is FallbackChain.DeadlineReached, is Deadline.Reached:
             let seconds = settings.deadline(mode).seconds
             let wire = EngineError(
-                WireError(.timeout, "the generation ran past its deadline of \(Int(seconds)) s", ["seconds": .double(seconds)]))
+                WireError(.timeout, "the generation ran past its deadline of \(seconds.formatted()) s", ["seconds": .double(seconds)]))
             return (.failed, "timeout", wire.description, wire)
         case let exhausted as FallbackChain.Exhausted:
             if let last = exhausted.lastFailure, !last.countsAgainstProvider, last.kind != .contentBlocked {

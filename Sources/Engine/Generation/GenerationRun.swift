@@ -174,10 +174,12 @@ struct Run: Sendable {
                     }
                     return (text, reason, usage)
                 case nil:
+                    // An AsyncThrowingStream ends quietly when its consumer is cancelled.
+                    if Task.isCancelled { throw CancellationError() }
                     throw ProviderFailure(.streamCut, .retry, message: "the stream ended before the answer was complete")
                 }
             }
-        } catch let failure as ProviderFailure {
+        } catch let failure as ProviderFailure where !Task.isCancelled {
             if !recorded {
                 log.record(
                     provider: provider.name, model: provider.model, purpose: request.purpose, outcome: "failed",

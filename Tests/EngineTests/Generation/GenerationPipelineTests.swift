@@ -1,0 +1,364 @@
+import Foundation
+import Protocol
+import Testing
+
+@testable import Engine
+
+private func failure(_ kind: ProviderFailure.Kind, _ disposition: ProviderFailure.Disposition, status: Int? = nil, retryAfter: Duration? = nil) -> ProviderFailure {
+    ProviderFailure(kind, disposition, status: status, message: "\(kind.rawValue) from the script", retryAfter: retryAfter)
+}
+
+@Suite("Generation pipeline: hold, chain, parse, validate, store, settle")
+struct GenerationPipelineTests {
+    @Test func aQuickGenerationStoresAVersionAndChargesItsPriceOnce() async throws {
+        let primary = ScriptedProvider("primary", [.answer(SampleApp.answer())])
+        try await withPipeline([primary]) { h in
+            let (user, project) = try await h.project()
+            let result = try await h.generate(project)
+
+            #expect(result.provider == "primary")
+            #expect(result.model == "m-1")
+            #expect(result.files == ["app.js", "index.html", "styles.css"])
+            #expect(result.creditsCharged == 2)
+            #expect(result.versionNumber == 1)
+            #expect(result.usage == GenerationUsage(inputTokens: 100, outputTokens: 50))
+            #expect(try await h.balance(user) == 8)
+            let code = try await h.engine.versions.code(project: project, owner: user)
+            #expect(code.version == result.version)
+            #expect(Set(code.files) == Set(SampleApp.files))
+            let stored = try await h.engine.projects.get(project, owner: user)
+            #expect(stored.status == .completed)
+            #expect(stored.currentVersion == result.version)
+
+            #expect(h.events.kinds == [.started, .attempt, .file, .file, .file, .validation, .completed])
+            #expect(h.events.all.first?.creditsHeld == 2)
+            #expect(h.events.all.filter { $0.event == .file }.map(\.path) == ["index.html", "styles.css", "app.js"])
+            let record = try await h.pipeline.store.get(result.generation)
+            #expect(record.status == .completed)
+            #expect(record.attempts.map(\.outcome) == ["success"])
+            #expect(record.creditsCharged == 2)
+            #expect(try await h.engine.ledgerViolations().isEmpty)
+            #expect(primary.requests.first?.system.contains("<file path=") == true)
+            #expect(primary.requests.first?.messages.first?.text.contains("a shop for handmade soap") == true)
+        }
+    }
+
+    @Test func aRateLimitIsRetriedAfterTheProvidersRetryAfter() async throws {
+        let primary = ScriptedProvider(
+            "primary", [.fail(failure(.rateLimited, .retry, status: 429, retryAfter: .seconds(3))), .answer(SampleApp.answer())])
+        try await withPipeline([primary]) { h in
+            let (user, project) = try await h.project()
+            let result = try await h.generate(project)
+            #expect(result.provider == "primary")
+            #expect(primary.calls == 2)
+            #expect(h.time.sleeps == [.seconds(3)])
+            let retry = try #require(h.events.all.first { $0.event == .retry })
+            #expect(retry.reason == "rate_limited")
+            #expect(retry.delaySeconds == 3)
+            #expect(try await h.balance(user) == 8)
+            let record = try await h.pipeline.store.get(result.generation)
+            #expect(record.attempts.map(\.outcome) == ["failed", "success"])
+            #expect(record.attempts.first?.status == 429)
+        }
+    }
+
+    @Test func backoffGrowsExponentiallyWithinItsCap() async throws {
+        let primary = ScriptedProvider(
+            "primary",
+            [
+                .fail(failure(.serverError, .retry, status: 500)), .fail(failure(.overloaded, .retry, status: 529)),
+                .fail(failure(.streamCut, .retry)), .answer(SampleApp.answer()),
+            ])
+        try await withPipeline([primary], retry: RetryPolicy(maxRetries: 3, base: .seconds(1), cap: .seconds(3))) { h in
+            let (_, project) = try await h.project()
+            _ = try await h.generate(project)
+            // The harness's jitter takes the top of each range: 1, 2, then the cap of 3 (not 4).
+            #expect(h.time.sleeps == [.seconds(1), .seconds(2), .seconds(3)])
+        }
+    }
+
+    @Test func anAuthenticationFailureFallsBackAtOnceWithoutRetrying() async throws {
+        let primary = ScriptedProvider("primary", [.fail(failure(.authentication, .fallback, status: 401))])
+        let secondary = ScriptedProvider("secondary", model: "m-2", [.answer(SampleApp.answer())])
+        try await withPipeline([primary, secondary]) { h in
+            let (user, project) = try await h.project()
+            let result = try await h.generate(project)
+            #expect(result.provider == "secondary")
+            #expect(result.model == "m-2")
+            #expect(primary.calls == 1)
+            #expect(h.time.sleeps.isEmpty)
+            let fallback = try #require(h.events.all.first { $0.event == .fallback })
+            #expect(fallback.provider == "primary")
+            #expect(fallback.to == "secondary")
+            #expect(fallback.reason == "authentication")
+            #expect(try await h.balance(user) == 8)
+        }
+    }
+
+    @Test func whenEveryProviderFailsTheHoldIsReleasedAndNothingIsCharged() async throws {
+        let primary = ScriptedProvider("primary", [])
+        let secondary = ScriptedProvider("secondary", [], then: .fail(failure(.overloaded, .retry, status: 529)))
+        try await withPipeline([primary, secondary]) { h in
+            let (user, project) = try await h.project()
+            let error = await expectEngineError(.unavailable) { try await h.generate(project) }
+            #expect(error?.details["reason"] == .string("overloaded"))
+            #expect(primary.calls == 3)
+            #expect(secondary.calls == 3)
+            #expect(try await h.balance(user) == 10)
+            #expect(try await h.engine.count("credit_holds", where: "status = 'released'") == 1)
+            #expect(try await h.engine.count("credit_entries", where: "kind = 'usage'") == 0)
+            #expect(try await h.engine.count("versions") == 0)
+            let records = try await h.pipeline.store.list(project: project, owner: user)
+            #expect(records.generations.map(\.status) == [.failed])
+            #expect(records.generations.first?.attempts.count == 6)
+            #expect(records.generations.first?.creditsCharged == 0)
+            #expect(try await h.engine.projects.get(project, owner: user).status == .draft)
+            #expect(try await h.engine.ledgerViolations().isEmpty)
+        }
+    }
+
+    @Test func anOpenBreakerSkipsItsProviderWithoutCallingIt() async throws {
+        let primary = ScriptedProvider("primary", [], then: .fail(failure(.serverError, .retry, status: 503)))
+        let secondary = ScriptedProvider("secondary", [.answer(SampleApp.answer()), .answer(SampleApp.answer())])
+        let breaker = BreakerPolicy(failures: 2, window: .seconds(60), cooldown: .seconds(30))
+        try await withPipeline([primary, secondary], retry: RetryPolicy(maxRetries: 1), breaker: breaker) { h in
+            let (_, project) = try await h.project()
+            _ = try await h.generate(project)
+            #expect(primary.calls == 2)
+            #expect(await h.registry.list().providers.first?.state == "open")
+
+            let result = try await h.generate(project)
+            #expect(result.provider == "secondary")
+            #expect(primary.calls == 2, "an open breaker must not let a call through")
+            let record = try await h.pipeline.store.get(result.generation)
+            #expect(record.attempts.map(\.outcome) == ["skipped", "success"])
+
+            let reset = try await h.registry.reset("primary")
+            #expect(reset.state == "closed")
+        }
+    }
+
+    @Test func aCutOffAnswerIsContinuedByTheSameProvider() async throws {
+        let full = SampleApp.answer()
+        let cut = full.index(full.startIndex, offsetBy: full.count * 2 / 3)
+        let primary = ScriptedProvider(
+            "primary", [.answer(String(full[..<cut]), finish: .length), .answer(String(full[cut...]))])
+        try await withPipeline([primary]) { h in
+            let (user, project) = try await h.project()
+            let result = try await h.generate(project)
+            #expect(result.files == ["app.js", "index.html", "styles.css"])
+            #expect(primary.requests.map(\.purpose) == [.generate, .continue])
+            let continued = try #require(primary.requests.last)
+            #expect(continued.messages.dropLast().last?.role == .assistant)
+            #expect(continued.messages.dropLast().last?.text == String(full[..<cut]))
+            #expect(h.events.kinds.contains(.continue))
+            let code = try await h.engine.versions.code(project: project, owner: user)
+            #expect(Set(code.files) == Set(SampleApp.files))
+        }
+    }
+
+    @Test func anAnswerStillCutOffAfterTwoContinuationsFallsBack() async throws {
+        let truncated = "<file path=\"index.html\">\n<html><body>"
+        let primary = ScriptedProvider(
+            "primary",
+            [.answer(truncated, finish: .length), .answer("<p>more", finish: .length), .answer("<p>still more", finish: .length)])
+        let secondary = ScriptedProvider("secondary", [.answer(SampleApp.answer())])
+        try await withPipeline([primary, secondary]) { h in
+            let (_, project) = try await h.project()
+            let result = try await h.generate(project)
+            #expect(result.provider == "secondary")
+            #expect(primary.requests.map(\.purpose) == [.generate, .continue, .continue])
+            #expect(h.events.all.first { $0.event == .fallback }?.reason == "truncated")
+        }
+    }
+
+    @Test func anAnswerWithoutFilesEverywhereIsAGenerationFailureWithNoCharge() async throws {
+        let primary = ScriptedProvider("primary", [.answer("I cannot write files, but here is an idea.")])
+        try await withPipeline([primary]) { h in
+            let (user, project) = try await h.project()
+            let error = await expectEngineError(.generationFailed) { try await h.generate(project) }
+            #expect(error?.details["reason"] == .string("no_files"))
+            #expect(try await h.balance(user) == 10)
+        }
+    }
+
+    @Test func advancedModePlansThenRepairsFilesThatFailValidation() async throws {
+        var broken = SampleApp.files
+        broken[2] = ProjectFile(path: "app.js", contents: "function start() {\n  console.log('x');\n")
+        let primary = ScriptedProvider(
+            "primary",
+            [
+                .answer("Files: index.html, styles.css, app.js"), .answer(SampleApp.answer(broken)),
+                .answer(SampleApp.answer([SampleApp.files[2]])),
+            ])
+        try await withPipeline([primary]) { h in
+            let (user, project) = try await h.project()
+            let result = try await h.generate(project, mode: .advanced)
+            #expect(result.creditsCharged == 4)
+            #expect(try await h.balance(user) == 6)
+            #expect(primary.requests.map(\.purpose) == [.plan, .generate, .repair])
+            #expect(primary.requests[1].messages.count == 3)
+            #expect(primary.requests[2].messages.last?.text.contains("app.js") == true)
+            let validations = h.events.all.filter { $0.event == .validation }
+            #expect(validations.map(\.passed) == [false, true])
+            let code = try await h.engine.versions.code(project: project, owner: user, path: "app.js")
+            #expect(code.files.first?.contents == SampleApp.files[2].contents)
+        }
+    }
+
+    @Test func quickModeDoesNotRepairAndFallsBackOnInvalidFiles() async throws {
+        var broken = SampleApp.files
+        broken[2] = ProjectFile(path: "app.js", contents: "const x = 'unterminated;\n")
+        let primary = ScriptedProvider("primary", [.answer(SampleApp.answer(broken))])
+        try await withPipeline([primary]) { h in
+            let (user, project) = try await h.project()
+            let error = await expectEngineError(.generationFailed) { try await h.generate(project) }
+            #expect(error?.details["reason"] == .string("invalid_output"))
+            if case .array(let issues)? = error?.details["issues"] {
+                #expect(!issues.isEmpty)
+            } else {
+                Issue.record("the error lists no issues: \(String(describing: error))")
+            }
+            #expect(primary.calls == 1)
+            #expect(try await h.balance(user) == 10)
+        }
+    }
+
+    @Test func cancellingTheCallReleasesTheHold() async throws {
+        let primary = ScriptedProvider("primary", [.hang])
+        try await withPipeline([primary]) { h in
+            let (user, project) = try await h.project()
+            let call = Task { try await h.generate(project) }
+            while primary.calls == 0 { try await Task.sleep(for: .milliseconds(5)) }
+            #expect(try await h.balance(user) == 8)
+            call.cancel()
+            await #expect(throws: CancellationError.self) { try await call.value }
+            #expect(try await h.balance(user) == 10)
+            let records = try await h.pipeline.store.list(project: project, owner: user)
+            #expect(records.generations.map(\.status) == [.cancelled])
+            #expect(records.generations.first?.attempts.map(\.outcome) == ["cancelled"])
+            #expect(try await h.engine.ledgerViolations().isEmpty)
+        }
+    }
+
+    @Test func aGenerationPastItsDeadlineTimesOutAndChargesNothing() async throws {
+        let primary = ScriptedProvider("primary", [.hang])
+        let settings = GenerationSettings(deadlineQuick: .milliseconds(200))
+        try await withPipeline([primary], settings: settings) { h in
+            let (user, project) = try await h.project()
+            let error = await expectEngineError(.timeout) { try await h.generate(project) }
+            #expect(error?.details["seconds"] == .double(0.2))
+            #expect(try await h.balance(user) == 10)
+            let record = try await h.pipeline.store.list(project: project, owner: user).generations.first
+            #expect(record?.status == .failed)
+            #expect(record?.error == "timeout")
+        }
+    }
+
+    @Test func aWaitLongerThanTheDeadlineIsNotRetriedButFallsBack() async throws {
+        let primary = ScriptedProvider(
+            "primary", [.fail(failure(.rateLimited, .retry, status: 429, retryAfter: .seconds(60)))])
+        let secondary = ScriptedProvider("secondary", [.answer(SampleApp.answer())])
+        try await withPipeline([primary, secondary], retry: RetryPolicy(maxRetries: 3, base: .seconds(1), cap: .seconds(120))) { h in
+            let (_, project) = try await h.project()
+            let result = try await h.generate(project)
+            #expect(result.provider == "secondary")
+            #expect(primary.calls == 1)
+            #expect(h.time.sleeps.isEmpty)
+        }
+    }
+
+    @Test func notEnoughCreditsFailsBeforeAnyProviderIsCalled() async throws {
+        let primary = ScriptedProvider("primary", [.answer(SampleApp.answer())])
+        try await withPipeline([primary], freeOnSignup: 1) { h in
+            let (user, project) = try await h.project()
+            let before = try await h.engine.rowCounts()
+            await expectEngineError(.insufficientCredits) { try await h.generate(project) }
+            #expect(primary.calls == 0)
+            #expect(try await h.engine.rowCounts() == before)
+            #expect(try await h.engine.count("generations") == 0)
+            #expect(try await h.balance(user) == 1)
+        }
+    }
+
+    @Test func theSameIdempotencyKeyReturnsTheFirstResultAndChargesOnce() async throws {
+        let primary = ScriptedProvider("primary", [.answer(SampleApp.answer())])
+        try await withPipeline([primary]) { h in
+            let (user, project) = try await h.project()
+            let first = try await h.generate(project, key: "k-1")
+            let second = try await h.generate(project, key: "k-1")
+            #expect(second == first)
+            #expect(primary.calls == 1)
+            #expect(try await h.balance(user) == 8)
+            await expectEngineError(.conflict) { try await h.generate(project, prompt: "something else", key: "k-1") }
+        }
+    }
+
+    @Test func aFailedGenerationFreesItsIdempotencyKey() async throws {
+        let primary = ScriptedProvider("primary", [.fail(failure(.authentication, .fallback, status: 401)), .answer(SampleApp.answer())])
+        try await withPipeline([primary]) { h in
+            let (user, project) = try await h.project()
+            await expectEngineError(.unavailable) { try await h.generate(project, key: "k-2") }
+            let result = try await h.generate(project, key: "k-2")
+            #expect(result.creditsCharged == 2)
+            #expect(try await h.balance(user) == 8)
+        }
+    }
+
+    @Test func anInvalidRequestFailsTheCallWithoutTryingOtherProviders() async throws {
+        let primary = ScriptedProvider("primary", [.fail(failure(.invalidRequest, .fail, status: 400))])
+        let secondary = ScriptedProvider("secondary", [.answer(SampleApp.answer())])
+        try await withPipeline([primary, secondary]) { h in
+            let (user, project) = try await h.project()
+            await expectEngineError(.invalidParameter, parameter: "prompt") { try await h.generate(project) }
+            #expect(secondary.calls == 0)
+            #expect(try await h.balance(user) == 10)
+        }
+    }
+
+    @Test func anotherUsersProjectIsNotFoundAndNothingIsHeld() async throws {
+        let primary = ScriptedProvider("primary", [.answer(SampleApp.answer())])
+        try await withPipeline([primary]) { h in
+            let (owner, project) = try await h.project()
+            let stranger = try await h.engine.user()
+            await expectEngineError(.notFound) { try await h.generate(project, owner: stranger) }
+            await expectEngineError(.invalidParameter, parameter: "prompt") { try await h.generate(project, prompt: "  ") }
+            #expect(primary.calls == 0)
+            #expect(try await h.balance(owner) == 10)
+            #expect(try await h.balance(stranger) == 10)
+        }
+    }
+
+    @Test func aSecondGenerationOfTheSameProjectWhileOneRunsIsAConflict() async throws {
+        let primary = ScriptedProvider("primary", [.hang])
+        try await withPipeline([primary]) { h in
+            let (user, project) = try await h.project()
+            let call = Task { try await h.generate(project) }
+            while primary.calls == 0 { try await Task.sleep(for: .milliseconds(5)) }
+            await expectEngineError(.conflict) { try await h.generate(project) }
+            call.cancel()
+            _ = try? await call.value
+            #expect(try await h.balance(user) == 10)
+        }
+    }
+
+    @Test func generationsLeftRunningByACrashAreReleasedAtStart() async throws {
+        try await withPipeline([]) { h in
+            let (user, project) = try await h.project()
+            let started = try await h.pipeline.store.start(
+                .init(project: project, owner: nil, prompt: "x", mode: .quick, price: 2, idempotencyKey: nil))
+            guard case .started(let id, _) = started else {
+                Issue.record("expected a new generation")
+                return
+            }
+            #expect(try await h.balance(user) == 8)
+            #expect(try await h.pipeline.store.recoverInterrupted() == 1)
+            #expect(try await h.balance(user) == 10)
+            let record = try await h.pipeline.store.get(id)
+            #expect(record.status == .failed)
+            #expect(record.error == "interrupted")
+            #expect(try await h.engine.projects.get(project, owner: user).status == .draft)
+            #expect(try await h.engine.ledgerViolations().isEmpty)
+        }
+    }
+}

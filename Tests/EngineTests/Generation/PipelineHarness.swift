@@ -1,0 +1,184 @@
+import Foundation
+import Logging
+import Protocol
+import Synchronization
+import Testing
+
+@testable import Engine
+
+/// An in-process provider that plays a script, one step per call, and records its requests.
+final class ScriptedProvider: LLMProvider, Sendable {
+    enum Step: Sendable {
+        /// Streams `text` in `chunks` pieces, then finishes.
+        case answer(String, finish: FinishReason = .stop, chunks: Int = 4, usage: TokenUsage? = TokenUsage(inputTokens: 100, outputTokens: 50))
+        /// Streams `text`, then fails.
+        case failAfter(String, ProviderFailure)
+        case fail(ProviderFailure)
+        /// Never answers; ends only by cancellation.
+        case hang
+    }
+
+    let name: String
+    let model: String
+    var kind: ProviderKind { .openaiCompatible }
+    private let steps: Mutex<[Step]>
+    private let fallback: Step
+    private let recorded = Mutex<[CompletionRequest]>([])
+
+    init(_ name: String, model: String = "m-1", _ steps: [Step], then fallback: Step = .fail(.init(.serverError, .retry, status: 500, message: "script exhausted"))) {
+        self.name = name
+        self.model = model
+        self.steps = Mutex(steps)
+        self.fallback = fallback
+    }
+
+    var requests: [CompletionRequest] { recorded.withLock { $0 } }
+    var calls: Int { requests.count }
+
+    func stream(_ request: CompletionRequest) -> AsyncThrowingStream<CompletionEvent, any Error> {
+        recorded.withLock { $0.append(request) }
+        let step = steps.withLock { $0.isEmpty ? fallback : $0.removeFirst() }
+        return AsyncThrowingStream { continuation in
+            let task = Task {
+                switch step {
+                case .answer(let text, let finish, let chunks, let usage):
+                    for piece in Self.split(text, chunks) { continuation.yield(.text(piece)) }
+                    continuation.yield(.finished(finish, usage))
+                    continuation.finish()
+                case .failAfter(let text, let failure):
+                    for piece in Self.split(text, 3) { continuation.yield(.text(piece)) }
+                    continuation.finish(throwing: failure)
+                case .fail(let failure):
+                    continuation.finish(throwing: failure)
+                case .hang:
+                    do {
+                        try await Task.sleep(for: .seconds(3600))
+                    } catch {
+                        continuation.finish(throwing: CancellationError())
+                    }
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    static func split(_ text: String, _ count: Int) -> [String] {
+        guard count > 1, text.count > count else { return [text] }
+        let size = text.count / count
+        var pieces: [String] = []
+        var rest = Substring(text)
+        while !rest.isEmpty {
+            pieces.append(String(rest.prefix(size)))
+            rest = rest.dropFirst(size)
+        }
+        return pieces
+    }
+}
+
+/// Virtual time for the chain: sleeping advances the clock at once and is recorded.
+final class VirtualTime: Sendable {
+    private let state = Mutex<(offset: Duration, sleeps: [Duration])>((.zero, []))
+    let base = ContinuousClock.now
+
+    var now: ContinuousClock.Instant { base + state.withLock { $0.offset } }
+    var sleeps: [Duration] { state.withLock { $0.sleeps } }
+
+    func sleep(_ duration: Duration) async throws {
+        try Task.checkCancellation()
+        state.withLock {
+            $0.offset += duration
+            $0.sleeps.append(duration)
+        }
+    }
+
+    func advance(_ duration: Duration) { state.withLock { $0.offset += duration } }
+}
+
+/// Events a generation streamed.
+final class EventLog: Sendable {
+    private let events = Mutex<[GenerationEvent]>([])
+
+    var all: [GenerationEvent] { events.withLock { $0 } }
+    var kinds: [GenerationEvent.Kind] { all.map(\.event) }
+
+    func append(_ event: GenerationEvent) { events.withLock { $0.append(event) } }
+}
+
+struct PipelineHarness: Sendable {
+    let engine: TestEngine
+    let registry: ProviderRegistry
+    let pipeline: GenerationPipeline
+    let time: VirtualTime
+    let events = EventLog()
+
+    /// A fresh user (10 free credits by default) with a draft project.
+    func project(title: String = "Soap Shop") async throws -> (user: String, project: String) {
+        let user = try await engine.user()
+        let project = try await engine.projects.create(user: user, title: title, description: "handmade soap").id
+        return (user, project)
+    }
+
+    func generate(
+        _ project: String, owner: String? = nil, prompt: String = "a shop for handmade soap", mode: GenerationMode = .quick,
+        key: String? = nil
+    ) async throws -> GenerationResult {
+        let events = events
+        return try await pipeline.generate(
+            GenerationPipeline.Request(project: project, owner: owner, prompt: prompt, mode: mode, idempotencyKey: key),
+            emit: { events.append($0) })
+    }
+
+    func balance(_ user: String) async throws -> Int {
+        try await engine.ledger.balance(user: user).total
+    }
+}
+
+func withPipeline<T>(
+    _ providers: [ScriptedProvider], chain: [String]? = nil, freeOnSignup: Int = 10,
+    retry: RetryPolicy = RetryPolicy(maxRetries: 2, base: .seconds(1), cap: .seconds(8)),
+    breaker: BreakerPolicy = BreakerPolicy(), settings: GenerationSettings = GenerationSettings(),
+    _ body: (PipelineHarness) async throws -> T
+) async throws -> T {
+    try await withEngine(freeOnSignup: freeOnSignup) { engine in
+        let time = VirtualTime()
+        let entries: [(ProviderSettings, any LLMProvider)] = providers.map {
+            (
+                ProviderSettings(
+                    name: $0.name, kind: $0.kind, model: $0.model, baseURL: "http://127.0.0.1:1", retry: retry,
+                    breaker: breaker),
+                $0
+            )
+        }
+        let registry = ProviderRegistry(providers: entries, chain: chain ?? providers.map(\.name), now: { time.now })
+        let chainRunner = FallbackChain(
+            registry: registry, now: { time.now }, sleep: { try await time.sleep($0) }, random: { $0.upperBound })
+        let store = GenerationStore(writer: engine.writer, pool: engine.pool, now: { engine.clock.now })
+        let pipeline = GenerationPipeline(
+            store: store, chain: chainRunner, settings: { settings }, logger: Logger(label: "pipeline-tests"))
+        return try await body(PipelineHarness(engine: engine, registry: registry, pipeline: pipeline, time: time))
+    }
+}
+
+/// A small static app that passes every validator.
+enum SampleApp {
+    static let files: [ProjectFile] = [
+        ProjectFile(
+            path: "index.html",
+            contents: """
+                <!DOCTYPE html>
+                <html lang="en">
+                <head><meta charset="utf-8"><title>Soap</title><link rel="stylesheet" href="styles.css"></head>
+                <body><main id="app"></main><script src="app.js"></script></body>
+                </html>
+
+                """),
+        ProjectFile(path: "styles.css", contents: "body { font-family: sans-serif; }\n"),
+        ProjectFile(
+            path: "app.js",
+            contents: "const app = document.getElementById('app');\napp.textContent = `Soap: ${1 + 1} bars`;\n"),
+    ]
+
+    static func answer(_ files: [ProjectFile] = files, prose: String = "Here is your app.") -> String {
+        prose + "\n" + files.map { "<file path=\"\($0.path)\">\n\($0.contents)</file>\n" }.joined()
+    }
+}
