@@ -5,6 +5,7 @@ import NIOCore
 import NIOPosix
 import Protocol
 import ServiceLifecycle
+import Synchronization
 import UnixSignals
 
 /// Wires the daemon: database, control server, reload, watchdog and systemd notifications,
@@ -51,8 +52,25 @@ struct Daemon {
             writer: writer, pool: database.pool,
             limits: VersionLimits(
                 maxFiles: configuration.projects.maxFiles, maxBytes: configuration.projects.maxVersionBytes))
+        let generations = GenerationStore(writer: writer, pool: database.pool)
+        let fleet = ProviderFleet(logger: logger)
+        let breakerLogger = logger
+        let registry = ProviderRegistry(
+            providers: fleet.providers(configuration, secrets), chain: fleet.chain(configuration, secrets),
+            onTransition: { Self.log($0, breakerLogger) })
+        let generationSettings = SettingsBox(Self.generationSettings(configuration))
+        let pipeline = GenerationPipeline(
+            store: generations, chain: FallbackChain(registry: registry),
+            settings: { generationSettings.value }, logger: logger)
+
         // Holds still open belong to calls that died with the previous process.
         notifier.status("releasing credit holds left by the previous run")
+        let interrupted = try await generations.recoverInterrupted()
+        if interrupted > 0 {
+            logger.notice(
+                "generations interrupted by the previous run recorded as failed",
+                metadata: ["generations.interrupted": "\(interrupted)"])
+        }
         let released = try await ledger.releaseStaleHolds()
         let expired = try await ledger.expireMonthly()
         if released > 0 || expired > 0 {
@@ -70,8 +88,11 @@ struct Daemon {
         let reloader = Reloader(
             configuration: configuration, secrets: secrets, loader: loader,
             credentialsDirectory: paths.credentialsDirectory, notifier: notifier, levels: levels,
-            apply: { newConfiguration, _ in
+            apply: { newConfiguration, newSecrets in
                 stateBox.state?.settings = Self.controlSettings(newConfiguration)
+                generationSettings.value = Self.generationSettings(newConfiguration)
+                await registry.configure(
+                    providers: fleet.providers(newConfiguration, newSecrets), chain: fleet.chain(newConfiguration, newSecrets))
             },
             status: { Self.status(controlPath: controlPath, connections: stateBox.state?.connectionCount ?? 0) },
             logger: logger)
@@ -89,6 +110,7 @@ struct Daemon {
             into: &methods, users: users, projects: projects, versions: versions,
             exporter: ZipExporter(versions: versions))
         CreditMethods.register(into: &methods, ledger: ledger)
+        GenerationMethods.register(into: &methods, pipeline: pipeline, store: generations, registry: registry)
         describeBox.descriptors = methods.descriptors
         describeBox.interfaces = methods.interfaces
 
@@ -128,7 +150,13 @@ struct Daemon {
         groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(
             Int64((configuration.shutdown.graceSeconds + 3) * 1000))
         groupConfiguration.maximumCancellationDuration = .seconds(5)
-        try await ServiceGroup(configuration: groupConfiguration).run()
+        do {
+            try await ServiceGroup(configuration: groupConfiguration).run()
+        } catch {
+            await fleet.shutdown()
+            throw error
+        }
+        await fleet.shutdown()
         logger.info("stopped")
     }
 
@@ -139,6 +167,43 @@ struct Daemon {
             maxConnections: configuration.control.maxConnections,
             maxPipelinedCalls: configuration.control.maxPipelinedCalls,
             maxMessageBytes: configuration.control.maxMessageBytes)
+    }
+
+    static func generationSettings(_ configuration: DaemonConfiguration) -> GenerationSettings {
+        func duration(_ seconds: Double) -> Duration { .milliseconds(Int64((seconds * 1000).rounded())) }
+        return GenerationSettings(
+            priceQuick: configuration.credits.priceQuick, priceAdvanced: configuration.credits.priceAdvanced,
+            deadlineQuick: duration(configuration.generation.deadlineQuickSeconds),
+            deadlineAdvanced: duration(configuration.generation.deadlineAdvancedSeconds),
+            maxContinuations: configuration.generation.maxContinuations,
+            maxOutputTokens: configuration.generation.maxOutputTokens,
+            maxPromptBytes: configuration.generation.maxPromptBytes,
+            limits: VersionLimits(
+                maxFiles: configuration.projects.maxFiles, maxBytes: configuration.projects.maxVersionBytes))
+    }
+
+    /// Breaker transitions are journal events with their own fields.
+    static func log(_ event: ProviderRegistry.TransitionEvent, _ logger: Logger) {
+        var metadata: Logger.Metadata = ["provider": "\(event.provider)"]
+        if let until = event.wallUntil { metadata["breaker.open_until"] = "\(until)" }
+        switch event.transition {
+        case .opened(_, let reason):
+            metadata["breaker.state"] = "open"
+            metadata["breaker.reason"] = "\(reason)"
+            logger.warning("provider circuit breaker opened", metadata: metadata)
+        case .extended:
+            metadata["breaker.state"] = "open"
+            logger.notice("provider circuit breaker stays open longer: the provider asked to wait", metadata: metadata)
+        case .reopened:
+            metadata["breaker.state"] = "open"
+            logger.warning("provider circuit breaker re-opened after a failed probe", metadata: metadata)
+        case .halfOpened:
+            metadata["breaker.state"] = "half_open"
+            logger.notice("provider circuit breaker half-open: probing", metadata: metadata)
+        case .closed:
+            metadata["breaker.state"] = "closed"
+            logger.notice("provider circuit breaker closed", metadata: metadata)
+        }
     }
 
     static func status(controlPath: String, connections: Int) -> String {
@@ -155,4 +220,16 @@ final class StateBox: @unchecked Sendable {
 final class DescribeBox: @unchecked Sendable {
     var descriptors: [MethodDescriptor] = []
     var interfaces: [String] = []
+}
+
+/// Settings replaced by a reload and read by every call.
+final class SettingsBox<Value: Sendable>: Sendable {
+    private let storage: Mutex<Value>
+
+    init(_ value: Value) { storage = Mutex(value) }
+
+    var value: Value {
+        get { storage.withLock { $0 } }
+        set { storage.withLock { $0 = newValue } }
+    }
 }

@@ -1,0 +1,54 @@
+import Engine
+import Protocol
+
+/// `io.vectort.Projects.Generate`, `Projects.ListGenerations` and `io.vectort.Providers`.
+enum GenerationMethods {
+    static func register(
+        into table: inout MethodTable, pipeline: GenerationPipeline, store: GenerationStore, registry: ProviderRegistry
+    ) {
+        let optionalUser = ParameterDescriptor("user", .string, "the user acted for (required for client callers)")
+        let project = ParameterDescriptor("project", .string, required: true, "project id")
+
+        table.register(
+            MethodDescriptor(
+                method: MethodName.projectsGenerate, role: .client, streams: true,
+                parameters: [
+                    optionalUser, project,
+                    ParameterDescriptor("prompt", .string, required: true, "what to build"),
+                    ParameterDescriptor("mode", .string, "quick (default) or advanced"),
+                    ParameterDescriptor("idempotency_key", .string, "the same key returns the first completed result"),
+                ],
+                summary: "Generates the project's files as a new version; streams progress events with more."),
+            .async { context, p, replies in
+                let modeText = p.string("mode") ?? GenerationMode.quick.rawValue
+                guard let mode = GenerationMode(rawValue: modeText) else {
+                    throw WireError.invalidParameter("mode", "mode must be quick or advanced, not \"\(modeText)\"")
+                }
+                return try await pipeline.generate(
+                    GenerationPipeline.Request(
+                        project: p.required("project"), owner: p.owner(context), prompt: p.required("prompt"), mode: mode,
+                        idempotencyKey: p.string("idempotency_key")),
+                    emit: { event in try await replies.yield(event) })
+            })
+        table.register(
+            MethodDescriptor(
+                method: MethodName.projectsListGenerations, role: .client,
+                parameters: [optionalUser, project, ParameterDescriptor("limit", .int, "1 to 200 (default 20)")],
+                summary: "A project's generations with every provider attempt, newest first (an addition to version 1)."),
+            .async { context, p, _ in
+                try await store.list(
+                    project: p.required("project"), owner: p.owner(context), limit: p.int("limit", default: 20, in: 1...200))
+            })
+        table.register(
+            MethodDescriptor(
+                method: MethodName.providersList, role: .client,
+                summary: "Providers with breaker state, failures, last error, p50 latency and success rate."),
+            .async { _, _, _ in await registry.list() })
+        table.register(
+            MethodDescriptor(
+                method: MethodName.providersReset, role: .admin,
+                parameters: [ParameterDescriptor("provider", .string, required: true, "provider name")],
+                summary: "Closes a provider's circuit breaker."),
+            .async { _, p, _ in try await registry.reset(p.required("provider")) })
+    }
+}
