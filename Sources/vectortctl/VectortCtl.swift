@@ -22,6 +22,7 @@ struct VectortCtl: ParsableCommand {
         version: vectortVersion,
         subcommands: [
             Status.self, Ping.self, Describe.self, Reload.self, Call.self, Users.self, Projects.self, Credits.self,
+            Generate.self, Generations.self, CodeCommand.self, Providers.self,
         ])
 
     /// Global options may come before the command (`vectortctl --json status`,
@@ -40,8 +41,11 @@ struct GlobalOptions: ParsableArguments {
     @Flag(name: .long, help: "Print exactly one JSON document on stdout (errors as JSON on stderr).")
     var json = false
 
-    @Option(name: .long, help: "Seconds to wait for each reply.")
-    var timeout: Double = 10
+    @Option(name: .long, help: "Seconds to wait for each reply (default 10; generate waits 300 for the whole generation).")
+    var timeout: Double?
+
+    /// The `--timeout` of commands that do not say otherwise.
+    static let defaultTimeout: Double = 10
 
     /// `[--socket P, --json, status, x]` → `[status, --socket P, --json, x]`; through groups,
     /// `[--json, users, list]` → `[users, list, --json]`.
@@ -80,11 +84,13 @@ struct GlobalOptions: ParsableArguments {
     }
 
     func validate() throws {
-        guard timeout > 0, timeout.isFinite else { throw ValidationError("--timeout must be a positive number of seconds") }
+        if let timeout, !(timeout > 0 && timeout.isFinite) {
+            throw ValidationError("--timeout must be a positive number of seconds")
+        }
     }
 
     func connect() throws -> VectortClient {
-        try VectortClient.connect(socketPath: socketPath, timeout: timeout)
+        try VectortClient.connect(socketPath: socketPath, timeout: timeout ?? Self.defaultTimeout)
     }
 
     /// Runs `body`, turning client errors into a message and the exit code of the one table.

@@ -1,0 +1,89 @@
+import ArgumentParser
+import Foundation
+import Protocol
+
+struct Generate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Generate a new version of a project from a prompt, showing each step as it happens.",
+        discussion: """
+            Streams io.vectort.Projects.Generate: every provider call, retry, fallback, file and validation \
+            result is printed as it arrives, then a summary of the stored version (generation, provider and \
+            model, files, credits charged, tokens, duration). Credits are held when the generation starts and \
+            charged when the version is stored; a generation that fails or is interrupted (Ctrl-C) releases them.
+
+            --timeout bounds the whole generation (default 300 s). With --json, each event is printed as it \
+            arrives as one JSON object per line, and the final result is the last line.
+
+            Errors exit 2 with the error name: io.vectort.InsufficientCredits (not enough credits), \
+            io.vectort.Unavailable (every provider failed), io.vectort.GenerationFailed (the answers never \
+            became a valid app; its validation issues are listed). A timeout exits 5.
+
+            Example: vectortctl generate p_3f2a "a todo list with due dates" --mode advanced
+            """)
+
+    /// Advanced mode takes up to 90 s per provider call, and retries and fallbacks add to it.
+    static let defaultTimeout: Double = 300
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var target: ProjectTarget
+
+    @Argument(help: "What to build, in plain words.")
+    var prompt: String
+
+    @Option(
+        name: .long, help: "quick (one call) or advanced (a planning turn first, a repair turn if validation fails).",
+        completion: .list(GenerationMode.allCases.map(\.rawValue)))
+    var mode = GenerationMode.quick.rawValue
+
+    @Option(name: .long, help: "A repeat with the same key returns the first result instead of generating again.")
+    var idempotencyKey: String?
+
+    func validate() throws {
+        guard !prompt.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw ValidationError("PROMPT must not be empty")
+        }
+        guard GenerationMode(rawValue: mode) != nil else { throw ValidationError("--mode must be quick or advanced") }
+    }
+
+    func run() throws {
+        var parameters = target.parameters
+        parameters["prompt"] = .string(prompt)
+        parameters["mode"] = .string(mode)
+        if let idempotencyKey { parameters["idempotency_key"] = .string(idempotencyKey) }
+        try global.run {
+            let client = try global.connect()
+            let final: JSONValue
+            do {
+                final = try client.callStreaming(
+                    MethodName.projectsGenerate, parameters, timeout: global.timeout ?? Self.defaultTimeout
+                ) { reply in
+                    let event = reply.parameters ?? [:]
+                    if global.json {
+                        Output.jsonLine(JSONValue.object(event))
+                    } else {
+                        GenerationProgress.lines(for: event).forEach(Output.line)
+                    }
+                }
+            } catch let error as VectortClientError {
+                guard case .remote(let wire) = error, !global.json else { throw error }
+                Output.error(error, json: false)
+                let details = GenerationProgress.errorDetails(wire)
+                if !details.isEmpty { FileHandle.standardError.write(Data((details.joined(separator: "\n") + "\n").utf8)) }
+                throw ExitCode(ExitCodes.code(for: error))
+            }
+            if global.json {
+                Output.jsonLine(final)
+            } else {
+                GenerationProgress.summary(try decode(GenerationResult.self, final)).forEach(Output.line)
+            }
+        }
+    }
+}
+
+extension Output {
+    /// One compact JSON document on one line (a line of a JSON-lines stream).
+    static func jsonLine(_ value: some Encodable) {
+        let data = (try? WireCoding.encoder.encode(value)) ?? Data("null".utf8)
+        FileHandle.standardOutput.write(data + Data("\n".utf8))
+    }
+}

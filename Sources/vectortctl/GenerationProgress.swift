@@ -1,0 +1,97 @@
+import Foundation
+import Protocol
+
+/// How `generate` shows a generation to people: lines per streamed event, then a summary.
+enum GenerationProgress {
+    /// The lines of one event; an event this client does not know is shown by its name.
+    static func lines(for parameters: [String: JSONValue]) -> [String] {
+        guard let event = try? JSONValue.object(parameters).decode(as: GenerationEvent.self) else {
+            return ["  \(parameters["event"]?.stringValue ?? "event")"]
+        }
+        return lines(for: event)
+    }
+
+    static func lines(for event: GenerationEvent) -> [String] {
+        let provider = event.provider ?? "provider"
+        switch event.event {
+        case .started:
+            let details = [
+                event.mode?.rawValue, event.creditsHeld.map { "\($0) credits held" },
+            ].compactMap { $0 }
+            let suffix = details.isEmpty ? "" : " (\(details.joined(separator: ", ")))"
+            return ["generation \(event.generation ?? "") started\(suffix)"]
+        case .attempt:
+            var details = ["attempt \(event.attempt ?? 1)"]
+            if let purpose = event.purpose, purpose != "generate" { details.append(purpose) }
+            let model = event.model.map { " \($0)" } ?? ""
+            return ["→ \(provider)\(model) (\(details.joined(separator: ", ")))"]
+        case .retry:
+            let delay = event.delaySeconds.map { " in \(QuantityDisplay.seconds($0))" } ?? ""
+            return ["  retry\(delay): \(cause(event))"]
+        case .fallback:
+            guard let to = event.to else { return ["  giving up on \(provider): \(cause(event))"] }
+            return ["  fallback \(provider) → \(to): \(cause(event))"]
+        case .continue:
+            return ["  continuing (cut off\(event.path.map { " in \($0)" } ?? ""))"]
+        case .file:
+            let size = event.bytes.map { " (\(QuantityDisplay.bytes($0)))" } ?? ""
+            return ["  + \(event.path ?? "?")\(size)"]
+        case .validation:
+            let issues = event.issues ?? []
+            let count = issues.count == 1 ? "1 issue" : "\(issues.count) issues"
+            let headline: String
+            if event.passed ?? issues.isEmpty {
+                headline = issues.isEmpty ? "  validation: passed" : "  validation: passed with \(count)"
+            } else {
+                headline = "  validation: \(count)"
+            }
+            return [headline] + issueLines(issues, indent: "    ")
+        case .completed:
+            return []
+        }
+    }
+
+    /// The summary after the final reply.
+    static func summary(_ result: GenerationResult) -> [String] {
+        let rows = [
+            ["generation", result.generation],
+            ["provider", "\(result.provider) \(result.model)"],
+            ["files", String(result.files.count)],
+            ["credits", "\(result.creditsCharged) charged"],
+            ["tokens", "\(result.usage.inputTokens) in, \(result.usage.outputTokens) out"],
+            ["attempts", String(result.attempts)],
+            ["duration", QuantityDisplay.duration(milliseconds: result.durationMs)],
+        ]
+        return ["generated \(result.project) version \(result.versionNumber) (\(result.version))"]
+            + [Output.table(rows, indent: "  ")]
+    }
+
+    /// What people need besides the error line: the validation issues of `GenerationFailed` and
+    /// when to try again.
+    static func errorDetails(_ error: WireError) -> [String] {
+        var lines: [String] = []
+        if let issues = try? error.details["issues"]?.decode(as: [GenerationIssue].self), !issues.isEmpty {
+            lines.append("  issues:")
+            lines += issueLines(issues, indent: "    ")
+        }
+        if let retry = error.details["retry_after_seconds"], let seconds = try? retry.decode(as: Double.self) {
+            lines.append("  retry after \(QuantityDisplay.seconds(seconds))")
+        }
+        return lines
+    }
+
+    /// `src/App.jsx:12: rule: message`.
+    static func issueLines(_ issues: [GenerationIssue], indent: String) -> [String] {
+        issues.map { issue in
+            let place = [issue.path, issue.line.map(String.init)].compactMap { $0 }.joined(separator: ":")
+            return indent + (place.isEmpty ? "" : place + ": ") + "\(issue.rule): \(issue.message)"
+        }
+    }
+
+    /// `rate_limited: Too many requests` (the message shortened to keep the line readable).
+    private static func cause(_ event: GenerationEvent) -> String {
+        let reason = event.reason ?? "failed"
+        guard let message = event.message, !message.isEmpty else { return reason }
+        return "\(reason): \(QuantityDisplay.truncated(message, to: 100))"
+    }
+}
