@@ -101,7 +101,7 @@ public struct GenerationPipeline: Sendable {
         do {
             try await emit(started(generation, request, price))
             let project = try await store.projectBrief(request.project)
-            let brief = AppBrief(prompt: prompt, title: project.title, description: project.description)
+            let brief = AppBrief(prompt: prompt, title: project.title, description: project.description, type: project.type)
             let run = Run(
                 chain: chain, settings: settings, mode: request.mode, brief: brief, log: log, emit: emit,
                 logger: logger)

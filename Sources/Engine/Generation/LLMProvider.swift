@@ -31,11 +31,14 @@ public struct AppBrief: Sendable, Equatable {
     public var prompt: String
     public var title: String
     public var description: String?
+    /// The project's type, when it names a kind of app ("shop", "blog", ...).
+    public var type: String?
 
-    public init(prompt: String, title: String, description: String? = nil) {
+    public init(prompt: String, title: String, description: String? = nil, type: String? = nil) {
         self.prompt = prompt
         self.title = title
         self.description = description
+        self.type = type
     }
 }
 

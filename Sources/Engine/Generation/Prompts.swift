@@ -22,6 +22,7 @@ enum Prompts {
     static func userRequest(_ brief: AppBrief) -> String {
         var text = "Project: \(brief.title)\n"
         if let description = brief.description, !description.isEmpty { text += "Description: \(description)\n" }
+        if let type = brief.type, !type.isEmpty { text += "Kind of app: \(type)\n" }
         text += "\nBuild this app:\n\(brief.prompt)\n"
         return text
     }

@@ -29,7 +29,7 @@ public struct TemplateProvider: LLMProvider {
         let text: String
         switch request.purpose {
         case .generate, .repair:
-            text = Self.fileBlocks(Self.files(for: brief).files)
+            text = Self.fileBlocks(Self.files(for: brief, type: brief.type).files)
         case .plan:
             text = Self.plan(for: brief)
         case .continue:
