@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every benchmark against the release build and prints their comparisons.
-#   bench/run.sh [ipc|startup|ledger]...   (default: all three)
+#   bench/run.sh [ipc|startup|ledger|generate]...   (default: all four)
 # Each benchmark measures its own floor or baseline in the same run; see vectort-bench --help.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -13,7 +13,7 @@ for tool in vectortd vectort-bench; do
 done
 export VECTORT_BIN_DIR=$bin
 benches=("$@")
-[[ ${#benches[@]} -gt 0 ]] || benches=(ipc startup ledger)
+[[ ${#benches[@]} -gt 0 ]] || benches=(ipc startup ledger generate)
 for name in "${benches[@]}"; do
     echo "== vectort-bench $name"
     "$bin/vectort-bench" "$name"
