@@ -54,6 +54,8 @@ public struct FakeLLMCounters: Sendable, Equatable {
     public var openConnections = 0
     /// Connections accepted since the start (keep-alive reuses one for many calls).
     public var acceptedConnections = 0
+    /// Connections closed since the start, by either side.
+    public var closedConnections = 0
     /// Responses being played right now, and the most at any one time.
     public var activeResponses = 0
     public var peakActiveResponses = 0

@@ -194,6 +194,7 @@ final class FakeLLMState: Sendable {
         storage.withLock { storage in
             if storage.connections.removeValue(forKey: ObjectIdentifier(channel)) != nil {
                 storage.counters.openConnections -= 1
+                storage.counters.closedConnections += 1
             }
         }
     }

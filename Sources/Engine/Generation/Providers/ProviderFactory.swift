@@ -1,0 +1,42 @@
+public import AsyncHTTPClient
+public import Logging
+import NIOCore
+
+/// Builds the provider for a configuration entry.
+///
+/// The connect timeout belongs to the HTTP client, not to the request: create one `HTTPClient`
+/// per provider with `clientConfiguration(for:)` (which sets `settings.timeouts.connect`) and
+/// shut it down when the provider is dropped. The first-token, idle and total timeouts are
+/// enforced by the provider's stream itself.
+public enum ProviderFactory {
+    public static func make(
+        _ settings: ProviderSettings, httpClient: HTTPClient, logger: Logger = silentLogger
+    ) -> any LLMProvider {
+        switch settings.kind {
+        case .openai, .openaiCompatible: OpenAIProvider(settings, httpClient: httpClient, logger: logger)
+        case .anthropic: AnthropicProvider(settings, httpClient: httpClient, logger: logger)
+        case .gemini: GeminiProvider(settings, httpClient: httpClient, logger: logger)
+        case .template: TemplateProvider(name: settings.name)
+        }
+    }
+
+    /// The client configuration for one provider: its connect timeout, no read timeout (the
+    /// stream's idle clock does that job), no redirects (a key must not follow one to another
+    /// host), no decompression, and room for many concurrent streams (over HTTP/1.1 each holds
+    /// a connection; the client's default allows 8 per host). A failed connection attempt fails
+    /// the call at once instead of being retried inside the client until a deadline: the chain
+    /// owns retries.
+    public static func clientConfiguration(for timeouts: ProviderTimeouts) -> HTTPClient.Configuration {
+        var configuration = HTTPClient.Configuration(
+            redirectConfiguration: .disallow,
+            timeout: HTTPClient.Configuration.Timeout(connect: timeouts.connect.timeAmount),
+            decompression: .disabled)
+        configuration.connectionPool = HTTPClient.Configuration.ConnectionPool(
+            idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 512)
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return configuration
+    }
+
+    /// A logger that drops everything: the default when the caller passes none.
+    public static let silentLogger = Logger(label: "io.vectort.provider", factory: { _ in SwiftLogNoOpLogHandler() })
+}

@@ -1,0 +1,252 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+/// Turns one provider's server-sent events into completion events.
+protocol ProviderEventDecoder: Sendable {
+    /// Text deltas, and `finished` once the provider's terminator arrived. Throws
+    /// `ProviderFailure` for an in-stream error, malformed data or a blocked prompt.
+    mutating func decode(_ event: ServerSentEvent) throws -> [CompletionEvent]
+    /// The terminator has been seen: the answer is complete.
+    var isComplete: Bool { get }
+    /// A 200 answer that is not an event stream (a server that ignored `stream: true`): its
+    /// events, or nil when this provider does not accept that.
+    func decodeWhole(_ body: [UInt8]) throws -> [CompletionEvent]?
+}
+
+extension ProviderEventDecoder {
+    func decodeWhole(_ body: [UInt8]) throws -> [CompletionEvent]? { nil }
+}
+
+/// One streaming HTTP attempt under the provider's clocks.
+///
+/// The request runs beside a watchdog that sleeps until the nearest deadline: the first-token
+/// deadline (from sending the request to the first non-empty text delta; role chunks and pings
+/// do not count), then the idle deadline (any bytes push it back), and the attempt's total
+/// deadline. When one passes first, the watchdog's failure wins and the request is cancelled,
+/// which closes its connection. The consumer stopping cancels the same way.
+struct ProviderHTTPStream<Decoder: ProviderEventDecoder>: Sendable {
+    var httpClient: HTTPClient
+    var request: HTTPClientRequest
+    var decoder: Decoder
+    var provider: ProviderKind
+    var timeouts: ProviderTimeouts
+    var secret: String?
+    var logger: Logger
+
+    /// Largest error body read for classification.
+    private static var errorBodyLimit: Int { 64 * 1024 }
+
+    func start() -> AsyncThrowingStream<CompletionEvent, any Error> {
+        let (stream, continuation) = AsyncThrowingStream.makeStream(of: CompletionEvent.self)
+        let task = Task {
+            do {
+                try await run(continuation)
+            } catch is CancellationError {
+                continuation.finish(throwing: CancellationError())
+            } catch {
+                var failure = ProviderErrorClassifier.classifyTransport(error, responseStarted: false, secret: secret)
+                failure.message = ProviderErrorClassifier.redact(failure.message, secret: secret)
+                logger.debug(
+                    "provider attempt failed",
+                    metadata: ["kind": "\(failure.kind.rawValue)", "status": "\(failure.status.map(String.init) ?? "-")"])
+                continuation.finish(throwing: failure)
+            }
+        }
+        continuation.onTermination = { termination in
+            if case .cancelled = termination { task.cancel() }
+        }
+        return stream
+    }
+
+    private func run(_ continuation: AsyncThrowingStream<CompletionEvent, any Error>.Continuation) async throws {
+        let clock = AttemptClock(timeouts: timeouts)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await clock.watch() }
+            group.addTask { try await exchange(clock: clock, continuation) }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private func exchange(
+        clock: AttemptClock, _ continuation: AsyncThrowingStream<CompletionEvent, any Error>.Continuation
+    ) async throws {
+        let response: HTTPClientResponse
+        do {
+            response = try await httpClient.execute(
+                request, deadline: .now() + (timeouts.total + .seconds(5)).timeAmount, logger: logger)
+        } catch {
+            throw ProviderErrorClassifier.classifyTransport(error, responseStarted: false, secret: secret)
+        }
+        clock.noteBytes()
+        let status = Int(response.status.code)
+        guard status == 200 else {
+            let body = try await collect(response.body, limit: Self.errorBodyLimit)
+            throw ProviderErrorClassifier.classify(
+                status: status, headers: response.headers, body: body, provider: provider, secret: secret)
+        }
+        // Some local servers label their event stream text/plain or not at all: only a JSON
+        // content type means "not a stream".
+        let contentType = response.headers.first(name: "content-type")?.lowercased() ?? ""
+        guard !contentType.contains("json") else {
+            try await answerWhole(response, clock: clock, continuation)
+            return
+        }
+
+        var decoder = self.decoder
+        var events = ServerSentEventDecoder()
+        var iterator = response.body.makeAsyncIterator()
+        while true {
+            let buffer: ByteBuffer?
+            do {
+                buffer = try await iterator.next()
+            } catch {
+                throw ProviderErrorClassifier.classifyTransport(error, responseStarted: true, secret: secret)
+            }
+            guard let buffer else { break }
+            clock.noteBytes()
+            for event in events.feed(buffer) {
+                for output in try decoder.decode(event) {
+                    if case .text(let text) = output {
+                        guard !text.isEmpty else { continue }
+                        clock.noteText()
+                    }
+                    continuation.yield(output)
+                }
+                if decoder.isComplete {
+                    continuation.finish()
+                    await drain(&iterator, clock: clock)
+                    return
+                }
+            }
+        }
+        throw ProviderFailure(
+            .streamCut, .retry,
+            message: "the stream ended without the provider's end-of-answer marker")
+    }
+
+    /// A 200 that is not an event stream: an error object in the body, or (OpenAI-compatible
+    /// servers that ignore `stream`) a whole answer.
+    private func answerWhole(
+        _ response: HTTPClientResponse, clock: AttemptClock,
+        _ continuation: AsyncThrowingStream<CompletionEvent, any Error>.Continuation
+    ) async throws {
+        let body = try await collect(response.body, limit: 16 * 1024 * 1024)
+        clock.noteText()
+        if ProviderErrorEnvelope(body: body).isErrorObject {
+            throw ProviderErrorClassifier.classifyInStream(
+                String(decoding: body, as: UTF8.self), provider: provider, secret: secret)
+        }
+        guard let events = try decoder.decodeWhole(body) else {
+            throw ProviderFailure(
+                .malformedResponse, .retry,
+                message: "expected an event stream, got \(response.headers.first(name: "content-type") ?? "no content type")")
+        }
+        for event in events { continuation.yield(event) }
+        continuation.finish()
+    }
+
+    private func collect(_ body: HTTPClientResponse.Body, limit: Int) async throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        do {
+            for try await var buffer in body {
+                if bytes.count < limit {
+                    bytes += buffer.readBytes(length: min(buffer.readableBytes, limit - bytes.count)) ?? []
+                }
+            }
+        } catch {
+            // A body cut short still says enough to classify the status.
+            if bytes.isEmpty, !(error is CancellationError) { logger.debug("error body unreadable") }
+        }
+        return bytes
+    }
+
+    /// After the terminator, reads what is left of the body so that the connection goes back to
+    /// the pool instead of being closed; gives up at the idle deadline.
+    private func drain(_ iterator: inout HTTPClientResponse.Body.AsyncIterator, clock: AttemptClock) async {
+        clock.noteComplete()
+        while (try? await iterator.next()) != nil {}
+    }
+}
+
+/// The deadlines of one attempt, shared by the request (which notes progress) and the watchdog.
+final class AttemptClock: Sendable {
+    private struct State {
+        var lastBytes: ContinuousClock.Instant
+        var sawText = false
+        var complete = false
+    }
+
+    private let timeouts: ProviderTimeouts
+    private let start: ContinuousClock.Instant
+    private let state: Mutex<State>
+
+    init(timeouts: ProviderTimeouts) {
+        self.timeouts = timeouts
+        start = .now
+        state = Mutex(State(lastBytes: start))
+    }
+
+    func noteBytes() {
+        state.withLock { $0.lastBytes = .now }
+    }
+
+    func noteText() {
+        state.withLock {
+            $0.sawText = true
+            $0.lastBytes = .now
+        }
+    }
+
+    /// The answer is in: only the idle deadline bounds the rest of the body.
+    func noteComplete() {
+        state.withLock {
+            $0.complete = true
+            $0.lastBytes = .now
+        }
+    }
+
+    private func nextDeadline() -> (ContinuousClock.Instant, ProviderFailure.Kind, Bool) {
+        state.withLock { state in
+            let total = start + timeouts.total
+            let step: (ContinuousClock.Instant, ProviderFailure.Kind) =
+                state.sawText || state.complete
+                ? (state.lastBytes + timeouts.idle, .idleTimeout)
+                : (start + timeouts.firstToken, .firstTokenTimeout)
+            return step.0 <= total ? (step.0, step.1, state.complete) : (total, .totalTimeout, state.complete)
+        }
+    }
+
+    /// Returns never; throws the timeout that passes first (or CancellationError).
+    func watch() async throws {
+        while true {
+            let (deadline, kind, complete) = nextDeadline()
+            if ContinuousClock.now >= deadline {
+                if complete { throw CancellationError() }
+                throw ProviderFailure(kind, .retry, message: message(kind))
+            }
+            // Never sleep longer than the idle timeout: the first text switches from the
+            // first-token deadline to an idle deadline that may be earlier.
+            try await Task.sleep(until: min(deadline, .now + timeouts.idle), clock: .continuous)
+        }
+    }
+
+    private func message(_ kind: ProviderFailure.Kind) -> String {
+        switch kind {
+        case .firstTokenTimeout: "no text within \(timeouts.firstToken) of sending the request"
+        case .idleTimeout: "the stream was silent for \(timeouts.idle)"
+        default: "the attempt took longer than \(timeouts.total)"
+        }
+    }
+}
+
+extension Duration {
+    var timeAmount: TimeAmount {
+        let (seconds, attoseconds) = components
+        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}

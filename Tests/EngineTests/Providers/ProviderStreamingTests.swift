@@ -1,0 +1,192 @@
+import AsyncHTTPClient
+import Engine
+import Foundation
+import Testing
+import VectortTesting
+
+/// Behaviour every network provider shares, each against the fake of its own API.
+@Suite("Provider streaming")
+struct ProviderStreamingTests {
+    static let answerText = "Here is \"your\" app:\n<file path=\"index.html\">\n<h1>Hé 👋</h1>\n</file>\n\\done\t."
+
+    @Test(arguments: networkKinds)
+    func streamedAnswerReassemblesExactlyWithUsageAndStop(kind: ProviderKind) async throws {
+        let result = try await outcome(
+            kind, .answer(Self.answerText, chunkSize: 5, usage: FakeLLMUsage(inputTokens: 31, outputTokens: 17)))
+        #expect(result.failure == nil)
+        #expect(result.text == Self.answerText)
+        #expect(result.texts.count > 5)
+        #expect(result.finish == .stop)
+        #expect(result.usage == TokenUsage(inputTokens: 31, outputTokens: 17))
+        #expect(result.eventsAfterFinish == 0)
+    }
+
+    @Test(arguments: networkKinds)
+    func outputLimitFinishIsLength(kind: ProviderKind) async throws {
+        let result = try await outcome(kind, .answer("cut here", finishReason: nativeLengthReason(kind)))
+        #expect(result.text == "cut here")
+        #expect(result.finish == .length)
+    }
+
+    @Test(arguments: networkKinds)
+    func unknownFinishReasonIsKeptVerbatim(kind: ProviderKind) async throws {
+        let raw = kind == .gemini ? "SAFETY" : "content_filter"
+        let result = try await outcome(kind, .answer("x", finishReason: raw))
+        #expect(result.finish == .other(raw))
+    }
+
+    @Test(arguments: networkKinds)
+    func pacedAnswerArrivesAsSeparateDeltas(kind: ProviderKind) async throws {
+        let result = try await outcome(kind, .paced("abcdefghij", chunks: 5, interval: .milliseconds(20)))
+        #expect(result.texts == ["ab", "cd", "ef", "gh", "ij"])
+        #expect(result.finish == .stop)
+    }
+
+    @Test(arguments: networkKinds)
+    func abruptCutMidStreamIsStreamCutNotAFinish(kind: ProviderKind) async throws {
+        let result = try await outcome(kind, .cut(afterChunks: 3))
+        #expect(result.finish == nil)
+        #expect(result.failure?.kind == .streamCut)
+        #expect(result.failure?.disposition == .retry)
+        #expect(result.texts.count == 3)
+    }
+
+    @Test(arguments: networkKinds)
+    func cleanEndWithoutTerminatorIsStreamCut(kind: ProviderKind) async throws {
+        let result = try await outcome(kind, .cut(afterChunks: 2, cleanly: true))
+        #expect(result.finish == nil)
+        #expect(result.failure?.kind == .streamCut)
+        #expect(result.failure?.disposition == .retry)
+    }
+
+    @Test(arguments: networkKinds)
+    func overloadedInStreamErrorIsRetried(kind: ProviderKind) async throws {
+        let result = try await outcome(kind, .inStreamError(afterChunks: 2))
+        #expect(result.finish == nil)
+        #expect(result.texts.count == 2)
+        #expect(result.failure?.kind == .inStreamError)
+        #expect(result.failure?.disposition == .retry)
+    }
+
+    @Test(arguments: networkKinds)
+    func quotaErrorInsideTheStreamFallsBack(kind: ProviderKind) async throws {
+        let result = try await outcome(kind, .inStreamError(afterChunks: 1, error: FakeLLMError(.insufficientQuota)))
+        #expect(result.failure?.kind == .inStreamError)
+        #expect(result.failure?.disposition == .fallback)
+    }
+
+    @Test(arguments: networkKinds)
+    func malformedDataLineIsMalformedResponse(kind: ProviderKind) async throws {
+        let result = try await outcome(kind, .malformed(afterChunks: 1))
+        #expect(result.finish == nil)
+        #expect(result.failure?.kind == .malformedResponse)
+        #expect(result.failure?.disposition == .retry)
+    }
+
+    @Test(arguments: networkKinds)
+    func stallBeforeFirstTokenTimesOutWithinTheFirstTokenTimeout(kind: ProviderKind) async throws {
+        let result = try await outcome(kind, timeouts: .fast, .stall(beforeFirstToken: .seconds(5)))
+        #expect(result.failure?.kind == .firstTokenTimeout)
+        #expect(result.failure?.disposition == .retry)
+        #expect(result.texts.isEmpty)
+        #expect(result.elapsed >= .milliseconds(240))
+        #expect(result.elapsed < .seconds(3))
+    }
+
+    @Test(arguments: networkKinds)
+    func headersHeldBackCountAgainstTheFirstToken(kind: ProviderKind) async throws {
+        let result = try await outcome(kind, timeouts: .fast, FakeLLMScript.answer("late").delayingHeaders(by: .seconds(5)))
+        #expect(result.failure?.kind == .firstTokenTimeout)
+        #expect(result.elapsed < .seconds(3))
+    }
+
+    @Test(arguments: networkKinds)
+    func silenceBetweenChunksIsIdleTimeout(kind: ProviderKind) async throws {
+        let timeouts = ProviderTimeouts(
+            connect: .seconds(5), firstToken: .seconds(10), idle: .milliseconds(400), total: .seconds(30))
+        let result = try await outcome(kind, timeouts: timeouts, .stall(afterChunks: 2, for: .seconds(5)))
+        #expect(result.failure?.kind == .idleTimeout)
+        #expect(result.failure?.disposition == .retry)
+        #expect(result.texts.count == 2)
+        #expect(result.elapsed < .seconds(3))
+    }
+
+    @Test(arguments: networkKinds)
+    func slowButSteadyStreamHitsTheTotalTimeout(kind: ProviderKind) async throws {
+        let timeouts = ProviderTimeouts(
+            connect: .seconds(5), firstToken: .seconds(10), idle: .seconds(10), total: .seconds(1))
+        let result = try await outcome(
+            kind, timeouts: timeouts, .paced(String(repeating: "x", count: 100), chunks: 100, interval: .milliseconds(20)))
+        #expect(result.failure?.kind == .totalTimeout)
+        #expect(!result.texts.isEmpty)
+        #expect(result.elapsed < .seconds(3))
+    }
+
+    @Test(arguments: networkKinds)
+    func connectionResetBeforeHeadersIsARetriedConnectionFailure(kind: ProviderKind) async throws {
+        let result = try await outcome(kind, .reset)
+        #expect(result.failure?.kind == .connection)
+        #expect(result.failure?.disposition == .retry)
+    }
+
+    @Test(arguments: networkKinds)
+    func refusedConnectionIsARetriedConnectionFailure(kind: ProviderKind) async throws {
+        let server = try await FakeLLMServer.start(kind.fakeFlavour)
+        let baseURL = server.baseURL
+        try await server.shutdown()
+        let client = HTTPClient(configuration: ProviderFactory.clientConfiguration(for: .relaxed))
+        let provider = ProviderFactory.make(
+            ProviderSettings(
+                name: "gone", kind: kind, model: defaultModel(kind), baseURL: baseURL, apiKey: testKey,
+                timeouts: .relaxed), httpClient: client)
+        let result = await drive(provider)
+        try await client.shutdown()
+        #expect(result.failure?.kind == .connection)
+        #expect(result.failure?.disposition == .retry)
+    }
+
+    @Test(arguments: networkKinds)
+    func consumerCancellationClosesTheServerStream(kind: ProviderKind) async throws {
+        try await withProvider(
+            kind, scripts: [.paced(String(repeating: "y", count: 200), chunks: 200, interval: .milliseconds(20))]
+        ) { server, provider in
+            var received = 0
+            for try await event in provider.stream(sampleRequest) {
+                if case .text = event { received += 1 }
+                if received == 3 { break }
+            }
+            let closed = await server.waitUntil(timeout: .seconds(2)) { $0.clientDisconnects == 1 }
+            #expect(closed)
+            #expect(server.counters.completed == 0)
+        }
+    }
+
+    @Test(arguments: networkKinds)
+    func taskCancellationStopsAStalledCallPromptly(kind: ProviderKind) async throws {
+        let timeouts = ProviderTimeouts(
+            connect: .seconds(2), firstToken: .seconds(30), idle: .seconds(30), total: .seconds(60))
+        try await withProvider(kind, timeouts: timeouts, scripts: [.stall(beforeFirstToken: .seconds(30))]) {
+            server, provider in
+            let call = Task { await drive(provider) }
+            #expect(await server.waitUntil { $0.activeResponses == 1 })
+            let start = ContinuousClock.now
+            call.cancel()
+            let result = await call.value
+            #expect(ContinuousClock.now - start < .seconds(2))
+            #expect(result.finish == nil)
+            #expect(await server.waitUntil(timeout: .seconds(2)) { $0.clientDisconnects == 1 })
+        }
+    }
+
+    @Test(arguments: networkKinds)
+    func keepAliveReusesOneConnectionForSequentialCalls(kind: ProviderKind) async throws {
+        try await withProvider(kind) { server, provider in
+            for _ in 0..<3 {
+                let result = await drive(provider)
+                #expect(result.finish == .stop)
+            }
+            #expect(server.callCount == 3)
+            #expect(server.counters.acceptedConnections == 1)
+        }
+    }
+}

@@ -1,0 +1,127 @@
+import AsyncHTTPClient
+import Engine
+import Foundation
+import NIOCore
+import VectortTesting
+
+/// The key every provider test presents (and that must never show up in an error).
+let testKey = "sk-test-4f9a2c71e0b3d5"
+
+extension ProviderTimeouts {
+    /// Short clocks, so that timeout tests take a fraction of a second.
+    static let fast = ProviderTimeouts(
+        connect: .seconds(2), firstToken: .milliseconds(250), idle: .milliseconds(250), total: .seconds(5))
+    /// Clocks that a loaded machine running the suite in parallel never hits.
+    static let relaxed = ProviderTimeouts(
+        connect: .seconds(5), firstToken: .seconds(10), idle: .seconds(10), total: .seconds(30))
+}
+
+extension ProviderKind {
+    /// The fake that speaks this kind's API.
+    var fakeFlavour: FakeLLMFlavour {
+        switch self {
+        case .openai, .openaiCompatible, .template: .openai
+        case .anthropic: .anthropic
+        case .gemini: .gemini
+        }
+    }
+}
+
+/// What one streamed call produced.
+struct StreamOutcome {
+    var text = ""
+    var texts: [String] = []
+    var finish: FinishReason?
+    var usage: TokenUsage?
+    var failure: ProviderFailure?
+    var otherError: (any Error)?
+    var elapsed: Duration = .zero
+    /// Events after `finished` (there must be none).
+    var eventsAfterFinish = 0
+}
+
+let sampleRequest = CompletionRequest(
+    system: "You write small web apps.",
+    messages: [
+        ChatMessage(.user, "Make a todo app."), ChatMessage(.assistant, "Which style?"),
+        ChatMessage(.user, "Minimal."),
+    ],
+    maxTokens: 1234, temperature: 0.25)
+
+func drive(_ provider: any LLMProvider, _ request: CompletionRequest = sampleRequest) async -> StreamOutcome {
+    var outcome = StreamOutcome()
+    let start = ContinuousClock.now
+    do {
+        for try await event in provider.stream(request) {
+            if outcome.finish != nil { outcome.eventsAfterFinish += 1 }
+            switch event {
+            case .text(let text):
+                outcome.text += text
+                outcome.texts.append(text)
+            case .finished(let reason, let usage):
+                outcome.finish = reason
+                outcome.usage = usage
+            }
+        }
+    } catch let failure as ProviderFailure {
+        outcome.failure = failure
+    } catch {
+        outcome.otherError = error
+    }
+    outcome.elapsed = ContinuousClock.now - start
+    return outcome
+}
+
+/// A fake of the kind's flavour, a provider of that kind pointed at it, and an HTTP client
+/// configured as the factory asks; all torn down afterwards.
+func withProvider<R>(
+    _ kind: ProviderKind, serverKey: String? = testKey, providerKey: String? = testKey,
+    timeouts: ProviderTimeouts = .relaxed, model: String? = nil, scripts: [FakeLLMScript] = [],
+    _ body: (FakeLLMServer, any LLMProvider) async throws -> R
+) async throws -> R {
+    let client = HTTPClient(
+        eventLoopGroup: HTTPClient.defaultEventLoopGroup,
+        configuration: ProviderFactory.clientConfiguration(for: timeouts))
+    do {
+        let result = try await withFakeLLMServer(kind.fakeFlavour, apiKey: serverKey) { server in
+            for script in scripts { server.enqueue(script) }
+            let settings = ProviderSettings(
+                name: "test-\(kind.rawValue)", kind: kind, model: model ?? defaultModel(kind), baseURL: server.baseURL,
+                apiKey: providerKey, timeouts: timeouts)
+            return try await body(server, ProviderFactory.make(settings, httpClient: client))
+        }
+        try await client.shutdown()
+        return result
+    } catch {
+        try? await client.shutdown()
+        throw error
+    }
+}
+
+func defaultModel(_ kind: ProviderKind) -> String {
+    switch kind {
+    case .openai: "gpt-4o-mini"
+    case .openaiCompatible: "llama3.1:8b"
+    case .anthropic: "claude-sonnet-4-5"
+    case .gemini: "gemini-2.5-flash"
+    case .template: "starter-v1"
+    }
+}
+
+/// One call against a fresh fake with these scripts.
+func outcome(
+    _ kind: ProviderKind, timeouts: ProviderTimeouts = .relaxed, _ scripts: FakeLLMScript...
+) async throws -> StreamOutcome {
+    try await withProvider(kind, timeouts: timeouts, scripts: scripts) { _, provider in await drive(provider) }
+}
+
+/// The provider's own word for "stopped at the output limit" and "finished normally".
+func nativeLengthReason(_ kind: ProviderKind) -> String {
+    switch kind {
+    case .anthropic: "max_tokens"
+    case .gemini: "MAX_TOKENS"
+    default: "length"
+    }
+}
+
+let networkKinds: [ProviderKind] = [.openai, .openaiCompatible, .anthropic, .gemini]
