@@ -85,7 +85,7 @@ struct ProviderHTTPStream<Decoder: ProviderEventDecoder>: Sendable {
         clock.noteBytes()
         let status = Int(response.status.code)
         guard status == 200 else {
-            let body = try await collect(response.body, limit: Self.errorBodyLimit)
+            let body = await collect(response.body, limit: Self.errorBodyLimit)
             throw ProviderErrorClassifier.classify(
                 status: status, headers: response.headers, body: body, provider: provider, secret: secret)
         }
@@ -135,7 +135,7 @@ struct ProviderHTTPStream<Decoder: ProviderEventDecoder>: Sendable {
         _ response: HTTPClientResponse, clock: AttemptClock,
         _ continuation: AsyncThrowingStream<CompletionEvent, any Error>.Continuation
     ) async throws {
-        let body = try await collect(response.body, limit: 16 * 1024 * 1024)
+        let body = await collect(response.body, limit: 16 * 1024 * 1024)
         clock.noteText()
         if ProviderErrorEnvelope(body: body).isErrorObject {
             throw ProviderErrorClassifier.classifyInStream(
@@ -150,18 +150,14 @@ struct ProviderHTTPStream<Decoder: ProviderEventDecoder>: Sendable {
         continuation.finish()
     }
 
-    private func collect(_ body: HTTPClientResponse.Body, limit: Int) async throws -> [UInt8] {
+    /// The body up to `limit` bytes; a body cut short still says enough to classify a status.
+    private func collect(_ body: HTTPClientResponse.Body, limit: Int) async -> [UInt8] {
         var bytes: [UInt8] = []
         do {
-            for try await var buffer in body {
-                if bytes.count < limit {
-                    bytes += buffer.readBytes(length: min(buffer.readableBytes, limit - bytes.count)) ?? []
-                }
+            for try await var buffer in body where bytes.count < limit {
+                bytes += buffer.readBytes(length: min(buffer.readableBytes, limit - bytes.count)) ?? []
             }
-        } catch {
-            // A body cut short still says enough to classify the status.
-            if bytes.isEmpty, !(error is CancellationError) { logger.debug("error body unreadable") }
-        }
+        } catch {}
         return bytes
     }
 
