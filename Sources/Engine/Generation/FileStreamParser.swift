@@ -1,0 +1,656 @@
+public import Protocol
+
+/// Reads the files out of a model's answer while it streams.
+///
+/// Two formats are read:
+/// - `<file path="src/App.jsx">…</file>` blocks, the format the system prompt asks for. Attribute
+///   values take double quotes, single quotes or none; entities (`&quot;`, `&#39;`, `&amp;`…) in
+///   them are decoded. `path` (or `filepath`, `filename`) names the file. A self-closing
+///   `<file … />` names no contents and is ignored; a tag may spread over several lines.
+/// - A fenced code block headed by its path: a line naming the path (`src/App.jsx`,
+///   `**src/App.jsx**`, `// file: src/App.jsx`, `### src/App.jsx`, `File: src/App.jsx`), at most
+///   one blank line, then a fence; or the path in the fence's info string (```` ```jsx src/App.jsx ````,
+///   ```` ```jsx:src/App.jsx ````, ```` ```jsx title="src/App.jsx" ````); or an unlabelled fence whose
+///   first line is a comment naming the path (`// src/App.jsx`, `<!-- file: index.html -->`); that
+///   comment line is not part of the contents.
+///
+/// Everything else is prose and ignored. `<file>` tags are recognised anywhere outside a file,
+/// even inside a fence that wraps the whole answer.
+///
+/// **Where a `<file>` block ends.** At the first `</file>` followed on its line only by spaces or
+/// tabs and then the end of the line (a newline, or the end of the stream) or another `<file` tag.
+/// Any other `</file>` is contents: `"</file>";` in a string, `</file></div>` in JSX. The price is
+/// that a contents line *ending* in `</file>` closes the block early; the model is told to put
+/// `</file>` on its own line, and no streaming reader can wait for a later, better candidate.
+/// Inside a block everything else is contents, fences and `<file` included.
+///
+/// **Where a fenced file ends.** At a line holding only a fence of the same character at least as
+/// long as the opening one. A fence line with an info string (```` ```bash ````) inside opens a
+/// nested block that the next bare fence closes, so a README with code samples survives.
+///
+/// **Contents.** Line ends become `\n` (`\r\n` is folded). The rest of the opening tag's line is
+/// dropped when blank. One fence wrapping the whole contents of a `<file>` block is removed (for
+/// Markdown files only when labelled `md`/`markdown`/`mdx` or longer than three backticks, since
+/// a README may legitimately start and end with a code sample). Trailing whitespace is removed, and
+/// non-empty contents end with exactly one `\n`.
+///
+/// **Paths.** Leading `./` is stripped and repeated slashes collapse; then `PathRules` decides.
+/// An unsafe path (absolute, `..`, control characters, too long) yields `.fileRejected` and the
+/// block's contents are skipped. A file growing past `VersionLimits.maxBytes`, or a new path beyond
+/// `maxFiles`, is rejected the same way.
+///
+/// **Streaming.** Input is examined a line at a time, once the line's newline has arrived (or at
+/// `finish()`); nothing is scanned twice, so the cost is linear in the answer. A continuation fed
+/// after a truncation carries on the open file, even from the middle of a line.
+public struct FileStreamParser: Sendable {
+    public enum Event: Sendable, Equatable {
+        case fileStarted(path: String)
+        case fileCompleted(ProjectFile)
+        /// The block's path is unsafe, or the file is too large: the file is dropped.
+        case fileRejected(path: String, reason: String)
+    }
+
+    /// Files completed so far, in the order first seen; a later file with the same path replaces
+    /// the earlier one in place.
+    public private(set) var files: [ProjectFile] = []
+
+    /// True while a file has been opened and not closed: truncation if the stream ends now.
+    ///
+    /// Answers as `finish()` would, without changing anything: an answer whose last line is
+    /// `</file>` with no newline after it is not inside a file. Costs the length of that last,
+    /// unterminated line, so ask once per stream rather than once per chunk.
+    public var isInsideFile: Bool { endedNow.block != nil }
+
+    /// Path of the open file (even one being skipped because it was rejected), if any, read as
+    /// `isInsideFile` is.
+    public var openPath: String? { endedNow.block?.path }
+
+    /// This parser as it would be if the stream ended now.
+    private var endedNow: FileStreamParser {
+        guard !pending.isEmpty else { return self }
+        var ended = self
+        _ = ended.finish()
+        return ended
+    }
+
+    private let limits: VersionLimits
+    private var positions: [String: Int] = [:]
+    private var events: [Event] = []
+
+    /// Unconsumed input: at most one partial line.
+    private var pending: [UInt8] = []
+    /// Bytes of `pending` known to hold no newline.
+    private var scanned = 0
+
+    private var block: Block?
+    private var contents: [UInt8] = []
+
+    /// A `<file` tag whose `>` has not arrived yet, spread over lines.
+    private var openingTag: [UInt8]?
+    /// A line naming a path, waiting for the fence it may head.
+    private var header: Header?
+    /// The fence of an unlabelled code block in the prose, skipped.
+    private var proseFence: Fence?
+    private var atFirstLineOfProseFence = false
+
+    private struct Block: Sendable {
+        enum Kind: Sendable {
+            case tag
+            case fenced(Fence, nesting: Int)
+        }
+
+        var path: String
+        var kind: Kind
+        var rejected: Bool
+    }
+
+    private struct Header: Sendable {
+        var path: String
+        var blankLines: Int
+    }
+
+    public init(limits: VersionLimits = VersionLimits()) {
+        self.limits = limits
+    }
+
+    /// Feeds the next piece of the answer, split anywhere; returns the events it completes.
+    public mutating func feed(_ chunk: String) -> [Event] {
+        pending.append(contentsOf: chunk.utf8)
+        var start = 0
+        var from = scanned
+        while let newline = pending[from...].firstIndex(of: ASCII.newline) {
+            handle(pending[start..<newline], terminated: true, atEnd: false)
+            start = newline + 1
+            from = start
+        }
+        if start > 0 { pending.removeFirst(start) }
+        scanned = pending.count
+        return takeEvents()
+    }
+
+    /// Ends the stream: reads the last, unterminated line and returns its events.
+    ///
+    /// An unterminated file is not completed: `isInsideFile` stays true, and a continuation may
+    /// still be fed afterwards (the partial last line of the open file is kept for it).
+    public mutating func finish() -> [Event] {
+        let line = pending[...]
+        switch block?.kind {
+        case nil:
+            handle(line, terminated: false, atEnd: true)
+            pending.removeAll()
+        case .tag:
+            if Self.tagClose(in: Self.droppingCarriageReturn(line), terminated: false, atEnd: true) != nil {
+                handle(line, terminated: false, atEnd: true)
+                pending.removeAll()
+            }
+        case .fenced(let fence, _):
+            if let closer = Fence(Self.droppingCarriageReturn(line)), fence.isClosed(by: closer) {
+                handle(line, terminated: false, atEnd: true)
+                pending.removeAll()
+            }
+        }
+        scanned = pending.count
+        openingTag = nil
+        header = nil
+        return takeEvents()
+    }
+
+    private mutating func takeEvents() -> [Event] {
+        defer { events.removeAll() }
+        return events
+    }
+
+    // MARK: Lines
+
+    private mutating func handle(_ raw: ArraySlice<UInt8>, terminated: Bool, atEnd: Bool) {
+        let line = Self.droppingCarriageReturn(raw)
+        switch block?.kind {
+        case nil: outsideLine(line, terminated: terminated, atEnd: atEnd)
+        case .tag: tagLine(line, terminated: terminated, atEnd: atEnd)
+        case .fenced(let fence, let nesting): fencedLine(line, fence: fence, nesting: nesting, terminated: terminated)
+        }
+    }
+
+    private mutating func tagLine(_ line: ArraySlice<UInt8>, terminated: Bool, atEnd: Bool) {
+        guard let (end, resume) = Self.tagClose(in: line, terminated: terminated, atEnd: atEnd) else {
+            append(line, newline: terminated)
+            return
+        }
+        append(line[..<end], newline: false)
+        closeBlock(stripWrapper: true)
+        if resume < line.endIndex { outsideLine(line[resume...], terminated: terminated, atEnd: atEnd) }
+    }
+
+    private mutating func fencedLine(_ line: ArraySlice<UInt8>, fence: Fence, nesting: Int, terminated: Bool) {
+        if let other = Fence(line), other.character == fence.character, other.length >= fence.length {
+            if other.info.isEmpty {
+                if nesting == 0 {
+                    closeBlock(stripWrapper: false)
+                    return
+                }
+                block?.kind = .fenced(fence, nesting: nesting - 1)
+            } else {
+                block?.kind = .fenced(fence, nesting: nesting + 1)
+            }
+        }
+        append(line, newline: terminated)
+    }
+
+    private mutating func outsideLine(_ line: ArraySlice<UInt8>, terminated: Bool, atEnd: Bool) {
+        if var tag = openingTag {
+            openingTag = nil
+            tag.append(ASCII.newline)
+            tag.append(contentsOf: line)
+            switch Self.parseOpeningTag(tag[...], at: 0) {
+            case .incomplete:
+                if terminated && tag.count <= 4096 { openingTag = tag }
+            case .opened(let path?, let end):
+                openTagBlock(path: path, rest: tag[end...], terminated: terminated, atEnd: atEnd)
+            case .opened(nil, _), .notFileTag, .selfClosing:
+                break
+            }
+            return
+        }
+
+        var from = line.startIndex
+        while let start = Self.find(Self.openTag, in: line, from: from) {
+            if Self.isFileTag(line, at: start) {
+                switch Self.parseOpeningTag(line, at: start) {
+                case .incomplete:
+                    if terminated { openingTag = Array(line[start...]) }
+                    return
+                case .opened(let path?, let end):
+                    openTagBlock(path: path, rest: line[end...], terminated: terminated, atEnd: atEnd)
+                    return
+                case .opened(nil, _), .notFileTag, .selfClosing:
+                    break
+                }
+            }
+            from = start + 1
+        }
+        fencesAndHeaders(line)
+    }
+
+    private mutating func openTagBlock(path: String, rest: ArraySlice<UInt8>, terminated: Bool, atEnd: Bool) {
+        header = nil
+        atFirstLineOfProseFence = false
+        open(path: path, kind: .tag)
+        if !Self.isBlank(rest) { tagLine(rest, terminated: terminated, atEnd: atEnd) }
+    }
+
+    /// Prose: watches for fences headed by a path, and skips unlabelled code samples.
+    private mutating func fencesAndHeaders(_ line: ArraySlice<UInt8>) {
+        if let fence = Fence(line) {
+            if let sample = proseFence {
+                if sample.isClosed(by: fence) { proseFence = nil }
+                atFirstLineOfProseFence = false
+                return
+            }
+            let path = Self.infoPath(fence.info) ?? header?.path
+            header = nil
+            if let path {
+                open(path: path, kind: .fenced(fence, nesting: 0))
+            } else {
+                proseFence = fence
+                atFirstLineOfProseFence = true
+            }
+            return
+        }
+        if let sample = proseFence {
+            if atFirstLineOfProseFence {
+                atFirstLineOfProseFence = false
+                if let path = Self.commentPath(line) {
+                    proseFence = nil
+                    open(path: path, kind: .fenced(sample, nesting: 0))
+                }
+            }
+            return
+        }
+        if Self.isBlank(line) {
+            if let waiting = header {
+                header = waiting.blankLines == 0 ? Header(path: waiting.path, blankLines: 1) : nil
+            }
+            return
+        }
+        header = Self.headerPath(line).map { Header(path: $0, blankLines: 0) }
+    }
+
+    // MARK: Files
+
+    private mutating func open(path raw: String, kind: Block.Kind) {
+        let path = Self.normalize(raw)
+        var reason: String?
+        do {
+            try PathRules.validate(path: path, limits: limits)
+            if positions[path] == nil && files.count >= limits.maxFiles {
+                reason = "would be more than the limit of \(limits.maxFiles) files"
+            }
+        } catch {
+            reason = (error as? EngineError)?.wireError.message ?? "\(error)"
+        }
+        contents.removeAll(keepingCapacity: true)
+        block = Block(path: path, kind: kind, rejected: reason != nil)
+        if let reason {
+            events.append(.fileRejected(path: path, reason: reason))
+        } else {
+            events.append(.fileStarted(path: path))
+        }
+    }
+
+    private mutating func append(_ bytes: ArraySlice<UInt8>, newline: Bool) {
+        guard let open = block, !open.rejected else { return }
+        contents.append(contentsOf: bytes)
+        if newline { contents.append(ASCII.newline) }
+        if contents.count > limits.maxBytes {
+            block?.rejected = true
+            contents.removeAll()
+            events.append(.fileRejected(path: open.path, reason: "is larger than the limit of \(limits.maxBytes) bytes"))
+        }
+    }
+
+    private mutating func closeBlock(stripWrapper: Bool) {
+        guard let closed = block else { return }
+        block = nil
+        if !closed.rejected {
+            let file = ProjectFile(
+                path: closed.path, contents: Self.finalContents(contents[...], stripWrapper: stripWrapper, path: closed.path))
+            if let index = positions[closed.path] {
+                files[index] = file
+            } else {
+                positions[closed.path] = files.count
+                files.append(file)
+            }
+            events.append(.fileCompleted(file))
+        }
+        contents.removeAll(keepingCapacity: true)
+    }
+
+    static func finalContents(_ bytes: ArraySlice<UInt8>, stripWrapper: Bool, path: String) -> String {
+        var start = bytes.startIndex
+        var end = trimmedEnd(bytes)
+        if stripWrapper {
+            var first = start
+            while first < end {
+                let lineEnd = bytes[first..<end].firstIndex(of: ASCII.newline) ?? end
+                guard isBlank(bytes[first..<lineEnd]) else { break }
+                first = lineEnd + 1
+            }
+            let firstEnd = first < end ? (bytes[first..<end].firstIndex(of: ASCII.newline) ?? end) : end
+            if first < end, let opening = Fence(bytes[first..<firstEnd]), wrapperAllowed(opening, path: path) {
+                let lastStart = (bytes[firstEnd..<end].lastIndex(of: ASCII.newline) ?? firstEnd) + 1
+                if lastStart > firstEnd, lastStart <= end, let closing = Fence(bytes[lastStart..<end]),
+                    opening.isClosed(by: closing)
+                {
+                    start = firstEnd + 1
+                    end = max(start, trimmedEnd(bytes[start..<lastStart]))
+                }
+            }
+        }
+        guard start < end else { return "" }
+        return String(decoding: bytes[start..<end], as: UTF8.self) + "\n"
+    }
+
+    private static func wrapperAllowed(_ fence: Fence, path: String) -> Bool {
+        let ext = path.split(separator: ".").last.map { $0.lowercased() } ?? ""
+        guard ["md", "markdown", "mdx"].contains(ext) else { return true }
+        let info = String(decoding: fence.info, as: UTF8.self).lowercased()
+        return fence.length > 3 || ["md", "markdown", "mdx"].contains(info)
+    }
+
+    // MARK: Tags
+
+    private static let openTag = Array("<file".utf8)
+    private static let closeTag = Array("</file>".utf8)
+
+    /// Where contents end and what follows the closing tag, if `line` closes a `<file>` block.
+    static func tagClose(in line: ArraySlice<UInt8>, terminated: Bool, atEnd: Bool) -> (end: Int, resume: Int)? {
+        var from = line.startIndex
+        while let start = find(closeTag, in: line, from: from) {
+            var after = start + closeTag.count
+            while after < line.endIndex, line[after] == ASCII.space || line[after] == ASCII.tab { after += 1 }
+            if after == line.endIndex {
+                if terminated || atEnd { return (start, after) }
+            } else if isFileTag(line, at: after) {
+                return (start, after)
+            }
+            from = start + 1
+        }
+        return nil
+    }
+
+    /// `<file` followed by the end of the line, a space, `>` or `/`.
+    static func isFileTag(_ line: ArraySlice<UInt8>, at index: Int) -> Bool {
+        guard line[index...].starts(with: openTag) else { return false }
+        let next = index + openTag.count
+        guard next < line.endIndex else { return true }
+        return [ASCII.space, ASCII.tab, ASCII.greater, ASCII.slash].contains(line[next])
+    }
+
+    enum OpeningTag: Equatable {
+        case incomplete
+        case notFileTag
+        case selfClosing
+        case opened(path: String?, end: Int)
+    }
+
+    /// Reads `<file attr="…" …>` starting at `index`; `end` is just past the `>`.
+    static func parseOpeningTag(_ bytes: ArraySlice<UInt8>, at index: Int) -> OpeningTag {
+        var i = index + openTag.count
+        var path: String?
+        func skipSpace() {
+            while i < bytes.endIndex, isSpace(bytes[i]) { i += 1 }
+        }
+        while true {
+            skipSpace()
+            guard i < bytes.endIndex else { return .incomplete }
+            switch bytes[i] {
+            case ASCII.greater:
+                return .opened(path: path, end: i + 1)
+            case ASCII.slash:
+                guard i + 1 < bytes.endIndex else { return .incomplete }
+                guard bytes[i + 1] == ASCII.greater else { return .notFileTag }
+                return .selfClosing
+            default:
+                break
+            }
+            let nameStart = i
+            while i < bytes.endIndex, !isSpace(bytes[i]), ![ASCII.equals, ASCII.greater, ASCII.slash].contains(bytes[i]) {
+                i += 1
+            }
+            guard i > nameStart else { return .notFileTag }
+            let name = String(decoding: bytes[nameStart..<i], as: UTF8.self).lowercased()
+            skipSpace()
+            guard i < bytes.endIndex else { return .incomplete }
+            guard bytes[i] == ASCII.equals else { continue }
+            i += 1
+            skipSpace()
+            guard i < bytes.endIndex else { return .incomplete }
+            let value: ArraySlice<UInt8>
+            if bytes[i] == ASCII.doubleQuote || bytes[i] == ASCII.singleQuote {
+                let quote = bytes[i]
+                guard let close = bytes[(i + 1)...].firstIndex(of: quote) else { return .incomplete }
+                value = bytes[(i + 1)..<close]
+                i = close + 1
+            } else {
+                let valueStart = i
+                while i < bytes.endIndex, !isSpace(bytes[i]), bytes[i] != ASCII.greater { i += 1 }
+                value = bytes[valueStart..<i]
+            }
+            if ["path", "filepath", "filename"].contains(name), path == nil {
+                path = decodeEntities(String(decoding: value, as: UTF8.self))
+            }
+        }
+    }
+
+    static func decodeEntities(_ text: String) -> String {
+        guard text.contains("&") else { return text }
+        var result = ""
+        var rest = text[...]
+        while let amp = rest.firstIndex(of: "&") {
+            result += rest[..<amp]
+            let tail = rest[amp...]
+            if let semicolon = tail.prefix(12).firstIndex(of: ";") {
+                let name = tail[tail.index(after: amp)..<semicolon]
+                if let decoded = decodeEntity(name) {
+                    result.append(decoded)
+                    rest = tail[tail.index(after: semicolon)...]
+                    continue
+                }
+            }
+            result.append("&")
+            rest = tail.dropFirst()
+        }
+        return result + rest
+    }
+
+    private static func decodeEntity(_ name: Substring) -> Character? {
+        switch name {
+        case "quot": return "\""
+        case "apos": return "'"
+        case "amp": return "&"
+        case "lt": return "<"
+        case "gt": return ">"
+        default:
+            guard name.hasPrefix("#") else { return nil }
+            let digits = name.dropFirst()
+            let value: UInt32? =
+                digits.first == "x" || digits.first == "X" ? UInt32(digits.dropFirst(), radix: 16) : UInt32(digits, radix: 10)
+            return value.flatMap(Unicode.Scalar.init).map(Character.init)
+        }
+    }
+
+    // MARK: Fences and path headers
+
+    /// A Markdown fence line: up to three spaces, three or more backticks or tildes, an info string.
+    struct Fence: Sendable, Equatable {
+        var character: UInt8
+        var length: Int
+        var info: ArraySlice<UInt8>
+
+        init?(_ line: ArraySlice<UInt8>) {
+            var i = line.startIndex
+            while i < line.endIndex, line[i] == ASCII.space, i - line.startIndex < 3 { i += 1 }
+            guard i < line.endIndex, line[i] == ASCII.backtick || line[i] == ASCII.tilde else { return nil }
+            let character = line[i]
+            let runStart = i
+            while i < line.endIndex, line[i] == character { i += 1 }
+            guard i - runStart >= 3 else { return nil }
+            let info = FileStreamParser.trimmed(line[i...])
+            if character == ASCII.backtick && info.contains(ASCII.backtick) { return nil }
+            self.character = character
+            self.length = i - runStart
+            self.info = info
+        }
+
+        func isClosed(by other: Fence) -> Bool {
+            other.character == character && other.length >= length && other.info.isEmpty
+        }
+    }
+
+    /// The path in a fence's info string: ```` ```jsx src/App.jsx ````, ```` ```jsx:src/App.jsx ````,
+    /// ```` ```src/App.jsx ````, ```` ```jsx title="src/App.jsx" ````.
+    static func infoPath(_ info: ArraySlice<UInt8>) -> String? {
+        let words = String(decoding: info, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\t" })
+        for word in words {
+            guard let equals = word.firstIndex(of: "=") else { continue }
+            let key = word[..<equals].lowercased()
+            let value = unquoted(word[word.index(after: equals)...])
+            if ["title", "file", "filename", "path"].contains(key), looksLikePath(value) { return String(value) }
+        }
+        guard let first = words.first else { return nil }
+        if let colon = first.firstIndex(of: ":") {
+            let value = first[first.index(after: colon)...]
+            if looksLikePath(value) { return String(value) }
+        }
+        for word in words {
+            let value = unquoted(word)
+            if looksLikePath(value) { return String(value) }
+        }
+        return nil
+    }
+
+    private static func unquoted(_ word: Substring) -> Substring {
+        trim(word, where: { $0 == "\"" || $0 == "'" || $0 == "`" })
+    }
+
+    /// The path named by a header line: `src/App.jsx`, `**src/App.jsx**`, `### src/App.jsx`,
+    /// `// file: src/App.jsx`, `File: src/App.jsx`, `- \`src/App.jsx\`:`.
+    static func headerPath(_ line: ArraySlice<UInt8>) -> String? {
+        guard line.count <= 600 else { return nil }
+        var text = String(decoding: trimmed(line), as: UTF8.self)[...]
+        if text.hasPrefix("#") {
+            let rest = text.drop(while: { $0 == "#" })
+            if rest.isEmpty || rest.first == " " { text = trim(rest) }
+        }
+        for marker in ["- ", "* ", "+ "] where text.hasPrefix(marker) { text = trim(text.dropFirst(2)) }
+        if let dot = text.prefix(4).firstIndex(where: { $0 == "." || $0 == ")" }), dot > text.startIndex,
+            text[..<dot].allSatisfy(\.isNumber), text[text.index(after: dot)...].first == " "
+        {
+            text = trim(text[text.index(after: dot)...])
+        }
+        for (open, close) in [("<!--", "-->"), ("/*", "*/"), ("//", ""), ("--", ""), ("#", "")] where text.hasPrefix(open) {
+            text = text.dropFirst(open.count)
+            if !close.isEmpty, text.hasSuffix(close) { text = text.dropLast(close.count) }
+            text = trim(text)
+            break
+        }
+        text = trim(text.filter { $0 != "*" && $0 != "`" }[...])
+        let lowered = text.lowercased()
+        for keyword in ["file:", "filename:", "file name:", "filepath:", "path:"] where lowered.hasPrefix(keyword) {
+            text = trim(text.dropFirst(keyword.count))
+            break
+        }
+        if text.hasSuffix(":") { text = trim(text.dropLast()) }
+        return looksLikePath(text) ? String(text) : nil
+    }
+
+    /// The path named by the first line of an unlabelled fence, when that line is a comment:
+    /// `// src/App.jsx`, `/* src/index.css */`, `<!-- index.html -->`, `# file: main.py`.
+    static func commentPath(_ line: ArraySlice<UInt8>) -> String? {
+        let text = String(decoding: trimmed(line), as: UTF8.self)
+        if text.hasPrefix("#") {
+            let rest = text.drop(while: { $0 == "#" || $0 == " " }).lowercased()
+            guard rest.hasPrefix("file") || rest.hasPrefix("path") else { return nil }
+        } else if !(text.hasPrefix("//") || text.hasPrefix("/*") || text.hasPrefix("<!--")) {
+            return nil
+        }
+        return headerPath(line)
+    }
+
+    private static let knownNames: Set<Substring> = ["Dockerfile", "Makefile", "Procfile", "LICENSE", "README", "Gemfile"]
+
+    /// A single word that names a file: it has an extension with a letter in it, is a dotfile, or is
+    /// a well-known extensionless name.
+    static func looksLikePath(_ text: Substring) -> Bool {
+        guard !text.isEmpty, text.utf8.count <= 1024 else { return false }
+        let forbidden: Set<Character> = ["*", "`", "\"", "'", "<", ">", "|", "?", ":", ",", ";", "{", "}", "=", "!"]
+        guard !text.contains(where: { $0.isWhitespace || forbidden.contains($0) }) else { return false }
+        guard let name = text.split(separator: "/", omittingEmptySubsequences: false).last, !name.isEmpty else {
+            return false
+        }
+        if knownNames.contains(name) { return true }
+        guard let dot = name.lastIndex(of: ".") else { return false }
+        if dot == name.startIndex { return name.count > 1 }
+        let ext = name[name.index(after: dot)...]
+        return !ext.isEmpty && ext.count <= 10 && ext.allSatisfy { $0.isLetter || $0.isNumber } && ext.contains(where: \.isLetter)
+    }
+
+    // MARK: Bytes
+
+    static func normalize(_ raw: String) -> String {
+        var path = trim(raw[...])
+        while path.hasPrefix("./") { path = path.dropFirst(2) }
+        var result = ""
+        var previousSlash = false
+        for character in path {
+            if character == "/" && previousSlash { continue }
+            previousSlash = character == "/"
+            result.append(character)
+        }
+        return result
+    }
+
+    private static func trim(_ text: Substring, where drop: (Character) -> Bool = \.isWhitespace) -> Substring {
+        guard let first = text.firstIndex(where: { !drop($0) }), let last = text.lastIndex(where: { !drop($0) }) else {
+            return text[text.endIndex...]
+        }
+        return text[first...last]
+    }
+
+    static func trimmed(_ bytes: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+        var start = bytes.startIndex
+        var end = bytes.endIndex
+        while start < end, isSpace(bytes[start]) { start += 1 }
+        while end > start, isSpace(bytes[end - 1]) { end -= 1 }
+        return bytes[start..<end]
+    }
+
+    /// The end of `bytes` without its trailing whitespace.
+    static func trimmedEnd(_ bytes: ArraySlice<UInt8>) -> Int {
+        var end = bytes.endIndex
+        while end > bytes.startIndex, isSpace(bytes[end - 1]) { end -= 1 }
+        return end
+    }
+
+    static func isBlank(_ bytes: ArraySlice<UInt8>) -> Bool { bytes.allSatisfy(isSpace) }
+
+    static func isSpace(_ byte: UInt8) -> Bool {
+        byte == ASCII.space || byte == ASCII.tab || byte == ASCII.newline || byte == ASCII.carriageReturn
+    }
+
+    static func droppingCarriageReturn(_ line: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+        line.last == ASCII.carriageReturn ? line.dropLast() : line
+    }
+
+    static func find(_ needle: [UInt8], in haystack: ArraySlice<UInt8>, from: Int) -> Int? {
+        guard let first = needle.first, needle.count <= haystack.endIndex - from else { return nil }
+        var i = from
+        let last = haystack.endIndex - needle.count
+        while i <= last {
+            guard let candidate = haystack[i...last].firstIndex(of: first) else { return nil }
+            if haystack[candidate..<(candidate + needle.count)].elementsEqual(needle) { return candidate }
+            i = candidate + 1
+        }
+        return nil
+    }
+}

@@ -1,0 +1,193 @@
+import Foundation
+public import Protocol
+
+/// One problem found in generated files. `rule` is a stable snake_case name; `path` is nil for a
+/// problem of the whole project; `line` is 1-based.
+public struct ValidationIssue: Sendable, Codable, Equatable {
+    public var path: String?
+    public var rule: String
+    public var message: String
+    public var line: Int?
+
+    public init(path: String?, rule: String, message: String, line: Int? = nil) {
+        self.path = path
+        self.rule = rule
+        self.message = message
+        self.line = line
+    }
+}
+
+/// Checks that a set of generated files can plausibly build and render, without running anything.
+///
+/// Rules (names are stable):
+/// - `json_syntax`: every `.json` file parses (`tsconfig*.json`, `jsconfig*.json` and `.vscode/`
+///   files may hold comments and trailing commas, as their tools allow); JSON in
+///   `<script type="application/json|importmap|application/ld+json">` too.
+/// - `package_json`: the root `package.json` has a string `name` and an object `scripts` (nested
+///   ones may be mere `{"type": "module"}` markers).
+/// - `html_structure`: `.html`/`.htm` files are well-formed enough to render (see `HTMLChecker`).
+/// - `lexical`: `.js .jsx .mjs .cjs .ts .tsx .css` files, and inline `<script>`/`<style>`, pass a
+///   lexical check (see `JavaScriptScanner` and `CSSScanner`).
+/// - `import_resolution`: relative imports point at generated files (see `ImportResolver`).
+/// - `entry_point`: the project can start: `index.html` at the root, or `package.json` with
+///   `src/main.*`/`src/index.*` (a Vite app needs `index.html` at the root, loading a module script;
+///   a Next.js app needs `app/page.*` or `pages/index.*`).
+public enum Validators {
+    public enum Rule {
+        public static let jsonSyntax = "json_syntax"
+        public static let packageJSON = "package_json"
+        public static let htmlStructure = "html_structure"
+        public static let lexical = "lexical"
+        public static let importResolution = "import_resolution"
+        public static let entryPoint = "entry_point"
+    }
+
+    /// All issues of `files`, sorted by path (project-wide issues first) then line. When two files
+    /// share a path, the later one counts.
+    public static func validate(_ files: [ProjectFile]) -> [ValidationIssue] {
+        var byPath: [String: ProjectFile] = [:]
+        for file in files { byPath[file.path] = file }
+        let resolver = ImportResolver(paths: Set(byPath.keys))
+        var issues: [ValidationIssue] = []
+        var htmlScripts: [String: [HTMLChecker.Script]] = [:]
+
+        for file in byPath.values {
+            let path = file.path
+            switch fileExtension(path) {
+            case "json":
+                let syntax = JSONChecker.check(file.contents, lenient: JSONChecker.allowsComments(path: path))
+                if let problem = syntax {
+                    issues.append(ValidationIssue(path: path, rule: Rule.jsonSyntax, message: problem.message, line: problem.line))
+                } else if path == "package.json" {
+                    issues += packageJSON(file)
+                }
+            case "html", "htm":
+                let result = HTMLChecker.check(file.contents)
+                issues += result.problems.map { ValidationIssue(path: path, rule: $0.rule, message: $0.message, line: $0.line) }
+                htmlScripts[path] = result.scripts
+                for reference in result.references {
+                    issues += resolver.check(reference, from: path)
+                }
+            case "js", "jsx", "mjs", "cjs", "ts", "tsx", "mts", "cts":
+                let dialect = JavaScriptScanner.Dialect(fileExtension: fileExtension(path))
+                let result = JavaScriptScanner.scan(file.contents, dialect: dialect)
+                issues += result.problems.map { ValidationIssue(path: path, rule: Rule.lexical, message: $0.message, line: $0.line) }
+                for reference in result.imports {
+                    issues += resolver.check(reference, from: path)
+                }
+            case "css":
+                let result = CSSScanner.scan(file.contents)
+                issues += result.problems.map { ValidationIssue(path: path, rule: Rule.lexical, message: $0.message, line: $0.line) }
+                for reference in result.imports {
+                    issues += resolver.check(reference, from: path)
+                }
+            default:
+                break
+            }
+        }
+        issues += entryPoint(byPath, htmlScripts: htmlScripts)
+        return issues.enumerated().sorted { a, b in
+            let left = (a.element.path ?? "", a.element.line ?? 0, a.offset)
+            let right = (b.element.path ?? "", b.element.line ?? 0, b.offset)
+            return left < right
+        }.map(\.element)
+    }
+
+    /// The issues as short lines for a repair prompt: at most `limit` lines, then a count of the rest.
+    public static func summary(_ issues: [ValidationIssue], limit: Int = 40) -> String {
+        guard !issues.isEmpty else { return "No problems found." }
+        var lines = issues.prefix(limit).map { issue in
+            var location = issue.path ?? "(project)"
+            if let line = issue.line { location += ":\(line)" }
+            return "- \(location): \(issue.message) [\(issue.rule)]"
+        }
+        if issues.count > limit { lines.append("- … and \(issues.count - limit) more problems") }
+        return lines.joined(separator: "\n")
+    }
+
+    // MARK: package.json and entry point
+
+    static func packageJSON(_ file: ProjectFile) -> [ValidationIssue] {
+        func issue(_ message: String) -> ValidationIssue {
+            ValidationIssue(path: file.path, rule: Rule.packageJSON, message: message)
+        }
+        guard let object = jsonObject(file.contents) else { return [issue("package.json must hold a JSON object")] }
+        var issues: [ValidationIssue] = []
+        if let name = object["name"] as? String {
+            if name.trimmingCharacters(in: .whitespaces).isEmpty { issues.append(issue("\"name\" is empty")) }
+        } else {
+            issues.append(issue("\"name\" must be a string"))
+        }
+        if !(object["scripts"] is [String: Any]) { issues.append(issue("\"scripts\" must be an object")) }
+        return issues
+    }
+
+    static func entryPoint(_ files: [String: ProjectFile], htmlScripts: [String: [HTMLChecker.Script]]) -> [ValidationIssue] {
+        let paths = Set(files.keys)
+        let package = files["package.json"].flatMap { jsonObject($0.contents) }
+        let dependencies = package.map(dependencyNames) ?? []
+        func has(_ stem: String, _ extensions: [String]) -> Bool {
+            extensions.contains { paths.contains("\(stem).\($0)") }
+        }
+        let scripts = ["js", "jsx", "ts", "tsx"]
+        let isVite = package != nil && (dependencies.contains("vite") || has("vite.config", scripts + ["mjs", "mts", "cjs"]))
+        let isNext = package != nil && dependencies.contains("next")
+
+        if isVite {
+            guard paths.contains("index.html") else {
+                return [ValidationIssue(path: "index.html", rule: Rule.entryPoint, message: "a Vite app needs index.html at the project root")]
+            }
+            if !(htmlScripts["index.html"] ?? []).contains(where: \.isModule) {
+                return [
+                    ValidationIssue(
+                        path: "index.html", rule: Rule.entryPoint,
+                        message: "index.html of a Vite app loads no <script type=\"module\"> (expected src=\"/src/main.jsx\" or similar)")
+                ]
+            }
+            return []
+        }
+        if paths.contains("index.html") { return [] }
+        if package != nil && (has("src/main", scripts) || has("src/index", scripts)) { return [] }
+        if isNext && ["app/page", "src/app/page", "pages/index", "src/pages/index"].contains(where: { has($0, scripts) }) { return [] }
+        let message =
+            package == nil
+            ? "no entry point: expected index.html at the project root, or package.json with src/main.* or src/index.*"
+            : "no entry point: package.json needs src/main.* or src/index.* (js, jsx, ts, tsx), or index.html at the root"
+        return [ValidationIssue(path: nil, rule: Rule.entryPoint, message: message)]
+    }
+
+    private static func dependencyNames(_ package: [String: Any]) -> Set<String> {
+        var names = Set<String>()
+        for key in ["dependencies", "devDependencies", "peerDependencies"] {
+            if let section = package[key] as? [String: Any] { names.formUnion(section.keys) }
+        }
+        return names
+    }
+
+    private static func jsonObject(_ text: String) -> [String: Any]? {
+        (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any]
+    }
+
+    static func fileExtension(_ path: String) -> String {
+        let name = fileName(path)
+        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return "" }
+        return name[name.index(after: dot)...].lowercased()
+    }
+
+    static func fileName(_ path: String) -> String {
+        path.split(separator: "/").last.map(String.init) ?? path
+    }
+}
+
+/// A problem found by one of the checkers, before it is attached to a file.
+struct SourceProblem: Sendable, Equatable {
+    var rule: String
+    var message: String
+    var line: Int
+
+    init(_ message: String, line: Int, rule: String = Validators.Rule.lexical) {
+        self.rule = rule
+        self.message = message
+        self.line = line
+    }
+}

@@ -1,0 +1,479 @@
+import Foundation
+import Protocol
+import Testing
+
+@testable import Engine
+
+@Suite("Validators of generated app files")
+struct ValidatorTests {
+    static let indexHTML = """
+        <!doctype html>
+        <html lang="en">
+          <head>
+            <meta charset="UTF-8" />
+            <link rel="icon" type="image/svg+xml" href="/vite.svg" />
+            <meta name="viewport" content="width=device-width, initial-scale=1.0">
+            <title>Todo</title>
+          </head>
+          <body>
+            <div id="root"></div>
+            <script type="module" src="/src/main.jsx"></script>
+          </body>
+        </html>
+        """
+
+    static let packageJSON = """
+        {
+          "name": "todo",
+          "private": true,
+          "type": "module",
+          "scripts": { "dev": "vite", "build": "vite build", "preview": "vite preview" },
+          "dependencies": { "react": "^18.3.1", "react-dom": "^18.3.1" },
+          "devDependencies": { "@vitejs/plugin-react": "^4.3.1", "vite": "^5.4.0" }
+        }
+        """
+
+    static let mainJSX = """
+        import React from 'react';
+        import ReactDOM from 'react-dom/client';
+        import App from './App';
+        import './index.css';
+
+        ReactDOM.createRoot(document.getElementById('root')).render(<App />);
+        """
+
+    static let appJSX = """
+        import { useState } from 'react';
+        import TodoItem from './components/TodoItem.jsx';
+
+        const pattern = /^[a-z'"({]+$/i;
+
+        export default function App() {
+          const [items, setItems] = useState([]);
+          const half = items.length / 2;
+          const label = `You have ${items.length} ${items.length === 1 ? 'item' : `items (${half} done)`}`;
+          return (
+            <main className="app">
+              <h1>Don't forget</h1>
+              <p>It's "quoted" text with an apostrophe</p>
+              {/* a comment with ( and ' */}
+              <ul>
+                {items.map((item) => (
+                  <TodoItem key={item.id} item={item} onToggle={() => setItems(items.filter((i) => i.id !== item.id))} />
+                ))}
+              </ul>
+              <footer title="a > b">{label}</footer>
+            </main>
+          );
+        }
+        """
+
+    static let todoItem = """
+        export default function TodoItem({ item, onToggle }) {
+          return <li onClick={onToggle}>{item.text}</li>;
+        }
+        """
+
+    static let indexCSS = """
+        @import url("https://fonts.googleapis.com/css2?family=Inter&display=swap");
+        @import './theme.css';
+        /* base */
+        body { background: url(data:image/png;base64,iVBOR//w0KGgo=); font-family: 'Inter', sans-serif; }
+        a[href^="http"]::after { content: "\\2197"; }
+        """
+
+    static let viteApp: [ProjectFile] = [
+        ProjectFile(path: "index.html", contents: indexHTML),
+        ProjectFile(path: "package.json", contents: packageJSON),
+        ProjectFile(path: "vite.config.js", contents: "import { defineConfig } from 'vite';\nimport react from '@vitejs/plugin-react';\nexport default defineConfig({ plugins: [react()] });\n"),
+        ProjectFile(path: "src/main.jsx", contents: mainJSX),
+        ProjectFile(path: "src/App.jsx", contents: appJSX),
+        ProjectFile(path: "src/components/TodoItem.jsx", contents: todoItem),
+        ProjectFile(path: "src/index.css", contents: indexCSS),
+        ProjectFile(path: "src/theme.css", contents: ":root { --accent: #4f46e5; }\n"),
+        ProjectFile(path: "README.md", contents: "# Todo\n\n```bash\nnpm run dev\n```\n"),
+    ]
+
+    static func replacing(_ path: String, with contents: String?, in files: [ProjectFile] = viteApp) -> [ProjectFile] {
+        var files = files.filter { $0.path != path }
+        if let contents { files.append(ProjectFile(path: path, contents: contents)) }
+        return files
+    }
+
+    static func issues(_ files: [ProjectFile], rule: String) -> [ValidationIssue] {
+        Validators.validate(files).filter { $0.rule == rule }
+    }
+
+    static func lexical(_ contents: String, path: String = "src/x.jsx") -> [ValidationIssue] {
+        issues([ProjectFile(path: path, contents: contents), ProjectFile(path: "index.html", contents: "<p>x</p>")], rule: "lexical")
+    }
+
+    static func html(_ contents: String) -> [ValidationIssue] {
+        issues([ProjectFile(path: "index.html", contents: contents)], rule: "html_structure")
+    }
+
+    // MARK: A whole app
+
+    @Test func aWellFormedViteAppHasNoIssues() {
+        #expect(Validators.validate(Self.viteApp) == [])
+    }
+
+    @Test func aStaticSiteHasNoIssues() {
+        let files = [
+            ProjectFile(
+                path: "index.html",
+                contents: """
+                    <!DOCTYPE html>
+                    <html>
+                    <head><link rel="stylesheet" href="styles.css"><script src="app.js" defer></script></head>
+                    <body>
+                      <ul><li>one<li>two</ul>
+                      <table><tr><td>a<td>b</table>
+                      <p>para one<p>para two
+                      <img src="missing-is-fine.png"><br>
+                    </body>
+                    </html>
+                    """),
+            ProjectFile(path: "styles.css", contents: "body { margin: 0 }\n"),
+            ProjectFile(path: "app.js", contents: "document.querySelector('ul').addEventListener('click', (e) => console.log(e.target));\n"),
+        ]
+        #expect(Validators.validate(files) == [])
+    }
+
+    // MARK: json_syntax
+
+    @Test func reportsBrokenJSONWithItsLine() {
+        let issues = Self.issues([ProjectFile(path: "data/items.json", contents: "{\n  \"a\": 1,\n  \"b\": [1, 2,]\n}\n")], rule: "json_syntax")
+        #expect(issues.count == 1)
+        #expect(issues.first?.path == "data/items.json")
+        #expect(issues.first?.line == 3)
+    }
+
+    @Test(arguments: [
+        ("{\"a\": 1", "truncated object"), ("{'a': 1}", "single quotes"), ("[1, 2] 3", "trailing value"), ("", "empty"),
+        ("{\"a\": \"line\nbreak\"}", "raw newline in string"), ("{\"a\": 01}", "leading zero"), ("// c\n{}", "comment"),
+        ("{\"a\": tru}", "bad literal"), ("{\"a\" 1}", "missing colon"), ("{\"a\": 1,}", "trailing comma in object"),
+    ])
+    func rejectsInvalidJSON(_ json: String, _ why: String) {
+        #expect(JSONChecker.check(json) != nil, "\(why)")
+        #expect(Self.issues([ProjectFile(path: "x.json", contents: json)], rule: "json_syntax").count == 1, "\(why)")
+    }
+
+    @Test(arguments: ["{}", "[]", "\u{FEFF}{\"bom\": 1}", "  {\"a\": [1, -2.5e3, true, false, null, \"\\u00e9\\n\"]}\n", "\"just a string\"", "0"])
+    func acceptsValidJSON(_ json: String) {
+        #expect(JSONChecker.check(json) == nil)
+    }
+
+    @Test func acceptsCommentsAndTrailingCommasInTsconfigOnly() {
+        let jsonc = "{\n  // Bundler mode\n  \"compilerOptions\": { \"strict\": true, /* x */ },\n}\n"
+        #expect(Self.issues([ProjectFile(path: "tsconfig.json", contents: jsonc)], rule: "json_syntax") == [])
+        #expect(Self.issues([ProjectFile(path: "tsconfig.node.json", contents: jsonc)], rule: "json_syntax") == [])
+        #expect(Self.issues([ProjectFile(path: "config.json", contents: jsonc)], rule: "json_syntax").count == 1)
+    }
+
+    // MARK: package_json
+
+    @Test func packageJSONNeedsANameAndScripts() {
+        let noName = Self.replacing("package.json", with: "{\"scripts\": {\"dev\": \"vite\"}, \"devDependencies\": {\"vite\": \"5\"}}")
+        #expect(Self.issues(noName, rule: "package_json").map(\.message) == ["\"name\" must be a string"])
+        let noScripts = Self.replacing("package.json", with: "{\"name\": \"x\", \"scripts\": [\"dev\"]}")
+        #expect(Self.issues(noScripts, rule: "package_json").map(\.message) == ["\"scripts\" must be an object"])
+        let array = Self.replacing("package.json", with: "[]")
+        #expect(Self.issues(array, rule: "package_json").count == 1)
+        #expect(Self.issues(Self.viteApp, rule: "package_json") == [])
+    }
+
+    @Test func brokenPackageJSONIsASyntaxIssueOnly() {
+        let files = Self.replacing("package.json", with: "{\"name\": \"x\",")
+        #expect(Self.issues(files, rule: "json_syntax").count == 1)
+        #expect(Self.issues(files, rule: "package_json").isEmpty)
+    }
+
+    // MARK: html_structure
+
+    @Test func acceptsFragmentsVoidElementsAndOptionalEndTags() {
+        #expect(Self.html("<div class=\"card\"><img src=a.png alt='x'><br/><input disabled></div>\n<p>one<p>two") == [])
+        #expect(Self.html("<svg viewBox=\"0 0 10 10\"><path d=\"M0 0L10 10\"/><circle r=\"1\" /></svg>") == [])
+        #expect(Self.html("<select><option>a<option>b</select><dl><dt>t<dd>d</dl>") == [])
+        #expect(Self.html("<!-- note --><p>a < b and 1<2</p><script>if (a < b && c > d) { x('</div>') }</script>") == [])
+    }
+
+    @Test func reportsAnUnclosedElementAtTheEnd() {
+        let issues = Self.html("<body>\n<div id=\"app\">\n<section>\n</div>\n</body>")
+        #expect(issues.map(\.line) == [3])
+        #expect(issues.first?.message.contains("<section>") == true)
+    }
+
+    @Test func reportsTruncatedDocuments() {
+        let cut = Self.html("<!doctype html>\n<html>\n<body>\n<div>\n<p>Hello</p>\n")
+        #expect(cut.contains { $0.message.contains("<div>") })
+        #expect(cut.contains { $0.message.contains("</html>") })
+        #expect(Self.html("<html><body><div class=\"a").count == 1)
+        #expect(Self.html("<html><body><img src=\"a.png\"").count == 1)
+        #expect(Self.html("<div>\n<!-- never closed\n</div>").first?.line == 2)
+        #expect(Self.html("<script>\nconst a = 1;\n").first?.message.contains("</script>") == true)
+        #expect(Self.html("<html><body><p>ok</p></body>") == [], "</html> may be omitted after </body>")
+    }
+
+    @Test func reportsStrayAndMisnestedEndTags() {
+        #expect(Self.html("<div></div></div>").map(\.message) == ["</div> at line 1 closes no open element"])
+        #expect(Self.html("<div><span>text</div>").count == 1)
+        #expect(Self.html("<p>a</p></p><br></br>") == [])
+    }
+
+    @Test func reportsAnEmptyDocument() {
+        #expect(Self.html(" \n ").count == 1)
+    }
+
+    @Test func checksInlineScriptsAndStylesWithTheDocumentsLines() {
+        let page = "<html>\n<body>\n<script>\nconst a = 1;\nconst b = 'oops;\n</script>\n<style>\nbody { color: red;\n</style>\n</body>\n</html>"
+        let issues = Self.issues([ProjectFile(path: "index.html", contents: page)], rule: "lexical")
+        #expect(issues.map(\.line) == [5, 8])
+        let json = "<script type=\"application/json\">{\"a\": }</script><p>x</p>"
+        #expect(Self.issues([ProjectFile(path: "index.html", contents: json)], rule: "json_syntax").count == 1)
+        let babel = "<script type=\"text/babel\">\nconst App = () => <p>Don't</p>;\n</script>"
+        #expect(Self.issues([ProjectFile(path: "index.html", contents: babel)], rule: "lexical") == [])
+    }
+
+    // MARK: lexical
+
+    @Test func acceptsJSXTextTemplatesRegexesAndComments() {
+        #expect(Self.lexical(Self.appJSX) == [])
+        #expect(Self.lexical("const re = /[/]\\/(\"')/g.test(s) ? a / b / c : (x) / 2;\n// it's (\n/* ' { */\n", path: "a.js") == [])
+        #expect(Self.lexical("const t = `a ${`b ${`c ${'}'}`}`} d`;\nconst u = `multi\nline ${ {a: 1}.a }`;\n", path: "a.mjs") == [])
+        #expect(Self.lexical("const A = () => <><B x=\"it's\" y='\"' {...props}>{cond && <C />}</B>It's</>;\n") == [])
+        #expect(Self.lexical("#!/usr/bin/env node\nconsole.log(1);\n", path: "bin.cjs") == [])
+        #expect(Self.lexical("const x = (a / b) / (c / d);\nconst y = value / 2 / (n + 1);\n", path: "a.js") == [], "division after a value")
+        #expect(Self.lexical("const s = `${ok ? `it's ${n}` : \"no\"}`;\n", path: "a.js") == [], "templates inside substitutions")
+        #expect(Self.lexical("const mask = (1<<bits) - 1;\nconst el = <b>{mask}</b>;\n") == [], "<< is a shift, not JSX")
+        #expect(Self.lexical("for (let i = 0; i < n; i++) { a[i]; }\nfor (;;) break;\nconst f = (x) => { x(); return [x]; };\n", path: "a.js") == [])
+    }
+
+    @Test func acceptsTypeScriptGenericsAndTSXTypeParameters() {
+        let ts = "const m = new Map<string, Array<number>>();\nfunction f<T>(x: T): T { return x as T; }\nconst y = <number>z;\nif (a < b && c > d) {}\n"
+        #expect(Self.lexical(ts, path: "src/a.ts") == [])
+        let tsx = "const id = <T,>(x: T) => x;\nconst g = <T extends object>(x: T) => <div>{String(x)}</div>;\nexport const C = (p: { n: number }) => <span>{p.n < 3 ? 'few' : \"many\"}</span>;\n"
+        #expect(Self.lexical(tsx, path: "src/a.tsx") == [])
+    }
+
+    @Test func reportsTheLineOfAnUnclosedBracket() {
+        let issues = Self.lexical("function a() {\n  if (x) {\n    go(1);\n}\n", path: "a.js")
+        #expect(issues.count == 1)
+        #expect(issues.first?.line == 1)
+        #expect(issues.first?.message.contains("never closed") == true)
+    }
+
+    @Test func reportsAMismatchedBracketAtTheOpenersLine() {
+        let issues = Self.lexical("const a = [1, 2;\nfoo(a);\nconst b = {\n  c: (1 + 2],\n};\n", path: "a.js")
+        #expect(issues.map(\.line) == [1, 4, 4])
+        #expect(issues.first?.message == "'[' opened at line 1 is not closed before ';' at line 1")
+    }
+
+    @Test func reportsAnUnexpectedClosingBracket() {
+        let issues = Self.lexical("foo();\n}\n", path: "a.js")
+        #expect(issues.map(\.message) == ["unexpected '}'"])
+        #expect(issues.first?.line == 2)
+    }
+
+    @Test func reportsUnterminatedStringsTemplatesAndComments() {
+        #expect(Self.lexical("const a = 'abc;\nconst b = 1;\n", path: "a.js").map(\.line) == [1])
+        #expect(Self.lexical("const a = \"x\nconst b = 1;\n", path: "a.ts").map(\.line) == [1])
+        #expect(Self.lexical("a();\nconst t = `x ${y}\n", path: "a.js").map(\.line) == [2])
+        #expect(Self.lexical("a();\n/* open\n", path: "a.js").map(\.line) == [2])
+        #expect(Self.lexical("const s = 'line \\\ncontinued';\n", path: "a.js") == [])
+    }
+
+    @Test func reportsUnclosedAndMismatchedJSX() {
+        let unclosed = Self.lexical("export default () => (\n  <div>\n    <p>text\n  </div>\n);\n")
+        #expect(unclosed.contains { $0.message.contains("</div>") && $0.line == 4 })
+        let cut = Self.lexical("export default () => (\n  <main>\n    <h1>Title</h1>\n")
+        #expect(cut.contains { $0.message.contains("<main>") && $0.line == 2 })
+    }
+
+    @Test func treatsApostrophesInJSXTextAsText() {
+        #expect(Self.lexical("const a = <p>Don't stop</p>;\n") == [])
+        #expect(Self.lexical("const a = <p>Don't stop</p>;\n", path: "a.js") == [])
+        #expect(Self.lexical("function f() { return <p>Don't stop</p>; }\n", path: "a.tsx") == [])
+    }
+
+    @Test func checksCSS() {
+        #expect(Self.lexical(Self.indexCSS, path: "a.css") == [])
+        #expect(Self.lexical(".a { color: red;\n.b { color: blue; }\n", path: "a.css").map(\.line) == [1])
+        #expect(Self.lexical(".a { content: 'x; }\n", path: "a.css").first?.message.contains("string") == true)
+        #expect(Self.lexical(".a {}\n/* open", path: "a.css").map(\.line) == [2])
+        #expect(Self.lexical(".a { color: red; }}\n", path: "a.css").map(\.message) == ["unexpected '}'"])
+        #expect(Self.lexical("// not a comment in CSS, but harmless\n.a { b: c }\n", path: "a.css") == [])
+        #expect(Self.lexical(".a { background: url(img/*sprite.png); }\n", path: "a.css") == [], "an unquoted url is opaque")
+    }
+
+    // MARK: import_resolution
+
+    @Test func reportsAnImportOfAFileThatWasNotGenerated() {
+        let files = Self.replacing("src/components/TodoItem.jsx", with: nil)
+        let issues = Self.issues(files, rule: "import_resolution")
+        #expect(issues.count == 1)
+        #expect(issues.first?.path == "src/App.jsx")
+        #expect(issues.first?.line == 2)
+        #expect(issues.first?.message.contains("./components/TodoItem.jsx") == true)
+    }
+
+    @Test func resolvesExtensionsIndexFilesAndParentDirectories() {
+        let files = [
+            ProjectFile(path: "src/a/b.jsx", contents: "import x from '../util';\nimport y from '../widgets';\nimport z from './data.json';\nimport c from '../../src/c.ts';\nexport * from './d';\n"),
+            ProjectFile(path: "src/util.js", contents: ""),
+            ProjectFile(path: "src/widgets/index.tsx", contents: ""),
+            ProjectFile(path: "src/a/data.json", contents: "{}"),
+            ProjectFile(path: "src/c.ts", contents: ""),
+            ProjectFile(path: "src/a/d.mjs", contents: ""),
+        ]
+        #expect(Self.issues(files, rule: "import_resolution") == [])
+    }
+
+    @Test func checksEveryKindOfJavaScriptImport() {
+        let code = """
+            import a from './a';
+            import './b.css';
+            export { c } from "./c";
+            const d = await import('./d');
+            const e = require('./e');
+            import type { F } from './f';
+            const notImport = Array.from('./g');
+            const dynamic = import(`./pages/${name}.jsx`);
+            const joined = require('./h' + suffix);
+            """
+        let issues = Self.issues([ProjectFile(path: "src/x.ts", contents: code)], rule: "import_resolution")
+        #expect(issues.map(\.line) == [1, 2, 3, 4, 5, 6])
+    }
+
+    @Test func ignoresPackagesURLsAndAliases() {
+        let code = """
+            import React from 'react';
+            import { x } from '@scope/pkg/sub';
+            import y from '@/components/Button';
+            import z from 'https://esm.sh/preact';
+            import './styles.css?inline';
+            """
+        let files = [ProjectFile(path: "src/x.js", contents: code), ProjectFile(path: "src/styles.css", contents: "")]
+        #expect(Self.issues(files, rule: "import_resolution") == [])
+    }
+
+    @Test func resolvesHTMLScriptAndStylesheetReferences() {
+        let page = """
+            <link rel="stylesheet" href="css/site.css">
+            <link rel="stylesheet" href="https://cdn.example.com/x.css">
+            <link rel="icon" href="/favicon.ico">
+            <link rel="stylesheet" href="/missing.css">
+            <script src="js/app.js"></script>
+            <script src="//cdn.example.com/lib.js"></script>
+            <script src="/logo-loader.js"></script>
+            <script src="data:text/javascript,1"></script>
+            <a href="#top">top</a>
+            """
+        let files = [
+            ProjectFile(path: "index.html", contents: page), ProjectFile(path: "css/site.css", contents: ""),
+            ProjectFile(path: "js/app.js", contents: ""), ProjectFile(path: "public/logo-loader.js", contents: ""),
+        ]
+        let issues = Self.issues(files, rule: "import_resolution")
+        #expect(issues.map(\.line) == [4])
+        #expect(issues.first?.message.contains("/missing.css") == true)
+    }
+
+    @Test func resolvesRelativeHTMLReferencesFromTheDocumentsDirectory() {
+        let files = [
+            ProjectFile(path: "docs/page.html", contents: "<script src=\"app.js\"></script><script src=\"../shared.js\"></script>"),
+            ProjectFile(path: "docs/app.js", contents: ""),
+        ]
+        let issues = Self.issues(files, rule: "import_resolution")
+        #expect(issues.map(\.message) == ["<script src=\"../shared.js\"> matches no generated file (looked for shared.js)"])
+    }
+
+    @Test func resolvesCSSImports() {
+        let css = "@import './theme.css';\n@import url(\"../base.css\");\n@import url(parts/grid.css);\n@import 'tailwindcss';\n@import './nope.css';\n"
+        let files = [
+            ProjectFile(path: "src/index.css", contents: css), ProjectFile(path: "src/theme.css", contents: ""),
+            ProjectFile(path: "base.css", contents: ""), ProjectFile(path: "src/parts/grid.css", contents: ""),
+        ]
+        let issues = Self.issues(files, rule: "import_resolution")
+        #expect(issues.map(\.line) == [5])
+    }
+
+    @Test func reportsImportsLeavingTheProjectAndCaseMismatches() {
+        let files = [
+            ProjectFile(path: "src/a.js", contents: "import x from '../../secret';\nimport B from './button';\n"),
+            ProjectFile(path: "src/Button.jsx", contents: ""),
+        ]
+        let issues = Self.issues(files, rule: "import_resolution")
+        #expect(issues.count == 2)
+        #expect(issues[0].message.contains("outside the project"))
+        #expect(issues[1].message.contains("src/Button.jsx"))
+    }
+
+    @Test func resolvesTypeScriptESMImportsWrittenWithJSExtensions() {
+        let files = [ProjectFile(path: "src/a.ts", contents: "import { b } from './b.js';\n"), ProjectFile(path: "src/b.ts", contents: "")]
+        #expect(Self.issues(files, rule: "import_resolution") == [])
+    }
+
+    // MARK: entry_point
+
+    @Test func acceptsTheKnownEntryPoints() {
+        let plain = [ProjectFile(path: "index.html", contents: "<p>hi</p>")]
+        #expect(Self.issues(plain, rule: "entry_point") == [])
+        let node = [
+            ProjectFile(path: "package.json", contents: "{\"name\": \"x\", \"scripts\": {}}"), ProjectFile(path: "src/index.tsx", contents: ""),
+        ]
+        #expect(Self.issues(node, rule: "entry_point") == [])
+        let next = [
+            ProjectFile(path: "package.json", contents: "{\"name\": \"x\", \"scripts\": {}, \"dependencies\": {\"next\": \"14\"}}"),
+            ProjectFile(path: "app/page.tsx", contents: ""),
+        ]
+        #expect(Self.issues(next, rule: "entry_point") == [])
+    }
+
+    @Test func reportsAMissingEntryPoint() {
+        let issues = Self.issues([ProjectFile(path: "src/App.jsx", contents: "")], rule: "entry_point")
+        #expect(issues.count == 1)
+        #expect(issues.first?.path == nil)
+        let packageOnly = [ProjectFile(path: "package.json", contents: "{\"name\": \"x\", \"scripts\": {}}"), ProjectFile(path: "src/App.jsx", contents: "")]
+        #expect(Self.issues(packageOnly, rule: "entry_point").count == 1)
+        #expect(Self.issues([ProjectFile(path: "public/index.html", contents: "<p>x</p>")], rule: "entry_point").count == 1)
+    }
+
+    @Test func aViteAppNeedsARootIndexHTMLLoadingAModule() {
+        let noIndex = Self.replacing("index.html", with: nil)
+        #expect(Self.issues(noIndex, rule: "entry_point").map(\.path) == ["index.html"])
+        let noModule = Self.replacing("index.html", with: "<html><body><div id=\"root\"></div></body></html>")
+        #expect(Self.issues(noModule, rule: "entry_point").count == 1)
+    }
+
+    // MARK: Ordering and summary
+
+    @Test func sortsIssuesByPathThenLine() {
+        let files = [
+            ProjectFile(path: "src/b.js", contents: "a(;\n'x\n"),
+            ProjectFile(path: "a.json", contents: "{"),
+            ProjectFile(path: "src/a.js", contents: "}\n"),
+        ]
+        let issues = Validators.validate(files)
+        #expect(issues.map(\.path) == [nil, "a.json", "src/a.js", "src/b.js", "src/b.js"])
+        #expect(issues.compactMap(\.line).count == 4)
+        #expect(issues.filter { $0.path == "src/b.js" }.map(\.line) == [1, 2])
+    }
+
+    @Test func summarizesOneLinePerIssueCapped() {
+        let issues = (1...50).map { (n: Int) in ValidationIssue(path: "src/a.js", rule: "lexical", message: "problem \(n)", line: n) }
+            + [ValidationIssue(path: nil, rule: "entry_point", message: "no entry point")]
+        let summary = Validators.summary(issues)
+        let lines = summary.split(separator: "\n")
+        #expect(lines.count == 41)
+        #expect(lines.first == "- src/a.js:1: problem 1 [lexical]")
+        #expect(lines.last == "- … and 11 more problems")
+        #expect(Validators.summary([issues[50]]) == "- (project): no entry point [entry_point]")
+        #expect(Validators.summary([]) == "No problems found.")
+    }
+
+    @Test func issuesAreCodable() throws {
+        let issue = ValidationIssue(path: "a.js", rule: "lexical", message: "m", line: 3)
+        let decoded = try JSONDecoder().decode(ValidationIssue.self, from: JSONEncoder().encode(issue))
+        #expect(decoded == issue)
+    }
+}
