@@ -396,7 +396,7 @@ struct FileStreamParserTests {
         }
         #expect(parser.files.map(\.path) == expected)
         #expect(parser.files.allSatisfy { $0.contents.utf8.count > 6000 })
-        #expect(elapsed < .seconds(3), "took \(elapsed)")
+        #expect(elapsed < .seconds(20), "took \(elapsed): quadratic rescanning takes minutes")
     }
 
     @Test func aVeryLongLineIsNotRescannedForEveryChunk() {
@@ -414,6 +414,6 @@ struct FileStreamParserTests {
             _ = parser.feed("\n</file>\n")
         }
         #expect(parser.files.first?.contents.utf8.count == 400_001)
-        #expect(elapsed < .seconds(3), "took \(elapsed)")
+        #expect(elapsed < .seconds(20), "took \(elapsed): quadratic rescanning takes minutes")
     }
 }
