@@ -15,11 +15,11 @@ struct Generations: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var target: ProjectTarget
 
-    @Option(name: .long, help: "At most this many generations, 1 to 500.")
+    @Option(name: .long, help: "At most this many generations, 1 to 200.")
     var limit: Int?
 
     func validate() throws {
-        if let limit, !(1...500).contains(limit) { throw ValidationError("--limit must be 1 to 500") }
+        if let limit, !(1...200).contains(limit) { throw ValidationError("--limit must be 1 to 200") }
     }
 
     func run() throws {

@@ -185,7 +185,9 @@ struct Daemon {
     /// Breaker transitions are journal events with their own fields.
     static func log(_ event: ProviderRegistry.TransitionEvent, _ logger: Logger) {
         var metadata: Logger.Metadata = ["provider": "\(event.provider)"]
-        if let until = event.wallUntil { metadata["breaker.open_until"] = "\(until)" }
+        if let until = event.wallUntil {
+            metadata["breaker.open_until"] = "\(until.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: false)))"
+        }
         switch event.transition {
         case .opened(_, let reason):
             metadata["breaker.state"] = "open"

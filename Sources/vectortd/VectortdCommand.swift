@@ -115,7 +115,7 @@ struct CheckConfigReport {
         lines.append("paths.socket: \(paths.socket)")
         lines.append("paths.database: \(paths.databasePath(configuration.database.path))")
         for (key, value) in configuration.flattened() { lines.append("\(key): \(value)") }
-        for name in Secrets.knownNames {
+        for name in Secrets.names(for: configuration) {
             let entry = secrets.entries[name]
             lines.append("secrets.\(name): \(entry.map { "<redacted> (from \($0.source.rawValue))" } ?? "(not set)")")
         }

@@ -82,7 +82,11 @@ public struct Projects: Sendable {
     /// Deletes the project with all its versions.
     public func delete(_ id: String, owner: String?) async throws -> Done {
         try await writer.write { db in
-            _ = try Self.load(db, id, owner: owner)
+            let project = try Self.load(db, id, owner: owner)
+            // The running generation holds credits and will record its end on this project.
+            guard project.status != .generating else {
+                throw EngineError.conflict("project \(id) is generating; delete it when the generation has ended")
+            }
             try db.cachedStatement(sql: "DELETE FROM projects WHERE id = ?").execute(arguments: [id])
             return Done(id: id)
         }

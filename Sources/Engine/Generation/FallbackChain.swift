@@ -18,6 +18,8 @@ public struct FallbackChain: Sendable {
         public var lastFailure: ProviderFailure?
         /// When an open breaker lets calls through again.
         public var retryAfterSeconds: Double?
+        /// No provider is configured at all.
+        public var emptyChain = false
     }
 
     /// The call ran out of time between attempts.
@@ -49,6 +51,7 @@ public struct FallbackChain: Sendable {
     ) async throws -> (value: T, provider: String) {
         let names: [String]
         if let requested { names = requested } else { names = await registry.chain }
+        guard !names.isEmpty else { throw Exhausted(lastFailure: nil, retryAfterSeconds: nil, emptyChain: true) }
         var lastFailure: ProviderFailure?
         for (index, name) in names.enumerated() {
             guard let (provider, settings) = await registry.provider(name) else { continue }

@@ -181,10 +181,15 @@ public struct GenerationPipeline: Sendable {
                 return (.failed, last.kind.rawValue, last.message, wire)
             }
             var details: [String: JSONValue] = [
-                "reason": .string(exhausted.lastFailure.map { $0.kind.rawValue } ?? "breaker_open")
+                "reason": .string(
+                    exhausted.lastFailure.map { $0.kind.rawValue } ?? (exhausted.emptyChain ? "no_providers" : "breaker_open"))
             ]
             if let wait = exhausted.retryAfterSeconds { details["retry_after_seconds"] = .double((wait * 10).rounded(.up) / 10) }
-            let text = exhausted.lastFailure.map { "every provider failed; last: \($0)" } ?? "every provider is unavailable"
+            let text =
+                exhausted.lastFailure.map { "every provider failed; last: \($0)" }
+                ?? (exhausted.emptyChain
+                    ? "no provider is configured in generation.chain (or none has its key)"
+                    : "every provider's circuit breaker is open")
             let wire = EngineError(WireError(.unavailable, text, details))
             return (.failed, "unavailable", text, wire)
         case let failure as ProviderFailure:

@@ -189,11 +189,10 @@ public struct GenerationStore: Sendable {
                 duration, generation,
             ])
         try insertAttempts(db, generation, attempts)
-        // The project goes back to what it was: `completed` if it has a version, else `failed`.
-        let previous: String = row["previous_status"]
+        // The project is `completed` if it still has a version from before, else `failed`.
         let hasVersion = try Bool.fetchOne(
             db.cachedStatement(sql: "SELECT current_version IS NOT NULL FROM projects WHERE id = ?"), arguments: [row["project_id"] as String]) ?? false
-        let restored = hasVersion ? "completed" : (previous == "draft" ? "draft" : "failed")
+        let restored = hasVersion ? "completed" : "failed"
         try db.cachedStatement(sql: "UPDATE projects SET status = ?, updated_at = ? WHERE id = ? AND status = 'generating'").execute(arguments: [restored, stamp, row["project_id"] as String])
     }
 

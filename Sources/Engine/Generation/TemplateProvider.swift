@@ -67,7 +67,7 @@ public struct TemplateProvider: LLMProvider {
     }
 
     static func plan(for brief: AppBrief) -> String {
-        let kind = StarterTemplates.pick(for: brief)
+        let kind = StarterTemplates.pick(for: brief, type: brief.type)
         let copy = StarterCopy(brief: brief)
         return """
             Plan: build \(kind.summary), about \(copy.subject), as static files that open directly \

@@ -82,7 +82,6 @@ extension ConfigurationLoader {
                 entry = ProviderEntry(
                     name: name, kind: kind, model: builtIn[name]?.kind == kind ? builtIn[name]!.model : defaults?.model ?? "",
                     baseURL: kind == .openaiCompatible ? "" : defaults?.baseURL ?? "")
-                if kind == .openaiCompatible && entry.model.isEmpty { entry.model = "" }
             } else if let known = builtIn[name] {
                 entry = known
             } else {
@@ -93,7 +92,7 @@ extension ConfigurationLoader {
             if let base = try values.string("\(prefix).base_url") { entry.baseURL = base }
             if entry.kind != .template {
                 if entry.model.isEmpty {
-                    throw ConfigurationError(key: "\(prefix).model", problem: "a \(entry.kind.rawValue) provider needs a model")
+                    throw ConfigurationError(key: "\(prefix).model", problem: "provider \(name) (\(entry.kind.rawValue)) needs a model")
                 }
                 guard let url = URL(string: entry.baseURL), url.scheme == "https" || url.scheme == "http", url.host != nil
                 else {

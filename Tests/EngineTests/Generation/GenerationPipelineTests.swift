@@ -112,7 +112,7 @@ struct GenerationPipelineTests {
             #expect(records.generations.map(\.status) == [.failed])
             #expect(records.generations.first?.attempts.count == 6)
             #expect(records.generations.first?.creditsCharged == 0)
-            #expect(try await h.engine.projects.get(project, owner: user).status == .draft)
+            #expect(try await h.engine.projects.get(project, owner: user).status == .failed)
             #expect(try await h.engine.ledgerViolations().isEmpty)
         }
     }
@@ -336,8 +336,18 @@ struct GenerationPipelineTests {
             let call = Task { try await h.generate(project) }
             while primary.calls == 0 { try await Task.sleep(for: .milliseconds(5)) }
             await expectEngineError(.conflict) { try await h.generate(project) }
+            await expectEngineError(.conflict) { try await h.engine.projects.delete(project, owner: user) }
             call.cancel()
             _ = try? await call.value
+            #expect(try await h.balance(user) == 10)
+        }
+    }
+
+    @Test func anEmptyChainIsUnavailableWithItsOwnReason() async throws {
+        try await withPipeline([]) { h in
+            let (user, project) = try await h.project()
+            let error = await expectEngineError(.unavailable) { try await h.generate(project) }
+            #expect(error?.details["reason"] == .string("no_providers"))
             #expect(try await h.balance(user) == 10)
         }
     }
@@ -357,7 +367,7 @@ struct GenerationPipelineTests {
             let record = try await h.pipeline.store.get(id)
             #expect(record.status == .failed)
             #expect(record.error == "interrupted")
-            #expect(try await h.engine.projects.get(project, owner: user).status == .draft)
+            #expect(try await h.engine.projects.get(project, owner: user).status == .failed)
             #expect(try await h.engine.ledgerViolations().isEmpty)
         }
     }

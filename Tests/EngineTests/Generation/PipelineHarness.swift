@@ -139,17 +139,25 @@ func withPipeline<T>(
     breaker: BreakerPolicy = BreakerPolicy(), settings: GenerationSettings = GenerationSettings(),
     _ body: (PipelineHarness) async throws -> T
 ) async throws -> T {
+    let entries: [(ProviderSettings, any LLMProvider)] = providers.map {
+        (
+            ProviderSettings(
+                name: $0.name, kind: $0.kind, model: $0.model, baseURL: "http://127.0.0.1:1", retry: retry, breaker: breaker),
+            $0
+        )
+    }
+    return try await withPipeline(
+        entries: entries, chain: chain, freeOnSignup: freeOnSignup, settings: settings, body)
+}
+
+/// The pipeline over any providers (real HTTP clients included), with virtual time for retries.
+func withPipeline<T>(
+    entries: [(ProviderSettings, any LLMProvider)], chain: [String]? = nil, freeOnSignup: Int = 10,
+    settings: GenerationSettings = GenerationSettings(), _ body: (PipelineHarness) async throws -> T
+) async throws -> T {
     try await withEngine(freeOnSignup: freeOnSignup) { engine in
         let time = VirtualTime()
-        let entries: [(ProviderSettings, any LLMProvider)] = providers.map {
-            (
-                ProviderSettings(
-                    name: $0.name, kind: $0.kind, model: $0.model, baseURL: "http://127.0.0.1:1", retry: retry,
-                    breaker: breaker),
-                $0
-            )
-        }
-        let registry = ProviderRegistry(providers: entries, chain: chain ?? providers.map(\.name), now: { time.now })
+        let registry = ProviderRegistry(providers: entries, chain: chain ?? entries.map(\.0.name), now: { time.now })
         let chainRunner = FallbackChain(
             registry: registry, now: { time.now }, sleep: { try await time.sleep($0) }, random: { $0.upperBound })
         let store = GenerationStore(writer: engine.writer, pool: engine.pool, now: { engine.clock.now })
