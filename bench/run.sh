@@ -12,6 +12,8 @@ for tool in vectortd vectort-bench; do
     fi
 done
 export VECTORT_BIN_DIR=$bin
+# generate compares with LiteLLM's proxy when bench/litellm.sh install has put it in place.
+export VECTORT_LITELLM=${VECTORT_LITELLM:-$("$root/bench/litellm.sh" path 2>/dev/null || true)}
 benches=("$@")
 [[ ${#benches[@]} -gt 0 ]] || benches=(ipc startup ledger generate)
 for name in "${benches[@]}"; do

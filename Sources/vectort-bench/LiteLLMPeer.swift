@@ -18,6 +18,8 @@ enum LiteLLMPeer {
         let directory = try TemporaryDirectory(prefix: "vtlitellm")
         let port = try freePort()
         let config = directory.path + "/litellm.yaml"
+        let masterKey = "sk-bench-master-\(UUID().uuidString.prefix(8))"
+        // No database, no callbacks, no retries of its own: the proxy path alone, as fair as it gets.
         try """
             model_list:
               - model_name: gpt-4o
@@ -26,22 +28,28 @@ enum LiteLLMPeer {
                   api_base: "\(upstream)"
                   api_key: "\(key)"
             litellm_settings:
-              telemetry: false
-              drop_params: true
-              turn_off_message_logging: true
+              num_retries: 0
+              request_timeout: 600
+              callbacks: []
+              success_callback: []
+              failure_callback: []
             general_settings:
+              master_key: "\(masterKey)"
               disable_spend_logs: true
+              disable_error_logs: true
+              background_health_checks: false
 
             """.write(toFile: config, atomically: true, encoding: .utf8)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = ["--config", config, "--host", "127.0.0.1", "--port", String(port), "--num_workers", "1"]
-        var environment = ProcessInfo.processInfo.environment
-        environment["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
-        environment["LITELLM_LOG"] = "ERROR"
-        environment["LITELLM_TELEMETRY"] = "False"
-        environment["NO_DOCS"] = "True"
-        process.environment = environment
+        // A clean environment (an inherited DATABASE_URL would change what it does) and a scratch
+        // working directory (it is put on Python's import path).
+        process.environment = [
+            "PATH": "/usr/bin:/bin", "HOME": NSHomeDirectory(), "LITELLM_MODE": "PRODUCTION",
+            "LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_TELEMETRY_DISABLED": "true", "LITELLM_LOG": "ERROR",
+        ]
+        process.currentDirectoryURL = URL(fileURLWithPath: directory.path)
         let log = FileHandle(forWritingAtPath: "/dev/null")
         process.standardOutput = log
         process.standardError = log
@@ -51,12 +59,13 @@ enum LiteLLMPeer {
             process.waitUntilExit()
         }
         let base = "http://127.0.0.1:\(port)"
-        try await waitUntilReady(base + "/health/liveliness", process: process)
-        // One call first: LiteLLM sets up its client and router lazily.
+        try await waitUntilReady(base + "/health/readiness", process: process)
+        // Warm-up: LiteLLM sets up its clients and router on the first calls.
         _ = try await StreamingHTTPLoad.run(
-            url: base + "/v1/chat/completions", key: key, model: "gpt-4o", concurrency: 1, rounds: 1)
+            url: base + "/v1/chat/completions", key: masterKey, model: "gpt-4o", concurrency: 4, rounds: 3)
         return try await StreamingHTTPLoad.run(
-            url: base + "/v1/chat/completions", key: key, model: "gpt-4o", concurrency: concurrency, rounds: rounds)
+            url: base + "/v1/chat/completions", key: masterKey, model: "gpt-4o", concurrency: concurrency,
+            rounds: rounds)
     }
 
     static func waitUntilReady(_ url: String, process: Process) async throws {
