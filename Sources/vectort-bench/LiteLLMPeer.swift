@@ -54,10 +54,7 @@ enum LiteLLMPeer {
         process.standardOutput = log
         process.standardError = log
         try process.run()
-        defer {
-            process.terminate()
-            process.waitUntilExit()
-        }
+        defer { stop(process) }
         let base = "http://127.0.0.1:\(port)"
         try await waitUntilReady(base + "/health/readiness", process: process)
         // Warm-up: LiteLLM sets up its clients and router on the first calls.
@@ -66,6 +63,15 @@ enum LiteLLMPeer {
         return try await StreamingHTTPLoad.run(
             url: base + "/v1/chat/completions", key: masterKey, model: "gpt-4o", concurrency: concurrency,
             rounds: rounds)
+    }
+
+    /// SIGTERM, and SIGKILL when the proxy has not exited 10 s later (it can ignore SIGTERM).
+    static func stop(_ process: Process) {
+        process.terminate()
+        let deadline = Date().addingTimeInterval(10)
+        while process.isRunning && Date() < deadline { usleep(50_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
     }
 
     static func waitUntilReady(_ url: String, process: Process) async throws {

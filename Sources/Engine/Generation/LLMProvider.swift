@@ -1,5 +1,3 @@
-public import Foundation
-public import Protocol
 
 /// One turn of a conversation sent to a provider.
 public struct ChatMessage: Sendable, Equatable {

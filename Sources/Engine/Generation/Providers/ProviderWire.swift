@@ -9,10 +9,13 @@ enum ProviderJSON {
         return Array((try? encoder.encode(value)) ?? Data("{}".utf8))
     }
 
+    /// One decoder for every stream: it holds options only, and making one per chunk costs.
+    static let decoder = JSONDecoder()
+
     /// Decodes a `data:` payload; anything that is not the expected JSON is a malformed response.
     static func decode<T: Decodable>(_ type: T.Type, from text: String, provider: String) throws -> T {
         do {
-            return try JSONDecoder().decode(T.self, from: Data(text.utf8))
+            return try decoder.decode(T.self, from: Data(text.utf8))
         } catch {
             let excerpt = text.count > 120 ? String(text.prefix(120)) + "…" : text
             throw ProviderFailure(.malformedResponse, .retry, message: "\(provider) sent data that is not valid JSON: \(excerpt)")
