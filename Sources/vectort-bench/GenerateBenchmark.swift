@@ -70,7 +70,6 @@ struct GenerateBenchmark: AsyncParsableCommand {
             url: fake.baseURL + "/chat/completions", key: Self.key, model: "gpt-4o", concurrency: concurrency,
             rounds: rounds)
         let through = try await measureDaemon(chain: "openai", fake: fake, down: nil).latencies
-        let downBefore = down.callCount
         let breakerOpen = try await measureDaemon(chain: "down, openai", fake: fake, down: down)
         var rows: [(String, Latencies)] = [("direct to fake (floor)", direct), ("vectortd", through)]
         rows.append(("vectortd, primary down", breakerOpen.latencies))
@@ -103,7 +102,6 @@ struct GenerateBenchmark: AsyncParsableCommand {
                 + goal(breakerOpen.callsToDown == 0, "0") + String(
                     format: "; added total p50 %+.2f ms against the healthy chain",
                     addedMs(breakerOpen.latencies.total, through.total, 50)))
-        _ = downBefore
         if let peer {
             let theirs = addedMs(peer.total, direct.total, 50)
             let ours = max(addedMs(through.total, direct.total, 50), 0.01)
@@ -156,9 +154,6 @@ struct GenerateBenchmark: AsyncParsableCommand {
         options.config = config
         options.credentials["openai-api-key"] = Self.key
         let process = try DaemonProcess(options)
-        defer {
-            process.signal(SIGTERM)
-        }
         let admin = try await process.connect(callTimeout: 60)
         var projects: [(String, String)] = []
         for i in 0..<concurrency {

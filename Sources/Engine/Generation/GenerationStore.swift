@@ -61,11 +61,11 @@ public struct GenerationStore: Sendable {
             let stamp = Timestamps.string(now)
             try db.cachedStatement(sql: """
                     INSERT INTO generations(id, project_id, user_id, mode, prompt, status, idempotency_key, hold_id,
-                        credits_held, previous_status, started_at)
-                    VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)
+                        credits_held, started_at)
+                    VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)
                     """).execute(arguments: [
                     id, project.id, project.user, request.mode.rawValue, request.prompt, request.idempotencyKey,
-                    hold.id, request.price, project.status.rawValue, stamp,
+                    hold.id, request.price, stamp,
                 ])
             try db.cachedStatement(sql: "UPDATE projects SET status = 'generating', updated_at = ? WHERE id = ?").execute(arguments: [stamp, project.id])
             return .started(id: id, hold: hold)
@@ -167,7 +167,7 @@ public struct GenerationStore: Sendable {
     ) throws {
         guard
             let row = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT project_id, hold_id, status, previous_status, started_at FROM generations WHERE id = ?"),
+                db.cachedStatement(sql: "SELECT project_id, hold_id, status, started_at FROM generations WHERE id = ?"),
                 arguments: [generation])
         else { throw EngineError.notFound("generation", generation) }
         guard row["status"] == "running" else { return }

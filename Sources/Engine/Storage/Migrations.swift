@@ -46,7 +46,6 @@ private let generations = """
         output_tokens INTEGER NOT NULL DEFAULT 0,
         error TEXT,
         error_message TEXT,
-        previous_status TEXT NOT NULL,
         started_at TEXT NOT NULL,
         finished_at TEXT,
         duration_ms INTEGER,

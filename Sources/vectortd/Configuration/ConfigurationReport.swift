@@ -4,9 +4,7 @@ extension DaemonConfiguration {
     /// Every effective key with its value, in documentation order. Used by `--check-config`
     /// and to compute what a reload changed.
     func flattened() -> [(key: String, value: String)] {
-        func seconds(_ value: Double) -> String {
-            value.rounded() == value ? String(Int(value)) : String(value)
-        }
+        let seconds = Self.secondsText
         let lines: [(key: String, value: String)] = [
             ("control.socket", control.socket ?? "(default)"),
             ("control.admin_group", control.adminGroup),
@@ -37,6 +35,11 @@ extension DaemonConfiguration {
             ("stripe.api_base", stripe.apiBase),
         ]
         return lines + providers.flatMap { $0.flattened() }
+    }
+
+    /// Seconds as written in configuration: `30`, `0.25`.
+    static func secondsText(_ value: Double) -> String {
+        value.rounded() == value ? String(Int(value)) : String(value)
     }
 
     /// Keys whose effective value differs between two configurations.

@@ -153,8 +153,7 @@ extension ProviderEntry {
     /// Report lines for `--check-config` and reload change detection.
     func flattened() -> [(key: String, value: String)] {
         func s(_ d: Duration) -> String {
-            let value = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
-            return value.rounded() == value ? String(Int(value)) : String(value)
+            DaemonConfiguration.secondsText(Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
         }
         let p = "providers.\(name)"
         var lines: [(String, String)] = [("\(p).kind", kind.rawValue)]

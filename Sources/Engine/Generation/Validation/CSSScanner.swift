@@ -122,15 +122,11 @@ struct CSSScanner {
 
     private mutating func comment() {
         let openLine = line
-        i += 2
-        while i < bytes.count {
-            if bytes[i] == ASCII.star, byte(at: i + 1) == ASCII.slash {
-                i += 2
-                return
-            }
-            if bytes[i] == ASCII.newline { line += 1 }
-            i += 1
+        if let end = ASCII.skipBlockComment(bytes, from: i, line: &line) {
+            i = end
+            return
         }
+        i = bytes.count
         problems.append(SourceProblem("comment opened at line \(openLine) is never closed", line: openLine))
     }
 

@@ -83,23 +83,33 @@ struct JSONChecker {
             i += 1
             try skipSpace()
             try value(depth: depth + 1)
+            if try closesAfterMember("{", ASCII.closeBrace, "object", openLine: openLine) { return }
+        }
+    }
+
+    /// After a member of an object or array: `,` and another member, or the closing bracket
+    /// (a trailing comma before it only when lenient). True when the container closed.
+    private mutating func closesAfterMember(
+        _ open: String, _ close: UInt8, _ container: String, openLine: Int
+    ) throws(Failure) -> Bool {
+        try skipSpace()
+        guard i < bytes.count else { throw unclosed(open, openLine) }
+        switch bytes[i] {
+        case ASCII.comma:
+            i += 1
             try skipSpace()
-            guard i < bytes.count else { throw unclosed("{", openLine) }
-            switch bytes[i] {
-            case ASCII.comma:
+            if i < bytes.count, bytes[i] == close {
+                guard lenient else { throw fail("trailing comma before '\(Character(Unicode.Scalar(close)))'") }
                 i += 1
-                try skipSpace()
-                if i < bytes.count, bytes[i] == ASCII.closeBrace {
-                    guard lenient else { throw fail("trailing comma before '}'") }
-                    i += 1
-                    return
-                }
-            case ASCII.closeBrace:
-                i += 1
-                return
-            default:
-                throw fail("expected ',' or '}' in the object opened at line \(openLine), found \(describe(bytes[i]))")
+                return true
             }
+            return false
+        case close:
+            i += 1
+            return true
+        default:
+            throw fail(
+                "expected ',' or '\(Character(Unicode.Scalar(close)))' in the \(container) opened at line \(openLine), found \(describe(bytes[i]))")
         }
     }
 
@@ -114,23 +124,7 @@ struct JSONChecker {
         while true {
             guard i < bytes.count else { throw unclosed("[", openLine) }
             try value(depth: depth + 1)
-            try skipSpace()
-            guard i < bytes.count else { throw unclosed("[", openLine) }
-            switch bytes[i] {
-            case ASCII.comma:
-                i += 1
-                try skipSpace()
-                if i < bytes.count, bytes[i] == ASCII.closeBracket {
-                    guard lenient else { throw fail("trailing comma before ']'") }
-                    i += 1
-                    return
-                }
-            case ASCII.closeBracket:
-                i += 1
-                return
-            default:
-                throw fail("expected ',' or ']' in the array opened at line \(openLine), found \(describe(bytes[i]))")
-            }
+            if try closesAfterMember("[", ASCII.closeBracket, "array", openLine: openLine) { return }
         }
     }
 
