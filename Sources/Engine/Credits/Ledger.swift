@@ -23,9 +23,17 @@ public struct Ledger: Sendable {
 
     // MARK: Reads
 
+    /// Answered from the writer's cache of committed balances; a miss reads the database.
     public func balance(user: String) async throws -> CreditBalance {
         let now = now()
-        return try await pool.read { db in try Self.balance(db, user: user, now: now) }
+        let pool = pool
+        let rows = try await writer.balances.rows(user) {
+            try await pool.read { db in
+                try Users.requireExists(db, user)
+                return try BalanceRows.load(db, user: user)
+            }
+        }
+        return rows.view(user: user, now: now)
     }
 
     public func history(user: String, limit: Int = 50, after: String? = nil) async throws -> CreditHistory {
@@ -243,32 +251,12 @@ public struct Ledger: Sendable {
 
     static func balance(_ db: GRDB.Database, user: String, now: Date) throws -> CreditBalance {
         try Users.requireExists(db, user)
-        let available = try spendable(db, user: user, now: now)
-        let held = try Int.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(SUM(amount), 0) FROM credit_holds WHERE user_id = ? AND status = 'held'"), arguments: [user]) ?? 0
-        let expiry = try String.fetchOne(db.cachedStatement(sql: "SELECT expires_at FROM credit_balances WHERE user_id = ? AND bucket = 'monthly'"), arguments: [user])
-        var buckets: [String: Int] = [:]
-        for bucket in CreditBucket.allCases { buckets[bucket.rawValue] = available[bucket] ?? 0 }
-        return CreditBalance(
-            user: user, total: buckets.values.reduce(0, +), buckets: buckets, held: held,
-            monthlyExpiresAt: (available[.monthly] ?? 0) > 0 ? expiry : nil)
-    }
-
-    /// Credits that may be spent now: expired monthly credits are not, even before the sweep.
-    static func spendable(_ db: GRDB.Database, user: String, now: Date) throws -> [CreditBucket: Int] {
-        var result: [CreditBucket: Int] = [:]
-        let stamp = Timestamps.string(now)
-        for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT bucket, balance, expires_at FROM credit_balances WHERE user_id = ?"), arguments: [user])
-        {
-            guard let bucket = CreditBucket(rawValue: row["bucket"]) else { continue }
-            if bucket == .monthly, let expires = row["expires_at"] as String?, expires <= stamp { continue }
-            result[bucket] = max(0, row["balance"] as Int)
-        }
-        return result
+        return try BalanceRows.load(db, user: user).view(user: user, now: now)
     }
 
     static func hold(_ db: GRDB.Database, user: String, amount: Int, reference: String, now: Date) throws -> CreditHold {
         try Users.requireActive(db, user)
-        let available = try spendable(db, user: user, now: now)
+        let available = try BalanceRows.load(db, user: user, withHeld: false).spendable(at: Timestamps.string(now))
         guard let allocations = CreditRules.allocate(amount, from: available) else {
             throw EngineError.insufficientCredits(required: amount, available: available.values.reduce(0, +))
         }

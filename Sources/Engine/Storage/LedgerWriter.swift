@@ -1,3 +1,4 @@
+import Foundation
 public import GRDB
 import Protocol
 import Synchronization
@@ -9,6 +10,10 @@ import Synchronization
 /// Each request runs in its own savepoint, so a request that fails rolls back alone and the
 /// others of its batch still commit. `write` returns only after the batch's commit returned:
 /// an answer is never sent for a write that is not durable.
+///
+/// The writer owns a thread: batches run there on the pool's writer connection without a hop
+/// to another queue, and callers are resumed straight from it. Before a batch's replies go
+/// out, the balances it changed are published to `balances`.
 public final class LedgerWriter: Sendable {
     private struct Request: Sendable {
         let work: @Sendable (GRDB.Database) throws -> any Sendable
@@ -17,83 +22,125 @@ public final class LedgerWriter: Sendable {
 
     private struct Queue: ~Copyable {
         var requests: [Request] = []
-        var wakeUp: CheckedContinuation<Void, Never>?
+        var writerWaiting = false
         var stopped = false
+        var started = false
+        var finished: [CheckedContinuation<Void, Never>] = []
+        var done = false
     }
 
     private let pool: DatabasePool
     private let queue = Mutex(Queue())
+    /// Wakes the writer thread; signalled once per transition to waiting.
+    private let wake = DispatchSemaphore(value: 0)
     /// Requests per transaction at most; 1 turns group commit off (used by the benchmark).
     public let maxBatch: Int
+    /// Committed balances, kept by this writer (see `BalanceCache`).
+    public let balances: BalanceCache
 
-    public init(pool: DatabasePool, maxBatch: Int = 512) {
+    public init(pool: DatabasePool, maxBatch: Int = 512, balanceCacheCapacity: Int = 200_000) {
         self.pool = pool
         self.maxBatch = max(1, maxBatch)
+        self.balances = BalanceCache(capacity: balanceCacheCapacity)
+        do {
+            try pool.writeWithoutTransaction { db in try db.execute(sql: BalanceCache.trackingSQL) }
+        } catch {
+            // Without the notes the cache cannot be kept: every read then goes to the database.
+            balances.disable()
+        }
     }
 
     /// Runs `work` in the next batch and returns its result once the batch is durable.
     public func write<T: Sendable>(_ work: @escaping @Sendable (GRDB.Database) throws -> T) async throws -> T {
         let result = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<any Sendable, any Error>) in
             let request = Request(work: { try work($0) }, continuation: continuation)
-            let (rejected, wake) = queue.withLock { state -> (Bool, CheckedContinuation<Void, Never>?) in
-                if state.stopped { return (true, nil) }
+            let (rejected, signal) = queue.withLock { state -> (Bool, Bool) in
+                if state.stopped { return (true, false) }
                 state.requests.append(request)
-                let wake = state.wakeUp
-                state.wakeUp = nil
-                return (false, wake)
+                let signal = state.writerWaiting
+                state.writerWaiting = false
+                return (false, signal)
             }
             if rejected {
                 continuation.resume(throwing: EngineError(.unavailable("vectortd is shutting down")))
             }
-            wake?.resume()
+            if signal { wake.signal() }
         }
         return result as! T
     }
 
-    /// The writer loop; returns after `stop()` once every queued request has been answered.
+    /// Starts the writer thread and returns after `stop()` once every queued request has been
+    /// answered. Requests may be queued before it is called.
     public func run() async {
-        while let batch = await nextBatch() {
-            await commit(batch)
+        let start = queue.withLock { state -> Bool in
+            defer { state.started = true }
+            return !state.started
+        }
+        if start {
+            let thread = Thread { [self] in
+                loop()
+                let waiters = queue.withLock { state -> [CheckedContinuation<Void, Never>] in
+                    state.done = true
+                    defer { state.finished = [] }
+                    return state.finished
+                }
+                for waiter in waiters { waiter.resume() }
+            }
+            thread.name = "vectortd-writer"
+            thread.start()
+        }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let now = queue.withLock { state -> Bool in
+                if state.done { return true }
+                state.finished.append(continuation)
+                return false
+            }
+            if now { continuation.resume() }
         }
     }
 
     /// Refuses new requests; `run()` returns when the queue is empty.
     public func stop() {
-        let wake = queue.withLock { state -> CheckedContinuation<Void, Never>? in
+        let signal = queue.withLock { state -> Bool in
             state.stopped = true
-            let wake = state.wakeUp
-            state.wakeUp = nil
-            return wake
+            let signal = state.writerWaiting
+            state.writerWaiting = false
+            return signal
         }
-        wake?.resume()
+        if signal { wake.signal() }
     }
 
-    private func nextBatch() async -> [Request]? {
+    private func loop() {
+        while let batch = nextBatch() {
+            commit(batch)
+        }
+    }
+
+    private func nextBatch() -> [Request]? {
         while true {
             let taken = queue.withLock { state -> (batch: [Request], done: Bool) in
                 let count = min(state.requests.count, maxBatch)
+                if count == 0 {
+                    if !state.stopped { state.writerWaiting = true }
+                    return ([], state.stopped)
+                }
                 let batch = Array(state.requests.prefix(count))
                 state.requests.removeFirst(count)
-                return (batch, state.stopped && state.requests.isEmpty)
+                return (batch, false)
             }
             if !taken.batch.isEmpty { return taken.batch }
             if taken.done { return nil }
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let resumeNow = queue.withLock { state -> Bool in
-                    if !state.requests.isEmpty || state.stopped { return true }
-                    state.wakeUp = continuation
-                    return false
-                }
-                if resumeNow { continuation.resume() }
-            }
+            wake.wait()
         }
     }
 
-    private func commit(_ batch: [Request]) async {
+    private func commit(_ batch: [Request]) {
         let outcomes: [Result<any Sendable, any Error>]
+        let touched: [String: BalanceRows]
         do {
-            outcomes = try await pool.writeWithoutTransaction { db in
+            (outcomes, touched) = try pool.writeWithoutTransaction { db in
                 var outcomes: [Result<any Sendable, any Error>] = []
+                var touched: [String: BalanceRows] = [:]
                 outcomes.reserveCapacity(batch.count)
                 try db.inTransaction(.immediate) {
                     // Savepoint statements are prepared once; a failed request is rolled back
@@ -113,14 +160,16 @@ public final class LedgerWriter: Sendable {
                             outcomes.append(.failure(error))
                         }
                     }
+                    touched = try balances.isEnabled ? BalanceCache.collectTouched(db) : [:]
                     return .commit
                 }
-                return outcomes
+                return (outcomes, touched)
             }
         } catch {
             for request in batch { request.continuation.resume(throwing: error) }
             return
         }
+        balances.publish(touched)
         for (request, outcome) in zip(batch, outcomes) {
             request.continuation.resume(with: outcome)
         }

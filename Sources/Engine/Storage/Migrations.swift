@@ -21,6 +21,11 @@ enum Migrations {
         migrator.registerMigration("0003-generations") { db in
             try db.execute(sql: generations)
         }
+        // A user's held credits are summed for every balance the writer publishes; without it
+        // the sum scans every open hold of every user.
+        migrator.registerMigration("0004-open-holds-by-user") { db in
+            try db.execute(sql: "CREATE INDEX credit_holds_open_by_user ON credit_holds(user_id) WHERE status = 'held'")
+        }
         return migrator
     }
 }

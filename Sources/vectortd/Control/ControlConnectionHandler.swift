@@ -40,6 +40,8 @@ final class ControlConnectionHandler: ChannelDuplexHandler {
     private var inReadBurst = false
     private var needsFlush = false
     private var context: ChannelHandlerContext?
+    /// Runs `onLoop` calls' tasks on this connection's event loop; made on first use.
+    private var loopExecutor: EventLoopTaskExecutor?
 
     init(state: ControlServerState, callContext: CallContext, maxPipelinedCalls: Int) {
         self.state = state
@@ -161,27 +163,34 @@ final class ControlConnectionHandler: ChannelDuplexHandler {
             }
             if let sequence { deliver(sequence, frame(reply), final: true) }
         case .async(let run):
-            startTask(sequence: sequence, request: request, parameters: parameters, run: run, eventLoop: context.eventLoop)
+            startTask(
+                sequence: sequence, request: request, parameters: parameters, run: run, eventLoop: context.eventLoop,
+                onLoop: false)
+        case .onLoop(let run):
+            startTask(
+                sequence: sequence, request: request, parameters: parameters, run: run, eventLoop: context.eventLoop,
+                onLoop: true)
         }
     }
 
     private func startTask(
         sequence: UInt64?, request: CallRequest, parameters: Parameters,
         run: @escaping @Sendable (CallContext, Parameters, ReplyStream) async throws -> any Encodable & Sendable,
-        eventLoop: any EventLoop
+        eventLoop: any EventLoop, onLoop: Bool
     ) {
         let taskID = nextTaskID
         nextTaskID += 1
         if sequence == nil { onewayRunning += 1 }
+        if onLoop && loopExecutor == nil { loopExecutor = EventLoopTaskExecutor(eventLoop) }
         tasks[taskID] = Self.spawn(
             handler: NIOLoopBound(self, eventLoop: eventLoop), taskID: taskID, sequence: sequence,
             streaming: request.wantsMore, method: request.method, context: callContext, parameters: parameters,
-            run: run)
+            executor: onLoop ? loopExecutor : nil, run: run)
     }
 
     private static func spawn(
         handler: NIOLoopBound<ControlConnectionHandler>, taskID: UInt64, sequence: UInt64?, streaming: Bool,
-        method: String, context: CallContext, parameters: Parameters,
+        method: String, context: CallContext, parameters: Parameters, executor: EventLoopTaskExecutor?,
         run: @escaping @Sendable (CallContext, Parameters, ReplyStream) async throws -> any Encodable & Sendable
     ) -> Task<Void, Never> {
         let eventLoop = handler.eventLoop
@@ -189,11 +198,23 @@ final class ControlConnectionHandler: ChannelDuplexHandler {
             guard streaming, let sequence else { return }
             try Task.checkCancellation()
             let buffer = try encodeFrame(CallReply.Encoded.continued(value))
-            eventLoop.execute { handler.value.deliver(sequence, buffer, final: false) }
+            onLoop(eventLoop) { handler.value.deliver(sequence, buffer, final: false) }
         }
-        return Task {
+        let body: @Sendable () async -> Void = {
             let buffer = await runCall(run, context: context, parameters: parameters, stream: stream, method: method)
-            eventLoop.execute { handler.value.finishTask(taskID, sequence: sequence, buffer: buffer) }
+            onLoop(eventLoop) { handler.value.finishTask(taskID, sequence: sequence, buffer: buffer) }
+        }
+        if let executor { return Task(executorPreference: executor, operation: body) }
+        return Task(operation: body)
+    }
+
+    /// Runs `work` on `eventLoop`: at once when already there (a task on the loop's executor),
+    /// else as a task of the loop.
+    private static func onLoop(_ eventLoop: any EventLoop, _ work: @escaping @Sendable () -> Void) {
+        if eventLoop.inEventLoop {
+            work()
+        } else {
+            eventLoop.execute(work)
         }
     }
 
@@ -358,5 +379,21 @@ extension CallReply {
                 try container.encode(error.parameters, forKey: .parameters)
             }
         }
+    }
+}
+
+/// A task executor that runs jobs on one NIO event loop, so that a task resumed by another
+/// thread (the ledger writer) comes straight back to the loop that answers its caller.
+final class EventLoopTaskExecutor: TaskExecutor {
+    let eventLoop: any EventLoop
+
+    init(_ eventLoop: any EventLoop) {
+        self.eventLoop = eventLoop
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let executor = asUnownedTaskExecutor()
+        eventLoop.execute { job.runSynchronously(on: executor) }
     }
 }

@@ -13,7 +13,7 @@ enum CreditMethods {
             MethodDescriptor(
                 method: MethodName.creditsGetBalance, role: .client, parameters: [user],
                 summary: "Spendable credits in total and per bucket, and credits held."),
-            .async { _, p, _ in try await ledger.balance(user: p.required("user")) })
+            .onLoop { _, p, _ in try await ledger.balance(user: p.required("user")) })
         table.register(
             MethodDescriptor(method: MethodName.creditsListPackages, role: .client, summary: "Credit packages for sale."),
             .immediate { _, _ in CreditPackageList(packages: ledger.packages) })
@@ -37,7 +37,7 @@ enum CreditMethods {
                     ParameterDescriptor("reason", .string, required: true),
                     ParameterDescriptor("expires_at", .string, "monthly only; RFC 3339 (default: in 30 days)"), key,
                 ], summary: "Grants credits."),
-            .async { _, p, _ in
+            .onLoop { _, p, _ in
                 let bucketName = p.string("bucket") ?? "topup"
                 guard let bucket = CreditBucket(rawValue: bucketName) else {
                     throw WireError.invalidParameter("bucket", "bucket must be monthly, free or topup")
@@ -65,7 +65,7 @@ enum CreditMethods {
                     user, ParameterDescriptor("amount", .int, required: true, "positive"),
                     ParameterDescriptor("reference", .string, required: true, "what the credits are for"), key,
                 ], summary: "Reserves credits (an addition to version 1; generations use it)."),
-            .async { _, p, _ in
+            .onLoop { _, p, _ in
                 try await ledger.hold(
                     user: p.required("user"), amount: Self.amount(p), reference: p.required("reference"),
                     idempotencyKey: p.string("idempotency_key"))
@@ -75,7 +75,7 @@ enum CreditMethods {
                 method: MethodName.creditsSettle, role: .admin,
                 parameters: [hold, ParameterDescriptor("amount", .int, "credits to charge, at most the hold (default: all)")],
                 summary: "Turns a hold into usage; the rest goes back."),
-            .async { _, p, _ in
+            .onLoop { _, p, _ in
                 let charged = try p.int("amount").map { value -> Int in
                     guard let amount = Int(exactly: value), amount >= 0 else {
                         throw WireError.invalidParameter("amount", "amount must not be negative")
@@ -86,7 +86,7 @@ enum CreditMethods {
             })
         table.register(
             MethodDescriptor(method: MethodName.creditsRelease, role: .admin, parameters: [hold], summary: "Gives a hold back."),
-            .async { _, p, _ in try await ledger.release(hold: p.required("hold")) })
+            .onLoop { _, p, _ in try await ledger.release(hold: p.required("hold")) })
     }
 
     private static func amount(_ p: Parameters) throws -> Int {

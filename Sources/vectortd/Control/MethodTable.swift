@@ -33,6 +33,10 @@ enum MethodImplementation: Sendable {
     case immediate(@Sendable (CallContext, Parameters) throws -> any Encodable & Sendable)
     /// Runs in its own task, cancelled when the caller disconnects.
     case async(@Sendable (CallContext, Parameters, ReplyStream) async throws -> any Encodable & Sendable)
+    /// Like `async`, but the task runs on the connection's event loop: for short calls that
+    /// mostly wait on the ledger writer or answer from memory, where the hops to the global
+    /// executor and back cost more than the call itself. It must not block or compute long.
+    case onLoop(@Sendable (CallContext, Parameters, ReplyStream) async throws -> any Encodable & Sendable)
 }
 
 /// The one table that both routes calls and answers `Describe`, so the two cannot drift.

@@ -2,6 +2,10 @@ import AsyncHTTPClient
 import Engine
 import Foundation
 import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
 import VectortTesting
 
 /// Behaviour every network provider shares, each against the fake of its own API.
@@ -133,9 +137,12 @@ struct ProviderStreamingTests {
 
     @Test(arguments: networkKinds)
     func refusedConnectionIsARetriedConnectionFailure(kind: ProviderKind) async throws {
-        let server = try await FakeLLMServer.start(kind.fakeFlavour)
-        let baseURL = server.baseURL
-        try await server.shutdown()
+        // A port that is bound but never listens refuses every connection, and stays ours for
+        // the test: a closed fake's port could be taken by a fake of a test running beside it.
+        let refusing = try RefusingPort()
+        defer { refusing.close() }
+        let root = "http://127.0.0.1:\(refusing.port)"
+        let baseURL = kind.fakeFlavour == .openai ? root + "/v1" : root
         let client = HTTPClient(configuration: ProviderFactory.clientConfiguration(for: .relaxed))
         let provider = ProviderFactory.make(
             ProviderSettings(
@@ -191,4 +198,32 @@ struct ProviderStreamingTests {
             #expect(server.counters.acceptedConnections == 1)
         }
     }
+}
+
+/// A TCP socket bound to an ephemeral port of 127.0.0.1 without `listen`: connecting to it is refused.
+private struct RefusingPort {
+    let descriptor: Int32
+    let port: Int
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw POSIXError(.EMFILE) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
+                bind(fd, generic, length) == 0 && getsockname(fd, generic, &length) == 0
+            }
+        }
+        guard bound else {
+            Glibc.close(fd)
+            throw POSIXError(.EADDRINUSE)
+        }
+        descriptor = fd
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    func close() { Glibc.close(descriptor) }
 }

@@ -1,0 +1,176 @@
+public import Foundation
+import GRDB
+public import Protocol
+import Synchronization
+
+/// A user's balance rows as committed: the raw balance of each bucket, the monthly bucket's
+/// expiry and the credits held. What a reader sees is computed from them at read time, so
+/// monthly credits stop being spendable the moment they expire, cached or not.
+struct BalanceRows: Sendable, Equatable {
+    var buckets: [CreditBucket: Int] = [:]
+    var monthlyExpiresAt: String?
+    var held = 0
+
+    /// The committed rows of `user`; `held` stays 0 unless `withHeld`.
+    static func load(_ db: GRDB.Database, user: String, withHeld: Bool = true) throws -> BalanceRows {
+        var rows = BalanceRows()
+        for row in try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT bucket, balance, expires_at FROM credit_balances WHERE user_id = ?"),
+            arguments: [user])
+        {
+            guard let bucket = CreditBucket(rawValue: row[0]) else { continue }
+            rows.buckets[bucket] = row[1]
+            if bucket == .monthly { rows.monthlyExpiresAt = row[2] }
+        }
+        guard withHeld else { return rows }
+        rows.held =
+            try Int.fetchOne(
+                db.cachedStatement(
+                    sql: "SELECT COALESCE(SUM(amount), 0) FROM credit_holds WHERE user_id = ? AND status = 'held'"),
+                arguments: [user]) ?? 0
+        return rows
+    }
+
+    /// Credits that may be spent at `stamp`: expired monthly credits are not, even before the sweep.
+    func spendable(at stamp: String) -> [CreditBucket: Int] {
+        var result: [CreditBucket: Int] = [:]
+        for (bucket, balance) in buckets {
+            if bucket == .monthly, let expires = monthlyExpiresAt, expires <= stamp { continue }
+            result[bucket] = max(0, balance)
+        }
+        return result
+    }
+
+    func view(user: String, now: Date) -> CreditBalance {
+        let available = spendable(at: Timestamps.string(now))
+        var perBucket: [String: Int] = [:]
+        for bucket in CreditBucket.allCases { perBucket[bucket.rawValue] = available[bucket] ?? 0 }
+        return CreditBalance(
+            user: user, total: perBucket.values.reduce(0, +), buckets: perBucket, held: held,
+            monthlyExpiresAt: (available[.monthly] ?? 0) > 0 ? monthlyExpiresAt : nil)
+    }
+}
+
+/// Committed balances in memory, so that `GetBalance` answers without a database read.
+///
+/// Invariant: an entry, when present, equals the user's committed rows. The ledger writer keeps
+/// it: inside every batch it reloads the rows of each user the batch touched (temporary
+/// triggers on the writer's connection note them) and publishes them after the commit returns,
+/// before any reply of the batch is sent, so a caller reads its own writes. A reader that
+/// misses loads the rows itself; it stores them only if no commit touched the user while it
+/// was reading, which the writer tells it by marking the pending load.
+public final class BalanceCache: Sendable {
+    private struct State {
+        var entries: [String: BalanceRows] = [:]
+        /// Users being loaded by readers; `true` once a commit touched the user meanwhile.
+        var loading: [String: (readers: Int, stale: Bool)] = [:]
+    }
+
+    private let state = Mutex(State())
+    private let enabled = Atomic(true)
+    /// Entries kept at most; beyond it an arbitrary one leaves (an entry is only a shortcut).
+    let capacity: Int
+
+    init(capacity: Int = 200_000) {
+        self.capacity = max(1, capacity)
+    }
+
+    var isEnabled: Bool { enabled.load(ordering: .relaxed) }
+
+    /// From now on every read loads and nothing is kept.
+    func disable() {
+        enabled.store(false, ordering: .relaxed)
+        state.withLock { $0.entries.removeAll() }
+    }
+
+    /// The rows of `user` when cached.
+    func cached(_ user: String) -> BalanceRows? {
+        state.withLock { $0.entries[user] }
+    }
+
+    /// Reads through the cache: on a miss, `load` reads the committed rows, which are kept
+    /// unless a commit touched the user during the load.
+    func rows(_ user: String, load: () async throws -> BalanceRows) async throws -> BalanceRows {
+        guard isEnabled else { return try await load() }
+        if let hit = cached(user) { return hit }
+        state.withLock { $0.loading[user, default: (0, false)].readers += 1 }
+        let loaded: BalanceRows
+        do {
+            loaded = try await load()
+        } catch {
+            state.withLock { Self.finishLoad(&$0, user) }
+            throw error
+        }
+        state.withLock { state in
+            let stale = Self.finishLoad(&state, user)
+            if !stale && state.entries[user] == nil && isEnabled { Self.insert(&state, user, loaded, capacity: capacity) }
+        }
+        return loaded
+    }
+
+    /// Called by the writer after a commit returned, with the rows it reloaded in that transaction.
+    func publish(_ fresh: [String: BalanceRows]) {
+        guard !fresh.isEmpty else { return }
+        state.withLock { state in
+            for (user, rows) in fresh {
+                if state.loading[user] != nil { state.loading[user]!.stale = true }
+                if state.entries[user] != nil {
+                    state.entries[user] = rows
+                } else {
+                    Self.insert(&state, user, rows, capacity: capacity)
+                }
+            }
+        }
+    }
+
+    var count: Int { state.withLock { $0.entries.count } }
+
+    @discardableResult
+    private static func finishLoad(_ state: inout State, _ user: String) -> Bool {
+        guard var pending = state.loading[user] else { return true }
+        pending.readers -= 1
+        state.loading[user] = pending.readers > 0 ? pending : nil
+        return pending.stale
+    }
+
+    private static func insert(_ state: inout State, _ user: String, _ rows: BalanceRows, capacity: Int) {
+        if state.entries.count >= capacity, let victim = state.entries.keys.first {
+            state.entries[victim] = nil
+        }
+        state.entries[user] = rows
+    }
+
+    // MARK: The writer's side
+
+    /// Temporary (per-connection) table and triggers that note every user whose balance rows or
+    /// holds a write changed. They live on the writer's connection only; rolled-back writes
+    /// roll their notes back with them. (Not `INSERT OR IGNORE`: inside a trigger the outer
+    /// statement's conflict policy, an upsert's here, would override it.)
+    static let trackingSQL = """
+        CREATE TEMP TABLE IF NOT EXISTS balance_touched(user_id TEXT PRIMARY KEY) WITHOUT ROWID;
+        CREATE TEMP TRIGGER IF NOT EXISTS balance_touched_balance_insert AFTER INSERT ON main.credit_balances
+            BEGIN INSERT INTO balance_touched(user_id) SELECT NEW.user_id WHERE NOT EXISTS
+                (SELECT 1 FROM balance_touched WHERE user_id = NEW.user_id); END;
+        CREATE TEMP TRIGGER IF NOT EXISTS balance_touched_balance_update AFTER UPDATE ON main.credit_balances
+            BEGIN INSERT INTO balance_touched(user_id) SELECT NEW.user_id WHERE NOT EXISTS
+                (SELECT 1 FROM balance_touched WHERE user_id = NEW.user_id); END;
+        CREATE TEMP TRIGGER IF NOT EXISTS balance_touched_hold_insert AFTER INSERT ON main.credit_holds
+            BEGIN INSERT INTO balance_touched(user_id) SELECT NEW.user_id WHERE NOT EXISTS
+                (SELECT 1 FROM balance_touched WHERE user_id = NEW.user_id); END;
+        CREATE TEMP TRIGGER IF NOT EXISTS balance_touched_hold_update AFTER UPDATE ON main.credit_holds
+            BEGIN INSERT INTO balance_touched(user_id) SELECT NEW.user_id WHERE NOT EXISTS
+                (SELECT 1 FROM balance_touched WHERE user_id = NEW.user_id); END;
+        """
+
+    /// Inside the batch's transaction, after its last request: the committed-to-be rows of
+    /// every user the batch touched. Empties the notes for the next batch.
+    static func collectTouched(_ db: GRDB.Database) throws -> [String: BalanceRows] {
+        let users = try String.fetchAll(db.cachedStatement(sql: "SELECT user_id FROM temp.balance_touched"))
+        guard !users.isEmpty else { return [:] }
+        var fresh: [String: BalanceRows] = [:]
+        fresh.reserveCapacity(users.count)
+        for user in users { fresh[user] = try BalanceRows.load(db, user: user) }
+        try db.cachedStatement(sql: "DELETE FROM temp.balance_touched").execute()
+        return fresh
+    }
+}
