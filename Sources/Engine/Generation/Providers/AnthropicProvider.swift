@@ -76,7 +76,7 @@ public struct AnthropicProvider: LLMProvider {
 /// Named events: input tokens from `message_start`, text from `text_delta`s, the stop reason and
 /// cumulative output tokens from `message_delta`, done at `message_stop`. Unknown events and
 /// non-text deltas (thinking, tool input) are skipped, as the API asks.
-struct AnthropicStreamDecoder: ProviderEventDecoder {
+struct AnthropicStreamDecoder: ProviderEventDecoder, Equatable {
     private var usage = TokenUsage()
     private var stopReason: String?
     private(set) var isComplete = false
@@ -123,6 +123,12 @@ struct AnthropicStreamDecoder: ProviderEventDecoder {
     }
 
     mutating func decode(_ event: ServerSentEvent) throws -> [CompletionEvent] {
+        if let events = Self.scanContentBlockDelta(event) { return events }
+        return try decodeWithJSONDecoder(event)
+    }
+
+    /// `decode` as it was before the scanner: every event through `JSONDecoder`.
+    mutating func decodeWithJSONDecoder(_ event: ServerSentEvent) throws -> [CompletionEvent] {
         if event.event == "error" { throw ProviderErrorClassifier.classifyInStream(event.data, provider: .anthropic) }
         let payload = try ProviderJSON.decode(Payload.self, from: event.data, provider: "Anthropic")
         switch event.event ?? payload.type ?? "" {
@@ -163,5 +169,51 @@ struct AnthropicStreamDecoder: ProviderEventDecoder {
         case "max_tokens", "model_context_window_exceeded": .length
         case let other: .other(other ?? "unknown")
         }
+    }
+}
+
+/// The per-token event, `content_block_delta`, read by `StreamChunkScanner`; other events are
+/// rare enough to go through `JSONDecoder`.
+extension AnthropicStreamDecoder {
+    private typealias Scanner = StreamChunkScanner
+    private typealias Unsupported = StreamChunkScanner.Unsupported
+
+    private struct ScannedDelta {
+        var type: String?
+        var text: String?
+    }
+
+    /// What `decode` returns for a `content_block_delta`; nil for any other event and for one
+    /// the scanner does not fully understand (one with `message`, `usage` or `content_block`
+    /// included, which `Payload` would decode).
+    static func scanContentBlockDelta(_ event: ServerSentEvent) -> [CompletionEvent]? {
+        guard event.event == nil || event.event == "content_block_delta" else { return nil }
+        var type = Scanner.Field<String>()
+        var delta = Scanner.Field<ScannedDelta>()
+        let understood = Scanner.scanObject(event.data) { scanner, key throws(Unsupported) in
+            switch key {
+            case "type": try type.read(scanner.stringOrNull())
+            case "delta": try delta.read(scanner.nullOr(scanDelta))
+            case "message", "usage", "content_block": throw Unsupported()
+            default: try scanner.skipValue()
+            }
+        }
+        guard understood, (event.event ?? type.value) == "content_block_delta" else { return nil }
+        if delta.value?.type == "text_delta", let text = delta.value?.text, !text.isEmpty { return [.text(text)] }
+        return []
+    }
+
+    private static func scanDelta(_ scanner: inout Scanner) throws(Unsupported) -> ScannedDelta {
+        var type = Scanner.Field<String>()
+        var text = Scanner.Field<String>()
+        try scanner.object { scanner, key throws(Unsupported) in
+            switch key {
+            case "type": try type.read(scanner.stringOrNull())
+            case "text": try text.read(scanner.stringOrNull())
+            case "stop_reason": _ = try scanner.stringOrNull()
+            default: try scanner.skipValue()
+            }
+        }
+        return ScannedDelta(type: type.value, text: text.value)
     }
 }

@@ -87,7 +87,7 @@ public struct OpenAIProvider: LLMProvider {
 
 /// `chat.completion.chunk` events: text from `choices[0].delta.content`, the finish reason from
 /// the chunk that carries it, usage from the chunk with empty `choices`, done at `[DONE]`.
-struct OpenAIStreamDecoder: ProviderEventDecoder {
+struct OpenAIStreamDecoder: ProviderEventDecoder, Equatable {
     private var finishReason: String?
     private var usage: TokenUsage?
     private(set) var isComplete = false
@@ -122,7 +122,24 @@ struct OpenAIStreamDecoder: ProviderEventDecoder {
         var error: JSONValue?
     }
 
+    /// What `decode` takes from a chunk: its usage, and from the first choice with index 0 (or
+    /// none) the finish reason and text.
+    struct ChunkFields: Equatable {
+        var usage: TokenUsage?
+        var finishReason: String?
+        var text: String?
+    }
+
     mutating func decode(_ event: ServerSentEvent) throws -> [CompletionEvent] {
+        try decode(event, scanning: true)
+    }
+
+    /// `decode` as it was before the scanner: every chunk through `JSONDecoder`.
+    mutating func decodeWithJSONDecoder(_ event: ServerSentEvent) throws -> [CompletionEvent] {
+        try decode(event, scanning: false)
+    }
+
+    private mutating func decode(_ event: ServerSentEvent, scanning: Bool) throws -> [CompletionEvent] {
         // Called for every chunk: a byte-level check instead of Foundation's trimming, which goes
         // through UTF-16 and was the largest cost of a streamed answer.
         let data = event.data
@@ -133,15 +150,23 @@ struct OpenAIStreamDecoder: ProviderEventDecoder {
             isComplete = true
             return [.finished(Self.finishReason(finishReason), usage)]
         }
+        let scanned = scanning ? Self.scanFields(data) : nil
+        let fields = try scanned ?? Self.decodeFields(data)
+        if let usage = fields.usage { self.usage = usage }
+        if let reason = fields.finishReason { finishReason = reason }
+        if let text = fields.text, !text.isEmpty { return [.text(text)] }
+        return []
+    }
+
+    /// The fields through `JSONDecoder`; throws for malformed data and for an in-stream error.
+    static func decodeFields(_ data: String) throws -> ChunkFields {
         let chunk = try ProviderJSON.decode(Chunk.self, from: data, provider: "OpenAI")
         if chunk.error != nil { throw ProviderErrorClassifier.classifyInStream(data, provider: .openai) }
-        if let usage = chunk.usage {
-            self.usage = TokenUsage(inputTokens: usage.promptTokens ?? 0, outputTokens: usage.completionTokens ?? 0)
+        let usage = chunk.usage.map {
+            TokenUsage(inputTokens: $0.promptTokens ?? 0, outputTokens: $0.completionTokens ?? 0)
         }
-        guard let choice = chunk.choices?.first(where: { ($0.index ?? 0) == 0 }) else { return [] }
-        if let reason = choice.finishReason { finishReason = reason }
-        if let text = choice.delta?.content, !text.isEmpty { return [.text(text)] }
-        return []
+        let choice = chunk.choices?.first(where: { ($0.index ?? 0) == 0 })
+        return ChunkFields(usage: usage, finishReason: choice?.finishReason, text: choice?.delta?.content)
     }
 
     func decodeWhole(_ body: [UInt8]) throws -> [CompletionEvent]? {
@@ -170,5 +195,85 @@ struct OpenAIStreamDecoder: ProviderEventDecoder {
         case "length": .length
         default: .other(raw)
         }
+    }
+}
+
+/// The per-chunk fast path: the same fields read by `StreamChunkScanner`, without `JSONDecoder`.
+extension OpenAIStreamDecoder {
+    private typealias Scanner = StreamChunkScanner
+    private typealias Unsupported = StreamChunkScanner.Unsupported
+
+    private struct ScannedChoice {
+        var index: Int?
+        var content: String?
+        var finishReason: String?
+    }
+
+    /// The fields `decodeFields` gives, with the types `Chunk` gives them; nil for a chunk the
+    /// scanner does not fully understand, and for one with an `error`.
+    static func scanFields(_ data: String) -> ChunkFields? {
+        var choice = Scanner.Field<ScannedChoice>()
+        var usage = Scanner.Field<TokenUsage>()
+        let understood = Scanner.scanObject(data) { scanner, key throws(Unsupported) in
+            switch key {
+            case "choices": try choice.read(scanner.nullOr(scanChoices) ?? nil)
+            case "usage": try usage.read(scanner.nullOr(scanUsage))
+            case "error": throw Unsupported()
+            default: try scanner.skipValue()
+            }
+        }
+        guard understood else { return nil }
+        return ChunkFields(usage: usage.value, finishReason: choice.value?.finishReason, text: choice.value?.content)
+    }
+
+    /// The first choice with index 0 (or none), every choice read all the same.
+    private static func scanChoices(_ scanner: inout Scanner) throws(Unsupported) -> ScannedChoice? {
+        var first: ScannedChoice?
+        try scanner.array { scanner throws(Unsupported) in
+            let choice = try scanChoice(&scanner)
+            if first == nil, (choice.index ?? 0) == 0 { first = choice }
+        }
+        return first
+    }
+
+    private static func scanChoice(_ scanner: inout Scanner) throws(Unsupported) -> ScannedChoice {
+        var index = Scanner.Field<Int>()
+        var delta = Scanner.Field<String>()
+        var finishReason = Scanner.Field<String>()
+        try scanner.object { scanner, key throws(Unsupported) in
+            switch key {
+            case "index": try index.read(scanner.integerOrNull())
+            case "delta": try delta.read(scanner.nullOr(scanContent) ?? nil)
+            case "message": _ = try scanner.nullOr(scanContent)
+            case "finish_reason": try finishReason.read(scanner.stringOrNull())
+            default: try scanner.skipValue()
+            }
+        }
+        return ScannedChoice(index: index.value, content: delta.value, finishReason: finishReason.value)
+    }
+
+    /// The `content` of a delta or message.
+    private static func scanContent(_ scanner: inout Scanner) throws(Unsupported) -> String? {
+        var content = Scanner.Field<String>()
+        try scanner.object { scanner, key throws(Unsupported) in
+            switch key {
+            case "content": try content.read(scanner.stringOrNull())
+            default: try scanner.skipValue()
+            }
+        }
+        return content.value
+    }
+
+    private static func scanUsage(_ scanner: inout Scanner) throws(Unsupported) -> TokenUsage {
+        var prompt = Scanner.Field<Int>()
+        var completion = Scanner.Field<Int>()
+        try scanner.object { scanner, key throws(Unsupported) in
+            switch key {
+            case "prompt_tokens": try prompt.read(scanner.integerOrNull())
+            case "completion_tokens": try completion.read(scanner.integerOrNull())
+            default: try scanner.skipValue()
+            }
+        }
+        return TokenUsage(inputTokens: prompt.value ?? 0, outputTokens: completion.value ?? 0)
     }
 }
