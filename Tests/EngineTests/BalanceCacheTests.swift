@@ -18,7 +18,7 @@ struct BalanceCacheTests {
         try await withEngine(freeOnSignup: 10) { engine in
             let user = try await engine.user()
             #expect(try await engine.ledger.balance(user: user).total == 10)
-            #expect(engine.writer.balances.cached(user) != nil, "the first read or the sign-up grant cached it")
+            #expect(engine.writer.balances.cached(user) != nil, "the first read cached it")
 
             let hold = try await engine.ledger.hold(user: user, amount: 4, reference: "r")
             var balance = try await engine.ledger.balance(user: user)
@@ -124,7 +124,7 @@ struct BalanceCacheTests {
         }
         await loading.wait()
         // A commit touching u1 lands while the reader holds the older rows.
-        cache.publish(["u1": Self.rows(2)])
+        cache.publish(touched: ["u1"], fresh: ["u1": Self.rows(2)])
         await proceed.open()
         #expect(try await read == Self.rows(1), "the reader gets what it read")
         #expect(cache.cached("u1") == Self.rows(2), "the cache keeps the commit's rows, not the older read")
@@ -140,11 +140,29 @@ struct BalanceCacheTests {
             return Self.rows(1)
         }
         await loading.wait()
-        cache.publish(["u2": Self.rows(7)])
+        cache.publish(touched: ["u2"], fresh: ["u2": Self.rows(7)])
         await proceed.open()
         _ = try await read
         #expect(cache.cached("u1") == Self.rows(1))
         #expect(cache.cached("u2") == Self.rows(7))
+    }
+
+    @Test func aTouchedUserWithoutFreshRowsLeavesTheCache() async throws {
+        let cache = BalanceCache()
+        _ = try await cache.rows("u1") { Self.rows(1) }
+        #expect(cache.wanted(["u1", "u2"]) == ["u1"], "only cached or loading users are reloaded")
+        cache.publish(touched: ["u1"], fresh: [:])
+        #expect(cache.cached("u1") == nil)
+    }
+
+    @Test func aUserNeverReadIsNotCachedByWrites() async throws {
+        try await withEngine(freeOnSignup: 10) { engine in
+            let user = try await engine.user()
+            _ = try await engine.ledger.hold(user: user, amount: 1, reference: "r")
+            #expect(engine.writer.balances.cached(user) == nil)
+            #expect(try await engine.ledger.balance(user: user).held == 1)
+            #expect(engine.writer.balances.cached(user) != nil)
+        }
     }
 
     @Test func aFailedLoadKeepsNothing() async throws {
@@ -159,16 +177,16 @@ struct BalanceCacheTests {
 
     @Test func theCacheHoldsAtMostItsCapacity() {
         let cache = BalanceCache(capacity: 2)
-        cache.publish(["a": Self.rows(1), "b": Self.rows(2), "c": Self.rows(3)])
+        cache.publish(touched: ["a", "b", "c"], fresh: ["a": Self.rows(1), "b": Self.rows(2), "c": Self.rows(3)])
         #expect(cache.count == 2)
-        cache.publish(["c": Self.rows(4)])
+        cache.publish(touched: ["c"], fresh: ["c": Self.rows(4)])
         #expect(cache.count == 2)
         #expect(cache.cached("c") == Self.rows(4))
     }
 
     @Test func aDisabledCacheReadsEveryTime() async throws {
         let cache = BalanceCache()
-        cache.publish(["u1": Self.rows(1)])
+        cache.publish(touched: ["u1"], fresh: ["u1": Self.rows(1)])
         cache.disable()
         let loads = Mutex(0)
         for _ in 0..<3 {

@@ -54,11 +54,12 @@ struct BalanceRows: Sendable, Equatable {
 /// Committed balances in memory, so that `GetBalance` answers without a database read.
 ///
 /// Invariant: an entry, when present, equals the user's committed rows. The ledger writer keeps
-/// it: inside every batch it reloads the rows of each user the batch touched (temporary
-/// triggers on the writer's connection note them) and publishes them after the commit returns,
-/// before any reply of the batch is sent, so a caller reads its own writes. A reader that
-/// misses loads the rows itself; it stores them only if no commit touched the user while it
-/// was reading, which the writer tells it by marking the pending load.
+/// it: temporary triggers on its connection note each user a batch touched; inside the batch it
+/// reloads the rows of those that are cached (or being loaded) and, after the commit returns and
+/// before any reply of the batch is sent, publishes them and drops the other touched users, so
+/// a caller reads its own writes. Entries come from reads: a reader that misses loads the rows
+/// itself and keeps them only if no commit touched the user while it was reading, which the
+/// writer tells it by marking the pending load.
 public final class BalanceCache: Sendable {
     private struct State {
         var entries: [String: BalanceRows] = [:]
@@ -108,19 +109,31 @@ public final class BalanceCache: Sendable {
         return loaded
     }
 
-    /// Called by the writer after a commit returned, with the rows it reloaded in that transaction.
-    func publish(_ fresh: [String: BalanceRows]) {
-        guard !fresh.isEmpty else { return }
+    /// Called by the writer after a commit returned: `touched` are the users the batch changed,
+    /// `fresh` the rows it reloaded for those that were cached or being loaded. A touched user
+    /// without fresh rows leaves the cache; a load in progress for any touched user is stale.
+    func publish(touched: [String], fresh: [String: BalanceRows]) {
+        guard !touched.isEmpty else { return }
         state.withLock { state in
-            for (user, rows) in fresh {
+            for user in touched {
                 if state.loading[user] != nil { state.loading[user]!.stale = true }
-                if state.entries[user] != nil {
-                    state.entries[user] = rows
+                if let rows = fresh[user] {
+                    if state.entries[user] != nil {
+                        state.entries[user] = rows
+                    } else {
+                        Self.insert(&state, user, rows, capacity: capacity)
+                    }
                 } else {
-                    Self.insert(&state, user, rows, capacity: capacity)
+                    state.entries[user] = nil
                 }
             }
         }
+    }
+
+    /// The users among `users` whose rows the writer should reload: cached or being loaded.
+    /// Others are left to the next reader, which loads them after this commit.
+    func wanted(_ users: [String]) -> [String] {
+        state.withLock { state in users.filter { state.entries[$0] != nil || state.loading[$0] != nil } }
     }
 
     var count: Int { state.withLock { $0.entries.count } }
@@ -162,15 +175,14 @@ public final class BalanceCache: Sendable {
                 (SELECT 1 FROM balance_touched WHERE user_id = NEW.user_id); END;
         """
 
-    /// Inside the batch's transaction, after its last request: the committed-to-be rows of
-    /// every user the batch touched. Empties the notes for the next batch.
-    static func collectTouched(_ db: GRDB.Database) throws -> [String: BalanceRows] {
+    /// Inside the batch's transaction, after its last request: the users the batch touched, and
+    /// the committed-to-be rows of those the cache wants. Empties the notes for the next batch.
+    func collectTouched(_ db: GRDB.Database) throws -> (touched: [String], fresh: [String: BalanceRows]) {
         let users = try String.fetchAll(db.cachedStatement(sql: "SELECT user_id FROM temp.balance_touched"))
-        guard !users.isEmpty else { return [:] }
+        guard !users.isEmpty else { return ([], [:]) }
         var fresh: [String: BalanceRows] = [:]
-        fresh.reserveCapacity(users.count)
-        for user in users { fresh[user] = try BalanceRows.load(db, user: user) }
+        for user in wanted(users) { fresh[user] = try BalanceRows.load(db, user: user) }
         try db.cachedStatement(sql: "DELETE FROM temp.balance_touched").execute()
-        return fresh
+        return (users, fresh)
     }
 }

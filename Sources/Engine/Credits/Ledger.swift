@@ -260,7 +260,7 @@ public struct Ledger: Sendable {
         guard let allocations = CreditRules.allocate(amount, from: available) else {
             throw EngineError.insufficientCredits(required: amount, available: available.values.reduce(0, +))
         }
-        let id = Identifiers.make("h")
+        let id = Identifiers.sortable("h")
         let created = Timestamps.string(now)
         try db.cachedStatement(sql: """
                 INSERT INTO credit_holds(id, user_id, amount, reference, status, from_monthly, from_free, from_topup, created_at)

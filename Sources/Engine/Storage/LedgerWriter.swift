@@ -37,11 +37,23 @@ public final class LedgerWriter: Sendable {
     public let maxBatch: Int
     /// Committed balances, kept by this writer (see `BalanceCache`).
     public let balances: BalanceCache
+    private let checkpointer: Checkpointer
+    /// Batches between two checkpoint requests.
+    private static let batchesPerCheckpoint = 8
 
     public init(pool: DatabasePool, maxBatch: Int = 512, balanceCacheCapacity: Int = 200_000) {
         self.pool = pool
         self.maxBatch = max(1, maxBatch)
         self.balances = BalanceCache(capacity: balanceCacheCapacity)
+        self.checkpointer = Checkpointer(path: pool.path)
+        // The writer's connection: checkpoints mostly left to the checkpointer, a page cache
+        // that holds the hot index pages of a busy ledger (8 MiB; SQLite's default is 2 MiB),
+        // and its temporary notes kept in memory.
+        try? pool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = \(Checkpointer.writerFallbackPages)")
+            try db.execute(sql: "PRAGMA cache_size = -8192")
+            try db.execute(sql: "PRAGMA temp_store = MEMORY")
+        }
         do {
             try pool.writeWithoutTransaction { db in try db.execute(sql: BalanceCache.trackingSQL) }
         } catch {
@@ -111,9 +123,16 @@ public final class LedgerWriter: Sendable {
     }
 
     private func loop() {
+        var batchesSinceCheckpoint = 0
         while let batch = nextBatch() {
             commit(batch)
+            batchesSinceCheckpoint += 1
+            if batchesSinceCheckpoint >= Self.batchesPerCheckpoint {
+                batchesSinceCheckpoint = 0
+                checkpointer.request()
+            }
         }
+        checkpointer.stop()
     }
 
     private func nextBatch() -> [Request]? {
@@ -136,11 +155,11 @@ public final class LedgerWriter: Sendable {
 
     private func commit(_ batch: [Request]) {
         let outcomes: [Result<any Sendable, any Error>]
-        let touched: [String: BalanceRows]
+        let touched: (touched: [String], fresh: [String: BalanceRows])
         do {
             (outcomes, touched) = try pool.writeWithoutTransaction { db in
                 var outcomes: [Result<any Sendable, any Error>] = []
-                var touched: [String: BalanceRows] = [:]
+                var touched: (touched: [String], fresh: [String: BalanceRows]) = ([], [:])
                 outcomes.reserveCapacity(batch.count)
                 try db.inTransaction(.immediate) {
                     // Savepoint statements are prepared once; a failed request is rolled back
@@ -160,7 +179,7 @@ public final class LedgerWriter: Sendable {
                             outcomes.append(.failure(error))
                         }
                     }
-                    touched = try balances.isEnabled ? BalanceCache.collectTouched(db) : [:]
+                    if balances.isEnabled { touched = try balances.collectTouched(db) }
                     return .commit
                 }
                 return (outcomes, touched)
@@ -169,7 +188,7 @@ public final class LedgerWriter: Sendable {
             for request in batch { request.continuation.resume(throwing: error) }
             return
         }
-        balances.publish(touched)
+        balances.publish(touched: touched.touched, fresh: touched.fresh)
         for (request, outcome) in zip(batch, outcomes) {
             request.continuation.resume(with: outcome)
         }
