@@ -39,6 +39,7 @@ final class ControlConnectionHandler: ChannelDuplexHandler {
     /// at the end: a burst of pipelined calls costs one write syscall, not one per reply.
     private var inReadBurst = false
     private var needsFlush = false
+    private var flushScheduled = false
     private var context: ChannelHandlerContext?
     /// Runs `onLoop` calls' tasks on this connection's event loop; made on first use.
     private var loopExecutor: EventLoopTaskExecutor?
@@ -257,11 +258,8 @@ final class ControlConnectionHandler: ChannelDuplexHandler {
             } else {
                 context.write(wrapOutboundOut(buffer), promise: nil)
             }
-            if inReadBurst {
-                needsFlush = true
-            } else {
-                context.flush()
-            }
+            needsFlush = true
+            if !inReadBurst { scheduleFlush(context: context) }
             afterProgress(context: context)
         } else {
             slots[sequence, default: Slot()].buffered.append(buffer)
@@ -269,6 +267,22 @@ final class ControlConnectionHandler: ChannelDuplexHandler {
                 slots[sequence]!.finished = true
                 slots[sequence]!.closeAfter = closeAfter
             }
+        }
+    }
+
+    /// Replies that tasks deliver outside a read burst are flushed by one task queued behind
+    /// them on the loop: the replies of calls finishing in the same loop tick (a ledger batch
+    /// resumes many at once) leave in one write syscall instead of one each.
+    private func scheduleFlush(context: ChannelHandlerContext) {
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            let handler = handler.value
+            handler.flushScheduled = false
+            guard handler.needsFlush, let context = handler.context else { return }
+            handler.needsFlush = false
+            context.flush()
         }
     }
 
