@@ -211,10 +211,10 @@ private enum Outcome: Equatable {
 /// unknown members with nested values, whitespace between tokens, strings with every kind of
 /// escape and raw UTF-8.
 private struct ChunkWriter {
-    var random: SplitMix64
+    var random: SeededGenerator
 
     init(seed: UInt64) {
-        random = SplitMix64(state: seed &* 0x9E37_79B9_7F4A_7C15 &+ 1)
+        random = SeededGenerator(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ 1)
     }
 
     mutating func openAIChunk() -> String {
@@ -362,17 +362,5 @@ private struct ChunkWriter {
 
     private mutating func chance(_ probability: Double) -> Bool {
         Double.random(in: 0..<1, using: &random) < probability
-    }
-}
-
-private struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
