@@ -199,11 +199,11 @@ final class ControlConnectionHandler: ChannelDuplexHandler {
             guard streaming, let sequence else { return }
             try Task.checkCancellation()
             let buffer = try encodeFrame(CallReply.Encoded.continued(value))
-            onLoop(eventLoop) { handler.value.deliver(sequence, buffer, final: false) }
+            runOnLoop(eventLoop) { handler.value.deliver(sequence, buffer, final: false) }
         }
         let body: @Sendable () async -> Void = {
             let buffer = await runCall(run, context: context, parameters: parameters, stream: stream, method: method)
-            onLoop(eventLoop) { handler.value.finishTask(taskID, sequence: sequence, buffer: buffer) }
+            runOnLoop(eventLoop) { handler.value.finishTask(taskID, sequence: sequence, buffer: buffer) }
         }
         if let executor { return Task(executorPreference: executor, operation: body) }
         return Task(operation: body)
@@ -211,7 +211,7 @@ final class ControlConnectionHandler: ChannelDuplexHandler {
 
     /// Runs `work` on `eventLoop`: at once when already there (a task on the loop's executor),
     /// else as a task of the loop.
-    private static func onLoop(_ eventLoop: any EventLoop, _ work: @escaping @Sendable () -> Void) {
+    private static func runOnLoop(_ eventLoop: any EventLoop, _ work: @escaping @Sendable () -> Void) {
         if eventLoop.inEventLoop {
             work()
         } else {
