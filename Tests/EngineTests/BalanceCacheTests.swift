@@ -113,8 +113,9 @@ struct BalanceCacheTests {
         BalanceRows(buckets: [.free: free])
     }
 
-    @Test func aLoadThatACommitOvertookIsNotKept() async throws {
-        let cache = BalanceCache()
+    /// Reads u1 through `cache`, its load returning `rows(1)`, and runs `meanwhile` while the
+    /// load is between its snapshot and its return.
+    private static func readU1(_ cache: BalanceCache, meanwhile: () -> Void) async throws -> BalanceRows {
         let loading = AsyncGate()
         let proceed = AsyncGate()
         async let read = cache.rows("u1") {
@@ -123,26 +124,22 @@ struct BalanceCacheTests {
             return Self.rows(1)
         }
         await loading.wait()
-        // A commit touching u1 lands while the reader holds the older rows.
-        cache.publish(touched: ["u1"], fresh: ["u1": Self.rows(2)])
+        meanwhile()
         await proceed.open()
-        #expect(try await read == Self.rows(1), "the reader gets what it read")
+        return try await read
+    }
+
+    @Test func aLoadThatACommitOvertookIsNotKept() async throws {
+        let cache = BalanceCache()
+        // A commit touching u1 lands while the reader holds the older rows.
+        let read = try await Self.readU1(cache) { cache.publish(touched: ["u1"], fresh: ["u1": Self.rows(2)]) }
+        #expect(read == Self.rows(1), "the reader gets what it read")
         #expect(cache.cached("u1") == Self.rows(2), "the cache keeps the commit's rows, not the older read")
     }
 
     @Test func aLoadIsKeptWhenOnlyOtherUsersWereTouched() async throws {
         let cache = BalanceCache()
-        let loading = AsyncGate()
-        let proceed = AsyncGate()
-        async let read = cache.rows("u1") {
-            await loading.open()
-            await proceed.wait()
-            return Self.rows(1)
-        }
-        await loading.wait()
-        cache.publish(touched: ["u2"], fresh: ["u2": Self.rows(7)])
-        await proceed.open()
-        _ = try await read
+        _ = try await Self.readU1(cache) { cache.publish(touched: ["u2"], fresh: ["u2": Self.rows(7)]) }
         #expect(cache.cached("u1") == Self.rows(1))
         #expect(cache.cached("u2") == Self.rows(7))
     }
