@@ -132,14 +132,14 @@ struct BalanceCacheTests {
     @Test func aLoadThatACommitOvertookIsNotKept() async throws {
         let cache = BalanceCache()
         // A commit touching u1 lands while the reader holds the older rows.
-        let read = try await Self.readU1(cache) { cache.publish(touched: ["u1"], fresh: ["u1": Self.rows(2)]) }
+        let read = try await Self.readU1(cache) { cache.publish(.init(touched: ["u1"], fresh: ["u1": Self.rows(2)])) }
         #expect(read == Self.rows(1), "the reader gets what it read")
         #expect(cache.cached("u1") == Self.rows(2), "the cache keeps the commit's rows, not the older read")
     }
 
     @Test func aLoadIsKeptWhenOnlyOtherUsersWereTouched() async throws {
         let cache = BalanceCache()
-        _ = try await Self.readU1(cache) { cache.publish(touched: ["u2"], fresh: ["u2": Self.rows(7)]) }
+        _ = try await Self.readU1(cache) { cache.publish(.init(touched: ["u2"], fresh: ["u2": Self.rows(7)])) }
         #expect(cache.cached("u1") == Self.rows(1))
         #expect(cache.cached("u2") == Self.rows(7))
     }
@@ -148,7 +148,7 @@ struct BalanceCacheTests {
         let cache = BalanceCache()
         _ = try await cache.rows("u1") { Self.rows(1) }
         #expect(cache.wanted(["u1", "u2"]) == ["u1"], "only cached or loading users are reloaded")
-        cache.publish(touched: ["u1"], fresh: [:])
+        cache.publish(.init(touched: ["u1"], fresh: [:]))
         #expect(cache.cached("u1") == nil)
     }
 
@@ -174,16 +174,16 @@ struct BalanceCacheTests {
 
     @Test func theCacheHoldsAtMostItsCapacity() {
         let cache = BalanceCache(capacity: 2)
-        cache.publish(touched: ["a", "b", "c"], fresh: ["a": Self.rows(1), "b": Self.rows(2), "c": Self.rows(3)])
+        cache.publish(.init(touched: ["a", "b", "c"], fresh: ["a": Self.rows(1), "b": Self.rows(2), "c": Self.rows(3)]))
         #expect(cache.count == 2)
-        cache.publish(touched: ["c"], fresh: ["c": Self.rows(4)])
+        cache.publish(.init(touched: ["c"], fresh: ["c": Self.rows(4)]))
         #expect(cache.count == 2)
         #expect(cache.cached("c") == Self.rows(4))
     }
 
     @Test func aDisabledCacheReadsEveryTime() async throws {
         let cache = BalanceCache()
-        cache.publish(touched: ["u1"], fresh: ["u1": Self.rows(1)])
+        cache.publish(.init(touched: ["u1"], fresh: ["u1": Self.rows(1)]))
         cache.disable()
         let loads = Mutex(0)
         for _ in 0..<3 {

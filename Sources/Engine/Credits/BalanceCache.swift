@@ -1,6 +1,6 @@
-public import Foundation
+import Foundation
 import GRDB
-public import Protocol
+import Protocol
 import Synchronization
 
 /// A user's balance rows as committed: the raw balance of each bucket, the monthly bucket's
@@ -99,7 +99,7 @@ public final class BalanceCache: Sendable {
         do {
             loaded = try await load()
         } catch {
-            state.withLock { Self.finishLoad(&$0, user) }
+            _ = state.withLock { Self.finishLoad(&$0, user) }
             throw error
         }
         state.withLock { state in
@@ -112,12 +112,12 @@ public final class BalanceCache: Sendable {
     /// Called by the writer after a commit returned: `touched` are the users the batch changed,
     /// `fresh` the rows it reloaded for those that were cached or being loaded. A touched user
     /// without fresh rows leaves the cache; a load in progress for any touched user is stale.
-    func publish(touched: [String], fresh: [String: BalanceRows]) {
-        guard !touched.isEmpty else { return }
+    func publish(_ changes: BatchChanges) {
+        guard !changes.touched.isEmpty else { return }
         state.withLock { state in
-            for user in touched {
+            for user in changes.touched {
                 if state.loading[user] != nil { state.loading[user]!.stale = true }
-                if let rows = fresh[user] {
+                if let rows = changes.fresh[user] {
                     if state.entries[user] != nil {
                         state.entries[user] = rows
                     } else {
@@ -159,30 +159,34 @@ public final class BalanceCache: Sendable {
     /// holds a write changed. They live on the writer's connection only; rolled-back writes
     /// roll their notes back with them. (Not `INSERT OR IGNORE`: inside a trigger the outer
     /// statement's conflict policy, an upsert's here, would override it.)
-    static let trackingSQL = """
-        CREATE TEMP TABLE IF NOT EXISTS balance_touched(user_id TEXT PRIMARY KEY) WITHOUT ROWID;
-        CREATE TEMP TRIGGER IF NOT EXISTS balance_touched_balance_insert AFTER INSERT ON main.credit_balances
-            BEGIN INSERT INTO balance_touched(user_id) SELECT NEW.user_id WHERE NOT EXISTS
-                (SELECT 1 FROM balance_touched WHERE user_id = NEW.user_id); END;
-        CREATE TEMP TRIGGER IF NOT EXISTS balance_touched_balance_update AFTER UPDATE ON main.credit_balances
-            BEGIN INSERT INTO balance_touched(user_id) SELECT NEW.user_id WHERE NOT EXISTS
-                (SELECT 1 FROM balance_touched WHERE user_id = NEW.user_id); END;
-        CREATE TEMP TRIGGER IF NOT EXISTS balance_touched_hold_insert AFTER INSERT ON main.credit_holds
-            BEGIN INSERT INTO balance_touched(user_id) SELECT NEW.user_id WHERE NOT EXISTS
-                (SELECT 1 FROM balance_touched WHERE user_id = NEW.user_id); END;
-        CREATE TEMP TRIGGER IF NOT EXISTS balance_touched_hold_update AFTER UPDATE ON main.credit_holds
-            BEGIN INSERT INTO balance_touched(user_id) SELECT NEW.user_id WHERE NOT EXISTS
-                (SELECT 1 FROM balance_touched WHERE user_id = NEW.user_id); END;
-        """
+    static let trackingSQL =
+        "CREATE TEMP TABLE IF NOT EXISTS balance_touched(user_id TEXT PRIMARY KEY) WITHOUT ROWID;\n"
+        + [("balance", "credit_balances"), ("hold", "credit_holds")].flatMap { name, table in
+            ["INSERT", "UPDATE"].map { event in
+                """
+                CREATE TEMP TRIGGER IF NOT EXISTS balance_touched_\(name)_\(event.lowercased()) AFTER \(event) ON main.\(table)
+                    BEGIN INSERT INTO balance_touched(user_id) SELECT NEW.user_id WHERE NOT EXISTS
+                        (SELECT 1 FROM balance_touched WHERE user_id = NEW.user_id); END;
+                """
+            }
+        }.joined(separator: "\n")
+
+    /// What a batch changed, as the writer hands it from the transaction to `publish`.
+    struct BatchChanges {
+        /// Every user the batch touched.
+        var touched: [String] = []
+        /// The reloaded rows of those the cache wanted.
+        var fresh: [String: BalanceRows] = [:]
+    }
 
     /// Inside the batch's transaction, after its last request: the users the batch touched, and
     /// the committed-to-be rows of those the cache wants. Empties the notes for the next batch.
-    func collectTouched(_ db: GRDB.Database) throws -> (touched: [String], fresh: [String: BalanceRows]) {
+    func collectTouched(_ db: GRDB.Database) throws -> BatchChanges {
         let users = try String.fetchAll(db.cachedStatement(sql: "SELECT user_id FROM temp.balance_touched"))
-        guard !users.isEmpty else { return ([], [:]) }
+        guard !users.isEmpty else { return BatchChanges() }
         var fresh: [String: BalanceRows] = [:]
         for user in wanted(users) { fresh[user] = try BalanceRows.load(db, user: user) }
         try db.cachedStatement(sql: "DELETE FROM temp.balance_touched").execute()
-        return (users, fresh)
+        return BatchChanges(touched: users, fresh: fresh)
     }
 }

@@ -227,6 +227,7 @@ public struct Ledger: Sendable {
 
     /// One journal entry; the caller moves the cached balance by the same amount in the same
     /// transaction (`moveBalance`), possibly netting several entries of one bucket first.
+    @discardableResult
     static func insertEntry(
         _ db: GRDB.Database, user: String, bucket: CreditBucket, amount: Int, kind: String, reference: String?,
         stamp: String, idempotencyKey: String? = nil
@@ -256,12 +257,12 @@ public struct Ledger: Sendable {
 
     static func hold(_ db: GRDB.Database, user: String, amount: Int, reference: String, now: Date) throws -> CreditHold {
         try Users.requireActive(db, user)
-        let available = try BalanceRows.load(db, user: user, withHeld: false).spendable(at: Timestamps.string(now))
+        let created = Timestamps.string(now)
+        let available = try BalanceRows.load(db, user: user, withHeld: false).spendable(at: created)
         guard let allocations = CreditRules.allocate(amount, from: available) else {
             throw EngineError.insufficientCredits(required: amount, available: available.values.reduce(0, +))
         }
         let id = Identifiers.sortable("h")
-        let created = Timestamps.string(now)
         try db.cachedStatement(sql: """
                 INSERT INTO credit_holds(id, user_id, amount, reference, status, from_monthly, from_free, from_topup, created_at)
                 VALUES (?, ?, ?, ?, 'held', ?, ?, ?, ?)

@@ -155,11 +155,11 @@ public final class LedgerWriter: Sendable {
 
     private func commit(_ batch: [Request]) {
         let outcomes: [Result<any Sendable, any Error>]
-        let touched: (touched: [String], fresh: [String: BalanceRows])
+        let changes: BalanceCache.BatchChanges
         do {
-            (outcomes, touched) = try pool.writeWithoutTransaction { db in
+            (outcomes, changes) = try pool.writeWithoutTransaction { db in
                 var outcomes: [Result<any Sendable, any Error>] = []
-                var touched: (touched: [String], fresh: [String: BalanceRows]) = ([], [:])
+                var changes = BalanceCache.BatchChanges()
                 outcomes.reserveCapacity(batch.count)
                 try db.inTransaction(.immediate) {
                     // Savepoint statements are prepared once; a failed request is rolled back
@@ -179,16 +179,16 @@ public final class LedgerWriter: Sendable {
                             outcomes.append(.failure(error))
                         }
                     }
-                    if balances.isEnabled { touched = try balances.collectTouched(db) }
+                    if balances.isEnabled { changes = try balances.collectTouched(db) }
                     return .commit
                 }
-                return (outcomes, touched)
+                return (outcomes, changes)
             }
         } catch {
             for request in batch { request.continuation.resume(throwing: error) }
             return
         }
-        balances.publish(touched: touched.touched, fresh: touched.fresh)
+        balances.publish(changes)
         for (request, outcome) in zip(batch, outcomes) {
             request.continuation.resume(with: outcome)
         }
