@@ -1,6 +1,7 @@
 import Foundation
 public import Logging
 public import Protocol
+import Synchronization
 
 /// Prices, deadlines and limits of generations (from configuration; replaced on reload).
 public struct GenerationSettings: Sendable, Equatable {
@@ -78,74 +79,101 @@ public struct GenerationPipeline: Sendable {
         guard prompt.utf8.count <= settings.maxPromptBytes else {
             throw EngineError.invalid("prompt", "prompt is longer than \(settings.maxPromptBytes) bytes")
         }
-        let price = settings.price(request.mode)
-        let start = try await store.start(
-            GenerationStore.StartRequest(
-                project: request.project, owner: request.owner, prompt: prompt, mode: request.mode, price: price,
-                idempotencyKey: request.idempotencyKey))
-        let generation: String
-        let hold: CreditHold
-        switch start {
-        case .replay(let result):
-            return result
-        case .started(let id, let h):
-            generation = id
-            hold = h
-        }
-        var logger = logger
-        logger[metadataKey: "generation"] = "\(generation)"
-        logger[metadataKey: "project"] = "\(request.project)"
+        let startRequest = GenerationStore.StartRequest(
+            project: request.project, owner: request.owner, prompt: prompt, mode: request.mode,
+            price: settings.price(request.mode), idempotencyKey: request.idempotencyKey)
+        let generation = startRequest.generation
+        var tagged = logger
+        tagged[metadataKey: "generation"] = "\(generation)"
+        tagged[metadataKey: "project"] = "\(request.project)"
+        let logger = tagged
         let clock = ContinuousClock()
         let startedAt = clock.now
         let log = AttemptLog()
-        do {
-            try await emit(started(generation, request, price))
-            let project = try await store.projectBrief(request.project)
+        let events = EventGate(emit)
+        let deadline = settings.deadline(request.mode)
+        let draft: @Sendable (Project) async throws -> Draft = { [chain] project in
             let brief = AppBrief(prompt: prompt, title: project.title, description: project.description, type: project.type)
             let run = Run(
-                chain: chain, settings: settings, mode: request.mode, brief: brief, log: log, emit: emit,
+                chain: chain, settings: settings, mode: request.mode, brief: brief, log: log, emit: events.emit,
                 logger: logger)
-            let deadline = settings.deadline(request.mode)
-            let draft = try await Deadline.run(deadline) { try await run.execute(deadline: clock.now + deadline) }
-            let result = try await store.complete(
-                GenerationStore.Success(
-                    generation: generation, project: request.project, hold: hold.id, files: draft.files,
-                    provider: draft.provider, model: draft.model, usage: log.usage, attempts: log.attempts,
-                    durationMs: Int((clock.now - startedAt).seconds * 1000)))
-            var completed = GenerationEvent(.completed)
-            completed.generation = generation
-            completed.version = result.version
-            try? await emit(completed)
-            logger.info(
-                "generation completed",
-                metadata: [
-                    "provider": "\(result.provider)", "files": "\(result.files.count)",
-                    "credits": "\(result.creditsCharged)", "duration_ms": "\(result.durationMs)",
-                ])
-            return result
-        } catch {
-            // Whatever a cancelled call last threw, it ended because the caller went away.
-            let cause: any Error = Task.isCancelled && !(error is Deadline.Reached) ? CancellationError() : error
-            let (status, name, message, wire) = Self.outcome(of: cause, mode: request.mode, settings: settings, log: log)
-            let duration = Int((clock.now - startedAt).seconds * 1000)
-            let attempts = log.attempts
-            let usage = log.usage
-            // The record and the release must happen even when the caller went away: a task
-            // of its own is not cancelled with the call.
-            let store = store
-            do {
-                try await Task {
-                    try await store.fail(
-                        generation: generation, status: status, error: name, message: message, usage: usage,
-                        attempts: attempts, durationMs: duration)
-                }.value
-            } catch let recordError {
-                logger.error("could not record a failed generation", metadata: ["error": "\(recordError)"])
-                throw recordError
-            }
-            logger.notice("generation \(status.rawValue)", metadata: ["error": "\(name)", "reason": "\(message)"])
-            throw wire ?? cause
+            return try await Deadline.run(deadline) { try await run.execute(deadline: startedAt + deadline) }
         }
+
+        // When the start will most likely succeed, the provider call begins beside the start
+        // transaction instead of after it; its events wait in the gate until `started` is out.
+        // A key may name a finished generation to replay, so a keyed call starts first.
+        let early = request.idempotencyKey == nil ? try await store.prepare(startRequest) : nil
+        return try await withThrowingTaskGroup(of: Draft.self) { group in
+            if let early { group.addTask { try await draft(early) } }
+            // A failed start leaves nothing to undo: the group cancels the early call on the way out.
+            let hold: CreditHold
+            let project: Project
+            switch try await store.start(startRequest) {
+            case .replay(let result):
+                group.cancelAll()
+                return result
+            case .started(_, let h, let p):
+                hold = h
+                project = p
+            }
+            do {
+                try await events.open(with: started(generation, request, startRequest.price))
+                if early == nil { group.addTask { try await draft(project) } }
+                guard let draft = try await group.next() else { throw CancellationError() }
+                let result = try await store.complete(
+                    GenerationStore.Success(
+                        generation: generation, project: request.project, hold: hold.id, files: draft.files,
+                        provider: draft.provider, model: draft.model, usage: log.usage, attempts: log.attempts,
+                        durationMs: Int((clock.now - startedAt).seconds * 1000)))
+                var completed = GenerationEvent(.completed)
+                completed.generation = generation
+                completed.version = result.version
+                try? await events.emit(completed)
+                logger.info(
+                    "generation completed",
+                    metadata: [
+                        "provider": "\(result.provider)", "files": "\(result.files.count)",
+                        "credits": "\(result.creditsCharged)", "duration_ms": "\(result.durationMs)",
+                    ])
+                return result
+            } catch {
+                // The provider call has ended before the hold is released.
+                group.cancelAll()
+                while (try? await group.next()) != nil {}
+                throw await failed(
+                    error, generation: generation, mode: request.mode, settings: settings, log: log,
+                    duration: clock.now - startedAt, logger: logger)
+            }
+        }
+    }
+
+    /// Records a generation that started and did not store a version, releasing its hold, and
+    /// returns the error for the caller.
+    private func failed(
+        _ error: any Error, generation: String, mode: GenerationMode, settings: GenerationSettings, log: AttemptLog,
+        duration: Duration, logger: Logger
+    ) async -> any Error {
+        // Whatever a cancelled call last threw, it ended because the caller went away.
+        let cause: any Error = Task.isCancelled && !(error is Deadline.Reached) ? CancellationError() : error
+        let (status, name, message, wire) = Self.outcome(of: cause, mode: mode, settings: settings, log: log)
+        let attempts = log.attempts
+        let usage = log.usage
+        // The record and the release must happen even when the caller went away: a task
+        // of its own is not cancelled with the call.
+        let store = store
+        do {
+            try await Task {
+                try await store.fail(
+                    generation: generation, status: status, error: name, message: message, usage: usage,
+                    attempts: attempts, durationMs: Int(duration.seconds * 1000))
+            }.value
+        } catch let recordError {
+            logger.error("could not record a failed generation", metadata: ["error": "\(recordError)"])
+            return recordError
+        }
+        logger.notice("generation \(status.rawValue)", metadata: ["error": "\(name)", "reason": "\(message)"])
+        return wire ?? cause
     }
 
     private func started(_ generation: String, _ request: Request, _ price: Int) -> GenerationEvent {
@@ -207,6 +235,46 @@ public struct GenerationPipeline: Sendable {
         if let path = issue.path { object["path"] = .string(path) }
         if let line = issue.line { object["line"] = .int(Int64(line)) }
         return .object(object)
+    }
+}
+
+/// A generation's events before its start is committed are held back: the provider call may
+/// begin beside the start transaction, and the caller hears nothing of it before `started`.
+final class EventGate: Sendable {
+    private struct State {
+        var open = false
+        var pending: [GenerationEvent] = []
+    }
+
+    private let state = Mutex(State())
+    private let downstream: GenerationPipeline.Emit
+
+    init(_ downstream: @escaping GenerationPipeline.Emit) {
+        self.downstream = downstream
+    }
+
+    /// Sends the event, or keeps it while the gate is closed.
+    @Sendable func emit(_ event: GenerationEvent) async throws {
+        let kept = state.withLock { state in
+            if !state.open { state.pending.append(event) }
+            return !state.open
+        }
+        if !kept { try await downstream(event) }
+    }
+
+    /// Sends `first`, then what was kept, in order, then opens: later events go straight through.
+    func open(with first: GenerationEvent) async throws {
+        try await downstream(first)
+        while true {
+            let kept = state.withLock { state in
+                let kept = state.pending
+                state.pending = []
+                if kept.isEmpty { state.open = true }
+                return kept
+            }
+            if kept.isEmpty { return }
+            for event in kept { try await downstream(event) }
+        }
     }
 }
 

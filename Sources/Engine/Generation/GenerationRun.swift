@@ -39,7 +39,7 @@ struct Run: Sendable {
     {
         var parsed = try await answer(provider, providerSettings, base, purpose: .generate)
         var files = parsed.files
-        var issues = validate(files)
+        var issues = await validate(files)
         try await reportValidation(issues)
         if !issues.isEmpty, mode == .advanced {
             let repairMessages = base + [
@@ -50,7 +50,7 @@ struct Run: Sendable {
             for file in parsed.files where byPath[file.path] == nil { files.append(file) }
             for file in parsed.files { byPath[file.path] = file }
             files = files.map { byPath[$0.path]! }
-            issues = validate(files)
+            issues = await validate(files)
             try await reportValidation(issues)
         }
         guard issues.isEmpty else {
@@ -60,7 +60,17 @@ struct Run: Sendable {
         return Draft(files: files, provider: provider.name, model: provider.model)
     }
 
-    private func validate(_ files: [ProjectFile]) -> [ValidationIssue] {
+    /// Answers larger than this are validated on the global executor: a generation's task may
+    /// run on a connection's event loop, which must not stall for long.
+    static let validateInPlaceBytes = 256 * 1024
+
+    private func validate(_ files: [ProjectFile]) async -> [ValidationIssue] {
+        let bytes = files.reduce(0) { $0 + $1.contents.utf8.count }
+        guard bytes > Self.validateInPlaceBytes else { return check(files) }
+        return await withTaskExecutorPreference(globalConcurrentExecutor) { check(files) }
+    }
+
+    private func check(_ files: [ProjectFile]) -> [ValidationIssue] {
         var issues = Validators.validate(files)
         do {
             try PathRules.validate(files, limits: settings.limits)

@@ -19,7 +19,7 @@ public struct GenerationStore: Sendable {
 
     /// How a start request ended.
     enum Start: Sendable {
-        case started(id: String, hold: CreditHold)
+        case started(id: String, hold: CreditHold, project: Project)
         /// The idempotency key belongs to a completed generation: its result.
         case replay(GenerationResult)
     }
@@ -31,6 +31,22 @@ public struct GenerationStore: Sendable {
         var mode: GenerationMode
         var price: Int
         var idempotencyKey: String?
+        /// The id the generation gets when it starts.
+        var generation = Identifiers.make("g")
+    }
+
+    /// The project, when a provider call may begin beside the start transaction: the project is
+    /// the caller's and not generating, its owner is active and has the credits. Nil means the
+    /// start must come first, and its transaction says why it cannot (or the balance changed).
+    /// A project the caller cannot see fails here as it would in the start.
+    func prepare(_ request: StartRequest) async throws -> Project? {
+        let stamp = Timestamps.string(now())
+        return try await pool.read { db in
+            let project = try Projects.load(db, request.project, owner: request.owner)
+            guard project.status != .generating, (try? Users.requireActive(db, project.user)) != nil else { return nil }
+            let available = try BalanceRows.load(db, user: project.user, withHeld: false).spendable(at: stamp)
+            return CreditRules.allocate(request.price, from: available) != nil ? project : nil
+        }
     }
 
     /// Records a running generation and holds its price, or replays a completed one.
@@ -56,7 +72,7 @@ public struct GenerationStore: Sendable {
             guard project.status != .generating else {
                 throw EngineError.conflict("project \(project.id) is already generating")
             }
-            let id = Identifiers.make("g")
+            let id = request.generation
             let hold = try Ledger.hold(db, user: project.user, amount: request.price, reference: id, now: now)
             let stamp = Timestamps.string(now)
             try db.cachedStatement(sql: """
@@ -68,7 +84,7 @@ public struct GenerationStore: Sendable {
                     hold.id, request.price, stamp,
                 ])
             try db.cachedStatement(sql: "UPDATE projects SET status = 'generating', updated_at = ? WHERE id = ?").execute(arguments: [stamp, project.id])
-            return .started(id: id, hold: hold)
+            return .started(id: id, hold: hold, project: project)
         }
     }
 
@@ -150,10 +166,6 @@ public struct GenerationStore: Sendable {
     }
 
     /// Title and description of a project, for the prompt.
-    func projectBrief(_ id: String) async throws -> Project {
-        try await pool.read { db in try Projects.load(db, id, owner: nil) }
-    }
-
     /// One generation record.
     public func get(_ id: String) async throws -> GenerationRecord {
         try await pool.read { db in try Self.record(db, id) }

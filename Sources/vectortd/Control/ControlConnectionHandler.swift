@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 import Logging
 import NIOCore
@@ -205,7 +206,9 @@ final class ControlConnectionHandler: ChannelDuplexHandler {
             let buffer = await runCall(run, context: context, parameters: parameters, stream: stream, method: method)
             runOnLoop(eventLoop) { handler.value.finishTask(taskID, sequence: sequence, buffer: buffer) }
         }
-        if let executor { return Task(executorPreference: executor, operation: body) }
+        if let executor {
+            return Task(executorPreference: executor) { await PreferredExecutor.$current.withValue(executor, operation: body) }
+        }
         return Task(operation: body)
     }
 

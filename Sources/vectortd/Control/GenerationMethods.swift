@@ -19,7 +19,7 @@ enum GenerationMethods {
                     ParameterDescriptor("idempotency_key", .string, "the same key returns the first completed result"),
                 ],
                 summary: "Generates the project's files as a new version; streams progress events with more."),
-            .async { context, p, replies in
+            .onLoop { context, p, replies in
                 let modeText = p.string("mode") ?? GenerationMode.quick.rawValue
                 guard let mode = GenerationMode(rawValue: modeText) else {
                     throw WireError.invalidParameter("mode", "mode must be quick or advanced, not \"\(modeText)\"")

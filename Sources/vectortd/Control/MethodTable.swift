@@ -33,9 +33,12 @@ enum MethodImplementation: Sendable {
     case immediate(@Sendable (CallContext, Parameters) throws -> any Encodable & Sendable)
     /// Runs in its own task, cancelled when the caller disconnects.
     case async(@Sendable (CallContext, Parameters, ReplyStream) async throws -> any Encodable & Sendable)
-    /// Like `async`, but the task runs on the connection's event loop: for short calls that
-    /// mostly wait on the ledger writer or answer from memory, where the hops to the global
-    /// executor and back cost more than the call itself. It must not block or compute long.
+    /// Like `async`, but the task runs on the connection's event loop: for calls that mostly
+    /// wait (on the ledger writer, or on a provider's stream whose connection the HTTP client
+    /// then picks on the same loop), where the hops to the global executor and back cost more
+    /// than the work between the waits. It must not block; a step that computes long moves to
+    /// the global executor itself (`withTaskExecutorPreference(globalConcurrentExecutor)`).
+    /// Unstructured tasks it starts find the loop in `PreferredExecutor.current`.
     case onLoop(@Sendable (CallContext, Parameters, ReplyStream) async throws -> any Encodable & Sendable)
 }
 

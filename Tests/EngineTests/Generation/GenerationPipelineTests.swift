@@ -1,5 +1,6 @@
 import Foundation
 import Protocol
+import Synchronization
 import Testing
 
 @testable import Engine
@@ -224,12 +225,30 @@ struct GenerationPipelineTests {
         }
     }
 
+    @Test func cancellingAsTheProviderIsCalledLeavesNothingHeldWhetherOrNotTheStartCommitted() async throws {
+        for _ in 0..<20 {
+            let primary = ScriptedProvider("primary", [.hang])
+            try await withPipeline([primary]) { h in
+                let (user, project) = try await h.project()
+                let call = Task { try await h.generate(project) }
+                while primary.calls == 0 { await Task.yield() }
+                call.cancel()
+                _ = try? await call.value
+                #expect(try await h.balance(user) == 10)
+                let records = try await h.pipeline.store.list(project: project, owner: user)
+                #expect(records.generations.allSatisfy { $0.status == .cancelled })
+                #expect(try await h.engine.ledgerViolations().isEmpty)
+            }
+        }
+    }
+
     @Test func cancellingTheCallReleasesTheHold() async throws {
         let primary = ScriptedProvider("primary", [.hang])
         try await withPipeline([primary]) { h in
             let (user, project) = try await h.project()
             let call = Task { try await h.generate(project) }
-            while primary.calls == 0 { try await Task.sleep(for: .milliseconds(5)) }
+            // The provider may be called before the hold commits; `started` follows the hold.
+            while primary.calls == 0 || !h.events.kinds.contains(.started) { try await Task.sleep(for: .milliseconds(5)) }
             #expect(try await h.balance(user) == 8)
             call.cancel()
             await #expect(throws: CancellationError.self) { try await call.value }
@@ -279,6 +298,46 @@ struct GenerationPipelineTests {
             #expect(try await h.engine.count("generations") == 0)
             #expect(try await h.balance(user) == 1)
         }
+    }
+
+    @Test func aStartThatFailsAfterTheProviderCallBeganCancelsTheCallAndLeavesNoTrace() async throws {
+        // The provider call begins beside the start transaction when the credits are there.
+        // Here they are spent by someone else between that check and the hold.
+        let primary = ScriptedProvider("primary", [.hang])
+        try await withPipeline([primary]) { h in
+            let (user, project) = try await h.project()
+            let writerBusy = Mutex(false)
+            let spender = Task {
+                try await h.engine.writer.write { db in
+                    writerBusy.withLock { $0 = true }
+                    let deadline = Date() + 30
+                    while primary.calls == 0 && Date() < deadline { usleep(1000) }
+                    return try Ledger.hold(db, user: user, amount: 10, reference: "elsewhere", now: Date())
+                }
+            }
+            while !writerBusy.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(1)) }
+            let before = try await h.engine.count("generations")
+
+            await expectEngineError(.insufficientCredits) { try await h.generate(project) }
+            _ = try await spender.value
+            #expect(primary.calls == 1)
+            #expect(h.events.all.isEmpty)
+            #expect(try await h.engine.count("generations") == before)
+            #expect(try await h.balance(user) == 0)
+            #expect(await h.registry.list().providers.first?.failures == 0)
+            #expect(try await h.engine.ledgerViolations().isEmpty)
+        }
+    }
+
+    @Test func eventsSentBeforeTheStartWaitBehindStartedInOrder() async throws {
+        let sent = Mutex<[GenerationEvent.Kind]>([])
+        let gate = EventGate { event in sent.withLock { $0.append(event.event) } }
+        try await gate.emit(GenerationEvent(.attempt))
+        try await gate.emit(GenerationEvent(.file))
+        #expect(sent.withLock { $0 }.isEmpty)
+        try await gate.open(with: GenerationEvent(.started))
+        try await gate.emit(GenerationEvent(.validation))
+        #expect(sent.withLock { $0 } == [.started, .attempt, .file, .validation])
     }
 
     @Test func theSameIdempotencyKeyReturnsTheFirstResultAndChargesOnce() async throws {
@@ -357,7 +416,7 @@ struct GenerationPipelineTests {
             let (user, project) = try await h.project()
             let started = try await h.pipeline.store.start(
                 .init(project: project, owner: nil, prompt: "x", mode: .quick, price: 2, idempotencyKey: nil))
-            guard case .started(let id, _) = started else {
+            guard case .started(let id, _, _) = started else {
                 Issue.record("expected a new generation")
                 return
             }

@@ -42,7 +42,9 @@ struct ProviderHTTPStream<Decoder: ProviderEventDecoder>: Sendable {
 
     func start() -> AsyncThrowingStream<CompletionEvent, any Error> {
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: CompletionEvent.self)
-        let task = Task {
+        // On the caller's executor when it has one: each chunk then goes from the connection's
+        // event loop to the consumer without a thread hop.
+        let task = Task(executorPreference: PreferredExecutor.current) {
             do {
                 try await run(continuation)
             } catch is CancellationError {
