@@ -351,6 +351,11 @@ final class ControlConnectionHandler: ChannelDuplexHandler {
             body = try encoder.encode(parameters)
         case .continued(let parameters):
             prefix = "{\"continues\":true,\"parameters\":"
+            if let writable = parameters as? any WireJSONWritable {
+                // A generation's events: written by hand, the bulk of a stream's frames.
+                var writer = WireJSONWriter()
+                if writable.writeWireJSON(&writer) { return frame(prefix, writer.bytes) }
+            }
             body = try encoder.encode(parameters)
         case .failure:
             let data = try encoder.encode(reply)
@@ -359,6 +364,11 @@ final class ControlConnectionHandler: ChannelDuplexHandler {
             buffer.writeBytes(data)
             return buffer
         }
+        return frame(prefix, body)
+    }
+
+    /// `prefix`, the parameters' JSON and a closing brace, after the length header.
+    private static func frame(_ prefix: StaticString, _ body: some Collection<UInt8>) -> ByteBuffer {
         let length = prefix.utf8CodeUnitCount + body.count + 1
         var buffer = ByteBufferAllocator().buffer(capacity: length + Framing.headerSize)
         buffer.writeInteger(UInt32(length), endianness: .big)
