@@ -40,6 +40,8 @@ struct PathRulesTests {
         Rejected("tab", ["a\t.txt"]),
         Rejected("escape", ["a\u{1B}[31m.txt"]),
         Rejected("DEL", ["a\u{7F}.txt"]),
+        Rejected("C1 control", ["a\u{85}.txt"]),
+        Rejected("line separator", ["a\u{2028}.txt"]),
         Rejected("backslash", ["src\\a.txt"]),
         Rejected("windows parent", ["..\\outside.txt"]),
         Rejected("over-long path", [String(repeating: "p", count: 33)]),
@@ -88,6 +90,23 @@ struct PathRulesTests {
             let version = try await engine.versions.store(project: project.id, files: files)
             #expect(version.files == 3)
             #expect(version.bytes == 100)
+        }
+    }
+
+    @Test func theControlCheckAgreesWithTheUnicodePropertyForEveryScalar() {
+        var disagreements: [UInt32] = []
+        for value in UInt32(0)...0x10FFFF {
+            guard let scalar = Unicode.Scalar(value) else { continue }
+            let expected = scalar.properties.generalCategory == .control || value == 0x2028 || value == 0x2029
+            if PathRules.isControl(scalar) != expected { disagreements.append(value) }
+        }
+        #expect(disagreements.isEmpty)
+    }
+
+    @Test func aFileNameIsTheLastNonEmptyComponent() {
+        let paths = ["index.html", "src/App.jsx", "a/b/c.json", "src/", "a//b", "///", "", "/abs/x.js", ".vscode/settings.json", "é/日本.txt"]
+        for path in paths {
+            #expect(Validators.fileName(path) == (path.split(separator: "/").last.map(String.init) ?? path), "\(path)")
         }
     }
 }

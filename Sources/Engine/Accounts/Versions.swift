@@ -155,6 +155,14 @@ public enum PathRules {
         }
     }
 
+    /// A control character (general category Cc) or a line/paragraph separator. Cc is fixed by
+    /// Unicode's stability policy, U+0000–U+001F and U+007F–U+009F, so comparing values spares a
+    /// property lookup per scalar.
+    static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        let value = scalar.value
+        return value < 0x20 || (0x7F...0x9F).contains(value) || value == 0x2028 || value == 0x2029
+    }
+
     public static func validate(path: String, limits: VersionLimits = VersionLimits()) throws {
         func reject(_ why: String) -> EngineError { .invalid("files", "path \"\(path)\" \(why)") }
         guard !path.isEmpty else { throw reject("is empty") }
@@ -162,9 +170,7 @@ public enum PathRules {
         guard !path.hasPrefix("/") else { throw reject("is absolute") }
         guard !path.contains("\\") else { throw reject("contains a backslash") }
         guard
-            !path.unicodeScalars.contains(where: {
-                $0.properties.generalCategory == .control || $0.value == 0x2028 || $0.value == 0x2029
-            })
+            !path.unicodeScalars.contains(where: isControl)
         else {
             throw reject("contains a control character")
         }

@@ -174,8 +174,12 @@ public enum Validators {
         return name[name.index(after: dot)...].lowercased()
     }
 
+    /// The last non-empty component of `path` (`path` itself when it has none).
     static func fileName(_ path: String) -> String {
-        path.split(separator: "/").last.map(String.init) ?? path
+        let trimmed = path[..<(path.lastIndex { $0 != "/" }.map { path.index(after: $0) } ?? path.startIndex)]
+        guard !trimmed.isEmpty else { return path }
+        guard let slash = trimmed.lastIndex(of: "/") else { return String(trimmed) }
+        return String(trimmed[trimmed.index(after: slash)...])
     }
 }
 
