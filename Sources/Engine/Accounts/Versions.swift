@@ -174,11 +174,10 @@ public enum PathRules {
         else {
             throw reject("contains a control character")
         }
-        for component in path.split(separator: "/", omittingEmptySubsequences: false) {
-            switch component {
-            case "": throw reject("has an empty component")
-            case ".", "..": throw reject("leaves or names the project directory")
-            default: continue
+        for component in path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false) {
+            if component.isEmpty { throw reject("has an empty component") }
+            if component.allSatisfy({ $0 == UInt8(ascii: ".") }) && component.count <= 2 {
+                throw reject("leaves or names the project directory")
             }
         }
     }

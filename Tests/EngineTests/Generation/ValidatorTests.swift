@@ -6,6 +6,16 @@ import Testing
 
 @Suite("Validators of generated app files")
 struct ValidatorTests {
+    @Test func jsonWithCommentsIsAllowedOnlyWhereItsToolsAcceptThem() {
+        let lenient = [
+            "tsconfig.json", "TSConfig.base.json", "app/jsconfig.json", ".eslintrc.json", ".devcontainer/devcontainer.json",
+            ".vscode/settings.json", "web/.vscode/launch.json", "a/.ESLINTRC.JSON",
+        ]
+        let strict = ["package.json", "data/items.json", "vscode/settings.json", "my.vscode/a.json", "config/eslintrc.json"]
+        for path in lenient + ["é/tsconfig"] { #expect(JSONChecker.allowsComments(path: path), "\(path)") }
+        for path in strict { #expect(!JSONChecker.allowsComments(path: path), "\(path)") }
+    }
+
     static let indexHTML = """
         <!doctype html>
         <html lang="en">

@@ -20,10 +20,13 @@ struct JSONChecker {
     }
 
     /// Whether the file's tools accept comments and trailing commas.
+    /// Compared as bytes, ASCII letters folded: every name it looks for is ASCII.
     static func allowsComments(path: String) -> Bool {
-        let name = Validators.fileName(path).lowercased()
-        return name.hasPrefix("tsconfig") || name.hasPrefix("jsconfig") || name == ".eslintrc.json"
-            || name == "devcontainer.json" || path.hasPrefix(".vscode/") || path.contains("/.vscode/")
+        let name = Validators.fileName(path).utf8.map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }
+        let bytes = Array(path.utf8)
+        return name.starts(with: "tsconfig".utf8) || name.starts(with: "jsconfig".utf8)
+            || name.elementsEqual(".eslintrc.json".utf8) || name.elementsEqual("devcontainer.json".utf8)
+            || bytes.starts(with: ".vscode/".utf8) || bytes.contains(subsequence: Array("/.vscode/".utf8))
     }
 
     private let bytes: [UInt8]
@@ -233,5 +236,17 @@ struct JSONChecker {
 
     private func describe(_ byte: UInt8) -> String {
         byte < 0x80 && byte >= 0x20 ? "'\(Character(Unicode.Scalar(byte)))'" : "byte 0x\(String(byte, radix: 16))"
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// Whether `needle` occurs anywhere in the bytes.
+    func contains(subsequence needle: [UInt8]) -> Bool {
+        guard !needle.isEmpty else { return true }
+        guard count >= needle.count else { return false }
+        for start in 0...(count - needle.count) where self[start] == needle[0] {
+            if self[start..<start + needle.count].elementsEqual(needle) { return true }
+        }
+        return false
     }
 }
