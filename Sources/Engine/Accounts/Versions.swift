@@ -76,7 +76,9 @@ public struct Versions: Sendable {
         let insert = try db.cachedStatement(sql: "INSERT INTO version_files(version_id, path, contents) VALUES (?, ?, ?)")
         for file in files { try insert.execute(arguments: [id, file.path, file.contents]) }
         try db.cachedStatement(sql: "UPDATE projects SET current_version = ?, status = 'completed', updated_at = ? WHERE id = ?").execute(arguments: [id, now, project])
-        return try Self.summary(db, id, current: id)
+        return VersionSummary(
+            id: id, project: project, number: number, generation: origin.generation, provider: origin.provider,
+            model: origin.model, files: files.count, bytes: bytes, createdAt: now, current: true)
     }
 
     public func list(project: String, owner: String?) async throws -> VersionList {

@@ -118,7 +118,14 @@ public struct GenerationStore: Sendable {
                     success.usage.outputTokens, Timestamps.string(now), success.durationMs, success.generation,
                 ])
             try Self.insertAttempts(db, success.generation, success.attempts)
-            return try Self.result(db, success.generation)
+            // What `result` would read back, from what was just written; paths in SQLite's
+            // byte order, as its ORDER BY gives them to a replay.
+            return GenerationResult(
+                generation: success.generation, project: success.project, version: version.id,
+                versionNumber: version.number, provider: success.provider, model: success.model,
+                files: success.files.map(\.path).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) },
+                creditsCharged: hold.charged ?? 0, usage: success.usage, attempts: success.attempts.count,
+                durationMs: success.durationMs)
         }
     }
 

@@ -353,6 +353,22 @@ struct GenerationPipelineTests {
         }
     }
 
+    @Test func aReplayReadsBackExactlyTheResultTheFirstCallReturned() async throws {
+        // Paths whose byte order and Swift's string order could differ.
+        let files = SampleApp.files + ["Z.txt", "a.txt", "é.txt", "z/é.txt", "zz.txt", "\u{FB01}.txt", "fi.txt"].map {
+            ProjectFile(path: $0, contents: "x\n")
+        }
+        let primary = ScriptedProvider("primary", [.answer(SampleApp.answer(files))])
+        try await withPipeline([primary]) { h in
+            let (_, project) = try await h.project()
+            let first = try await h.generate(project, key: "k-replay")
+            let replay = try await h.generate(project, key: "k-replay")
+            #expect(replay == first)
+            #expect(first.files.count == files.count)
+            #expect(primary.calls == 1)
+        }
+    }
+
     @Test func aFailedGenerationFreesItsIdempotencyKey() async throws {
         let primary = ScriptedProvider("primary", [.fail(failure(.authentication, .fallback, status: 401)), .answer(SampleApp.answer())])
         try await withPipeline([primary]) { h in
