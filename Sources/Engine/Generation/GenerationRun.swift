@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Protocol
+import Synchronization
 
 /// The provider work of one generation: the plan (advanced), the files with continuations
 /// when an answer is cut off, validation, and the repair turn (advanced). Each step goes
@@ -95,7 +96,7 @@ struct Run: Sendable {
         _ provider: any LLMProvider, _ providerSettings: ProviderSettings, _ messages: [ChatMessage],
         purpose: CompletionPurpose
     ) async throws -> (files: [ProjectFile], text: String) {
-        var parser = FileStreamParser(limits: settings.limits)
+        let parser = Shared(FileStreamParser(limits: settings.limits))
         var text = ""
         var continuations = 0
         var conversation = messages
@@ -105,27 +106,28 @@ struct Run: Sendable {
                 system: Prompts.system, messages: conversation, maxTokens: settings.maxOutputTokens,
                 purpose: currentPurpose, brief: brief)
             let reply = try await call(provider, providerSettings, request) { chunk in
-                for event in parser.feed(chunk) { try await self.report(event, provider: provider.name) }
+                for event in parser.withLock({ $0.feed(chunk) }) { try await self.report(event, provider: provider.name) }
             }
             text += reply.text
-            let cut = parser.isInsideFile || reply.finish == .length
+            let (insideFile, openPath) = parser.withLock { ($0.isInsideFile, $0.openPath) }
+            let cut = insideFile || reply.finish == .length
             guard cut else { break }
             guard continuations < settings.maxContinuations else {
                 throw ProviderFailure(
                     .truncated, .fallback,
                     message: "the answer was still cut off after \(continuations) continuation(s)"
-                        + (parser.openPath.map { " (in \($0))" } ?? ""))
+                        + (openPath.map { " (in \($0))" } ?? ""))
             }
             continuations += 1
             var event = GenerationEvent(.continue)
             event.provider = provider.name
-            event.path = parser.openPath
+            event.path = openPath
             try await emit(event)
             conversation = messages + [ChatMessage(.assistant, text), ChatMessage(.user, Prompts.continue)]
             currentPurpose = .continue
         }
-        for event in parser.finish() { try await report(event, provider: provider.name) }
-        let files = parser.files
+        for event in parser.withLock({ $0.finish() }) { try await report(event, provider: provider.name) }
+        let files = parser.withLock { $0.files }
         guard !files.isEmpty else {
             throw ProviderFailure(.noFiles, .fallback, message: "the answer contained no <file> blocks")
         }
@@ -147,57 +149,63 @@ struct Run: Sendable {
         }
     }
 
-    /// One streaming provider call, recorded in the attempt log.
+    /// One streaming provider call, recorded in the attempt log. `onText` runs in the provider's
+    /// task, one chunk after the other.
     private func call(
         _ provider: any LLMProvider, _ providerSettings: ProviderSettings, _ request: CompletionRequest,
-        onText: (String) async throws -> Void = { _ in }
+        onText: @escaping @Sendable (String) async throws -> Void = { _ in }
     ) async throws -> (text: String, finish: FinishReason, usage: TokenUsage?) {
         let clock = ContinuousClock()
         let start = clock.now
         let wallStart = Date()
-        var text = ""
-        var recorded = false
-        var iterator = provider.stream(request).makeAsyncIterator()
+        let received = Shared(Received())
         do {
-            while true {
-                let event: CompletionEvent?
-                do {
-                    event = try await iterator.next()
-                } catch let failure as ProviderFailure {
-                    throw failure
-                } catch is CancellationError {
-                    throw CancellationError()
-                } catch {
-                    throw ProviderFailure(.connection, .retry, message: "\(error)")
-                }
-                switch event {
-                case .text(let chunk):
-                    text += chunk
-                    try await onText(chunk)
-                case .finished(let reason, let usage):
-                    recorded = true
-                    log.record(
-                        provider: provider.name, model: provider.model, purpose: request.purpose, outcome: "success",
-                        started: wallStart, duration: clock.now - start, usage: usage)
-                    if case .other(let raw) = reason {
-                        throw ProviderFailure(.contentBlocked, .fallback, message: "the provider stopped: \(raw)")
+            do {
+                try await provider.complete(request) { event in
+                    switch event {
+                    case .text(let chunk):
+                        received.withLock { $0.text += chunk }
+                        do {
+                            try await onText(chunk)
+                        } catch {
+                            throw Received.Consumer(error: error)
+                        }
+                    case .finished(let reason, let usage):
+                        received.withLock { $0.finish = (reason, usage) }
                     }
-                    return (text, reason, usage)
-                case nil:
-                    // An AsyncThrowingStream ends quietly when its consumer is cancelled.
-                    if Task.isCancelled { throw CancellationError() }
-                    throw ProviderFailure(.streamCut, .retry, message: "the stream ended before the answer was complete")
                 }
+            } catch let consumer as Received.Consumer {
+                throw consumer.error
+            } catch let failure as ProviderFailure {
+                throw failure
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                throw ProviderFailure(.connection, .retry, message: "\(error)")
             }
+            let (text, finish) = received.withLock { ($0.text, $0.finish) }
+            guard let (reason, usage) = finish else {
+                // A stream ends quietly when its consumer is cancelled.
+                if Task.isCancelled { throw CancellationError() }
+                throw ProviderFailure(.streamCut, .retry, message: "the stream ended before the answer was complete")
+            }
+            received.withLock { $0.recorded = true }
+            log.record(
+                provider: provider.name, model: provider.model, purpose: request.purpose, outcome: "success",
+                started: wallStart, duration: clock.now - start, usage: usage)
+            if case .other(let raw) = reason {
+                throw ProviderFailure(.contentBlocked, .fallback, message: "the provider stopped: \(raw)")
+            }
+            return (text, reason, usage)
         } catch let failure as ProviderFailure where !Task.isCancelled {
-            if !recorded {
+            if !received.withLock({ $0.recorded }) {
                 log.record(
                     provider: provider.name, model: provider.model, purpose: request.purpose, outcome: "failed",
                     failure: failure, started: wallStart, duration: clock.now - start)
             }
             throw failure
         } catch {
-            if !recorded {
+            if !received.withLock({ $0.recorded }) {
                 log.record(
                     provider: provider.name, model: provider.model, purpose: request.purpose,
                     outcome: Task.isCancelled || error is CancellationError ? "cancelled" : "failed", message: "\(error)",
@@ -239,5 +247,30 @@ struct Run: Sendable {
             }
             try await emit(reply)
         }
+    }
+}
+
+/// What one provider call has handed over so far.
+private struct Received: Sendable {
+    var text = ""
+    var finish: (FinishReason, TokenUsage?)?
+    var recorded = false
+
+    /// An error of the pipeline's own (the caller went away), not the provider's.
+    struct Consumer: Error {
+        var error: any Error
+    }
+}
+
+/// A value shared by a call and the provider task that hands it chunks, one after the other.
+final class Shared<Value: Sendable>: Sendable {
+    private let value: Mutex<Value>
+
+    init(_ value: Value) {
+        self.value = Mutex(value)
+    }
+
+    func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
+        try value.withLock { try body(&$0) }
     }
 }

@@ -110,6 +110,20 @@ public protocol LLMProvider: Sendable {
     /// Starts one streaming call. The stream honours the timeouts (connect, first token, idle,
     /// total) and ends by cancellation when its consumer stops.
     func stream(_ request: CompletionRequest) -> AsyncThrowingStream<CompletionEvent, any Error>
+
+    /// The same call, with each event handed to `onEvent` in the calling task, in order. What
+    /// `onEvent` throws comes back unchanged. The default reads `stream`; the HTTP providers
+    /// skip the stream's buffer and its task switch per chunk.
+    func complete(_ request: CompletionRequest, onEvent: @escaping @Sendable (CompletionEvent) async throws -> Void)
+        async throws
+}
+
+extension LLMProvider {
+    public func complete(
+        _ request: CompletionRequest, onEvent: @escaping @Sendable (CompletionEvent) async throws -> Void
+    ) async throws {
+        for try await event in stream(request) { try await onEvent(event) }
+    }
 }
 
 /// The kinds of provider the engine can speak to.

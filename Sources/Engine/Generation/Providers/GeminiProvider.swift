@@ -31,10 +31,20 @@ public struct GeminiProvider: LLMProvider {
     }
 
     public func stream(_ request: CompletionRequest) -> AsyncThrowingStream<CompletionEvent, any Error> {
+        attempt(request).start()
+    }
+
+    public func complete(
+        _ request: CompletionRequest, onEvent: @escaping @Sendable (CompletionEvent) async throws -> Void
+    ) async throws {
+        try await attempt(request).complete(onEvent)
+    }
+
+    private func attempt(_ request: CompletionRequest) -> ProviderHTTPStream<GeminiStreamDecoder> {
         ProviderHTTPStream(
             httpClient: httpClient, request: httpRequest(for: request), decoder: GeminiStreamDecoder(),
             provider: .gemini, timeouts: settings.timeouts, secret: settings.apiKey, logger: logger
-        ).start()
+        )
     }
 
     func httpRequest(for request: CompletionRequest) -> HTTPClientRequest {

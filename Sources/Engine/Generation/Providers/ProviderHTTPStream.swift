@@ -46,16 +46,13 @@ struct ProviderHTTPStream<Decoder: ProviderEventDecoder>: Sendable {
         // event loop to the consumer without a thread hop.
         let task = Task(executorPreference: PreferredExecutor.current) {
             do {
-                try await run(continuation)
-            } catch is CancellationError {
-                continuation.finish(throwing: CancellationError())
+                try await complete { event in
+                    continuation.yield(event)
+                    if case .finished = event { continuation.finish() }
+                }
+                continuation.finish()
             } catch {
-                var failure = ProviderErrorClassifier.classifyTransport(error, responseStarted: false, secret: secret)
-                failure.message = ProviderErrorClassifier.redact(failure.message, secret: secret)
-                logger.debug(
-                    "provider attempt failed",
-                    metadata: ["kind": "\(failure.kind.rawValue)", "status": "\(failure.status.map(String.init) ?? "-")"])
-                continuation.finish(throwing: failure)
+                continuation.finish(throwing: error)
             }
         }
         continuation.onTermination = { termination in
@@ -64,19 +61,49 @@ struct ProviderHTTPStream<Decoder: ProviderEventDecoder>: Sendable {
         return stream
     }
 
-    private func run(_ continuation: AsyncThrowingStream<CompletionEvent, any Error>.Continuation) async throws {
+    /// The call, with each event handed to `onEvent` in this task: no stream buffer and no task
+    /// switch per chunk. What `onEvent` throws comes back unchanged; everything else is a
+    /// `ProviderFailure` or `CancellationError`. Once `finished` is handed over, the rest of the
+    /// body is read (so the connection can be reused) and its failures no longer matter.
+    func complete(_ onEvent: @escaping @Sendable (CompletionEvent) async throws -> Void) async throws {
         let clock = AttemptClock(timeouts: timeouts)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await clock.watch() }
-            group.addTask { try await exchange(clock: clock, continuation) }
-            try await group.next()
-            group.cancelAll()
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await clock.watch() }
+                group.addTask {
+                    try await exchange(clock: clock) { event in
+                        do {
+                            try await onEvent(event)
+                        } catch {
+                            throw ConsumerFailure(error: error)
+                        }
+                    }
+                }
+                try await group.next()
+                group.cancelAll()
+            }
+        } catch let consumer as ConsumerFailure {
+            throw consumer.error
+        } catch where clock.isComplete {
+            return
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            var failure = ProviderErrorClassifier.classifyTransport(error, responseStarted: false, secret: secret)
+            failure.message = ProviderErrorClassifier.redact(failure.message, secret: secret)
+            logger.debug(
+                "provider attempt failed",
+                metadata: ["kind": "\(failure.kind.rawValue)", "status": "\(failure.status.map(String.init) ?? "-")"])
+            throw failure
         }
     }
 
-    private func exchange(
-        clock: AttemptClock, _ continuation: AsyncThrowingStream<CompletionEvent, any Error>.Continuation
-    ) async throws {
+    /// An error of the consumer's, carried through the attempt unchanged.
+    private struct ConsumerFailure: Error {
+        var error: any Error
+    }
+
+    private func exchange(clock: AttemptClock, _ emit: @Sendable (CompletionEvent) async throws -> Void) async throws {
         let response: HTTPClientResponse
         do {
             response = try await httpClient.execute(
@@ -95,7 +122,7 @@ struct ProviderHTTPStream<Decoder: ProviderEventDecoder>: Sendable {
         // content type means "not a stream".
         let contentType = response.headers.first(name: "content-type")?.lowercased() ?? ""
         guard !contentType.contains("json") else {
-            try await answerWhole(response, clock: clock, continuation)
+            try await answerWhole(response, clock: clock, emit)
             return
         }
 
@@ -117,10 +144,10 @@ struct ProviderHTTPStream<Decoder: ProviderEventDecoder>: Sendable {
                         guard !text.isEmpty else { continue }
                         clock.noteText()
                     }
-                    continuation.yield(output)
+                    if case .finished = output { clock.noteComplete() }
+                    try await emit(output)
                 }
                 if decoder.isComplete {
-                    continuation.finish()
                     await drain(&iterator, clock: clock)
                     return
                 }
@@ -134,8 +161,7 @@ struct ProviderHTTPStream<Decoder: ProviderEventDecoder>: Sendable {
     /// A 200 that is not an event stream: an error object in the body, or (OpenAI-compatible
     /// servers that ignore `stream`) a whole answer.
     private func answerWhole(
-        _ response: HTTPClientResponse, clock: AttemptClock,
-        _ continuation: AsyncThrowingStream<CompletionEvent, any Error>.Continuation
+        _ response: HTTPClientResponse, clock: AttemptClock, _ emit: @Sendable (CompletionEvent) async throws -> Void
     ) async throws {
         let body = await collect(response.body, limit: 16 * 1024 * 1024)
         clock.noteText()
@@ -148,8 +174,10 @@ struct ProviderHTTPStream<Decoder: ProviderEventDecoder>: Sendable {
                 .malformedResponse, .retry,
                 message: "expected an event stream, got \(response.headers.first(name: "content-type") ?? "no content type")")
         }
-        for event in events { continuation.yield(event) }
-        continuation.finish()
+        for event in events {
+            if case .finished = event { clock.noteComplete() }
+            try await emit(event)
+        }
     }
 
     /// The body up to `limit` bytes; a body cut short still says enough to classify a status.
@@ -199,6 +227,9 @@ final class AttemptClock: Sendable {
             $0.lastBytes = .now
         }
     }
+
+    /// Whether the answer is in.
+    var isComplete: Bool { state.withLock { $0.complete } }
 
     /// The answer is in: only the idle deadline bounds the rest of the body.
     func noteComplete() {
