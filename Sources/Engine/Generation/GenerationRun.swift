@@ -159,6 +159,7 @@ struct Run: Sendable {
         let start = clock.now
         let wallStart = Date()
         let received = Shared(Received())
+        var recorded = false
         do {
             do {
                 try await provider.complete(request) { event in
@@ -189,7 +190,7 @@ struct Run: Sendable {
                 if Task.isCancelled { throw CancellationError() }
                 throw ProviderFailure(.streamCut, .retry, message: "the stream ended before the answer was complete")
             }
-            received.withLock { $0.recorded = true }
+            recorded = true
             log.record(
                 provider: provider.name, model: provider.model, purpose: request.purpose, outcome: "success",
                 started: wallStart, duration: clock.now - start, usage: usage)
@@ -198,14 +199,14 @@ struct Run: Sendable {
             }
             return (text, reason, usage)
         } catch let failure as ProviderFailure where !Task.isCancelled {
-            if !received.withLock({ $0.recorded }) {
+            if !recorded {
                 log.record(
                     provider: provider.name, model: provider.model, purpose: request.purpose, outcome: "failed",
                     failure: failure, started: wallStart, duration: clock.now - start)
             }
             throw failure
         } catch {
-            if !received.withLock({ $0.recorded }) {
+            if !recorded {
                 log.record(
                     provider: provider.name, model: provider.model, purpose: request.purpose,
                     outcome: Task.isCancelled || error is CancellationError ? "cancelled" : "failed", message: "\(error)",
@@ -254,7 +255,6 @@ struct Run: Sendable {
 private struct Received: Sendable {
     var text = ""
     var finish: (FinishReason, TokenUsage?)?
-    var recorded = false
 
     /// An error of the pipeline's own (the caller went away), not the provider's.
     struct Consumer: Error {
