@@ -21,9 +21,10 @@ public struct CallRequest: Sendable, Hashable, Codable {
     /// object with a string `method`; `parameters` an object; `more` and `oneway` booleans.
     /// Unknown envelope keys are ignored so that later protocol additions stay compatible.
     public static func parse(payload: some Collection<UInt8>) throws(WireError) -> CallRequest {
+        // Fast paths: a well-formed envelope read from its bytes, else decoded straight into its
+        // fields. Anything else takes the slow path below, which says exactly what is wrong.
+        if let request = wellFormed(JSONValue.parse(payload)) { return request }
         let data = Data(payload)
-        // Fast path: a well-formed envelope decodes straight into its fields. Anything else
-        // takes the slow path below, which says exactly what is wrong.
         if let envelope = try? WireCoding.decoder.decode(WellFormedEnvelope.self, from: data) {
             return envelope.request
         }
@@ -59,6 +60,56 @@ public struct CallRequest: Sendable, Hashable, Codable {
         case .some: throw .invalidMessage("oneway is not a boolean")
         }
         return request
+    }
+}
+
+extension CallRequest {
+    /// The request in an envelope whose fields all have their documented types (null standing
+    /// for absent, unknown keys ignored, as `WellFormedEnvelope` decodes them); nil otherwise.
+    static func wellFormed(_ value: JSONValue?) -> CallRequest? {
+        guard case .object(let object)? = value, case .string(let method)? = object["method"] else { return nil }
+        var request = CallRequest(method: method)
+        switch object["parameters"] {
+        case nil, .null?: break
+        case .object(let parameters)?: request.parameters = parameters
+        default: return nil
+        }
+        switch object["more"] {
+        case nil, .null?: break
+        case .bool(let more)?: request.more = more
+        default: return nil
+        }
+        switch object["oneway"] {
+        case nil, .null?: break
+        case .bool(let oneway)?: request.oneway = oneway
+        default: return nil
+        }
+        return request
+    }
+}
+
+extension CallReply {
+    /// The reply in a payload whose fields all have their documented types (null standing for
+    /// absent, unknown keys ignored, as its `Decodable` reads them); nil otherwise.
+    public static func wellFormed(_ payload: some Collection<UInt8>) -> CallReply? {
+        guard case .object(let object)? = JSONValue.parse(payload) else { return nil }
+        var reply = CallReply()
+        switch object["parameters"] {
+        case nil, .null?: break
+        case .object(let parameters)?: reply.parameters = parameters
+        default: return nil
+        }
+        switch object["continues"] {
+        case nil, .null?: break
+        case .bool(let continues)?: reply.continues = continues
+        default: return nil
+        }
+        switch object["error"] {
+        case nil, .null?: break
+        case .string(let name)?: reply.error = ErrorName(rawValue: name)
+        default: return nil
+        }
+        return reply
     }
 }
 

@@ -179,6 +179,7 @@ public final class VectortClient {
     /// Reads the next reply.
     public func receive(deadline: ContinuousClock.Instant? = nil) throws(VectortClientError) -> CallReply {
         let payload = try receiveFrame(deadline: deadline ?? startDeadline(timeout))
+        if let reply = CallReply.wellFormed(payload) { return reply }
         do {
             return try WireCoding.decoder.decode(CallReply.self, from: Data(payload))
         } catch {
