@@ -26,6 +26,9 @@ enum Migrations {
         migrator.registerMigration("0004-open-holds-by-user") { db in
             try db.execute(sql: "CREATE INDEX credit_holds_open_by_user ON credit_holds(user_id) WHERE status = 'held'")
         }
+        migrator.registerMigration("0005-ledger-checks-without-in-lists") { db in
+            try db.execute(sql: ledgerChecksWithoutInLists)
+        }
         return migrator
     }
 }
@@ -164,4 +167,71 @@ private let accountsAndCredits = """
         created_at TEXT NOT NULL,
         PRIMARY KEY (scope, key)
     ) WITHOUT ROWID;
+    """
+
+/// The ledger's tables again, with the same CHECK constraints written as comparisons. SQLite
+/// (3.40 here) evaluates `x IN ('a', 'b', 'c')` with three or more constants by building a
+/// temporary b-tree of the list, on every insert and on every update of the column: profiling
+/// the ledger writer showed that in most of its entry inserts. An OR of comparisons is the same
+/// constraint without it. `credit_entries` also drops AUTOINCREMENT: entries are never deleted
+/// (its triggers refuse it), so SQLite's default, the largest id plus one, never reuses an id,
+/// and the `sqlite_sequence` write per entry goes. Rebuilt the documented way: new table, copy,
+/// drop, rename, then the indexes and triggers. Foreign keys are checked at the end.
+private let ledgerChecksWithoutInLists = """
+    DROP TRIGGER credit_entries_append_only_update;
+    DROP TRIGGER credit_entries_append_only_delete;
+    CREATE TABLE credit_entries_new (
+        id INTEGER PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES users(id),
+        bucket TEXT NOT NULL CHECK (bucket = 'monthly' OR bucket = 'free' OR bucket = 'topup'),
+        amount INTEGER NOT NULL CHECK (amount != 0),
+        kind TEXT NOT NULL CHECK (kind = 'grant' OR kind = 'purchase' OR kind = 'usage' OR kind = 'hold'
+            OR kind = 'release' OR kind = 'refund' OR kind = 'reversal' OR kind = 'expiry' OR kind = 'adjustment'),
+        reference TEXT,
+        idempotency_key TEXT UNIQUE,
+        created_at TEXT NOT NULL
+    );
+    INSERT INTO credit_entries_new(id, user_id, bucket, amount, kind, reference, idempotency_key, created_at)
+        SELECT id, user_id, bucket, amount, kind, reference, idempotency_key, created_at FROM credit_entries;
+    DROP TABLE credit_entries;
+    ALTER TABLE credit_entries_new RENAME TO credit_entries;
+    CREATE INDEX credit_entries_by_user ON credit_entries(user_id, id);
+    CREATE TRIGGER credit_entries_append_only_update BEFORE UPDATE ON credit_entries
+        BEGIN SELECT RAISE(ABORT, 'credit entries are append-only'); END;
+    CREATE TRIGGER credit_entries_append_only_delete BEFORE DELETE ON credit_entries
+        BEGIN SELECT RAISE(ABORT, 'credit entries are append-only'); END;
+
+    CREATE TABLE credit_balances_new (
+        user_id TEXT NOT NULL REFERENCES users(id),
+        bucket TEXT NOT NULL CHECK (bucket = 'monthly' OR bucket = 'free' OR bucket = 'topup'),
+        balance INTEGER NOT NULL,
+        expires_at TEXT,
+        PRIMARY KEY (user_id, bucket)
+    ) WITHOUT ROWID;
+    INSERT INTO credit_balances_new(user_id, bucket, balance, expires_at)
+        SELECT user_id, bucket, balance, expires_at FROM credit_balances;
+    DROP TABLE credit_balances;
+    ALTER TABLE credit_balances_new RENAME TO credit_balances;
+
+    CREATE TABLE credit_holds_new (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES users(id),
+        amount INTEGER NOT NULL CHECK (amount > 0),
+        charged INTEGER,
+        reference TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status = 'held' OR status = 'settled' OR status = 'released'),
+        from_monthly INTEGER NOT NULL,
+        from_free INTEGER NOT NULL,
+        from_topup INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        finished_at TEXT
+    );
+    INSERT INTO credit_holds_new(id, user_id, amount, charged, reference, status, from_monthly, from_free, from_topup,
+        created_at, finished_at)
+        SELECT id, user_id, amount, charged, reference, status, from_monthly, from_free, from_topup, created_at,
+            finished_at FROM credit_holds;
+    DROP TABLE credit_holds;
+    ALTER TABLE credit_holds_new RENAME TO credit_holds;
+    CREATE INDEX credit_holds_open ON credit_holds(created_at) WHERE status = 'held';
+    CREATE INDEX credit_holds_open_by_user ON credit_holds(user_id) WHERE status = 'held';
     """
