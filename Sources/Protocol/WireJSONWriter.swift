@@ -94,6 +94,22 @@ public struct WireJSONWriter {
         bool(value)
     }
 
+    /// A string → int map, keys in sorted order; false (and nothing written) when a key is not
+    /// ASCII, whose order the encoder may not share with byte order.
+    public mutating func member(_ name: StaticString, _ map: [String: Int]) -> Bool {
+        guard map.keys.allSatisfy({ $0.utf8.allSatisfy { $0 < 0x80 } }) else { return false }
+        key(name)
+        beginObject()
+        for (entryKey, value) in map.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
+            separate()
+            string(entryKey)
+            bytes.append(UInt8(ascii: ":"))
+            int(value)
+        }
+        endObject()
+        return true
+    }
+
     private mutating func separate() {
         if needsComma { bytes.append(UInt8(ascii: ",")) }
     }
@@ -150,6 +166,37 @@ extension GenerationEvent: WireJSONWritable {
         writer.member("reason", reason)
         writer.member("to", to)
         writer.member("version", version)
+        writer.endObject()
+        return true
+    }
+}
+
+extension CreditBalance: WireJSONWritable {
+    /// `GetBalance`'s reply, the most frequent of all.
+    public func writeWireJSON(_ writer: inout WireJSONWriter) -> Bool {
+        writer.beginObject()
+        guard writer.member("buckets", buckets) else { return false }
+        writer.member("held", held)
+        writer.member("monthly_expires_at", monthlyExpiresAt)
+        writer.member("total", total)
+        writer.member("user", user)
+        writer.endObject()
+        return true
+    }
+}
+
+extension CreditHold: WireJSONWritable {
+    /// The reply of `Hold`, `Settle` and `Release`.
+    public func writeWireJSON(_ writer: inout WireJSONWriter) -> Bool {
+        writer.beginObject()
+        guard writer.member("allocations", allocations) else { return false }
+        writer.member("amount", amount)
+        writer.member("charged", charged)
+        writer.member("created_at", createdAt)
+        writer.member("id", id)
+        writer.member("reference", reference)
+        writer.member("status", status.rawValue)
+        writer.member("user", user)
         writer.endObject()
         return true
     }

@@ -63,6 +63,44 @@ struct WireJSONWriterTests {
         }
     }
 
+    static func counts(_ random: inout Seeded) -> [String: Int] {
+        let keys = ["free", "monthly", "topup", "a", "Z", "free2", "", "quote\"", "tab\t"]
+        var map: [String: Int] = [:]
+        for _ in 0..<Int.random(in: 0...5, using: &random) {
+            map[keys.randomElement(using: &random)!] = Int.random(in: -1_000_000_000...1_000_000_000, using: &random)
+        }
+        return map
+    }
+
+    @Test func balancesAndHoldsAreWrittenByteForByteAsTheWireEncoderWritesThem() throws {
+        var random = Seeded(state: 42)
+        for _ in 0..<3000 {
+            let balance = CreditBalance(
+                user: Self.text(&random), total: Int.random(in: 0...Int(Int32.max), using: &random),
+                buckets: Self.counts(&random), held: Int.random(in: 0...1000, using: &random),
+                monthlyExpiresAt: Bool.random(using: &random) ? Self.text(&random) : nil)
+            var writer = WireJSONWriter()
+            #expect(balance.writeWireJSON(&writer))
+            #expect(writer.bytes == Array(try WireCoding.encoder.encode(balance)))
+
+            let statuses: [CreditHold.Status] = [.held, .settled, .released]
+            let hold = CreditHold(
+                id: Self.text(&random), user: Self.text(&random), amount: Int.random(in: 1...1000, using: &random),
+                charged: Bool.random(using: &random) ? Int.random(in: 0...1000, using: &random) : nil,
+                reference: Self.text(&random), status: statuses.randomElement(using: &random)!,
+                allocations: Self.counts(&random), createdAt: Self.text(&random))
+            var holdWriter = WireJSONWriter()
+            #expect(hold.writeWireJSON(&holdWriter))
+            #expect(holdWriter.bytes == Array(try WireCoding.encoder.encode(hold)))
+        }
+    }
+
+    @Test func aNonASCIIBucketNameIsLeftToTheEncoder() {
+        let balance = CreditBalance(user: "u", total: 1, buckets: ["é": 1], held: 0, monthlyExpiresAt: nil)
+        var writer = WireJSONWriter()
+        #expect(!balance.writeWireJSON(&writer))
+    }
+
     @Test func aRetryDelayIsLeftToTheEncoder() {
         var event = GenerationEvent(.retry)
         event.delaySeconds = 1.5

@@ -348,14 +348,11 @@ final class ControlConnectionHandler: ChannelDuplexHandler {
         switch reply {
         case .success(let parameters):
             prefix = "{\"parameters\":"
+            if let bytes = handWritten(parameters) { return frame(prefix, bytes) }
             body = try encoder.encode(parameters)
         case .continued(let parameters):
             prefix = "{\"continues\":true,\"parameters\":"
-            if let writable = parameters as? any WireJSONWritable {
-                // A generation's events: written by hand, the bulk of a stream's frames.
-                var writer = WireJSONWriter()
-                if writable.writeWireJSON(&writer) { return frame(prefix, writer.bytes) }
-            }
+            if let bytes = handWritten(parameters) { return frame(prefix, bytes) }
             body = try encoder.encode(parameters)
         case .failure:
             let data = try encoder.encode(reply)
@@ -365,6 +362,14 @@ final class ControlConnectionHandler: ChannelDuplexHandler {
             return buffer
         }
         return frame(prefix, body)
+    }
+
+    /// The JSON of the replies sent most often (a generation's events, balances, holds), written
+    /// by hand; nil for the others and for a value that leaves itself to the encoder.
+    private static func handWritten(_ parameters: any Encodable & Sendable) -> [UInt8]? {
+        guard let writable = parameters as? any WireJSONWritable else { return nil }
+        var writer = WireJSONWriter()
+        return writable.writeWireJSON(&writer) ? writer.bytes : nil
     }
 
     /// `prefix`, the parameters' JSON and a closing brace, after the length header.
