@@ -26,7 +26,9 @@ enum Migrations {
         migrator.registerMigration("0004-open-holds-by-user") { db in
             try db.execute(sql: "CREATE INDEX credit_holds_open_by_user ON credit_holds(user_id) WHERE status = 'held'")
         }
-        migrator.registerMigration("0005-ledger-checks-without-in-lists") { db in
+        // Nothing references the rebuilt tables, so foreign keys can stay on: each copied row is
+        // checked as it goes instead of a check of the whole database at the end.
+        migrator.registerMigration("0005-ledger-checks-without-in-lists", foreignKeyChecks: .immediate) { db in
             try db.execute(sql: ledgerChecksWithoutInLists)
         }
         return migrator
