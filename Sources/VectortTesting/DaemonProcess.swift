@@ -78,7 +78,7 @@ public final class DaemonProcess {
         process.standardOutput = log
         process.standardInput = FileHandle.nullDevice
         startedAt = .now
-        try process.run()
+        try ProcessLaunch.run(process)
         self.process = process
     }
 
@@ -151,12 +151,12 @@ public func runCommand(
     if let input {
         let inPipe = Pipe()
         process.standardInput = inPipe
-        try process.run()
+        try ProcessLaunch.run(process)
         inPipe.fileHandleForWriting.write(Data(input.utf8))
         try inPipe.fileHandleForWriting.close()
     } else {
         process.standardInput = FileHandle.nullDevice
-        try process.run()
+        try ProcessLaunch.run(process)
     }
     let outData = out.fileHandleForReading.readDataToEndOfFile()
     let errData = err.fileHandleForReading.readDataToEndOfFile()

@@ -1,6 +1,7 @@
 import Foundation
 import Protocol
 import Testing
+import VectortTesting
 
 @testable import Engine
 
@@ -37,7 +38,7 @@ struct ZipExportTests {
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try ProcessLaunch.run(process)
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return (process.terminationStatus, data)

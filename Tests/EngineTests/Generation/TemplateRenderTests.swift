@@ -243,7 +243,7 @@ struct Chromium {
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = stdout
         process.standardError = stderr
-        try process.run()
+        try ProcessLaunch.run(process)
 
         let deadline = ContinuousClock.now + timeout
         while process.isRunning {
