@@ -13,22 +13,15 @@ import Protocol
 public struct AnthropicProvider: LLMProvider {
     public static let apiVersion = "2023-06-01"
 
-    public let name: String
+    public var name: String { endpoint.settings.name }
     public var kind: ProviderKind { .anthropic }
-    public let model: String
-    private let settings: ProviderSettings
-    private let httpClient: HTTPClient
-    private let logger: Logger
+    public var model: String { endpoint.settings.model }
+    private let endpoint: ProviderEndpoint
+    private var settings: ProviderSettings { endpoint.settings }
 
     /// `settings.baseURL` is the host root (`https://api.anthropic.com`).
     public init(_ settings: ProviderSettings, httpClient: HTTPClient, logger: Logger = ProviderFactory.silentLogger) {
-        name = settings.name
-        model = settings.model
-        self.settings = settings
-        self.httpClient = httpClient
-        var logger = logger
-        logger[metadataKey: "provider"] = "\(settings.name)"
-        self.logger = logger
+        endpoint = ProviderEndpoint(settings, httpClient: httpClient, logger: logger)
     }
 
     public func stream(_ request: CompletionRequest) -> AsyncThrowingStream<CompletionEvent, any Error> {
@@ -42,10 +35,7 @@ public struct AnthropicProvider: LLMProvider {
     }
 
     private func attempt(_ request: CompletionRequest) -> ProviderHTTPStream<AnthropicStreamDecoder> {
-        ProviderHTTPStream(
-            httpClient: httpClient, request: httpRequest(for: request), decoder: AnthropicStreamDecoder(),
-            provider: .anthropic, timeouts: settings.timeouts, secret: settings.apiKey, logger: logger
-        )
+        endpoint.attempt(httpRequest(for: request), decoder: AnthropicStreamDecoder(), provider: kind)
     }
 
     func httpRequest(for request: CompletionRequest) -> HTTPClientRequest {

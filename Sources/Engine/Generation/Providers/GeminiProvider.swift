@@ -12,22 +12,15 @@ import Protocol
 /// Gemini's stream has no terminator: the answer is complete at the frame that carries a
 /// `finishReason`. A blocked prompt (`promptFeedback.blockReason`, HTTP 200) is `contentBlocked`.
 public struct GeminiProvider: LLMProvider {
-    public let name: String
+    public var name: String { endpoint.settings.name }
     public var kind: ProviderKind { .gemini }
-    public let model: String
-    private let settings: ProviderSettings
-    private let httpClient: HTTPClient
-    private let logger: Logger
+    public var model: String { endpoint.settings.model }
+    private let endpoint: ProviderEndpoint
+    private var settings: ProviderSettings { endpoint.settings }
 
     /// `settings.baseURL` is the host root (`https://generativelanguage.googleapis.com`).
     public init(_ settings: ProviderSettings, httpClient: HTTPClient, logger: Logger = ProviderFactory.silentLogger) {
-        name = settings.name
-        model = settings.model
-        self.settings = settings
-        self.httpClient = httpClient
-        var logger = logger
-        logger[metadataKey: "provider"] = "\(settings.name)"
-        self.logger = logger
+        endpoint = ProviderEndpoint(settings, httpClient: httpClient, logger: logger)
     }
 
     public func stream(_ request: CompletionRequest) -> AsyncThrowingStream<CompletionEvent, any Error> {
@@ -41,10 +34,7 @@ public struct GeminiProvider: LLMProvider {
     }
 
     private func attempt(_ request: CompletionRequest) -> ProviderHTTPStream<GeminiStreamDecoder> {
-        ProviderHTTPStream(
-            httpClient: httpClient, request: httpRequest(for: request), decoder: GeminiStreamDecoder(),
-            provider: .gemini, timeouts: settings.timeouts, secret: settings.apiKey, logger: logger
-        )
+        endpoint.attempt(httpRequest(for: request), decoder: GeminiStreamDecoder(), provider: kind)
     }
 
     func httpRequest(for request: CompletionRequest) -> HTTPClientRequest {

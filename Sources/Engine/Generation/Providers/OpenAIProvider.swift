@@ -13,23 +13,15 @@ import Protocol
 /// usage chunk finish without usage; error bodies that are not OpenAI's shape (plain text,
 /// `{"error":"…"}`) are classified by status.
 public struct OpenAIProvider: LLMProvider {
-    public let name: String
-    public let kind: ProviderKind
-    public let model: String
-    private let settings: ProviderSettings
-    private let httpClient: HTTPClient
-    private let logger: Logger
+    public var name: String { endpoint.settings.name }
+    public var kind: ProviderKind { endpoint.settings.kind }
+    public var model: String { endpoint.settings.model }
+    private let endpoint: ProviderEndpoint
+    private var settings: ProviderSettings { endpoint.settings }
 
     /// `settings.kind` is `.openai` or `.openaiCompatible`; `settings.baseURL` ends in `/v1`.
     public init(_ settings: ProviderSettings, httpClient: HTTPClient, logger: Logger = ProviderFactory.silentLogger) {
-        name = settings.name
-        kind = settings.kind
-        model = settings.model
-        self.settings = settings
-        self.httpClient = httpClient
-        var logger = logger
-        logger[metadataKey: "provider"] = "\(settings.name)"
-        self.logger = logger
+        endpoint = ProviderEndpoint(settings, httpClient: httpClient, logger: logger)
     }
 
     public func stream(_ request: CompletionRequest) -> AsyncThrowingStream<CompletionEvent, any Error> {
@@ -43,10 +35,7 @@ public struct OpenAIProvider: LLMProvider {
     }
 
     private func attempt(_ request: CompletionRequest) -> ProviderHTTPStream<OpenAIStreamDecoder> {
-        ProviderHTTPStream(
-            httpClient: httpClient, request: httpRequest(for: request), decoder: OpenAIStreamDecoder(), provider: kind,
-            timeouts: settings.timeouts, secret: settings.apiKey, logger: logger
-        )
+        endpoint.attempt(httpRequest(for: request), decoder: OpenAIStreamDecoder(), provider: kind)
     }
 
     func httpRequest(for request: CompletionRequest) -> HTTPClientRequest {

@@ -21,6 +21,30 @@ extension ProviderEventDecoder {
     func decodeWhole(_ body: [UInt8]) throws -> [CompletionEvent]? { nil }
 }
 
+/// What each HTTP provider holds: its settings, the daemon's HTTP client and a logger tagged
+/// with its name. Every call is one `ProviderHTTPStream` attempt made from it.
+struct ProviderEndpoint: Sendable {
+    let settings: ProviderSettings
+    let httpClient: HTTPClient
+    let logger: Logger
+
+    init(_ settings: ProviderSettings, httpClient: HTTPClient, logger: Logger) {
+        self.settings = settings
+        self.httpClient = httpClient
+        var logger = logger
+        logger[metadataKey: "provider"] = "\(settings.name)"
+        self.logger = logger
+    }
+
+    func attempt<Decoder: ProviderEventDecoder>(
+        _ request: HTTPClientRequest, decoder: Decoder, provider: ProviderKind
+    ) -> ProviderHTTPStream<Decoder> {
+        ProviderHTTPStream(
+            httpClient: httpClient, request: request, decoder: decoder, provider: provider,
+            timeouts: settings.timeouts, secret: settings.apiKey, logger: logger)
+    }
+}
+
 /// One streaming HTTP attempt under the provider's clocks.
 ///
 /// The request runs beside a watchdog that sleeps until the nearest deadline: the first-token
