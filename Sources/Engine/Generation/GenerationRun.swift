@@ -84,9 +84,7 @@ struct Run: Sendable {
     private func reportValidation(_ issues: [ValidationIssue]) async throws {
         var event = GenerationEvent(.validation)
         event.passed = issues.isEmpty
-        event.issues = issues.prefix(50).map {
-            GenerationIssue(path: $0.path, rule: $0.rule, message: $0.message, line: $0.line)
-        }
+        event.issues = Array(issues.prefix(50))
         try await emit(event)
     }
 

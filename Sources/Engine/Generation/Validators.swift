@@ -1,21 +1,9 @@
 import Foundation
 public import Protocol
 
-/// One problem found in generated files. `rule` is a stable snake_case name; `path` is nil for a
-/// problem of the whole project; `line` is 1-based.
-public struct ValidationIssue: Sendable, Codable, Equatable {
-    public var path: String?
-    public var rule: String
-    public var message: String
-    public var line: Int?
-
-    public init(path: String?, rule: String, message: String, line: Int? = nil) {
-        self.path = path
-        self.rule = rule
-        self.message = message
-        self.line = line
-    }
-}
+/// One problem found in generated files, as the `validation` event carries it: `rule` is a
+/// stable snake_case name; `path` is nil for a problem of the whole project; `line` is 1-based.
+public typealias ValidationIssue = GenerationIssue
 
 /// Checks that a set of generated files can plausibly build and render, without running anything.
 ///

@@ -1,3 +1,5 @@
+import Protocol
+
 /// Resolves the local references of generated files against the generated paths.
 ///
 /// - JS/TS module specifiers (`import … from`, `export … from`, `import '…'`, `import('…')`,
