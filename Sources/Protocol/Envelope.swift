@@ -67,24 +67,12 @@ extension CallRequest {
     /// The request in an envelope whose fields all have their documented types (null standing
     /// for absent, unknown keys ignored, as `WellFormedEnvelope` decodes them); nil otherwise.
     static func wellFormed(_ value: JSONValue?) -> CallRequest? {
-        guard case .object(let object)? = value, case .string(let method)? = object["method"] else { return nil }
-        var request = CallRequest(method: method)
-        switch object["parameters"] {
-        case nil, .null?: break
-        case .object(let parameters)?: request.parameters = parameters
-        default: return nil
-        }
-        switch object["more"] {
-        case nil, .null?: break
-        case .bool(let more)?: request.more = more
-        default: return nil
-        }
-        switch object["oneway"] {
-        case nil, .null?: break
-        case .bool(let oneway)?: request.oneway = oneway
-        default: return nil
-        }
-        return request
+        guard case .object(let object)? = value, case .string(let method)? = object["method"],
+            let parameters = optionalField(object["parameters"], \.objectValue),
+            let more = optionalField(object["more"], \.boolValue),
+            let oneway = optionalField(object["oneway"], \.boolValue)
+        else { return nil }
+        return CallRequest(method: method, parameters: parameters, more: more, oneway: oneway)
     }
 }
 
@@ -92,24 +80,21 @@ extension CallReply {
     /// The reply in a payload whose fields all have their documented types (null standing for
     /// absent, unknown keys ignored, as its `Decodable` reads them); nil otherwise.
     public static func wellFormed(_ payload: some Collection<UInt8>) -> CallReply? {
-        guard case .object(let object)? = JSONValue.parse(payload) else { return nil }
-        var reply = CallReply()
-        switch object["parameters"] {
-        case nil, .null?: break
-        case .object(let parameters)?: reply.parameters = parameters
-        default: return nil
-        }
-        switch object["continues"] {
-        case nil, .null?: break
-        case .bool(let continues)?: reply.continues = continues
-        default: return nil
-        }
-        switch object["error"] {
-        case nil, .null?: break
-        case .string(let name)?: reply.error = ErrorName(rawValue: name)
-        default: return nil
-        }
-        return reply
+        guard case .object(let object)? = JSONValue.parse(payload),
+            let parameters = optionalField(object["parameters"], \.objectValue),
+            let continues = optionalField(object["continues"], \.boolValue),
+            let error = optionalField(object["error"], \.stringValue)
+        else { return nil }
+        return CallReply(parameters: parameters, continues: continues, error: error.map(ErrorName.init(rawValue:)))
+    }
+}
+
+/// An optional envelope field: `.some(nil)` when absent or null, `.some(value)` when `read`
+/// accepts it, nil when it has another type.
+private func optionalField<T>(_ value: JSONValue?, _ read: (JSONValue) -> T?) -> T?? {
+    switch value {
+    case nil, .null?: return .some(nil)
+    case let value?: return read(value).map { .some($0) }
     }
 }
 
