@@ -104,7 +104,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ProtocolTests",
-            dependencies: ["Protocol"],
+            dependencies: ["Protocol", "VectortTesting"],
             resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),

@@ -3,6 +3,7 @@ import GRDB
 import Protocol
 import Synchronization
 import Testing
+import VectortTesting
 
 @testable import Engine
 

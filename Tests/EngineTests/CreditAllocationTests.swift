@@ -1,5 +1,6 @@
 import Protocol
 import Testing
+import VectortTesting
 
 @testable import Engine
 

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Logging
 import Testing
+import VectortTesting
 
 @testable import Engine
 
@@ -9,12 +10,6 @@ import Testing
 /// a temporary b-tree per write; the data, the constraints and the append-only rule stay.
 @Suite("Ledger schema: constraints without IN lists")
 struct LedgerSchemaTests {
-    private func temporaryPath() throws -> String {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vte-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        return directory.appendingPathComponent("vectortd.sqlite").path
-    }
-
     static let ledgerWrites = [
         "INSERT INTO credit_entries(user_id, bucket, amount, kind, reference, idempotency_key, created_at) VALUES ('u', 'free', 1, 'grant', NULL, NULL, 't')",
         "INSERT INTO credit_balances(user_id, bucket, balance, expires_at) VALUES ('u', 'free', 1, NULL) ON CONFLICT(user_id, bucket) DO UPDATE SET balance = balance + excluded.balance",
@@ -24,7 +19,8 @@ struct LedgerSchemaTests {
 
     @Test(arguments: ledgerWrites)
     func aLedgerWriteBuildsNoTemporaryTable(_ sql: String) throws {
-        let database = try Database.open(path: try temporaryPath(), logger: Logger(label: "test"))
+        let directory = try TemporaryDirectory(prefix: "vt-schema")
+        let database = try Database.open(path: directory.file("vectortd.sqlite"), logger: Logger(label: "test"))
         let opcodes = try database.pool.read { db in try Row.fetchAll(db, sql: "EXPLAIN \(sql)").map { $0["opcode"] as String } }
         #expect(!opcodes.isEmpty)
         #expect(!opcodes.contains("OpenEphemeral"), "\(opcodes)")
@@ -42,7 +38,8 @@ struct LedgerSchemaTests {
                 try Row.fetchAll(db, sql: sql).map { $0.description }
             }
         }
-        let path = try temporaryPath()
+        let directory = try TemporaryDirectory(prefix: "vt-schema")
+        let path = directory.file("vectortd.sqlite")
         // A database as it was before 0005, with ledger rows in it.
         let before: [[String]]
         do {

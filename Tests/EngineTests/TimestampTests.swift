@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VectortTesting
 
 @testable import Engine
 

@@ -1,19 +1,12 @@
 import Foundation
 @testable import Protocol
 import Testing
+import VectortTesting
 
 /// `JSONValue.parse` must agree with `JSONDecoder` decoding `JSONValue` wherever it answers,
 /// and answer nil wherever the decoder fails.
 @Suite("JSON values parsed from bytes")
 struct JSONValueParserTests {
-    struct Seeded: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return state ^ (state >> 29)
-        }
-    }
-
     static let words = [
         "", "a", "user", "u_1f2e", "quote\"", "back\\slash", "slash/", "tab\t", "nl\n", "\u{0}", "\u{1f}", "\u{7f}", "é",
         "e\u{301}", "日本", "😀", "\u{2028}", "\u{FFFD}", "</file>", " spaced ",
@@ -23,7 +16,7 @@ struct JSONValueParserTests {
         try? JSONDecoder().decode(JSONValue.self, from: Data(bytes))
     }
 
-    static func value(_ random: inout Seeded, depth: Int = 0) -> JSONValue {
+    static func value(_ random: inout SeededGenerator, depth: Int = 0) -> JSONValue {
         switch Int.random(in: 0...(depth > 3 ? 4 : 6), using: &random) {
         case 0: return .null
         case 1: return .bool(Bool.random(using: &random))
@@ -44,7 +37,7 @@ struct JSONValueParserTests {
     }
 
     @Test func encodedValuesParseAsTheDecoderReadsThem() throws {
-        var random = Seeded(state: 7)
+        var random = SeededGenerator(seed: 7)
         let encoders: [JSONEncoder] = [WireCoding.encoder, WireCoding.prettyEncoder, JSONEncoder()]
         for round in 0..<3000 {
             let value = Self.value(&random)
@@ -82,7 +75,7 @@ struct JSONValueParserTests {
     }
 
     @Test func mutatedTextIsParsedAsTheDecoderReadsItOrLeftToIt() throws {
-        var random = Seeded(state: 99)
+        var random = SeededGenerator(seed: 99)
         let alphabet = Array("{}[]\":,\\u0123456789abcdefnrtl -.eE \u{1}".utf8) + [0xC3, 0xA9, 0xFF]
         for _ in 0..<4000 {
             var bytes = Array(try WireCoding.encoder.encode(Self.value(&random)))
@@ -104,7 +97,7 @@ struct JSONValueParserTests {
 
 @Suite("Envelopes read from bytes")
 struct EnvelopeFastPathTests {
-    static func field(_ random: inout JSONValueParserTests.Seeded) -> JSONValue? {
+    static func field(_ random: inout SeededGenerator) -> JSONValue? {
         switch Int.random(in: 0...6, using: &random) {
         case 0: return nil
         case 1: return .null
@@ -116,7 +109,7 @@ struct EnvelopeFastPathTests {
         }
     }
 
-    static func envelope(_ random: inout JSONValueParserTests.Seeded, keys: [String]) -> [UInt8] {
+    static func envelope(_ random: inout SeededGenerator, keys: [String]) -> [UInt8] {
         var object: [String: JSONValue] = [:]
         for key in keys + ["unknown"] { object[key] = field(&random) }
         if Bool.random(using: &random) { object["parameters"] = JSONValueParserTests.value(&random, depth: 4) }
@@ -124,7 +117,7 @@ struct EnvelopeFastPathTests {
     }
 
     @Test func requestsReadAsTheirDecoderReadsThem() {
-        var random = JSONValueParserTests.Seeded(state: 3)
+        var random = SeededGenerator(seed: 3)
         var accepted = 0
         for _ in 0..<4000 {
             let bytes = Self.envelope(&random, keys: ["method", "parameters", "more", "oneway"])
@@ -141,7 +134,7 @@ struct EnvelopeFastPathTests {
     }
 
     @Test func repliesReadAsTheirDecoderReadsThem() {
-        var random = JSONValueParserTests.Seeded(state: 5)
+        var random = SeededGenerator(seed: 5)
         var accepted = 0
         for _ in 0..<4000 {
             let bytes = Self.envelope(&random, keys: ["parameters", "continues", "error"])

@@ -1,28 +1,20 @@
 import Foundation
 import Protocol
 import Testing
+import VectortTesting
 
 @Suite("Hand-written wire JSON of generation events")
 struct WireJSONWriterTests {
-    /// A small deterministic generator, so a failure names its seed.
-    struct Seeded: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return state ^ (state >> 29)
-        }
-    }
-
     static let pieces = [
         "index.html", "src/App.jsx", "a/b/c.json", "quote\"d", "back\\slash", "tab\there", "new\nline", "\u{0}", "\u{1f}",
         "\u{7f}", "é", "日本", "😀", "</file>", "\r\n", "\u{8}\u{c}", "   ", "", "openai", "gpt-4o",
     ]
 
-    static func text(_ random: inout Seeded) -> String {
+    static func text(_ random: inout SeededGenerator) -> String {
         (0..<Int.random(in: 0...4, using: &random)).map { _ in pieces.randomElement(using: &random)! }.joined()
     }
 
-    static func event(_ random: inout Seeded) -> GenerationEvent {
+    static func event(_ random: inout SeededGenerator) -> GenerationEvent {
         let kinds: [GenerationEvent.Kind] = [.started, .attempt, .retry, .fallback, .continue, .file, .validation, .completed]
         var event = GenerationEvent(kinds.randomElement(using: &random)!)
         func maybe<T>(_ value: @autoclosure () -> T) -> T? { Bool.random(using: &random) ? value() : nil }
@@ -52,7 +44,7 @@ struct WireJSONWriterTests {
     }
 
     @Test func eventsAreWrittenByteForByteAsTheWireEncoderWritesThem() throws {
-        var random = Seeded(state: 20261126)
+        var random = SeededGenerator(seed: 20261126)
         for _ in 0..<5000 {
             let event = Self.event(&random)
             var writer = WireJSONWriter()
@@ -63,7 +55,7 @@ struct WireJSONWriterTests {
         }
     }
 
-    static func counts(_ random: inout Seeded) -> [String: Int] {
+    static func counts(_ random: inout SeededGenerator) -> [String: Int] {
         let keys = ["free", "monthly", "topup", "a", "Z", "free2", "", "quote\"", "tab\t"]
         var map: [String: Int] = [:]
         for _ in 0..<Int.random(in: 0...5, using: &random) {
@@ -73,7 +65,7 @@ struct WireJSONWriterTests {
     }
 
     @Test func balancesAndHoldsAreWrittenByteForByteAsTheWireEncoderWritesThem() throws {
-        var random = Seeded(state: 42)
+        var random = SeededGenerator(seed: 42)
         for _ in 0..<3000 {
             let balance = CreditBalance(
                 user: Self.text(&random), total: Int.random(in: 0...Int(Int32.max), using: &random),

@@ -1,4 +1,5 @@
 import Testing
+import VectortTesting
 
 @testable import Engine
 

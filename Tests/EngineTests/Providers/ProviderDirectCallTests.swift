@@ -15,19 +15,7 @@ struct ProviderDirectCallTests {
         let outcome = Mutex(StreamOutcome())
         let start = ContinuousClock.now
         do {
-            try await provider.complete(sampleRequest) { event in
-                outcome.withLock { outcome in
-                    if outcome.finish != nil { outcome.eventsAfterFinish += 1 }
-                    switch event {
-                    case .text(let text):
-                        outcome.text += text
-                        outcome.texts.append(text)
-                    case .finished(let reason, let usage):
-                        outcome.finish = reason
-                        outcome.usage = usage
-                    }
-                }
-            }
+            try await provider.complete(sampleRequest) { event in outcome.withLock { $0.record(event) } }
         } catch let failure as ProviderFailure {
             outcome.withLock { $0.failure = failure }
         } catch {

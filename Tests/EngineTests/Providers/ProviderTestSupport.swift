@@ -38,6 +38,18 @@ struct StreamOutcome {
     var elapsed: Duration = .zero
     /// Events after `finished` (there must be none).
     var eventsAfterFinish = 0
+
+    mutating func record(_ event: CompletionEvent) {
+        if finish != nil { eventsAfterFinish += 1 }
+        switch event {
+        case .text(let chunk):
+            text += chunk
+            texts.append(chunk)
+        case .finished(let reason, let usage):
+            finish = reason
+            self.usage = usage
+        }
+    }
 }
 
 let sampleRequest = CompletionRequest(
@@ -52,17 +64,7 @@ func drive(_ provider: any LLMProvider, _ request: CompletionRequest = sampleReq
     var outcome = StreamOutcome()
     let start = ContinuousClock.now
     do {
-        for try await event in provider.stream(request) {
-            if outcome.finish != nil { outcome.eventsAfterFinish += 1 }
-            switch event {
-            case .text(let text):
-                outcome.text += text
-                outcome.texts.append(text)
-            case .finished(let reason, let usage):
-                outcome.finish = reason
-                outcome.usage = usage
-            }
-        }
+        for try await event in provider.stream(request) { outcome.record(event) }
     } catch let failure as ProviderFailure {
         outcome.failure = failure
     } catch {

@@ -1,5 +1,6 @@
 @testable import Engine
 import Testing
+import VectortTesting
 
 /// The stream decoders' fast path gives what `JSONDecoder` gives: the same events and decoder
 /// state for every chunk it reads, and for every chunk it does not fully understand, the
