@@ -109,6 +109,31 @@ struct GroupCommitTests {
         }
     }
 
+    /// Admins find the writer in `top -H` by name; Foundation's `Thread.name` alone never reached the kernel.
+    @Test func requestsRunOnAThreadNamedForTheWriter() async throws {
+        try await withEngine(freeOnSignup: 0) { engine in
+            let name = try await engine.writer.write { _ in ThreadName.current() }
+            #expect(name == LedgerWriter.threadName)
+            let threads = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").map {
+                (try? String(contentsOfFile: "/proc/self/task/\($0)/comm", encoding: .utf8))?
+                    .trimmingCharacters(in: .newlines) ?? ""
+            }
+            #expect(threads.contains(Checkpointer.threadName))
+        }
+    }
+
+    @Test func aThreadNameIsCutToWhatTheKernelKeepsAtACharacterBoundary() async throws {
+        let name = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<String, any Error>) in
+            Thread {
+                ThreadName.setCurrent("vectortd-abcdeé-and-more")
+                continuation.resume(returning: ThreadName.current())
+            }.start()
+        }
+        // "vectortd-abcde" is 14 bytes; the two of "é" would end at 16, so it goes whole.
+        #expect(name == "vectortd-abcde")
+        #expect(name.utf8.count <= ThreadName.limit)
+    }
+
     @Test func aBatchOfOneCommitsEveryRequestInItsOwnTransaction() async throws {
         try await withEngine(maxBatch: 1) { engine in
             #expect(engine.writer.maxBatch == 1)

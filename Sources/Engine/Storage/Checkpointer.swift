@@ -14,6 +14,8 @@ import Synchronization
 final class Checkpointer: Sendable {
     /// The writer's fallback threshold in pages (SQLite's default is 1,000).
     static let writerFallbackPages = 10_000
+    /// The thread's name in `top -H` and `/proc` (the kernel keeps 15 bytes).
+    static let threadName = "vectortd-ckpt"
 
     private let queue: DatabaseQueue?
     private let wake = DispatchSemaphore(value: 0)
@@ -27,8 +29,10 @@ final class Checkpointer: Sendable {
         // Without its connection the writer's fallback checkpoints still keep the WAL bounded.
         queue = try? DatabaseQueue(path: path, configuration: configuration)
         guard queue != nil else { return }
-        let thread = Thread { [self] in loop() }
-        thread.name = "vectortd-checkpointer"
+        let thread = Thread { [self] in
+            ThreadName.setCurrent(Self.threadName)
+            loop()
+        }
         thread.start()
     }
 

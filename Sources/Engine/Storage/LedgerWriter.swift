@@ -38,6 +38,8 @@ public final class LedgerWriter: Sendable {
     /// Committed balances, kept by this writer (see `BalanceCache`).
     public let balances: BalanceCache
     private let checkpointer: Checkpointer
+    /// The writer thread's name in `top -H` and `/proc`.
+    static let threadName = "vectortd-writer"
     /// Batches between two checkpoint requests.
     private static let batchesPerCheckpoint = 8
 
@@ -90,6 +92,7 @@ public final class LedgerWriter: Sendable {
         }
         if start {
             let thread = Thread { [self] in
+                ThreadName.setCurrent(Self.threadName)
                 loop()
                 let waiters = queue.withLock { state -> [CheckedContinuation<Void, Never>] in
                     state.done = true
@@ -98,7 +101,6 @@ public final class LedgerWriter: Sendable {
                 }
                 for waiter in waiters { waiter.resume() }
             }
-            thread.name = "vectortd-writer"
             thread.start()
         }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
