@@ -10,6 +10,7 @@ struct WatchdogServiceTests {
     final class Probe: Sendable {
         let healthy = Atomic<Bool>(true)
         let pings = Atomic<Int>(0)
+        let failingChecks = Atomic<Int>(0)
     }
 
     @Test func pingsWhileHealthyAndWithholdsWhileFailing() async throws {
@@ -18,6 +19,7 @@ struct WatchdogServiceTests {
             interval: .milliseconds(40),
             check: { _ in
                 let status: HealthStatus = probe.healthy.load(ordering: .relaxed) ? .ok : .failing
+                if status == .failing { probe.failingChecks.add(1, ordering: .relaxed) }
                 return HealthReport(checks: ["database": .init(status: status, detail: "test")])
             },
             ping: { probe.pings.add(1, ordering: .relaxed) },
@@ -27,7 +29,8 @@ struct WatchdogServiceTests {
 
         try await eventually { probe.pings.load(ordering: .relaxed) >= 3 }
         probe.healthy.store(false, ordering: .relaxed)
-        try await Task.sleep(for: .milliseconds(60))
+        // The loop is sequential: once a check has seen the failure, no earlier check's ping is left.
+        try await eventually { probe.failingChecks.load(ordering: .relaxed) >= 1 }
         let whenFailing = probe.pings.load(ordering: .relaxed)
         try await Task.sleep(for: .milliseconds(200))
         #expect(probe.pings.load(ordering: .relaxed) == whenFailing, "no pings while failing")
