@@ -13,8 +13,9 @@ struct LedgerBenchmark: AsyncParsableCommand {
         commandName: "ledger",
         abstract: "Durable hold+settle pairs through the socket, with group commit and with one transaction per operation.",
         discussion: """
-            Both daemons run with synchronous=FULL. The second runs with database.max_batch: 1, so each operation is \
-            its own transaction and fsync. GetBalance readers run beside the writers. Goals: at least 20,000 \
+            Every daemon runs with synchronous=FULL. The first runs with group commit, the second with \
+            database.max_batch: 1, so each operation is its own transaction and fsync; both carry the write load \
+            alone. A third runs group commit with GetBalance readers beside the writers. Goals: at least 20,000 \
             durable operations/s, at least 20 times the one-transaction figure, and 50,000 reads/s. \
             First, single-row commits straight through SQLite on the same disk show what one flush costs here: \
             the one-transaction figure cannot beat it, and the faster the disk flushes, the smaller the ratio \
@@ -41,15 +42,22 @@ struct LedgerBenchmark: AsyncParsableCommand {
             "vectort-bench ledger: \(connections) writer connections, \(readers) readers pipelining \(readDepth) GetBalance calls, "
                 + "\(seconds) s each, synchronous=FULL")
         let disk = try DiskFloor.commitsPerSecond(seconds: 2)
-        let grouped = try await measure(maxBatch: 512)
-        let single = try await measure(maxBatch: 1)
+        // The two write modes are compared under the same conditions, without readers: the
+        // readers' load starves the one-transaction mode's serial chain of thread hops far more
+        // than group commit, which would inflate the ratio. Reads are then measured under the
+        // group-commit write load.
+        let grouped = try await measure(maxBatch: 512, readers: 0)
+        let single = try await measure(maxBatch: 1, readers: 0)
+        let loaded = try await measure(maxBatch: 512, readers: readers)
         print(row(["mode", "ops/s", "p50 µs", "p99 µs", "reads/s", "read batch p99 µs"]))
-        for (name, result) in [("group commit", grouped), ("one tx per op", single)] {
+        for (name, result) in [("group commit", grouped), ("one tx per op", single), ("group commit + reads", loaded)] {
+            let reads = result.reads.requests > 0
             print(
                 row([
                     name, String(format: "%.0f", result.writes.requestsPerSecond),
                     String(result.writes.latency.valueAtPercentile(50)), String(result.writes.latency.valueAtPercentile(99)),
-                    String(format: "%.0f", result.reads.requestsPerSecond), String(result.reads.latency.valueAtPercentile(99)),
+                    reads ? String(format: "%.0f", result.reads.requestsPerSecond) : "-",
+                    reads ? String(result.reads.latency.valueAtPercentile(99)) : "-",
                 ]))
         }
         let ratio = grouped.writes.requestsPerSecond / single.writes.requestsPerSecond
@@ -63,9 +71,13 @@ struct LedgerBenchmark: AsyncParsableCommand {
                 format: "this disk, SQLite alone: %.0f single-row commits/s (WAL, synchronous=FULL, one flush each); "
                     + "one tx per op through vectortd reaches %.0f%% of it, group commit %.1f× it",
                 disk, 100 * single.writes.requestsPerSecond / disk, grouped.writes.requestsPerSecond / disk))
-        print(
-            String(format: "GetBalance under write load: %.0f reads/s ", grouped.reads.requestsPerSecond)
-                + (grouped.reads.requestsPerSecond >= 50_000 ? "(goal ≥ 50,000: met)" : "(goal ≥ 50,000: NOT met)"))
+        if readers > 0 {
+            print(
+                String(
+                    format: "GetBalance under write load: %.0f reads/s, while group commit ran %.0f ops/s ",
+                    loaded.reads.requestsPerSecond, loaded.writes.requestsPerSecond)
+                    + (loaded.reads.requestsPerSecond >= 50_000 ? "(goal ≥ 50,000: met)" : "(goal ≥ 50,000: NOT met)"))
+        }
     }
 
     struct Measurement {
@@ -73,7 +85,7 @@ struct LedgerBenchmark: AsyncParsableCommand {
         var reads: LoadGenerator.Result
     }
 
-    private func measure(maxBatch: Int) async throws -> Measurement {
+    private func measure(maxBatch: Int, readers: Int) async throws -> Measurement {
         var options = DaemonProcess.Options()
         options.binary = daemon
         options.config = """
@@ -117,7 +129,6 @@ struct LedgerBenchmark: AsyncParsableCommand {
         if !userList.isEmpty {
             _ = try admin.call(MethodName.creditsGetBalance, ["user": .string(readerUser)]).decode(as: CreditBalance.self)
         }
-        let readers = readers
         let readDepth = readDepth
         async let reads = Task.detached {
             guard readers > 0 else {
@@ -137,7 +148,7 @@ struct LedgerBenchmark: AsyncParsableCommand {
     }
 
     private func row(_ cells: [String]) -> String {
-        let widths = [16, 10, 9, 9, 10, 18]
+        let widths = [21, 10, 9, 9, 10, 18]
         return zip(cells, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: " ")
     }
 }
