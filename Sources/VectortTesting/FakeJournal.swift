@@ -62,7 +62,7 @@ public final class FakeJournal: Sendable {
     /// Datagrams that did not parse (a correct client produces none).
     public var parseFailures: [String] { failures.withLock { $0 } }
 
-    public func waitFor(timeout: Duration = .seconds(10), _ predicate: (Entry) -> Bool) async -> Entry? {
+    public func waitFor(timeout: Duration = .seconds(30), _ predicate: (Entry) -> Bool) async -> Entry? {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let found = entries.first(where: predicate) { return found }

@@ -40,7 +40,7 @@ public final class NotifySocket: Sendable {
 
     /// Waits until a message satisfies `predicate`; returns it, or nil after `timeout`.
     public func waitFor(
-        timeout: Duration = .seconds(10), _ predicate: (Message) -> Bool
+        timeout: Duration = .seconds(30), _ predicate: (Message) -> Bool
     ) async -> Message? {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
@@ -51,7 +51,7 @@ public final class NotifySocket: Sendable {
     }
 
     /// Waits for a message carrying `key=value`.
-    public func waitFor(_ key: String, _ value: String, after index: Int = 0, timeout: Duration = .seconds(10))
+    public func waitFor(_ key: String, _ value: String, after index: Int = 0, timeout: Duration = .seconds(30))
         async -> Message?
     {
         let deadline = ContinuousClock.now + timeout

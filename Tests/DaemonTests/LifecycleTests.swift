@@ -16,7 +16,7 @@ extension DaemonSuite {
             let answeredAt = NotifySocket.realtimeNanoseconds()
             _ = try client.call(MethodName.ping)
             let notify = try #require(daemon.notify)
-            let ready = try #require(await notify.waitFor("READY", "1", timeout: .seconds(5)))
+            let ready = try #require(await notify.waitFor("READY", "1"))
             let readyAt = try #require(ready.kernelNanoseconds)
             #expect(readyAt <= answeredAt, "READY=1 reached the notify socket after a call was answered")
             #expect(ready["STATUS"]?.contains("serving on \(daemon.socketPath)") == true)
@@ -30,7 +30,7 @@ extension DaemonSuite {
             daemon.signal(SIGTERM)
             let status = await daemon.waitForExit(timeout: .seconds(30))
             #expect(status == 0, "output: \(daemon.output)")
-            let stopping = try #require(await notify.waitFor("STOPPING", "1", timeout: .seconds(2)))
+            let stopping = try #require(await notify.waitFor("STOPPING", "1"))
             #expect(stopping["STATUS"] != nil)
             #expect(!FileManager.default.fileExists(atPath: daemon.socketPath), "the socket it bound is removed on exit")
         }

@@ -113,7 +113,7 @@ final class SocketRecorder: ChannelOutboundHandler {
 
 /// Polls `condition` until it holds; a generous timeout keeps a broken test from hanging.
 func eventually(
-    _ what: String, timeout: Duration = .seconds(10), _ condition: () async throws -> Bool
+    _ what: String, timeout: Duration = .seconds(30), _ condition: () async throws -> Bool
 ) async throws {
     let deadline = ContinuousClock.now + timeout
     while try await !condition() {
