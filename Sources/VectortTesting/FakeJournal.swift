@@ -62,13 +62,8 @@ public final class FakeJournal: Sendable {
     /// Datagrams that did not parse (a correct client produces none).
     public var parseFailures: [String] { failures.withLock { $0 } }
 
-    public func waitFor(timeout: Duration = .seconds(30), _ predicate: (Entry) -> Bool) async -> Entry? {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if let found = entries.first(where: predicate) { return found }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        return entries.first(where: predicate)
+    public func waitFor(timeout: Duration = Polling.timeout, _ predicate: (Entry) -> Bool) async -> Entry? {
+        await Polling.until(timeout: timeout) { entries.first(where: predicate) }
     }
 
     public func stop() { listener.stop() }

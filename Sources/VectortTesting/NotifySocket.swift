@@ -40,27 +40,19 @@ public final class NotifySocket: Sendable {
 
     /// Waits until a message satisfies `predicate`; returns it, or nil after `timeout`.
     public func waitFor(
-        timeout: Duration = .seconds(30), _ predicate: (Message) -> Bool
+        timeout: Duration = Polling.timeout, _ predicate: (Message) -> Bool
     ) async -> Message? {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if let found = messages.first(where: predicate) { return found }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        return messages.first(where: predicate)
+        await Polling.until(timeout: timeout) { messages.first(where: predicate) }
     }
 
     /// Waits for a message carrying `key=value`.
-    public func waitFor(_ key: String, _ value: String, after index: Int = 0, timeout: Duration = .seconds(30))
+    public func waitFor(_ key: String, _ value: String, after index: Int = 0, timeout: Duration = Polling.timeout)
         async -> Message?
     {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
+        await Polling.until(timeout: timeout) {
             let all = messages
-            if index < all.count, let found = all[index...].first(where: { $0[key] == value }) { return found }
-            try? await Task.sleep(for: .milliseconds(10))
+            return index < all.count ? all[index...].first(where: { $0[key] == value }) : nil
         }
-        return nil
     }
 
     public func stop() { listener.stop() }

@@ -150,7 +150,7 @@ extension DaemonSuite {
                         method: MethodName.projectsGenerate,
                         parameters: ["user": .string(user), "project": .string(project), "prompt": .string("a shop")],
                         more: true))
-                #expect(await fake.waitUntil() { $0.calls == 1 })
+                #expect(await fake.waitUntil { $0.calls == 1 })
                 #expect(try Self.balance(client, user) == 8)
                 leaving.close()
 
@@ -162,7 +162,7 @@ extension DaemonSuite {
                 let record = try client.call(
                     MethodName.projectsListGenerations, ["user": .string(user), "project": .string(project)])
                 #expect(record["generations"]?.arrayValue?.first?["status"] == .string("cancelled"))
-                #expect(await fake.waitUntil() { $0.clientDisconnects >= 1 })
+                #expect(await fake.waitUntil { $0.clientDisconnects >= 1 })
             }
         }
 
@@ -182,7 +182,7 @@ extension DaemonSuite {
                         CallRequest(
                             method: MethodName.projectsGenerate,
                             parameters: ["user": .string(user), "project": .string(project), "prompt": .string("a shop")]))
-                    #expect(await fake.waitUntil() { $0.calls == 1 })
+                    #expect(await fake.waitUntil { $0.calls == 1 })
                     #expect(try Self.balance(client, user) == 8)
                     daemon.signal(SIGKILL)
                     _ = await daemon.waitForExit()

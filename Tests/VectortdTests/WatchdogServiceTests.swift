@@ -27,15 +27,19 @@ struct WatchdogServiceTests {
         let task = Task { try await service.run() }
         defer { task.cancel() }
 
-        try await eventually { probe.pings.load(ordering: .relaxed) >= 3 }
+        // The loop runs on the shared task pool (two threads here), which other tests can hold for
+        // seconds: one full-suite run saw no ping for 10 s.
+        try await eventually("three pings", timeout: .seconds(60)) { probe.pings.load(ordering: .relaxed) >= 3 }
         probe.healthy.store(false, ordering: .relaxed)
         // The loop is sequential: once a check has seen the failure, no earlier check's ping is left.
-        try await eventually { probe.failingChecks.load(ordering: .relaxed) >= 1 }
+        try await eventually("a check that sees the failure", timeout: .seconds(60)) {
+            probe.failingChecks.load(ordering: .relaxed) >= 1
+        }
         let whenFailing = probe.pings.load(ordering: .relaxed)
         try await Task.sleep(for: .milliseconds(200))
         #expect(probe.pings.load(ordering: .relaxed) == whenFailing, "no pings while failing")
         probe.healthy.store(true, ordering: .relaxed)
-        try await eventually { probe.pings.load(ordering: .relaxed) > whenFailing }
+        try await eventually("a ping after recovery", timeout: .seconds(60)) { probe.pings.load(ordering: .relaxed) > whenFailing }
     }
 
     @Test func degradedStillPings() async throws {
@@ -47,20 +51,6 @@ struct WatchdogServiceTests {
             logger: Logger(label: "test"))
         let task = Task { try await service.run() }
         defer { task.cancel() }
-        try await eventually { probe.pings.load(ordering: .relaxed) >= 2 }
-    }
-
-    /// Only a failure waits the whole minute. The service's loop runs on the shared task pool,
-    /// two threads here, which the serialized daemon tests' blocking calls and CPU-bound tests
-    /// can hold for seconds: one full-suite run saw no ping for 10 s.
-    private func eventually(_ condition: () -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(60)
-        while !condition() {
-            guard ContinuousClock.now < deadline else {
-                Issue.record("condition not met within 60 s")
-                return
-            }
-            try await Task.sleep(for: .milliseconds(10))
-        }
+        try await eventually("two pings", timeout: .seconds(60)) { probe.pings.load(ordering: .relaxed) >= 2 }
     }
 }

@@ -85,18 +85,11 @@ public final class FakeLLMServer: Sendable {
     /// Requests received so far.
     public var callCount: Int { counters.calls }
 
-    /// Waits (polling every few milliseconds) until `condition` holds; false on timeout. The
-    /// default is long because only a failure waits it out: a full test run on two cores can
-    /// hold a test back for several seconds.
+    /// Waits (polling every few milliseconds) until `condition` holds; false on timeout.
     public func waitUntil(
-        timeout: Duration = .seconds(30), _ condition: @Sendable (FakeLLMCounters) -> Bool
+        timeout: Duration = Polling.timeout, _ condition: @Sendable (FakeLLMCounters) -> Bool
     ) async -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if condition(counters) { return true }
-            try? await Task.sleep(for: .milliseconds(5))
-        }
-        return condition(counters)
+        await Polling.until(timeout: timeout) { condition(counters) ? true : nil } ?? false
     }
 
     /// Stops listening and closes every open connection.

@@ -291,6 +291,6 @@ struct FakeLLMServerTests {
         try await server.shutdown()
         let result = await call.result
         #expect(throws: (any Error).self) { try result.get() }
-        #expect(await server.waitUntil() { $0.openConnections == 0 })
+        #expect(await server.waitUntil { $0.openConnections == 0 })
     }
 }

@@ -165,7 +165,7 @@ struct ProviderStreamingTests {
                 if case .text = event { received += 1 }
                 if received == 3 { break }
             }
-            let closed = await server.waitUntil() { $0.clientDisconnects == 1 }
+            let closed = await server.waitUntil { $0.clientDisconnects == 1 }
             #expect(closed)
             #expect(server.counters.completed == 0)
         }
@@ -185,7 +185,7 @@ struct ProviderStreamingTests {
             // Well under the 30 s stall and first-token clock, with room for a loaded machine.
             #expect(ContinuousClock.now - start < .seconds(20))
             #expect(result.finish == nil)
-            #expect(await server.waitUntil() { $0.clientDisconnects == 1 })
+            #expect(await server.waitUntil { $0.clientDisconnects == 1 })
         }
     }
 
