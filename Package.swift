@@ -30,9 +30,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         .target(name: "Protocol", swiftSettings: strict),
+        // Shared vocabulary with no I/O: the injected clocks.
+        .target(name: "VectortCore", swiftSettings: strict),
         .systemLibrary(
             name: "CSystemd",
             pkgConfig: "libsystemd",
@@ -42,6 +46,7 @@ let package = Package(
             name: "Engine",
             dependencies: [
                 "Protocol",
+                "VectortCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -82,6 +87,9 @@ let package = Package(
             name: "VectortTesting",
             dependencies: [
                 "Protocol",
+                "VectortCore",
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -112,7 +120,7 @@ let package = Package(
         .testTarget(
             name: "EngineTests",
             dependencies: [
-                "Engine", "Protocol", "VectortTesting",
+                "Engine", "Protocol", "VectortCore", "VectortTesting",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

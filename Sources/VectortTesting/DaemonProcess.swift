@@ -1,5 +1,7 @@
 public import Foundation
 public import Protocol
+import Subprocess
+import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
@@ -98,11 +100,11 @@ public final class DaemonProcess {
     }
 
     /// Connects, retrying while the socket is not there yet.
-    public func connect(timeout: Duration = .seconds(20), callTimeout: Double = 10) async throws -> VectortClient {
+    public func connect(timeout: Duration = .seconds(20), callTimeout: Double = 10) async throws -> AsyncVectortClient {
         let deadline = ContinuousClock.now + timeout
         while true {
             do {
-                return try VectortClient.connect(socketPath: socketPath, timeout: callTimeout)
+                return try await AsyncVectortClient.connect(socketPath: socketPath, timeout: callTimeout)
             } catch {
                 switch error {
                 case .notRunning, .connectionClosed:
@@ -130,38 +132,41 @@ public final class DaemonProcess {
     }
 }
 
-/// Runs a command to completion and captures its output.
+/// What a command printed and how it ended.
 public struct CommandResult: Sendable {
+    /// The exit status, or 128 + the signal that ended the command.
     public var status: Int32
-    public var stdout: String
+    public var stdoutBytes: [UInt8]
     public var stderr: String
+    public var stdout: String { String(decoding: stdoutBytes, as: UTF8.self) }
 }
 
+/// Runs a command to completion and captures its output, without blocking a thread: the child
+/// is waited for by swift-subprocess's process monitor.
 public func runCommand(
-    _ executable: String, _ arguments: [String], environment: [String: String]? = nil, input: String? = nil
-) throws -> CommandResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    if let environment { process.environment = environment }
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    if let input {
-        let inPipe = Pipe()
-        process.standardInput = inPipe
-        try ProcessLaunch.run(process)
-        inPipe.fileHandleForWriting.write(Data(input.utf8))
-        try inPipe.fileHandleForWriting.close()
-    } else {
-        process.standardInput = FileHandle.nullDevice
-        try ProcessLaunch.run(process)
-    }
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    let errData = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return CommandResult(
-        status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-        stderr: String(decoding: errData, as: UTF8.self))
+    _ executable: String, _ arguments: [String], environment: [String: String]? = nil, input: String? = nil,
+    workingDirectory: String? = nil
+) async throws -> CommandResult {
+    let environment: Environment =
+        environment.map { values in
+            .custom(Dictionary(uniqueKeysWithValues: values.map { (Environment.Key(stringLiteral: $0.key), $0.value) }))
+        } ?? .inherit
+    let configuration = Configuration(
+        executable: .path(FilePath(executable)), arguments: Arguments(arguments), environment: environment,
+        workingDirectory: workingDirectory.map { FilePath($0) })
+    let limit = 256 * 1024 * 1024
+    // Foundation's Process is not involved, so these launches need not take ProcessLaunch's turn.
+    let result =
+        if let input {
+            try await Subprocess.run(
+                configuration, input: .string(input), output: .bytes(limit: limit), error: .string(limit: limit))
+        } else {
+            try await Subprocess.run(configuration, input: .none, output: .bytes(limit: limit), error: .string(limit: limit))
+        }
+    let status: Int32 =
+        switch result.terminationStatus {
+        case .exited(let code): code
+        case .signaled(let signal): 128 + signal
+        }
+    return CommandResult(status: status, stdoutBytes: result.standardOutput, stderr: result.standardError ?? "")
 }

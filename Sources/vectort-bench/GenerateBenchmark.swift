@@ -157,20 +157,20 @@ struct GenerateBenchmark: AsyncParsableCommand {
         let admin = try await process.connect(callTimeout: 60)
         var projects: [(String, String)] = []
         for i in 0..<concurrency {
-            let user = try admin.call(MethodName.usersCreate, ["email": .string("gen\(i)@example.com")])
+            let user = try await admin.call(MethodName.usersCreate, ["email": .string("gen\(i)@example.com")])
             let id = user["id"]?.stringValue ?? ""
-            let project = try admin.call(
+            let project = try await admin.call(
                 MethodName.projectsCreate, ["user": .string(id), "title": .string("Bench \(i)")])
             projects.append((id, project["id"]?.stringValue ?? ""))
         }
         if down != nil {
             // Open the breaker of the failing primary before measuring.
             for _ in 0..<2 {
-                _ = try admin.call(
+                _ = try await admin.call(
                     MethodName.projectsGenerate,
                     ["user": .string(projects[0].0), "project": .string(projects[0].1), "prompt": "warm up"], timeout: 60)
             }
-            let providers = try admin.call(MethodName.providersList)
+            let providers = try await admin.call(MethodName.providersList)
             let state = providers["providers"]?.arrayValue?.first { $0["name"] == .string("down") }?["state"]
             guard state == .string("open") else {
                 throw BenchmarkError(description: "the failing provider's breaker did not open: \(String(describing: state))")

@@ -102,10 +102,10 @@ struct LedgerBenchmark: AsyncParsableCommand {
         let admin = try await process.connect()
         var users: [String] = []
         for i in 0..<connections {
-            let user = try admin.call(MethodName.usersCreate, ["email": .string("bench\(i)@example.com")])
+            let user = try await admin.call(MethodName.usersCreate, ["email": .string("bench\(i)@example.com")])
             let id = user["id"]?.stringValue ?? ""
             users.append(id)
-            _ = try admin.call(
+            _ = try await admin.call(
                 MethodName.creditsGrant, ["user": .string(id), "amount": 1_000_000_000, "reason": "benchmark"])
         }
         let socket = process.socketPath
@@ -127,7 +127,7 @@ struct LedgerBenchmark: AsyncParsableCommand {
         let readPayload = Array(#"{"method":"\#(MethodName.creditsGetBalance)","parameters":{"user":"\#(readerUser)"}}"#.utf8)
         // Every reader sends this same call: it must succeed before the load starts.
         if !userList.isEmpty {
-            _ = try admin.call(MethodName.creditsGetBalance, ["user": .string(readerUser)]).decode(as: CreditBalance.self)
+            _ = try await admin.call(MethodName.creditsGetBalance, ["user": .string(readerUser)]).decode(as: CreditBalance.self)
         }
         let readDepth = readDepth
         async let reads = Task.detached {
@@ -140,7 +140,7 @@ struct LedgerBenchmark: AsyncParsableCommand {
             ).run()
         }.value
         let result = Measurement(writes: try await writes, reads: try await reads)
-        let verification = try admin.call(MethodName.creditsVerify).decode(as: CreditVerification.self)
+        let verification = try await admin.call(MethodName.creditsVerify).decode(as: CreditVerification.self)
         guard verification.ok else { throw BenchmarkError(description: "Verify found mismatches after the load") }
         process.signal(SIGTERM)
         _ = await process.waitForExit()

@@ -26,7 +26,7 @@ struct StartupBenchmark: AsyncParsableCommand {
         var floor: [Double] = []
         for _ in 0..<runs {
             let start = ContinuousClock.now
-            let result = try runCommand(daemon, ["--version"])
+            let result = try await runCommand(daemon, ["--version"])
             guard result.status == 0 else { throw BenchmarkError(description: "vectortd --version failed") }
             floor.append((ContinuousClock.now - start).seconds * 1000)
         }

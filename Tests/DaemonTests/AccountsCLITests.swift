@@ -15,21 +15,21 @@ extension DaemonSuite {
                 _ = try await daemon.connect()
             }
 
-            func ctl(_ arguments: [String], input: String? = nil) throws -> CommandResult {
-                try runCommand(
+            func ctl(_ arguments: [String], input: String? = nil) async throws -> CommandResult {
+                try await runCommand(
                     Binaries.vectortctl, arguments,
                     environment: ["PATH": "/usr/bin:/bin", "VECTORTD_SOCKET": daemon.socketPath], input: input)
             }
 
             /// Runs with `--json`, expects exit 0 and decodes the one document on stdout.
-            func json<T: Decodable>(_ type: T.Type, _ arguments: [String]) throws -> T {
-                let result = try ctl(arguments + ["--json"])
+            func json<T: Decodable>(_ type: T.Type, _ arguments: [String]) async throws -> T {
+                let result = try await ctl(arguments + ["--json"])
                 try #require(result.status == 0, "\(arguments): \(result.stderr)")
                 return try JSONDecoder().decode(T.self, from: Data(result.stdout.utf8))
             }
 
-            func createUser(_ email: String) throws -> User {
-                try json(User.self, ["users", "create", email])
+            func createUser(_ email: String) async throws -> User {
+                try await json(User.self, ["users", "create", email])
             }
         }
 
@@ -40,106 +40,106 @@ extension DaemonSuite {
 
         @Test func createUserAsTableAndJSONAndRefuseADuplicateEmail() async throws {
             let harness = try await Harness()
-            let table = try harness.ctl(["users", "create", "ada@example.com", "--full-name", "Ada Lovelace"])
+            let table = try await harness.ctl(["users", "create", "ada@example.com", "--full-name", "Ada Lovelace"])
             #expect(table.status == 0, "stderr: \(table.stderr)")
             #expect(table.stdout.contains("ada@example.com"))
             #expect(table.stdout.contains("Ada Lovelace"))
             #expect(table.stdout.contains("active"))
 
-            let grace = try harness.createUser("grace@example.com")
+            let grace = try await harness.createUser("grace@example.com")
             #expect(grace.email == "grace@example.com")
             #expect(grace.status == .active)
             #expect(grace.id.hasPrefix("u_"))
 
-            let duplicate = try harness.ctl(["users", "create", "GRACE@example.com", "--json"])
+            let duplicate = try await harness.ctl(["users", "create", "GRACE@example.com", "--json"])
             #expect(duplicate.status == 2)
             #expect(duplicate.stdout.isEmpty)
             #expect(try Self.errorName(duplicate) == "io.vectort.AlreadyExists")
 
-            let shown = try harness.json(User.self, ["users", "show", grace.id])
+            let shown = try await harness.json(User.self, ["users", "show", grace.id])
             #expect(shown == grace)
-            let all = try harness.json(UserPage.self, ["users", "list", "--limit", "1", "--all"])
+            let all = try await harness.json(UserPage.self, ["users", "list", "--limit", "1", "--all"])
             #expect(all.users.map(\.email) == ["ada@example.com", "grace@example.com"])
             #expect(all.nextAfter == nil)
-            let first = try harness.json(UserPage.self, ["users", "list", "--limit", "1"])
+            let first = try await harness.json(UserPage.self, ["users", "list", "--limit", "1"])
             #expect(first.users.count == 1)
             #expect(first.nextAfter != nil)
         }
 
         @Test func passwordComesFromStandardInputOnly() async throws {
             let harness = try await Harness()
-            let created = try harness.ctl(
+            let created = try await harness.ctl(
                 ["users", "create", "pw@example.com", "--password-stdin"], input: "correct horse\n")
             #expect(created.status == 0, "stderr: \(created.stderr)")
-            let short = try harness.ctl(["users", "create", "short@example.com", "--password-stdin", "--json"], input: "abc\n")
+            let short = try await harness.ctl(["users", "create", "short@example.com", "--password-stdin", "--json"], input: "abc\n")
             #expect(short.status == 2)
             #expect(try Self.errorName(short) == "io.vectort.InvalidParameter")
-            #expect(try harness.ctl(["users", "create", "x@example.com", "--password", "secret123"]).status == 64)
+            #expect(try await harness.ctl(["users", "create", "x@example.com", "--password", "secret123"]).status == 64)
         }
 
         @Test func balanceGrantHistoryAndPackages() async throws {
             let harness = try await Harness()
-            let user = try harness.createUser("credits@example.com")
+            let user = try await harness.createUser("credits@example.com")
 
-            let balanceTable = try harness.ctl(["credits", "balance", user.id])
+            let balanceTable = try await harness.ctl(["credits", "balance", user.id])
             #expect(balanceTable.status == 0, "stderr: \(balanceTable.stderr)")
             let lines = balanceTable.stdout.split(separator: "\n").map { $0.split(separator: " ").joined(separator: " ") }
             #expect(lines.contains("total 10"))
             #expect(lines.contains("free 10"))
-            let balance = try harness.json(CreditBalance.self, ["credits", "balance", user.id])
+            let balance = try await harness.json(CreditBalance.self, ["credits", "balance", user.id])
             #expect(balance.total == 10)
             #expect(balance.buckets["free"] == 10)
 
-            let grant = try harness.json(
+            let grant = try await harness.json(
                 CreditGrant.self, ["credits", "grant", user.id, "25", "--reason", "support", "--bucket", "topup"])
             #expect(grant.balance.total == 35)
-            let history = try harness.json(CreditHistory.self, ["credits", "history", user.id])
+            let history = try await harness.json(CreditHistory.self, ["credits", "history", user.id])
             #expect(history.entries.map(\.amount) == [25, 10])
             #expect(history.entries.map(\.bucket) == [.topup, .free])
             #expect(history.entries.allSatisfy { $0.kind == "grant" })
             #expect(history.entries[0].id > history.entries[1].id)
-            let historyTable = try harness.ctl(["credits", "history", user.id])
+            let historyTable = try await harness.ctl(["credits", "history", user.id])
             #expect(historyTable.stdout.contains("+25"))
 
-            let packages = try harness.ctl(["credits", "packages"])
+            let packages = try await harness.ctl(["credits", "packages"])
             #expect(packages.status == 0)
             let rows = packages.stdout.split(separator: "\n").dropFirst().map { $0.split(separator: " ").map(String.init) }
             #expect(rows.map { $0.first ?? "" } == ["micro", "starter", "standard", "pro"])
             #expect(rows.map { $0.last ?? "" } == ["$10.00", "$20.00", "$50.00", "$100.00"])
-            let list = try harness.json(CreditPackageList.self, ["credits", "packages"])
+            let list = try await harness.json(CreditPackageList.self, ["credits", "packages"])
             #expect(list.packages.map(\.credits) == [10, 80, 250, 600])
         }
 
         @Test func holdThenSettleForLessLeavesTheRestAndVerifiesClean() async throws {
             let harness = try await Harness()
-            let user = try harness.createUser("hold@example.com")
-            let hold = try harness.json(CreditHold.self, ["credits", "hold", user.id, "4", "--reference", "gen-1"])
+            let user = try await harness.createUser("hold@example.com")
+            let hold = try await harness.json(CreditHold.self, ["credits", "hold", user.id, "4", "--reference", "gen-1"])
             #expect(hold.status == .held)
-            #expect(try harness.json(CreditBalance.self, ["credits", "balance", user.id]).held == 4)
-            let settled = try harness.json(CreditHold.self, ["credits", "settle", hold.id, "--amount", "3"])
+            #expect(try await harness.json(CreditBalance.self, ["credits", "balance", user.id]).held == 4)
+            let settled = try await harness.json(CreditHold.self, ["credits", "settle", hold.id, "--amount", "3"])
             #expect(settled.status == .settled)
             #expect(settled.charged == 3)
-            let balance = try harness.json(CreditBalance.self, ["credits", "balance", user.id])
+            let balance = try await harness.json(CreditBalance.self, ["credits", "balance", user.id])
             #expect(balance.total == 7)
             #expect(balance.held == 0)
 
-            let second = try harness.json(CreditHold.self, ["credits", "hold", user.id, "2", "--reference", "gen-2"])
-            #expect(try harness.json(CreditHold.self, ["credits", "release", second.id]).status == .released)
-            #expect(try harness.json(CreditBalance.self, ["credits", "balance", user.id]).total == 7)
+            let second = try await harness.json(CreditHold.self, ["credits", "hold", user.id, "2", "--reference", "gen-2"])
+            #expect(try await harness.json(CreditHold.self, ["credits", "release", second.id]).status == .released)
+            #expect(try await harness.json(CreditBalance.self, ["credits", "balance", user.id]).total == 7)
 
-            let tooMuch = try harness.ctl(["credits", "hold", user.id, "8", "--reference", "gen-3", "--json"])
+            let tooMuch = try await harness.ctl(["credits", "hold", user.id, "8", "--reference", "gen-3", "--json"])
             #expect(tooMuch.status == 2)
             #expect(try Self.errorName(tooMuch) == "io.vectort.InsufficientCredits")
 
-            let verify = try harness.ctl(["credits", "verify"])
+            let verify = try await harness.ctl(["credits", "verify"])
             #expect(verify.status == 0, "stderr: \(verify.stderr)")
             #expect(verify.stdout.hasPrefix("ok: "))
-            #expect(try harness.json(CreditVerification.self, ["credits", "verify"]).ok)
+            #expect(try await harness.json(CreditVerification.self, ["credits", "verify"]).ok)
         }
 
         @Test func invalidArgumentsAreUsageErrorsBeforeAnyCall() async throws {
             let harness = try await Harness()
-            let user = try harness.createUser("usage@example.com")
+            let user = try await harness.createUser("usage@example.com")
             let invalid: [[String]] = [
                 ["credits", "hold", user.id, "0", "--reference", "r"],
                 ["credits", "grant", user.id, "0", "--reason", "r"],
@@ -153,41 +153,41 @@ extension DaemonSuite {
                 ["credits", "history", user.id, "--limit", "1000"],
             ]
             for arguments in invalid {
-                #expect(try harness.ctl(arguments).status == 64, "\(arguments)")
+                #expect(try await harness.ctl(arguments).status == 64, "\(arguments)")
             }
-            let history = try harness.json(CreditHistory.self, ["credits", "history", user.id])
+            let history = try await harness.json(CreditHistory.self, ["credits", "history", user.id])
             #expect(history.entries.count == 1)
         }
 
         @Test func disabledUserCannotHoldCredits() async throws {
             let harness = try await Harness()
-            let user = try harness.createUser("gone@example.com")
-            let disabled = try harness.ctl(["users", "disable", user.id])
+            let user = try await harness.createUser("gone@example.com")
+            let disabled = try await harness.ctl(["users", "disable", user.id])
             #expect(disabled.status == 0, "stderr: \(disabled.stderr)")
-            #expect(try harness.json(User.self, ["users", "show", user.id]).status == .disabled)
-            let hold = try harness.ctl(["credits", "hold", user.id, "1", "--reference", "r", "--json"])
+            #expect(try await harness.json(User.self, ["users", "show", user.id]).status == .disabled)
+            let hold = try await harness.ctl(["credits", "hold", user.id, "1", "--reference", "r", "--json"])
             #expect(hold.status == 2)
             #expect(try Self.errorName(hold) == "io.vectort.Conflict")
-            #expect(try harness.json(CreditBalance.self, ["credits", "balance", user.id]).held == 0)
+            #expect(try await harness.json(CreditBalance.self, ["credits", "balance", user.id]).held == 0)
         }
 
         @Test func projectsCreateListShowAndDelete() async throws {
             let harness = try await Harness()
-            let user = try harness.createUser("owner@example.com")
-            let project = try harness.json(
+            let user = try await harness.createUser("owner@example.com")
+            let project = try await harness.json(
                 Project.self, ["projects", "create", user.id, "Landing page", "--description", "for a bakery", "--type", "web"])
             #expect(project.status == .draft)
             #expect(project.type == "web")
-            let table = try harness.ctl(["projects", "list", user.id])
+            let table = try await harness.ctl(["projects", "list", user.id])
             #expect(table.status == 0)
             #expect(table.stdout.contains(project.id))
             #expect(table.stdout.contains("Landing page"))
-            #expect(try harness.json(ProjectPage.self, ["projects", "list", user.id]).projects == [project])
-            #expect(try harness.json(Project.self, ["projects", "show", project.id]) == project)
-            #expect(try harness.ctl(["projects", "show", project.id]).stdout.contains("for a bakery"))
+            #expect(try await harness.json(ProjectPage.self, ["projects", "list", user.id]).projects == [project])
+            #expect(try await harness.json(Project.self, ["projects", "show", project.id]) == project)
+            #expect(try await harness.ctl(["projects", "show", project.id]).stdout.contains("for a bakery"))
 
-            #expect(try harness.json(Done.self, ["projects", "delete", project.id]).id == project.id)
-            let gone = try harness.ctl(["projects", "show", project.id, "--json"])
+            #expect(try await harness.json(Done.self, ["projects", "delete", project.id]).id == project.id)
+            let gone = try await harness.ctl(["projects", "show", project.id, "--json"])
             #expect(gone.status == 2)
             #expect(try Self.errorName(gone) == "io.vectort.NotFound")
         }
@@ -195,7 +195,7 @@ extension DaemonSuite {
         @Test func unknownProjectIsNotFound() async throws {
             let harness = try await Harness()
             for command in ["show", "versions", "code"] {
-                let result = try harness.ctl(["projects", command, "p_0000000000000000", "--json"])
+                let result = try await harness.ctl(["projects", command, "p_0000000000000000", "--json"])
                 #expect(result.status == 2)
                 #expect(result.stdout.isEmpty)
                 #expect(try Self.errorName(result) == "io.vectort.NotFound")
@@ -204,8 +204,8 @@ extension DaemonSuite {
 
         @Test func importADirectoryThenReadAndExportTheVersion() async throws {
             let harness = try await Harness()
-            let user = try harness.createUser("import@example.com")
-            let project = try harness.json(Project.self, ["projects", "create", user.id, "Site"])
+            let user = try await harness.createUser("import@example.com")
+            let project = try await harness.json(Project.self, ["projects", "create", user.id, "Site"])
             let source = try TemporaryDirectory(prefix: "vti")
             let files = [
                 "index.html": "<h1>Hello</h1>\n",
@@ -216,31 +216,31 @@ extension DaemonSuite {
             for (path, contents) in files { try source.write(path, contents) }
             try source.write(".git/HEAD", "ref: refs/heads/main\n")
 
-            let imported = try harness.json(VersionSummary.self, ["projects", "import", project.id, source.path])
+            let imported = try await harness.json(VersionSummary.self, ["projects", "import", project.id, source.path])
             #expect(imported.number == 1)
             #expect(imported.files == files.count)
             #expect(imported.current)
 
-            let code = try harness.json(ProjectCode.self, ["projects", "code", project.id])
+            let code = try await harness.json(ProjectCode.self, ["projects", "code", project.id])
             #expect(Dictionary(uniqueKeysWithValues: code.files.map { ($0.path, $0.contents) }) == files)
-            let codeTable = try harness.ctl(["projects", "code", project.id])
+            let codeTable = try await harness.ctl(["projects", "code", project.id])
             #expect(codeTable.stdout.contains("src/lib/deep/util.js"))
             #expect(!codeTable.stdout.contains(".git/"))
-            let raw = try harness.ctl(["projects", "code", project.id, "--path", "src/app.js", "--version", "1"])
+            let raw = try await harness.ctl(["projects", "code", project.id, "--path", "src/app.js", "--version", "1"])
             #expect(raw.status == 0)
             #expect(raw.stdout == files["src/app.js"])
 
-            let versions = try harness.json(VersionList.self, ["projects", "versions", project.id])
+            let versions = try await harness.json(VersionList.self, ["projects", "versions", project.id])
             #expect(versions.versions.map(\.id) == [imported.id])
-            #expect(try harness.ctl(["projects", "versions", project.id]).stdout.contains(imported.id))
+            #expect(try await harness.ctl(["projects", "versions", project.id]).stdout.contains(imported.id))
 
             let output = try TemporaryDirectory(prefix: "vtz")
             let zip = output.file("site.zip")
-            let written = try harness.ctl(["projects", "export-zip", project.id, "-o", zip])
+            let written = try await harness.ctl(["projects", "export-zip", project.id, "-o", zip])
             #expect(written.status == 0, "stderr: \(written.stderr)")
             let size = try Data(contentsOf: URL(fileURLWithPath: zip)).count
             #expect(written.stdout == "wrote \(zip) (\(size) bytes, version \(imported.id))\n")
-            let listing = try runCommand(
+            let listing = try await runCommand(
                 "/usr/bin/python3",
                 [
                     "-c",
@@ -258,38 +258,38 @@ extension DaemonSuite {
 
             let before = try Data(contentsOf: URL(fileURLWithPath: zip))
             try Data("keep me".utf8).write(to: URL(fileURLWithPath: zip))
-            let refused = try harness.ctl(["projects", "export-zip", project.id, "-o", zip])
+            let refused = try await harness.ctl(["projects", "export-zip", project.id, "-o", zip])
             #expect(refused.status == 1)
             #expect(refused.stderr.contains("--force"))
             #expect(try String(contentsOfFile: zip, encoding: .utf8) == "keep me")
-            let forced = try harness.ctl(["projects", "export-zip", project.id, "--version", "1", "-o", zip, "--force"])
+            let forced = try await harness.ctl(["projects", "export-zip", project.id, "--version", "1", "-o", zip, "--force"])
             #expect(forced.status == 0, "stderr: \(forced.stderr)")
             #expect(try Data(contentsOf: URL(fileURLWithPath: zip)) == before)
 
-            let unwritable = try harness.ctl(["projects", "export-zip", project.id, "-o", output.file("missing/dir/x.zip")])
+            let unwritable = try await harness.ctl(["projects", "export-zip", project.id, "-o", output.file("missing/dir/x.zip")])
             #expect(unwritable.status == 1)
             #expect(unwritable.stderr.contains("No such file or directory"))
         }
 
         @Test func importRefusesAFileThatIsNotUTF8AndStoresNothing() async throws {
             let harness = try await Harness()
-            let user = try harness.createUser("binary@example.com")
-            let project = try harness.json(Project.self, ["projects", "create", user.id, "Binary"])
+            let user = try await harness.createUser("binary@example.com")
+            let project = try await harness.json(Project.self, ["projects", "create", user.id, "Binary"])
             let source = try TemporaryDirectory(prefix: "vtb")
             try source.write("ok.txt", "fine\n")
             try Data([0x89, 0x50, 0x4E, 0x47, 0xFF, 0xFE]).write(to: URL(fileURLWithPath: source.file("logo.png")))
-            let result = try harness.ctl(["projects", "import", project.id, source.path, "--json"])
+            let result = try await harness.ctl(["projects", "import", project.id, source.path, "--json"])
             #expect(result.status == 1)
             #expect(result.stdout.isEmpty)
             let error = try JSONDecoder().decode(JSONValue.self, from: Data(result.stderr.utf8))
             #expect(error["message"]?.stringValue?.contains("logo.png is not UTF-8") == true)
-            #expect(try harness.json(VersionList.self, ["projects", "versions", project.id]).versions.isEmpty)
+            #expect(try await harness.json(VersionList.self, ["projects", "versions", project.id]).versions.isEmpty)
         }
 
         @Test func globalOptionsMayComeBeforeAGroupCommand() async throws {
             let harness = try await Harness()
-            _ = try harness.createUser("first@example.com")
-            let result = try harness.ctl(["--json", "--timeout", "5", "users", "list"])
+            _ = try await harness.createUser("first@example.com")
+            let result = try await harness.ctl(["--json", "--timeout", "5", "users", "list"])
             #expect(result.status == 0, "stderr: \(result.stderr)")
             #expect(try JSONDecoder().decode(UserPage.self, from: Data(result.stdout.utf8)).users.count == 1)
         }

@@ -19,13 +19,13 @@ extension DaemonSuite {
         @Test func hugeAnnouncedLengthIsRefusedWithoutReadingThePayload() async throws {
             let daemon = try DaemonProcess()
             let client = try await daemon.connect()
-            try client.sendRaw(header(UInt32.max) + Array(repeating: 0x41, count: 4096))
-            let reply = try client.receive()
+            try await client.sendRaw(header(UInt32.max) + Array(repeating: 0x41, count: 4096))
+            let reply = try await client.receive()
             #expect(reply.error == .messageTooLarge)
             #expect(reply.parameters?["limit"] == .int(Int64(Framing.defaultMaxMessageBytes)))
-            #expect(throws: VectortClientError.connectionClosed) { _ = try client.receive() }
+            await #expect(throws: VectortClientError.connectionClosed) { _ = try await client.receive() }
             let other = try await daemon.connect()
-            _ = try other.call(MethodName.ping)
+            _ = try await other.call(MethodName.ping)
         }
 
         @Test func configuredLimitApplies() async throws {
@@ -34,8 +34,8 @@ extension DaemonSuite {
             let daemon = try DaemonProcess(options)
             let client = try await daemon.connect()
             let big = "{\"method\":\"io.vectort.Service.Ping\",\"parameters\":{},\"pad\":\"\(String(repeating: "x", count: 3000))\"}"
-            try client.sendFrame(Array(big.utf8))
-            let reply = try client.receive()
+            try await client.sendFrame(Array(big.utf8))
+            let reply = try await client.receive()
             #expect(reply.error == .messageTooLarge)
             #expect(reply.parameters?["limit"] == .int(2048))
         }
@@ -43,10 +43,10 @@ extension DaemonSuite {
         @Test func zeroLengthFrameIsInvalidAndClosesTheConnection() async throws {
             let daemon = try DaemonProcess()
             let client = try await daemon.connect()
-            try client.sendRaw(header(0))
-            let reply = try client.receive()
+            try await client.sendRaw(header(0))
+            let reply = try await client.receive()
             #expect(reply.error == .invalidMessage)
-            #expect(throws: VectortClientError.connectionClosed) { _ = try client.receive() }
+            await #expect(throws: VectortClientError.connectionClosed) { _ = try await client.receive() }
         }
 
         @Test func malformedPayloadsKeepTheConnection() async throws {
@@ -65,19 +65,19 @@ extension DaemonSuite {
                 ("{\"method\": \"io.vectort.Service.Ping\"", .invalidMessage),
                 ("\u{FF}\u{FE}", .invalidMessage),
             ]
-            for (payload, _) in payloads { try client.sendFrame(Array(payload.utf8)) }
+            for (payload, _) in payloads { try await client.sendFrame(Array(payload.utf8)) }
             for (payload, expected) in payloads {
-                let reply = try client.receive()
+                let reply = try await client.receive()
                 #expect(reply.error == expected, "payload \(payload)")
             }
-            _ = try client.call(MethodName.ping)
+            _ = try await client.call(MethodName.ping)
         }
 
         @Test func unknownParameterIsNamed() async throws {
             let daemon = try DaemonProcess()
             let client = try await daemon.connect()
-            #expect {
-                _ = try client.call(MethodName.getInfo, ["verbose": true])
+            await #expect {
+                _ = try await client.call(MethodName.getInfo, ["verbose": true])
             } throws: { error in
                 guard case .remote(let wire) = error as? VectortClientError else { return false }
                 return wire.name == .invalidParameter && wire.details["parameter"] == "verbose"
@@ -90,9 +90,9 @@ extension DaemonSuite {
             let methods = (0..<200).map { i in
                 [MethodName.getHealth, MethodName.ping, MethodName.getInfo, "io.vectort.X.Y"][i % 4]
             }
-            for method in methods { try client.send(CallRequest(method: method)) }
+            for method in methods { try await client.send(CallRequest(method: method)) }
             for (i, method) in methods.enumerated() {
-                let reply = try client.receive()
+                let reply = try await client.receive()
                 switch method {
                 case MethodName.getHealth: #expect(reply.parameters?["checks"] != nil, "reply \(i)")
                 case MethodName.ping: #expect(reply.parameters == [:], "reply \(i)")
@@ -105,10 +105,10 @@ extension DaemonSuite {
         @Test func onewayCallsGetNoReply() async throws {
             let daemon = try DaemonProcess()
             let client = try await daemon.connect()
-            try client.send(CallRequest(method: MethodName.ping, oneway: true))
-            try client.send(CallRequest(method: "io.vectort.Unknown.Method", oneway: true))
-            try client.send(CallRequest(method: MethodName.getInfo))
-            let reply = try client.receive()
+            try await client.send(CallRequest(method: MethodName.ping, oneway: true))
+            try await client.send(CallRequest(method: "io.vectort.Unknown.Method", oneway: true))
+            try await client.send(CallRequest(method: MethodName.getInfo))
+            let reply = try await client.receive()
             #expect(reply.parameters?["product"] == "vectortd")
         }
 
@@ -116,16 +116,16 @@ extension DaemonSuite {
             let daemon = try DaemonProcess()
             do {
                 let client = try await daemon.connect()
-                try client.sendRaw(header(100) + Array("{\"meth".utf8))
+                try await client.sendRaw(header(100) + Array("{\"meth".utf8))
                 client.close()
             }
             do {
                 let client = try await daemon.connect()
-                try client.sendRaw(header(100))
+                try await client.sendRaw(header(100))
                 shutdownWrite(client)
             }
             let client = try await daemon.connect()
-            _ = try client.call(MethodName.ping)
+            _ = try await client.call(MethodName.ping)
             #expect(daemon.process.isRunning)
         }
 
@@ -139,13 +139,13 @@ extension DaemonSuite {
             var sent = 0
             for _ in 0..<20000 {
                 do {
-                    try greedy.sendRaw(request)
+                    try await greedy.sendRaw(request)
                     sent += 1
                 } catch { break }
             }
             #expect(sent > 0)
             let other = try await daemon.connect()
-            for _ in 0..<10 { _ = try other.call(MethodName.ping) }
+            for _ in 0..<10 { _ = try await other.call(MethodName.ping) }
             #expect(daemon.process.isRunning)
         }
 
@@ -153,10 +153,10 @@ extension DaemonSuite {
             var options = DaemonProcess.Options()
             options.config = "control:\n  max_connections: 3\n"
             let daemon = try DaemonProcess(options)
-            var held: [VectortClient] = []
+            var held: [AsyncVectortClient] = []
             for _ in 0..<3 { held.append(try await daemon.connect()) }
-            #expect {
-                _ = try VectortClient.connect(socketPath: daemon.socketPath, timeout: 5)
+            await #expect {
+                _ = try await AsyncVectortClient.connect(socketPath: daemon.socketPath, timeout: 5)
             } throws: { error in
                 guard case .remote(let wire) = error as? VectortClientError else { return false }
                 return wire.name == .unavailable
@@ -164,10 +164,10 @@ extension DaemonSuite {
             held.removeLast().close()
             try await Task.sleep(for: .milliseconds(200))
             let again = try await daemon.connect()
-            _ = try again.call(MethodName.ping)
+            _ = try await again.call(MethodName.ping)
         }
 
-        private func shutdownWrite(_ client: VectortClient) {
+        private func shutdownWrite(_ client: AsyncVectortClient) {
             // The client does not expose its fd; a second connection that half-closes stands in.
             let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
             _ = UnixSocketAddress(path: client.socketPath)?.connect(fd)

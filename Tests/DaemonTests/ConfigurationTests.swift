@@ -7,7 +7,7 @@ extension DaemonSuite {
     @Suite("vectortd --check-config")
     struct CheckConfigTests {
         private func check(_ yaml: String?, environment extra: [String: String] = [:], credentials: [String: String] = [:])
-            throws -> CommandResult
+            async throws -> CommandResult
         {
             let directory = try TemporaryDirectory(prefix: "vtk")
             var arguments = ["--check-config", "--state-directory", directory.file("state")]
@@ -18,23 +18,23 @@ extension DaemonSuite {
             }
             var environment = ["PATH": "/usr/bin:/bin", "HOME": directory.path]
             environment.merge(extra) { _, new in new }
-            return try runCommand(Binaries.vectortd, arguments, environment: environment)
+            return try await runCommand(Binaries.vectortd, arguments, environment: environment)
         }
 
-        @Test func builtInDefaultsAreValid() throws {
-            let result = try check(nil)
+        @Test func builtInDefaultsAreValid() async throws {
+            let result = try await check(nil)
             #expect(result.status == 0, "stderr: \(result.stderr)")
             #expect(result.stdout.contains("control.max_message_bytes: 16777216"))
             #expect(result.stdout.contains("shutdown.grace_seconds: 20"))
         }
 
-        @Test func environmentOverridesTheFile() throws {
-            let result = try check("control:\n  max_connections: 7\n", environment: ["VECTORTD_CONTROL_MAX_CONNECTIONS": "9"])
+        @Test func environmentOverridesTheFile() async throws {
+            let result = try await check("control:\n  max_connections: 7\n", environment: ["VECTORTD_CONTROL_MAX_CONNECTIONS": "9"])
             #expect(result.status == 0)
             #expect(result.stdout.contains("control.max_connections: 9"))
         }
 
-        @Test func invalidValuesNameTheKeyAndExitOne() throws {
+        @Test func invalidValuesNameTheKeyAndExitOne() async throws {
             let cases = [
                 ("control:\n  max_connections: lots\n", "control.max_connections"),
                 ("control:\n  max_message_bytes: 10\n", "control.max_message_bytes"),
@@ -44,25 +44,25 @@ extension DaemonSuite {
                 ("shutdown:\n  grace_seconds: -1\n", "shutdown.grace_seconds"),
             ]
             for (yaml, key) in cases {
-                let result = try check(yaml)
+                let result = try await check(yaml)
                 #expect(result.status == 1, "\(key) accepted")
                 #expect(result.stderr.contains(key), "stderr: \(result.stderr)")
                 #expect(result.stderr.split(separator: "\n").count == 1, "one clear line")
             }
         }
 
-        @Test func missingExplicitFileIsAnError() throws {
-            let result = try runCommand(
+        @Test func missingExplicitFileIsAnError() async throws {
+            let result = try await runCommand(
                 Binaries.vectortd, ["--check-config", "--config", "/nonexistent/vectortd.yaml"],
                 environment: ["PATH": "/usr/bin:/bin"])
             #expect(result.status == 1)
             #expect(result.stderr.contains("/nonexistent/vectortd.yaml"))
         }
 
-        @Test func secretsAreReportedButNeverPrinted() throws {
+        @Test func secretsAreReportedButNeverPrinted() async throws {
             let secretValue = "sk_test_\(UInt64.random(in: 1...UInt64.max))"
             let envSecret = "sk-env-\(UInt64.random(in: 1...UInt64.max))"
-            let result = try check(
+            let result = try await check(
                 nil, environment: ["VECTORTD_OPENAI_API_KEY": envSecret], credentials: ["stripe-secret-key": secretValue + "\n"])
             #expect(result.status == 0)
             #expect(result.stdout.contains("secrets.stripe-secret-key: <redacted> (from credentials)"))
@@ -72,10 +72,10 @@ extension DaemonSuite {
             #expect(!result.stdout.contains(envSecret) && !result.stderr.contains(envSecret))
         }
 
-        @Test func exampleConfigurationFileIsValid() throws {
+        @Test func exampleConfigurationFileIsValid() async throws {
             let example = Binaries.repositoryRoot + "/etc/vectortd.yaml"
             try #require(FileManager.default.fileExists(atPath: example))
-            let result = try runCommand(
+            let result = try await runCommand(
                 Binaries.vectortd, ["--check-config", "--config", example], environment: ["PATH": "/usr/bin:/bin"])
             #expect(result.status == 0, "stderr: \(result.stderr)")
         }

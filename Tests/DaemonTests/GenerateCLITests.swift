@@ -8,10 +8,10 @@ extension DaemonSuite {
     /// control socket that answers as the daemon's generation methods are specified to.
     @Suite("generate, generations, providers and code through vectortctl")
     struct GenerateCLITests {
-        static func ctl(_ arguments: [String], socket: FakeControlSocket? = nil) throws -> CommandResult {
+        static func ctl(_ arguments: [String], socket: FakeControlSocket? = nil) async throws -> CommandResult {
             var environment = ["PATH": "/usr/bin:/bin", "TZ": "UTC"]
             if let socket { environment["VECTORTD_SOCKET"] = socket.path }
-            return try runCommand(Binaries.vectortctl, arguments, environment: environment)
+            return try await runCommand(Binaries.vectortctl, arguments, environment: environment)
         }
 
         /// The lines of a table with runs of spaces made single, so that rows compare without column widths.
@@ -61,9 +61,9 @@ extension DaemonSuite {
             }
         }
 
-        @Test func generateShowsEachStepAsItArrivesThenASummary() throws {
+        @Test func generateShowsEachStepAsItArrivesThenASummary() async throws {
             let socket = try Self.generating(Self.events.map { .event($0) } + [.result(Self.result)])
-            let run = try Self.ctl(["generate", "p_1", "a todo list with due dates"], socket: socket)
+            let run = try await Self.ctl(["generate", "p_1", "a todo list with due dates"], socket: socket)
             #expect(run.status == 0, "stderr: \(run.stderr)")
             #expect(
                 run.stdout == """
@@ -93,9 +93,9 @@ extension DaemonSuite {
             #expect(request.parameters == ["project": "p_1", "prompt": "a todo list with due dates", "mode": "quick"])
         }
 
-        @Test func generateWithJSONPrintsEachEventAsALineThenTheResult() throws {
+        @Test func generateWithJSONPrintsEachEventAsALineThenTheResult() async throws {
             let socket = try Self.generating(Self.events.map { .event($0) } + [.result(Self.result)])
-            let run = try Self.ctl(
+            let run = try await Self.ctl(
                 [
                     "--json", "generate", "p_1", "a blog", "--mode", "advanced", "--user", "u_1",
                     "--idempotency-key", "k-1",
@@ -112,7 +112,7 @@ extension DaemonSuite {
                 ])
         }
 
-        @Test func validationIssuesAndEventsThisClientDoesNotKnowAreShown() throws {
+        @Test func validationIssuesAndEventsThisClientDoesNotKnowAreShown() async throws {
             let issues = [
                 GenerationIssue(path: "src/App.jsx", rule: "syntax", message: "unexpected token", line: 12),
                 GenerationIssue(path: nil, rule: "entry", message: "no index.html"),
@@ -122,7 +122,7 @@ extension DaemonSuite {
                 .event(Self.event(.validation) { $0.passed = false; $0.issues = issues }),
                 .result(Self.result),
             ])
-            let run = try Self.ctl(["generate", "p_1", "an app"], socket: socket)
+            let run = try await Self.ctl(["generate", "p_1", "an app"], socket: socket)
             #expect(run.status == 0, "stderr: \(run.stderr)")
             #expect(
                 run.stdout.hasPrefix(
@@ -136,13 +136,13 @@ extension DaemonSuite {
                     """))
         }
 
-        @Test func generationFailedExitsTwoAndListsItsIssues() throws {
+        @Test func generationFailedExitsTwoAndListsItsIssues() async throws {
             let issues = [GenerationIssue(path: "src/App.jsx", rule: "syntax", message: "unclosed tag", line: 3)]
             let failure = WireError(
                 .generationFailed, "the answers never became a valid app",
                 ["reason": "invalid_output", "issues": try JSONValue(encoding: issues)])
             let socket = try Self.generating([.event(Self.events[0]), .error(failure)])
-            let run = try Self.ctl(["generate", "p_1", "an app"], socket: socket)
+            let run = try await Self.ctl(["generate", "p_1", "an app"], socket: socket)
             #expect(run.status == 2)
             #expect(run.stdout == "generation g_1 started (quick, 2 credits held)\n")
             #expect(
@@ -153,7 +153,7 @@ extension DaemonSuite {
 
                     """)
 
-            let json = try Self.ctl(["generate", "p_1", "an app", "--json"], socket: socket)
+            let json = try await Self.ctl(["generate", "p_1", "an app", "--json"], socket: socket)
             #expect(json.status == 2)
             #expect(try Self.jsonLines(json.stdout).count == 1)
             let error = try JSONDecoder().decode(JSONValue.self, from: Data(json.stderr.utf8))
@@ -161,11 +161,11 @@ extension DaemonSuite {
             #expect(error["parameters"]?["issues"]?.arrayValue?.count == 1)
         }
 
-        @Test func insufficientCreditsAndUnavailableExitTwoWithTheErrorName() throws {
+        @Test func insufficientCreditsAndUnavailableExitTwoWithTheErrorName() async throws {
             let credits = WireError(
                 .insufficientCredits, "4 credits needed, 2 available", ["required": 4, "available": 2])
             let poor = try Self.generating([.error(credits)])
-            let refused = try Self.ctl(["generate", "p_1", "an app", "--mode", "advanced"], socket: poor)
+            let refused = try await Self.ctl(["generate", "p_1", "an app", "--mode", "advanced"], socket: poor)
             #expect(refused.status == 2)
             #expect(refused.stdout.isEmpty)
             #expect(refused.stderr == "vectortctl: io.vectort.InsufficientCredits: 4 credits needed, 2 available\n")
@@ -173,33 +173,33 @@ extension DaemonSuite {
             let down = try Self.generating([
                 .event(Self.events[0]), .error(.unavailable("every provider failed", retryAfterSeconds: 30)),
             ])
-            let unavailable = try Self.ctl(["generate", "p_1", "an app"], socket: down)
+            let unavailable = try await Self.ctl(["generate", "p_1", "an app"], socket: down)
             #expect(unavailable.status == 2)
             #expect(unavailable.stderr.contains("io.vectort.Unavailable: every provider failed"))
             #expect(unavailable.stderr.contains("retry after 30.0 s"))
-            let json = try Self.ctl(["generate", "p_1", "an app", "--json"], socket: down)
+            let json = try await Self.ctl(["generate", "p_1", "an app", "--json"], socket: down)
             #expect(json.status == 2)
             let error = try JSONDecoder().decode(JSONValue.self, from: Data(json.stderr.utf8))
             #expect(error["error"] == "io.vectort.Unavailable")
             #expect(error["parameters"]?["retry_after_seconds"] == 30)
         }
 
-        @Test func generateGivesUpAtItsTimeoutWithExitFiveAfterShowingProgress() throws {
+        @Test func generateGivesUpAtItsTimeoutWithExitFiveAfterShowingProgress() async throws {
             let socket = try Self.generating([.event(Self.events[0]), .pause(.seconds(8)), .result(Self.result)])
             let start = ContinuousClock.now
-            let run = try Self.ctl(["generate", "p_1", "an app", "--timeout", "1"], socket: socket)
+            let run = try await Self.ctl(["generate", "p_1", "an app", "--timeout", "1"], socket: socket)
             #expect(run.status == 5)
             #expect(ContinuousClock.now - start < .seconds(6))
             #expect(run.stdout == "generation g_1 started (quick, 2 credits held)\n")
             #expect(run.stderr.contains("no reply from vectortd within 1.0 s"))
         }
 
-        @Test func badModeEmptyPromptAndBadLimitAreUsageErrors() throws {
-            #expect(try Self.ctl(["generate", "p_1", "an app", "--mode", "fast"]).status == 64)
-            #expect(try Self.ctl(["generate", "p_1", "  "]).status == 64)
-            #expect(try Self.ctl(["generate", "p_1"]).status == 64)
-            #expect(try Self.ctl(["generations", "p_1", "--limit", "0"]).status == 64)
-            #expect(try Self.ctl(["code", "p_1", "--force"]).status == 64)
+        @Test func badModeEmptyPromptAndBadLimitAreUsageErrors() async throws {
+            #expect(try await Self.ctl(["generate", "p_1", "an app", "--mode", "fast"]).status == 64)
+            #expect(try await Self.ctl(["generate", "p_1", "  "]).status == 64)
+            #expect(try await Self.ctl(["generate", "p_1"]).status == 64)
+            #expect(try await Self.ctl(["generations", "p_1", "--limit", "0"]).status == 64)
+            #expect(try await Self.ctl(["code", "p_1", "--force"]).status == 64)
         }
     }
 }
@@ -243,9 +243,9 @@ extension DaemonSuite.GenerateCLITests {
         }
     }
 
-    @Test func providersTableShowsChainStateRatesAndTheLastError() throws {
+    @Test func providersTableShowsChainStateRatesAndTheLastError() async throws {
         let socket = try Self.providersSocket()
-        let run = try Self.ctl(["providers"], socket: socket)
+        let run = try await Self.ctl(["providers"], socket: socket)
         #expect(run.status == 0, "stderr: \(run.stderr)")
         #expect(
             Self.rows(run.stdout) == [
@@ -256,32 +256,32 @@ extension DaemonSuite.GenerateCLITests {
                 "chain: openai → anthropic",
             ])
         for arguments in [["providers", "--json"], ["--json", "providers"], ["providers", "list", "--json"]] {
-            let json = try Self.ctl(arguments, socket: socket)
+            let json = try await Self.ctl(arguments, socket: socket)
             #expect(json.status == 0, "\(arguments): \(json.stderr)")
             #expect(try JSONDecoder().decode(ProviderList.self, from: Data(json.stdout.utf8)) == Self.providers)
         }
     }
 
-    @Test func providersResetPrintsTheProvidersNewState() throws {
+    @Test func providersResetPrintsTheProvidersNewState() async throws {
         let socket = try Self.providersSocket()
-        let run = try Self.ctl(["providers", "reset", "openai"], socket: socket)
+        let run = try await Self.ctl(["providers", "reset", "openai"], socket: socket)
         #expect(run.status == 0, "stderr: \(run.stderr)")
         #expect(run.stdout == "reset openai: closed, 0 failures\n")
         #expect(socket.requests(MethodName.providersReset).first?.parameters == ["provider": "openai"])
-        let json = try Self.ctl(["--json", "providers", "reset", "openai"], socket: socket)
+        let json = try await Self.ctl(["--json", "providers", "reset", "openai"], socket: socket)
         let info = try JSONDecoder().decode(ProviderInfo.self, from: Data(json.stdout.utf8))
         #expect(info.state == "closed")
 
         let wrapped = try Self.providersSocket(resetReply: ["provider": try JSONValue(encoding: Self.providers.providers[2])])
-        #expect(try Self.ctl(["providers", "reset", "template"], socket: wrapped).stdout == "reset template: half_open, 1 failures\n")
+        #expect(try await Self.ctl(["providers", "reset", "template"], socket: wrapped).stdout == "reset template: half_open, 1 failures\n")
 
         let denied = try FakeControlSocket { _ in
             [.error(.permissionDenied(method: MethodName.providersReset, requiredRole: .admin))]
         }
-        #expect(try Self.ctl(["providers", "reset", "openai"], socket: denied).status == 4)
+        #expect(try await Self.ctl(["providers", "reset", "openai"], socket: denied).status == 4)
     }
 
-    @Test func generationsTableShowsOutcomeCostAndError() throws {
+    @Test func generationsTableShowsOutcomeCostAndError() async throws {
         let usage = GenerationUsage(inputTokens: 10, outputTokens: 20)
         let attempt = GenerationAttempt(
             provider: "openai", model: "gpt-4o", purpose: "generate", outcome: "failed", error: "rate_limited",
@@ -308,7 +308,7 @@ extension DaemonSuite.GenerateCLITests {
         let socket = try FakeControlSocket { request in
             request.method == MethodName.projectsListGenerations ? [.result(list)] : [.error(.methodNotFound(request.method))]
         }
-        let run = try Self.ctl(["generations", "p_1", "--limit", "3"], socket: socket)
+        let run = try await Self.ctl(["generations", "p_1", "--limit", "3"], socket: socket)
         #expect(run.status == 0, "stderr: \(run.stderr)")
         #expect(
             Self.rows(run.stdout) == [
@@ -318,7 +318,7 @@ extension DaemonSuite.GenerateCLITests {
                 "g_3 running 2025-06-01T13:00:00Z quick - 0 0 -",
             ])
         #expect(socket.requests(MethodName.projectsListGenerations).first?.parameters == ["project": "p_1", "limit": 3])
-        let json = try Self.ctl(["generations", "p_1", "--json"], socket: socket)
+        let json = try await Self.ctl(["generations", "p_1", "--json"], socket: socket)
         #expect(try JSONDecoder().decode(GenerationList.self, from: Data(json.stdout.utf8)) == list)
     }
 }
@@ -336,39 +336,39 @@ extension DaemonSuite.GenerateCLITests {
         ProjectFile(path: "src/components/List.jsx", contents: "export default function List() {}\n"),
     ]
 
-    @Test func codeListsTheFilesOrWritesThemUnderADirectory() throws {
+    @Test func codeListsTheFilesOrWritesThemUnderADirectory() async throws {
         let socket = try Self.codeSocket(Self.files)
-        let list = try Self.ctl(["code", "p_1", "--version", "2"], socket: socket)
+        let list = try await Self.ctl(["code", "p_1", "--version", "2"], socket: socket)
         #expect(list.status == 0, "stderr: \(list.stderr)")
         #expect(Self.rows(list.stdout) == ["p_1 version v_2", "PATH BYTES", "index.html 20", "src/components/List.jsx 34"])
         #expect(socket.requests(MethodName.projectsGetCode).first?.parameters == ["project": "p_1", "version": "2"])
 
         let directory = try TemporaryDirectory(prefix: "vto")
         let output = directory.file("app")
-        let written = try Self.ctl(["code", "p_1", "-o", output], socket: socket)
+        let written = try await Self.ctl(["code", "p_1", "-o", output], socket: socket)
         #expect(written.status == 0, "stderr: \(written.stderr)")
         #expect(written.stdout == "wrote 2 files (54 bytes) of p_1 version v_2 to \(output)\n")
         for file in Self.files {
             #expect(try String(contentsOfFile: output + "/" + file.path, encoding: .utf8) == file.contents)
         }
 
-        let again = try Self.ctl(["code", "p_1", "-o", output, "--json"], socket: socket)
+        let again = try await Self.ctl(["code", "p_1", "-o", output, "--json"], socket: socket)
         #expect(again.status == 1)
         let error = try JSONDecoder().decode(JSONValue.self, from: Data(again.stderr.utf8))
         #expect(error["message"] == .string("\(output) is not empty; pass --force to write into it"))
-        let forced = try Self.ctl(["code", "p_1", "-o", output, "--json", "--force"], socket: socket)
+        let forced = try await Self.ctl(["code", "p_1", "-o", output, "--json", "--force"], socket: socket)
         #expect(forced.status == 0, "stderr: \(forced.stderr)")
         let report = try JSONDecoder().decode(JSONValue.self, from: Data(forced.stdout.utf8))
         #expect(report["directory"] == .string(output))
         #expect(report["files"]?.arrayValue?.map { $0["bytes"] } == [20, 34])
     }
 
-    @Test func codeRefusesPathsThatWouldLeaveTheDirectory() throws {
+    @Test func codeRefusesPathsThatWouldLeaveTheDirectory() async throws {
         let directory = try TemporaryDirectory(prefix: "vte")
         for path in ["../escaped.txt", "/tmp/escaped.txt", "src/../../escaped.txt", "src//a.txt", "./a.txt"] {
             let socket = try Self.codeSocket(Self.files + [ProjectFile(path: path, contents: "x")])
             let output = directory.file("out")
-            let run = try Self.ctl(["code", "p_1", "-o", output], socket: socket)
+            let run = try await Self.ctl(["code", "p_1", "-o", output], socket: socket)
             #expect(run.status == 1, "\(path)")
             #expect(run.stderr.contains("refusing to write \(path)"), "\(path): \(run.stderr)")
             #expect(!FileManager.default.fileExists(atPath: output), "\(path): something was written")
@@ -381,7 +381,7 @@ extension DaemonSuite.GenerateCLITests {
         try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
         try FileManager.default.createSymbolicLink(atPath: output + "/src", withDestinationPath: outside)
-        let run = try Self.ctl(["code", "p_1", "-o", output, "--force"], socket: try Self.codeSocket(Self.files))
+        let run = try await Self.ctl(["code", "p_1", "-o", output, "--force"], socket: try Self.codeSocket(Self.files))
         #expect(run.status == 1)
         #expect(run.stderr.contains("is a symbolic link"))
         #expect(try FileManager.default.contentsOfDirectory(atPath: outside).isEmpty)
@@ -389,34 +389,34 @@ extension DaemonSuite.GenerateCLITests {
 
     @Test func codeWritesAnImportedVersionBackOutOfARealDaemon() async throws {
         let harness = try await DaemonSuite.AccountsCLITests.Harness()
-        let user = try harness.createUser("code@example.com")
-        let project = try harness.json(Project.self, ["projects", "create", user.id, "Round trip"])
+        let user = try await harness.createUser("code@example.com")
+        let project = try await harness.json(Project.self, ["projects", "create", user.id, "Round trip"])
         let source = try TemporaryDirectory(prefix: "vts")
         try source.write("index.html", "<h1>hi</h1>\n")
         try source.write("src/deep/util.js", "export const x = 1;\n")
-        #expect(try harness.ctl(["projects", "import", project.id, source.path]).status == 0)
+        #expect(try await harness.ctl(["projects", "import", project.id, source.path]).status == 0)
 
         let target = try TemporaryDirectory(prefix: "vtr")
         let output = target.file("copy")
-        let run = try harness.ctl(["code", project.id, "-o", output])
+        let run = try await harness.ctl(["code", project.id, "-o", output])
         #expect(run.status == 0, "stderr: \(run.stderr)")
         #expect(try String(contentsOfFile: output + "/index.html", encoding: .utf8) == "<h1>hi</h1>\n")
         #expect(try String(contentsOfFile: output + "/src/deep/util.js", encoding: .utf8) == "export const x = 1;\n")
     }
 
-    @Test func newCommandsAreInTheHelpCompletionsAndManPageSource() throws {
-        let help = try Self.ctl(["--help"])
+    @Test func newCommandsAreInTheHelpCompletionsAndManPageSource() async throws {
+        let help = try await Self.ctl(["--help"])
         for command in ["generate", "generations", "code", "providers"] {
             #expect(help.stdout.contains(command), "--help lacks \(command)")
-            let own = try Self.ctl([command, "--help"])
+            let own = try await Self.ctl([command, "--help"])
             #expect(own.status == 0)
             #expect(own.stdout.contains("Example"), "\(command) --help has no example")
         }
-        let dump = try Self.ctl(["--experimental-dump-help"])
+        let dump = try await Self.ctl(["--experimental-dump-help"])
         for text in ["vectortctl generate p_3f2a", "vectortctl code p_3f2a", "providers reset anthropic"] {
             #expect(dump.stdout.contains(text), "man page source lacks \(text)")
         }
-        let completion = try Self.ctl(["--generate-completion-script", "bash"])
+        let completion = try await Self.ctl(["--generate-completion-script", "bash"])
         #expect(completion.stdout.contains("generations"))
         #expect(completion.stdout.contains("'quick'") && completion.stdout.contains("'advanced'"))
     }

@@ -16,16 +16,16 @@ extension DaemonSuite {
         static let key = "sk-test-\(UUID().uuidString.prefix(12))"
 
         /// A user with the default free credits and a draft project.
-        static func userAndProject(_ client: VectortClient, title: String = "Soap Shop") throws -> (String, String) {
-            let user = try client.call(MethodName.usersCreate, ["email": .string("g\(UUID().uuidString.prefix(8))@example.com")])
+        static func userAndProject(_ client: AsyncVectortClient, title: String = "Soap Shop") async throws -> (String, String) {
+            let user = try await client.call(MethodName.usersCreate, ["email": .string("g\(UUID().uuidString.prefix(8))@example.com")])
             let userID = try #require(user["id"]?.stringValue)
-            let project = try client.call(
+            let project = try await client.call(
                 MethodName.projectsCreate, ["user": .string(userID), "title": .string(title), "type": .string("shop")])
             return (userID, try #require(project["id"]?.stringValue))
         }
 
-        static func balance(_ client: VectortClient, _ user: String) throws -> Int64? {
-            try client.call(MethodName.creditsGetBalance, ["user": .string(user)])["total"]?.intValue
+        static func balance(_ client: AsyncVectortClient, _ user: String) async throws -> Int64? {
+            try await client.call(MethodName.creditsGetBalance, ["user": .string(user)])["total"]?.intValue
         }
 
         static func options(chain: String, fake: FakeLLMServer) -> DaemonProcess.Options {
@@ -47,9 +47,9 @@ extension DaemonSuite {
         @Test func aFreshInstallGeneratesAStarterAppWithTheTemplateProvider() async throws {
             let daemon = try DaemonProcess()
             let client = try await daemon.connect()
-            let (user, project) = try Self.userAndProject(client)
+            let (user, project) = try await Self.userAndProject(client)
             let events = Mutex<[JSONValue]>([])
-            let result = try client.callStreaming(
+            let result = try await client.callStreaming(
                 MethodName.projectsGenerate,
                 ["user": .string(user), "project": .string(project), "prompt": .string("an e-commerce site for handmade soap")],
                 timeout: 60
@@ -66,15 +66,15 @@ extension DaemonSuite {
             #expect(kinds.contains("attempt"))
             #expect(kinds.filter { $0 == "file" }.count == files.count)
             #expect(kinds.suffix(2) == ["validation", "completed"])
-            #expect(try Self.balance(client, user) == 8)
+            #expect(try await Self.balance(client, user) == 8)
 
-            let code = try client.call(
+            let code = try await client.call(
                 MethodName.projectsGetCode, ["user": .string(user), "project": .string(project), "path": .string("index.html")])
             let html = code["files"]?.arrayValue?.first?["contents"]?.stringValue ?? ""
             #expect(html.contains("<html"))
-            let providers = try client.call(MethodName.providersList)
+            let providers = try await client.call(MethodName.providersList)
             #expect(providers["chain"] == .array([.string("template")]))
-            let generations = try client.call(
+            let generations = try await client.call(
                 MethodName.projectsListGenerations, ["user": .string(user), "project": .string(project)])
             #expect(generations["generations"]?.arrayValue?.first?["status"] == .string("completed"))
         }
@@ -84,9 +84,9 @@ extension DaemonSuite {
                 fake.setDefaultScript(.insufficientQuota)
                 let daemon = try DaemonProcess(Self.options(chain: "openai, template", fake: fake))
                 let client = try await daemon.connect()
-                let (user, project) = try Self.userAndProject(client)
+                let (user, project) = try await Self.userAndProject(client)
                 let events = Mutex<[JSONValue]>([])
-                let result = try client.callStreaming(
+                let result = try await client.callStreaming(
                     MethodName.projectsGenerate,
                     ["user": .string(user), "project": .string(project), "prompt": .string("a shop")], timeout: 60
                 ) { reply in events.withLock { $0.append(.object(reply.parameters ?? [:])) } }
@@ -98,13 +98,13 @@ extension DaemonSuite {
                 #expect(fallback?["provider"] == .string("openai"))
                 #expect(fallback?["to"] == .string("template"))
                 #expect(fallback?["reason"] == .string("quota_exhausted"))
-                #expect(try Self.balance(client, user) == 8)
+                #expect(try await Self.balance(client, user) == 8)
 
-                let providers = try client.call(MethodName.providersList)
+                let providers = try await client.call(MethodName.providersList)
                 let openai = providers["providers"]?.arrayValue?.first { $0["name"] == .string("openai") }
                 #expect(openai?["chain_position"] == .int(1))
                 #expect(openai?["last_error"]?.stringValue?.contains("quota") == true)
-                let record = try client.call(
+                let record = try await client.call(
                     MethodName.projectsListGenerations, ["user": .string(user), "project": .string(project)])
                 let attempts = record["generations"]?.arrayValue?.first?["attempts"]?.arrayValue ?? []
                 #expect(attempts.compactMap { $0["outcome"]?.stringValue } == ["failed", "success"])
@@ -121,9 +121,9 @@ extension DaemonSuite {
                 fake.setDefaultScript(.serverError)
                 let daemon = try DaemonProcess(Self.options(chain: "openai", fake: fake))
                 let client = try await daemon.connect()
-                let (user, project) = try Self.userAndProject(client)
+                let (user, project) = try await Self.userAndProject(client)
                 do {
-                    _ = try client.call(
+                    _ = try await client.call(
                         MethodName.projectsGenerate,
                         ["user": .string(user), "project": .string(project), "prompt": .string("a shop")], timeout: 60)
                     Issue.record("expected io.vectort.Unavailable")
@@ -133,7 +133,7 @@ extension DaemonSuite {
                     #expect(wire.details["reason"] == .string("server_error"))
                 }
                 #expect(fake.callCount == 2)
-                #expect(try Self.balance(client, user) == 10)
+                #expect(try await Self.balance(client, user) == 10)
             }
         }
 
@@ -142,24 +142,24 @@ extension DaemonSuite {
                 fake.setDefaultScript(.stall(beforeFirstToken: .seconds(60)))
                 let daemon = try DaemonProcess(Self.options(chain: "openai", fake: fake))
                 let client = try await daemon.connect()
-                let (user, project) = try Self.userAndProject(client)
+                let (user, project) = try await Self.userAndProject(client)
 
-                let leaving = try VectortClient.connect(socketPath: daemon.socketPath, timeout: 10)
-                try leaving.send(
+                let leaving = try await AsyncVectortClient.connect(socketPath: daemon.socketPath, timeout: 10)
+                try await leaving.send(
                     CallRequest(
                         method: MethodName.projectsGenerate,
                         parameters: ["user": .string(user), "project": .string(project), "prompt": .string("a shop")],
                         more: true))
                 #expect(await fake.waitUntil { $0.calls == 1 })
-                #expect(try Self.balance(client, user) == 8)
+                #expect(try await Self.balance(client, user) == 8)
                 leaving.close()
 
                 let deadline = ContinuousClock.now + .seconds(10)
-                while try Self.balance(client, user) != 10, ContinuousClock.now < deadline {
+                while try await Self.balance(client, user) != 10, ContinuousClock.now < deadline {
                     try await Task.sleep(for: .milliseconds(20))
                 }
-                #expect(try Self.balance(client, user) == 10)
-                let record = try client.call(
+                #expect(try await Self.balance(client, user) == 10)
+                let record = try await client.call(
                     MethodName.projectsListGenerations, ["user": .string(user), "project": .string(project)])
                 #expect(record["generations"]?.arrayValue?.first?["status"] == .string("cancelled"))
                 #expect(await fake.waitUntil { $0.clientDisconnects >= 1 })
@@ -176,26 +176,26 @@ extension DaemonSuite {
                 do {
                     let daemon = try DaemonProcess(options, in: directory)
                     let client = try await daemon.connect()
-                    (user, project) = try Self.userAndProject(client)
-                    let caller = try VectortClient.connect(socketPath: daemon.socketPath, timeout: 10)
-                    try caller.send(
+                    (user, project) = try await Self.userAndProject(client)
+                    let caller = try await AsyncVectortClient.connect(socketPath: daemon.socketPath, timeout: 10)
+                    try await caller.send(
                         CallRequest(
                             method: MethodName.projectsGenerate,
                             parameters: ["user": .string(user), "project": .string(project), "prompt": .string("a shop")]))
                     #expect(await fake.waitUntil { $0.calls == 1 })
-                    #expect(try Self.balance(client, user) == 8)
+                    #expect(try await Self.balance(client, user) == 8)
                     daemon.signal(SIGKILL)
                     _ = await daemon.waitForExit()
                 }
                 let daemon = try DaemonProcess(options, in: directory)
                 let client = try await daemon.connect()
-                #expect(try Self.balance(client, user) == 10)
-                let record = try client.call(
+                #expect(try await Self.balance(client, user) == 10)
+                let record = try await client.call(
                     MethodName.projectsListGenerations, ["user": .string(user), "project": .string(project)])
                 let generation = record["generations"]?.arrayValue?.first
                 #expect(generation?["status"] == .string("failed"))
                 #expect(generation?["error"] == .string("interrupted"))
-                let verify = try client.call(MethodName.creditsVerify)
+                let verify = try await client.call(MethodName.creditsVerify)
                 #expect(verify["mismatches"]?.arrayValue?.isEmpty == true, "\(verify)")
             }
         }

@@ -40,7 +40,7 @@ extension DaemonSuite {
 
             // A YAML syntax error: its description spans lines, so the field must be binary-framed.
             try daemon.directory.write("vectortd.yaml", "log:\n  level: [unclosed\n")
-            #expect(throws: VectortClientError.self) { _ = try client.call(MethodName.reload) }
+            await #expect(throws: VectortClientError.self) { _ = try await client.call(MethodName.reload) }
             let failed = try #require(await journal.waitFor { $0["MESSAGE"]?.hasPrefix("reload failed") == true })
             #expect(failed["PRIORITY"] == "3")
             let error = try #require(failed["VECTORT_ERROR"])

@@ -42,7 +42,7 @@ extension DaemonSuite {
                 let daemon = try DaemonProcess(options, in: directory)
                 let client = try await daemon.connect()
                 for i in 0..<4 {
-                    let user = try client.call(MethodName.usersCreate, ["email": .string("crash\(i)@example.com")])
+                    let user = try await client.call(MethodName.usersCreate, ["email": .string("crash\(i)@example.com")])
                     users.append(try #require(user["id"]?.stringValue))
                 }
                 daemon.signal(SIGKILL)
@@ -60,7 +60,9 @@ extension DaemonSuite {
                 try await Task.sleep(for: .milliseconds(Int.random(in: 30...250)))
                 daemon.signal(SIGKILL)
                 _ = await daemon.waitForExit()
-                for thread in threads { thread.wait() }
+                for thread in threads {
+                    await withCheckedContinuation { done in thread.notify(queue: .global()) { done.resume() } }
+                }
                 try await check(directory: directory, options: options, users: users, acknowledged: acknowledged)
             }
             #expect(acknowledged.grants.withLock { $0.count } > 20, "the load acknowledged too little to mean anything")
@@ -73,7 +75,7 @@ extension DaemonSuite {
         ) async throws {
             let daemon = try DaemonProcess(options, in: directory)
             let client = try await daemon.connect()
-            let verification = try client.call(MethodName.creditsVerify).decode(as: CreditVerification.self)
+            let verification = try await client.call(MethodName.creditsVerify).decode(as: CreditVerification.self)
             #expect(verification.ok, "mismatches: \(verification.mismatches)")
 
             var entries: [String: Set<Int64>] = [:]
@@ -82,11 +84,11 @@ extension DaemonSuite {
                 repeat {
                     var parameters: [String: JSONValue] = ["user": .string(user), "limit": 500]
                     if let after { parameters["after"] = .string(after) }
-                    let page = try client.call(MethodName.creditsHistory, parameters).decode(as: CreditHistory.self)
+                    let page = try await client.call(MethodName.creditsHistory, parameters).decode(as: CreditHistory.self)
                     entries[user, default: []].formUnion(page.entries.map(\.id))
                     after = page.nextAfter
                 } while after != nil
-                let balance = try client.call(MethodName.creditsGetBalance, ["user": .string(user)]).decode(as: CreditBalance.self)
+                let balance = try await client.call(MethodName.creditsGetBalance, ["user": .string(user)]).decode(as: CreditBalance.self)
                 #expect(balance.held == 0, "holds left by the crash are released at start")
                 #expect(balance.buckets.values.allSatisfy { $0 >= 0 })
             }
@@ -96,13 +98,13 @@ extension DaemonSuite {
             for hold in acknowledged.holds.withLock({ Array($0.values) }) {
                 if let charged = hold.settledFor {
                     // Settling again is a no-op that shows the stored outcome.
-                    let again = try client.call(MethodName.creditsSettle, ["hold": .string(hold.id)]).decode(as: CreditHold.self)
+                    let again = try await client.call(MethodName.creditsSettle, ["hold": .string(hold.id)]).decode(as: CreditHold.self)
                     #expect(again.status == .settled && again.charged == charged, "acknowledged settle of \(hold.id) lost")
                 } else {
                     // Released at start, released before the crash, or settled by a call whose
                     // reply the crash swallowed: any of these, but never unknown.
                     do {
-                        let again = try client.call(MethodName.creditsRelease, ["hold": .string(hold.id)])
+                        let again = try await client.call(MethodName.creditsRelease, ["hold": .string(hold.id)])
                             .decode(as: CreditHold.self)
                         #expect(again.status == .released, "acknowledged hold \(hold.id)")
                     } catch VectortClientError.remote(let error) where error.name == .conflict {

@@ -14,7 +14,7 @@ extension DaemonSuite {
             let daemon = try DaemonProcess()
             let client = try await daemon.connect()
             let answeredAt = NotifySocket.realtimeNanoseconds()
-            _ = try client.call(MethodName.ping)
+            _ = try await client.call(MethodName.ping)
             let notify = try #require(daemon.notify)
             let ready = try #require(await notify.waitFor("READY", "1"))
             let readyAt = try #require(ready.kernelNanoseconds)
@@ -51,7 +51,7 @@ extension DaemonSuite {
             #expect(index >= before + 1)
             #expect(daemon.process.isRunning, "SIGHUP must not kill the daemon")
             let client = try await daemon.connect()
-            _ = try client.call(MethodName.ping)
+            _ = try await client.call(MethodName.ping)
         }
 
         @Test func watchdogPingsAtHalfTheInterval() async throws {
@@ -83,7 +83,7 @@ extension DaemonSuite {
             let client = try await daemon.connect()
             try daemon.directory.write("vectortd.yaml", "control:\n  max_connections: 60\nlog:\n  level: debug\n")
             try daemon.directory.write("credentials/github-token", "ghp_test_not_a_real_token")
-            let result = try client.call(MethodName.reload).decode(as: ReloadResult.self)
+            let result = try await client.call(MethodName.reload).decode(as: ReloadResult.self)
             #expect(result.changed.contains("control.max_connections"))
             #expect(result.changed.contains("log.level"))
             #expect(result.changed.contains("secret:github-token"))
@@ -98,13 +98,13 @@ extension DaemonSuite {
             let daemon = try DaemonProcess(options)
             let client = try await daemon.connect()
             try daemon.directory.write("vectortd.yaml", "shutdown:\n  grace_seconds: soon\n")
-            #expect {
-                _ = try client.call(MethodName.reload)
+            await #expect {
+                _ = try await client.call(MethodName.reload)
             } throws: { error in
                 guard case .remote(let wire) = error as? VectortClientError else { return false }
                 return wire.name == .conflict && wire.message.contains("shutdown.grace_seconds")
             }
-            _ = try client.call(MethodName.ping)
+            _ = try await client.call(MethodName.ping)
             let notify = try #require(daemon.notify)
             let readies = notify.messages.filter { $0["READY"] == "1" }
             #expect(readies.count >= 2, "READY=1 follows even a failed reload")
@@ -113,10 +113,10 @@ extension DaemonSuite {
         @Test func healthReportsDatabaseAndControlLoop() async throws {
             let daemon = try DaemonProcess()
             let client = try await daemon.connect()
-            let health = try client.call(MethodName.getHealth).decode(as: HealthReport.self)
+            let health = try await client.call(MethodName.getHealth).decode(as: HealthReport.self)
             #expect(health.status == .ok)
             #expect(Set(health.checks.keys) == ["database", "control"])
-            let info = try client.call(MethodName.getInfo).decode(as: ServiceInfo.self)
+            let info = try await client.call(MethodName.getInfo).decode(as: ServiceInfo.self)
             #expect(info.product == "vectortd")
             #expect(info.protocol == 1)
             #expect(info.role == .admin)
@@ -128,7 +128,7 @@ extension DaemonSuite {
         @Test func describeListsEveryRoutedMethod() async throws {
             let daemon = try DaemonProcess()
             let client = try await daemon.connect()
-            let description = try client.call(MethodName.describe).decode(as: ServiceDescription.self)
+            let description = try await client.call(MethodName.describe).decode(as: ServiceDescription.self)
             let names = description.methods.map(\.method)
             #expect(names == names.sorted())
             for method in [MethodName.getInfo, MethodName.ping, MethodName.getHealth, MethodName.describe, MethodName.reload] {
@@ -138,8 +138,8 @@ extension DaemonSuite {
             // Every described method is routed: none answers MethodNotFound, and a method
             // with required parameters names the first one missing.
             for method in description.methods where method.method != MethodName.reload {
-                try client.send(CallRequest(method: method.method))
-                let reply = try client.receive()
+                try await client.send(CallRequest(method: method.method))
+                let reply = try await client.receive()
                 #expect(reply.error != .methodNotFound, "\(method.method)")
                 if let required = method.parameters.first(where: \.required) {
                     #expect(reply.error == .invalidParameter, "\(method.method)")

@@ -6,14 +6,14 @@ extension DaemonSuite {
     @Suite("Man pages generated from the commands")
     struct ManPageTests {
         @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/python3")))
-        func vectortctlManPageListsEveryCommand() throws {
+        func vectortctlManPageListsEveryCommand() async throws {
             let directory = try TemporaryDirectory(prefix: "vtm")
-            let dump = try runCommand(Binaries.vectortctl, ["--experimental-dump-help"])
+            let dump = try await runCommand(Binaries.vectortctl, ["--experimental-dump-help"])
             #expect(dump.status == 0)
             let json = try directory.write("vectortctl.json", dump.stdout)
             let output = directory.file("vectortctl.1")
             let root = Binaries.repositoryRoot
-            let result = try runCommand(
+            let result = try await runCommand(
                 "/usr/bin/python3",
                 [
                     root + "/tools/gen-manpage.py", "--source", "vectort test", "--extra",

@@ -25,9 +25,9 @@ extension DaemonSuite {
         }
 
         private func ctl(_ daemon: DaemonProcess, uid: Int, gid: Int, groups: String = "--clear-groups", _ arguments: [String])
-            throws -> CommandResult
+            async throws -> CommandResult
         {
-            try runCommand(
+            try await runCommand(
                 Self.setpriv,
                 ["--reuid=\(uid)", "--regid=\(gid)", groups, Binaries.vectortctl]
                     + arguments + ["--socket", daemon.socketPath, "--json"])
@@ -35,7 +35,7 @@ extension DaemonSuite {
 
         @Test func strangerIsRefusedWithPermissionDenied() async throws {
             let daemon = try await startDaemon()
-            let result = try ctl(daemon, uid: 4242, gid: 4242, ["status"])
+            let result = try await ctl(daemon, uid: 4242, gid: 4242, ["status"])
             #expect(result.status == 4, "stderr: \(result.stderr)")
             #expect(result.stderr.contains("permission_denied"))
             #expect(daemon.process.isRunning)
@@ -43,11 +43,11 @@ extension DaemonSuite {
 
         @Test func clientGroupGetsTheClientRoleAndNoAdminMethods() async throws {
             let daemon = try await startDaemon()
-            let status = try ctl(daemon, uid: 4242, gid: 4244, ["status"])
+            let status = try await ctl(daemon, uid: 4242, gid: 4244, ["status"])
             #expect(status.status == 0, "stderr: \(status.stderr)")
             let report = try JSONDecoder().decode(JSONValue.self, from: Data(status.stdout.utf8))
             #expect(report["info"]?["role"] == "client")
-            let reload = try ctl(daemon, uid: 4242, gid: 4244, ["reload", "--wait"])
+            let reload = try await ctl(daemon, uid: 4242, gid: 4244, ["reload", "--wait"])
             #expect(reload.status == 4)
             #expect(reload.stderr.contains("io.vectort.PermissionDenied"))
             #expect(reload.stderr.contains("\"required_role\":\"admin\""))
@@ -55,7 +55,7 @@ extension DaemonSuite {
 
         @Test func adminGroupAsPrimaryGroupGetsTheAdminRole() async throws {
             let daemon = try await startDaemon()
-            let reload = try ctl(daemon, uid: 4242, gid: 4243, ["reload", "--wait"])
+            let reload = try await ctl(daemon, uid: 4242, gid: 4243, ["reload", "--wait"])
             #expect(reload.status == 0, "stderr: \(reload.stderr)")
         }
 
@@ -63,18 +63,31 @@ extension DaemonSuite {
             let suffix = String(UInt32.random(in: 10000...99999))
             let group = "vtadm\(suffix)"
             let user = "vtusr\(suffix)"
-            #expect(try runCommand("/usr/sbin/groupadd", [group]).status == 0)
-            defer { _ = try? runCommand("/usr/sbin/groupdel", [group]) }
-            #expect(try runCommand("/usr/sbin/useradd", ["--no-create-home", "--user-group", "-G", group, user]).status == 0)
-            defer { _ = try? runCommand("/usr/sbin/userdel", [user]) }
-            let uid = try #require(Int(try runCommand("/usr/bin/id", ["-u", user]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
-            let gid = try #require(Int(try runCommand("/usr/bin/id", ["-g", user]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+            #expect(try await runCommand("/usr/sbin/groupadd", [group]).status == 0)
+            #expect(try await runCommand("/usr/sbin/useradd", ["--no-create-home", "--user-group", "-G", group, user]).status == 0)
+            do {
+                try await checkSupplementaryGroup(group: group, user: user)
+            } catch {
+                await removeAccount(group: group, user: user)
+                throw error
+            }
+            await removeAccount(group: group, user: user)
+        }
+
+        private func checkSupplementaryGroup(group: String, user: String) async throws {
+            let uid = try #require(Int(try await runCommand("/usr/bin/id", ["-u", user]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+            let gid = try #require(Int(try await runCommand("/usr/bin/id", ["-g", user]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
             let daemon = try await startDaemon(adminGroup: group)
             // The process itself carries no supplementary groups: the daemon looks them up.
-            let status = try ctl(daemon, uid: uid, gid: gid, ["status"])
+            let status = try await ctl(daemon, uid: uid, gid: gid, ["status"])
             #expect(status.status == 0, "stderr: \(status.stderr)")
             let report = try JSONDecoder().decode(JSONValue.self, from: Data(status.stdout.utf8))
             #expect(report["info"]?["role"] == "admin")
+        }
+
+        private func removeAccount(group: String, user: String) async {
+            _ = try? await runCommand("/usr/sbin/userdel", [user])
+            _ = try? await runCommand("/usr/sbin/groupdel", [group])
         }
     }
 }

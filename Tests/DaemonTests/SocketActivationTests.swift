@@ -26,13 +26,13 @@ extension DaemonSuite {
             let daemon = try DaemonProcess(options, in: directory)
             // systemd-socket-activate execs the daemon on the first connection.
             let deadline = ContinuousClock.now + .seconds(20)
-            var client: VectortClient?
+            var client: AsyncVectortClient?
             while client == nil && ContinuousClock.now < deadline {
-                client = try? VectortClient.connect(socketPath: path, timeout: 10)
+                client = try? await AsyncVectortClient.connect(socketPath: path, timeout: 10)
                 if client == nil { try await Task.sleep(for: .milliseconds(50)) }
             }
             let connected = try #require(client, "output: \(daemon.output)")
-            let info = try connected.call(MethodName.getInfo).decode(as: ServiceInfo.self)
+            let info = try await connected.call(MethodName.getInfo).decode(as: ServiceInfo.self)
             #expect(info.listeners.control == path)
             let notify = try #require(daemon.notify)
             _ = try #require(await notify.waitFor("READY", "1"))
@@ -52,7 +52,7 @@ extension DaemonSuite {
             close(stale)  // a socket file nobody listens on: what a crash leaves behind
             let daemon = try DaemonProcess(in: directory)
             let client = try await daemon.connect()
-            _ = try client.call(MethodName.ping)
+            _ = try await client.call(MethodName.ping)
             var st = stat()
             #expect(stat(daemon.socketPath, &st) == 0)
             #expect(st.st_mode & 0o777 == 0o660)
@@ -69,7 +69,7 @@ extension DaemonSuite {
             #expect(status == 1)
             #expect(second.output.contains("already serving"), "output: \(second.output)")
             let client = try await first.connect()
-            _ = try client.call(MethodName.ping)
+            _ = try await client.call(MethodName.ping)
             let notify = try #require(second.notify)
             #expect(notify.messages.contains { $0["ERRNO"] != nil && $0["STATUS"]?.hasPrefix("failed") == true })
         }

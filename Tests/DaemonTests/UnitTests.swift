@@ -8,15 +8,15 @@ extension DaemonSuite {
         static let script = Binaries.repositoryRoot + "/systemd/check-units.sh"
 
         @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze")))
-        func unitsVerifyCleanAndScoreAtMostOnePointFive() throws {
-            let result = try runCommand("/bin/bash", [Self.script, Binaries.vectortd, Binaries.vectortctl])
+        func unitsVerifyCleanAndScoreAtMostOnePointFive() async throws {
+            let result = try await runCommand("/bin/bash", [Self.script, Binaries.vectortd, Binaries.vectortctl])
             #expect(result.status == 0, "stdout: \(result.stdout)\nstderr: \(result.stderr)")
             let line = try #require(result.stdout.split(separator: "\n").first { $0.hasPrefix("exposure:") })
             let score = try #require(Double(line.dropFirst("exposure:".count).trimmingCharacters(in: .whitespaces)))
             #expect(score <= 1.5)
         }
 
-        @Test func socketUnitOwnsTheControlSocket() throws {
+        @Test func socketUnitOwnsTheControlSocket() async throws {
             let socket = try String(contentsOfFile: Binaries.repositoryRoot + "/systemd/vectortd.socket", encoding: .utf8)
             for line in ["ListenStream=/run/vectortd.sock", "FileDescriptorName=control", "SocketMode=0660", "SocketGroup=vectortd-admin"] {
                 #expect(socket.contains(line), "missing \(line)")

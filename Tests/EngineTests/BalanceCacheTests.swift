@@ -3,6 +3,7 @@ import GRDB
 import Protocol
 import Synchronization
 import Testing
+import VectortTesting
 
 @testable import Engine
 
@@ -10,7 +11,7 @@ import Testing
 struct BalanceCacheTests {
     /// The balance as the database has it, bypassing the cache.
     private func stored(_ engine: TestEngine, _ user: String) async throws -> CreditBalance {
-        let now = engine.clock.now
+        let now = engine.clock.date
         return try await engine.pool.read { db in try Ledger.balance(db, user: user, now: now) }
     }
 
@@ -53,12 +54,12 @@ struct BalanceCacheTests {
             let user = try await engine.user()
             _ = try await engine.ledger.grant(
                 user: user, amount: 5, bucket: .monthly, reason: "plan",
-                expiresAt: engine.clock.now.addingTimeInterval(3600))
+                expiresAt: engine.clock.date.addingTimeInterval(3600))
             var balance = try await engine.ledger.balance(user: user)
             #expect(balance.buckets["monthly"] == 5)
             #expect(balance.monthlyExpiresAt != nil)
 
-            engine.clock.advance(by: 7200)
+            engine.clock.advance(by: .seconds(7200))
             #expect(engine.writer.balances.cached(user) != nil)
             balance = try await engine.ledger.balance(user: user)
             #expect(balance.buckets["monthly"] == 0)

@@ -5,6 +5,7 @@ import Logging
 import Protocol
 import Synchronization
 import Testing
+import VectortTesting
 
 @testable import Engine
 
@@ -188,11 +189,10 @@ struct GroupCommitTests {
         try await database.pool.write { db in try db.execute(sql: "CREATE TABLE scratch (request INTEGER PRIMARY KEY)") }
         let answered = Locked(0)
         let queued = Locked(0)
-        let allQueued = DispatchSemaphore(value: 0)
         await withTaskGroup(of: Void.self) { group in
             for index in 0..<30 {
                 group.addTask {
-                    if queued.withLock({ $0 += 1; return $0 }) == 30 { allQueued.signal() }
+                    queued.withLock { $0 += 1 }
                     if (try? await writer.write { db in
                         try db.execute(sql: "INSERT INTO scratch(request) VALUES (?)", arguments: [index])
                     }) != nil {
@@ -201,12 +201,7 @@ struct GroupCommitTests {
                 }
             }
             group.addTask {
-                await withCheckedContinuation { continuation in
-                    DispatchQueue.global().async {
-                        _ = allQueued.wait(timeout: .now() + 30)
-                        continuation.resume()
-                    }
-                }
+                _ = await Polling.until(every: .milliseconds(1)) { queued.withLock { $0 } == 30 ? true : nil }
                 writer.stop()
                 await writer.run()
             }

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Protocol
 import Testing
+import VectortTesting
 
 @testable import Engine
 
@@ -10,10 +11,10 @@ struct MonthlyExpiryTests {
     @Test func monthlyCreditsAreSpendableUntilTheirExpiryAndLeaveThroughOneExpiryEntry() async throws {
         try await withEngine(freeOnSignup: 0) { engine in
             let user = try await engine.user()
-            let expiry = engine.clock.now.addingTimeInterval(3600)
+            let expiry = engine.clock.date.addingTimeInterval(3600)
             _ = try await engine.ledger.grant(user: user, amount: 5, bucket: .monthly, reason: "subscription", expiresAt: expiry)
 
-            engine.clock.advance(by: 3599)
+            engine.clock.advance(by: .seconds(3599))
             let before = try await engine.ledger.balance(user: user)
             #expect(before.buckets["monthly"] == 5)
             #expect(before.monthlyExpiresAt != nil)
@@ -22,7 +23,7 @@ struct MonthlyExpiryTests {
             _ = try await engine.ledger.settle(hold: hold.id)
             #expect(try await engine.ledger.expireMonthly() == 0, "nothing has expired yet")
 
-            engine.clock.advance(by: 2)
+            engine.clock.advance(by: .seconds(2))
             let after = try await engine.ledger.balance(user: user)
             #expect(after.buckets["monthly"] == 0)
             #expect(after.total == 0)
@@ -51,9 +52,9 @@ struct MonthlyExpiryTests {
             let user = try await engine.user()
             _ = try await engine.ledger.grant(
                 user: user, amount: 5, bucket: .monthly, reason: "subscription",
-                expiresAt: engine.clock.now.addingTimeInterval(60))
+                expiresAt: engine.clock.date.addingTimeInterval(60))
             _ = try await engine.ledger.grant(user: user, amount: 3, reason: "purchase")
-            engine.clock.advance(by: 61)
+            engine.clock.advance(by: .seconds(61))
             let hold = try await engine.ledger.hold(user: user, amount: 6, reference: "gen-1")
             #expect(hold.allocations == ["free": 4, "topup": 2])
             #expect(try await engine.ledger.balance(user: user).buckets == ["monthly": 0, "free": 0, "topup": 1])
@@ -64,9 +65,9 @@ struct MonthlyExpiryTests {
         try await withEngine(freeOnSignup: 0) { engine in
             let user = try await engine.user()
             _ = try await engine.ledger.grant(user: user, amount: 5, bucket: .monthly, reason: "subscription")
-            engine.clock.advance(by: 30 * 86400 - 1)
+            engine.clock.advance(by: .seconds(30 * 86400 - 1))
             #expect(try await engine.ledger.balance(user: user).total == 5)
-            engine.clock.advance(by: 1)
+            engine.clock.advance(by: .seconds(1))
             #expect(try await engine.ledger.balance(user: user).total == 0)
         }
     }
@@ -75,10 +76,10 @@ struct MonthlyExpiryTests {
     @Test func aRenewalAfterExpiryDoesNotRevivePreviouslyExpiredCredits() async throws {
         try await withEngine(freeOnSignup: 0) { engine in
             let user = try await engine.user()
-            let start = engine.clock.now
+            let start = engine.clock.date
             _ = try await engine.ledger.grant(
                 user: user, amount: 5, bucket: .monthly, reason: "period 1", expiresAt: start.addingTimeInterval(3600))
-            engine.clock.advance(by: 7200)
+            engine.clock.advance(by: .seconds(7200))
             let renewal = try await engine.ledger.grant(
                 user: user, amount: 8, bucket: .monthly, reason: "period 2",
                 expiresAt: start.addingTimeInterval(3600 + 30 * 86400))
@@ -100,9 +101,9 @@ struct MonthlyExpiryTests {
             let user = try await engine.user()
             _ = try await engine.ledger.grant(
                 user: user, amount: 5, bucket: .monthly, reason: "subscription",
-                expiresAt: engine.clock.now.addingTimeInterval(60))
+                expiresAt: engine.clock.date.addingTimeInterval(60))
             let hold = try await engine.ledger.hold(user: user, amount: 4, reference: "gen-1")
-            engine.clock.advance(by: 120)
+            engine.clock.advance(by: .seconds(120))
             #expect(try await engine.ledger.expireMonthly() == 1)
             _ = try await engine.ledger.settle(hold: hold.id, charged: 1)
             #expect(try await engine.ledger.balance(user: user).total == 0, "the 3 given back had expired")
@@ -122,10 +123,10 @@ struct MonthlyExpiryTests {
             let before = try await engine.rowCounts()
             await expectEngineError(.invalidParameter, parameter: "expires_at") {
                 try await engine.ledger.grant(
-                    user: user, amount: 1, bucket: .topup, reason: "r", expiresAt: engine.clock.now.addingTimeInterval(60))
+                    user: user, amount: 1, bucket: .topup, reason: "r", expiresAt: engine.clock.date.addingTimeInterval(60))
             }
             await expectEngineError(.invalidParameter, parameter: "expires_at") {
-                try await engine.ledger.grant(user: user, amount: 1, bucket: .monthly, reason: "r", expiresAt: engine.clock.now)
+                try await engine.ledger.grant(user: user, amount: 1, bucket: .monthly, reason: "r", expiresAt: engine.clock.date)
             }
             #expect(try await engine.rowCounts() == before)
         }

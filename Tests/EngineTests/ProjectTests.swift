@@ -1,6 +1,7 @@
 import Foundation
 import Protocol
 import Testing
+import VectortTesting
 
 @testable import Engine
 
@@ -85,7 +86,7 @@ struct ProjectTests {
         try await withEngine { engine in
             let owner = try await engine.user()
             let project = try await engine.projects.create(user: owner, title: "Old", description: "old text")
-            engine.clock.advance(by: 60)
+            engine.clock.advance(by: .seconds(60))
             let config: [String: JSONValue] = [
                 "mode": .string("advanced"), "pages": .int(3), "dark": .bool(true),
                 "palette": .array([.string("#fff"), .string("#000")]),

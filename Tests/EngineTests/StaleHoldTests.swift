@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Protocol
 import Testing
+import VectortTesting
 
 @testable import Engine
 
@@ -34,9 +35,9 @@ struct StaleHoldTests {
             let user = try await engine.user()
             var old: [String] = []
             for i in 0..<3 { old.append(try await engine.ledger.hold(user: user, amount: 2, reference: "old\(i)").id) }
-            engine.clock.advance(by: 600)
-            let cutoff = engine.clock.now
-            engine.clock.advance(by: 600)
+            engine.clock.advance(by: .seconds(600))
+            let cutoff = engine.clock.date
+            engine.clock.advance(by: .seconds(600))
             var young: [String] = []
             for i in 0..<2 { young.append(try await engine.ledger.hold(user: user, amount: 3, reference: "new\(i)").id) }
 

@@ -4,24 +4,9 @@ import Logging
 import Protocol
 import Synchronization
 import Testing
+import VectortTesting
 
 @testable import Engine
-
-/// A clock the test moves by hand, so expiry and hold age are tested without sleeping.
-final class TestClock: Sendable {
-    private let current: Mutex<Date>
-
-    /// Starts at 2027-01-15T08:00:00Z, inside the range a ZIP (DOS) timestamp can hold.
-    init(_ start: Date = Date(timeIntervalSince1970: 1_800_000_000)) {
-        current = Mutex(start)
-    }
-
-    var now: Date { current.withLock { $0 } }
-
-    func advance(by seconds: TimeInterval) {
-        current.withLock { $0 = $0.addingTimeInterval(seconds) }
-    }
-}
 
 /// A fresh database in its own temporary directory, a running ledger writer, and the engine's
 /// services over them, all reading the same `TestClock`.
@@ -142,8 +127,9 @@ func withEngine<T>(
         path: directory.appendingPathComponent("vectortd.sqlite").path, logger: Logger(label: "engine-tests"))
     let writer = LedgerWriter(pool: database.pool, maxBatch: maxBatch)
     let running = Task { await writer.run() }
-    let clock = TestClock()
-    let now: @Sendable () -> Date = { clock.now }
+    // 2027-01-15T08:00:00Z, inside the range a ZIP (DOS) timestamp can hold.
+    let clock = TestClock(date: Date(timeIntervalSince1970: 1_800_000_000))
+    let now: @Sendable () -> Date = { clock.date }
     let versions = Versions(writer: writer, pool: database.pool, limits: limits, now: now)
     let engine = TestEngine(
         directory: directory, database: database, writer: writer, clock: clock,

@@ -31,17 +31,9 @@ struct ZipExportTests {
     }
 
     @discardableResult
-    private func run(_ arguments: [String]) throws -> (status: Int32, output: Data) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: unzip)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try ProcessLaunch.run(process)
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, data)
+    private func run(_ arguments: [String]) async throws -> (status: Int32, output: [UInt8]) {
+        let result = try await runCommand(unzip, arguments)
+        return (result.status, result.stdoutBytes)
     }
 
     @Test func anExportedArchiveHoldsEveryFileByteForByte() async throws {
@@ -59,15 +51,15 @@ struct ZipExportTests {
             try FileManager.default.createDirectory(at: engine.directory, withIntermediateDirectories: true)
             let zipPath = engine.directory.appendingPathComponent("export.zip").path
             try archive.write(to: URL(fileURLWithPath: zipPath))
-            #expect(try run(["-tq", zipPath]).status == 0, "every entry's CRC checks out")
+            #expect(try await run(["-tq", zipPath]).status == 0, "every entry's CRC checks out")
 
-            let listing = try run(["-Z1", zipPath])
+            let listing = try await run(["-Z1", zipPath])
             #expect(listing.status == 0)
             let names = String(decoding: listing.output, as: UTF8.self).split(separator: "\n").map(String.init)
             #expect(names.sorted() == Self.files.map(\.path).sorted())
 
             let extracted = engine.directory.appendingPathComponent("extracted")
-            #expect(try run(["-q", zipPath, "-d", extracted.path]).status == 0)
+            #expect(try await run(["-q", zipPath, "-d", extracted.path]).status == 0)
             for file in Self.files {
                 let data = try Data(contentsOf: extracted.appendingPathComponent(file.path))
                 #expect(data == Data(file.contents.utf8), "\(file.path)")
@@ -87,8 +79,8 @@ struct ZipExportTests {
             try FileManager.default.createDirectory(at: engine.directory, withIntermediateDirectories: true)
             let zipPath = engine.directory.appendingPathComponent("v1.zip").path
             try #require(Data(base64Encoded: export.zipBase64)).write(to: URL(fileURLWithPath: zipPath))
-            #expect(String(decoding: try run(["-Z1", zipPath]).output, as: UTF8.self) == "a.txt\n")
-            #expect(String(decoding: try run(["-p", zipPath, "a.txt"]).output, as: UTF8.self) == "one")
+            #expect(String(decoding: try await run(["-Z1", zipPath]).output, as: UTF8.self) == "a.txt\n")
+            #expect(String(decoding: try await run(["-p", zipPath, "a.txt"]).output, as: UTF8.self) == "one")
         }
     }
 
@@ -98,7 +90,7 @@ struct ZipExportTests {
             let project = try await engine.projects.create(user: owner, title: "Stable")
             _ = try await engine.versions.store(project: project.id, files: Self.files)
             let first = try await engine.exporter.export(project: project.id, owner: owner)
-            engine.clock.advance(by: 3600)
+            engine.clock.advance(by: .seconds(3600))
             let second = try await engine.exporter.export(project: project.id, owner: owner)
             #expect(first == second, "entries are dated by the version, not by the export")
         }

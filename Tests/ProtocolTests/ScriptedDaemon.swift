@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import Glibc
 import Protocol
+import VectortTesting
 import Synchronization
 
 /// A stand-in daemon: an AF_UNIX listener that serves one connection on its own thread by
@@ -55,8 +56,10 @@ final class ScriptedDaemon: Sendable {
     }
 
     /// Waits for the script to end, removes the socket, and returns what went wrong on the daemon's side.
-    func finish() -> [String] {
-        if finished.wait(timeout: .now() + 10) == .timedOut { return ["script did not finish"] }
+    func finish() async -> [String] {
+        let finished = finished
+        let done = await Blocking.run { finished.wait(timeout: .now() + 10) != .timedOut }
+        if !done { return ["script did not finish"] }
         remove()
         return failures.withLock { $0 }
     }

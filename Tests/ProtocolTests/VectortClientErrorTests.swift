@@ -2,26 +2,27 @@ import Foundation
 import Glibc
 import Protocol
 import Testing
+import VectortTesting
 
 @Suite("VectortClient reports typed errors", .serialized)
 struct VectortClientErrorTests {
     static func connectError(
         _ path: String, timeout: Double? = 10, handshake: Bool = true
-    ) -> VectortClientError? {
-        #expect(throws: VectortClientError.self) {
-            _ = try VectortClient.connect(socketPath: path, timeout: timeout, handshake: handshake)
+    ) async -> VectortClientError? {
+        await #expect(throws: VectortClientError.self) {
+            _ = try await AsyncVectortClient.connect(socketPath: path, timeout: timeout, handshake: handshake)
         }
     }
 
-    @Test func missingSocketMeansNotRunning() throws {
+    @Test func missingSocketMeansNotRunning() async throws {
         let directory = try makeTemporaryDirectory()
         defer { rmdir(directory) }
         let path = directory + "/vectortd.sock"
-        let error = Self.connectError(path)
+        let error = await Self.connectError(path)
         #expect(error == .notRunning(path: path, reason: String(cString: strerror(ENOENT))))
     }
 
-    @Test func socketFileWithoutListenerMeansNotRunning() throws {
+    @Test func socketFileWithoutListenerMeansNotRunning() async throws {
         let directory = try makeTemporaryDirectory()
         let path = directory + "/vectortd.sock"
         let fd = try bindUnixSocket(path: path)
@@ -30,12 +31,12 @@ struct VectortClientErrorTests {
             unlink(path)
             rmdir(directory)
         }
-        let error = Self.connectError(path)
+        let error = await Self.connectError(path)
         #expect(error == .notRunning(path: path, reason: String(cString: strerror(ECONNREFUSED))))
     }
 
     @Test(.enabled(if: getuid() != 0, "root ignores directory permissions"))
-    func socketInAnUnreadableDirectoryMeansPermissionDenied() throws {
+    func socketInAnUnreadableDirectoryMeansPermissionDenied() async throws {
         let directory = try makeTemporaryDirectory()
         let path = directory + "/vectortd.sock"
         let fd = try bindUnixSocket(path: path)
@@ -47,13 +48,13 @@ struct VectortClientErrorTests {
             unlink(path)
             rmdir(directory)
         }
-        let error = Self.connectError(path)
+        let error = await Self.connectError(path)
         #expect(error == .permissionDenied(path: path, reason: String(cString: strerror(EACCES))))
     }
 
-    @Test func overlongPathIsAnIOErrorNotACrash() {
+    @Test func overlongPathIsAnIOErrorNotACrash() async {
         let path = "/tmp/" + String(repeating: "x", count: 200) + ".sock"
-        let error = Self.connectError(path)
+        let error = await Self.connectError(path)
         guard case .io(let detail) = error else {
             Issue.record("expected .io, got \(String(describing: error))")
             return
@@ -61,7 +62,7 @@ struct VectortClientErrorTests {
         #expect(detail.contains("longer than"))
     }
 
-    @Test func handshakeWithAnotherProtocolVersionIsAMismatch() throws {
+    @Test func handshakeWithAnotherProtocolVersionIsAMismatch() async throws {
         let daemon = try ScriptedDaemon { connection in
             let request = try connection.readRequest()
             guard request.method == MethodName.getInfo else {
@@ -70,12 +71,12 @@ struct VectortClientErrorTests {
             try connection.write(.success(ServiceInfo.sample(protocol: 2)))
             try connection.waitForClose()
         }
-        let error = Self.connectError(daemon.path)
+        let error = await Self.connectError(daemon.path)
         #expect(error == .protocolMismatch(client: 1, server: 2))
-        #expect(daemon.finish() == [])
+        #expect(await daemon.finish() == [])
     }
 
-    @Test func handshakeWithTheSameVersionConnects() throws {
+    @Test func handshakeWithTheSameVersionConnects() async throws {
         let daemon = try ScriptedDaemon { connection in
             let request = try connection.readRequest()
             guard request == CallRequest(method: MethodName.getInfo, parameters: [:]) else {
@@ -84,98 +85,98 @@ struct VectortClientErrorTests {
             try connection.write(.success(ServiceInfo.sample()))
             try connection.waitForClose()
         }
-        let client = try VectortClient.connect(socketPath: daemon.path)
+        let client = try await AsyncVectortClient.connect(socketPath: daemon.path)
         #expect(client.socketPath == daemon.path)
         client.close()
-        #expect(daemon.finish() == [])
+        #expect(await daemon.finish() == [])
     }
 
-    @Test func errorReplyBeforeCloseIsRemoteWithItsName() throws {
+    @Test func errorReplyBeforeCloseIsRemoteWithItsName() async throws {
         let refusal = WireError.unavailable("vectortd is shutting down", retryAfterSeconds: 5)
         let daemon = try ScriptedDaemon { connection in
             _ = try connection.readRequest()
             try connection.write(CallReply(error: refusal))
         }
-        let error = Self.connectError(daemon.path)
+        let error = await Self.connectError(daemon.path)
         #expect(error == .remote(refusal))
-        #expect(daemon.finish() == [])
+        #expect(await daemon.finish() == [])
     }
 
-    @Test func roleRefusalSentBeforeAnyRequestIsPermissionDenied() throws {
+    @Test func roleRefusalSentBeforeAnyRequestIsPermissionDenied() async throws {
         let refusal = WireError(
             .permissionDenied, "uid 1000 may not use vectortd", ["method": "", "required_role": "client"])
         let daemon = try ScriptedDaemon { connection in
             try connection.write(CallReply(error: refusal))
         }
-        let error = Self.connectError(daemon.path)
+        let error = await Self.connectError(daemon.path)
         #expect(error == .permissionDenied(path: daemon.path, reason: "uid 1000 may not use vectortd"))
-        #expect(daemon.finish() == [])
+        #expect(await daemon.finish() == [])
     }
 
-    @Test func daemonThatNeverAnswersTimesOut() throws {
+    @Test func daemonThatNeverAnswersTimesOut() async throws {
         let daemon = try ScriptedDaemon { connection in
             _ = try connection.readRequest()
             try connection.waitForClose()
         }
         let started = ContinuousClock.now
-        let error = Self.connectError(daemon.path, timeout: 0.3)
+        let error = await Self.connectError(daemon.path, timeout: 0.3)
         #expect(error == .timeout(seconds: 0.3))
         #expect(ContinuousClock.now - started >= .milliseconds(300))
-        #expect(daemon.finish() == [])
+        #expect(await daemon.finish() == [])
     }
 
-    @Test func perCallTimeoutIsTheOneReported() throws {
+    @Test func perCallTimeoutIsTheOneReported() async throws {
         let daemon = try ScriptedDaemon { connection in
             _ = try connection.readRequest()
             try connection.waitForClose()
         }
-        let client = try VectortClient.connect(socketPath: daemon.path, timeout: 10, handshake: false)
-        let error = #expect(throws: VectortClientError.self) {
-            _ = try client.call(MethodName.ping, timeout: 0.2)
+        let client = try await AsyncVectortClient.connect(socketPath: daemon.path, timeout: 10, handshake: false)
+        let error = await #expect(throws: VectortClientError.self) {
+            _ = try await client.call(MethodName.ping, timeout: 0.2)
         }
         #expect(error == .timeout(seconds: 0.2))
         client.close()
-        #expect(daemon.finish() == [])
+        #expect(await daemon.finish() == [])
     }
 
-    @Test func closeWithoutReplyIsConnectionClosed() throws {
+    @Test func closeWithoutReplyIsConnectionClosed() async throws {
         let daemon = try ScriptedDaemon { connection in
             _ = try connection.readRequest()
         }
-        let error = Self.connectError(daemon.path)
+        let error = await Self.connectError(daemon.path)
         #expect(error == .connectionClosed)
-        #expect(daemon.finish() == [])
+        #expect(await daemon.finish() == [])
     }
 
-    @Test func replyThatIsNotJSONIsAnInvalidReply() throws {
+    @Test func replyThatIsNotJSONIsAnInvalidReply() async throws {
         let daemon = try ScriptedDaemon { connection in
             _ = try connection.readRequest()
             try connection.writeFrame(Array("not json".utf8))
             try connection.waitForClose()
         }
-        let client = try VectortClient.connect(socketPath: daemon.path, handshake: false)
-        let error = #expect(throws: VectortClientError.self) { _ = try client.call(MethodName.ping) }
+        let client = try await AsyncVectortClient.connect(socketPath: daemon.path, handshake: false)
+        let error = await #expect(throws: VectortClientError.self) { _ = try await client.call(MethodName.ping) }
         guard case .invalidReply = error else {
             Issue.record("expected .invalidReply, got \(String(describing: error))")
             return
         }
         client.close()
-        #expect(daemon.finish() == [])
+        #expect(await daemon.finish() == [])
     }
 
-    @Test func replyFrameAboveTheClientLimitIsAnInvalidReply() throws {
+    @Test func replyFrameAboveTheClientLimitIsAnInvalidReply() async throws {
         let daemon = try ScriptedDaemon { connection in
             _ = try connection.readRequest()
             try connection.writeFrame(Array(repeating: 0x20, count: 2048) + Array("{}".utf8))
             try connection.waitForClose()
         }
-        let client = try VectortClient.connect(socketPath: daemon.path, handshake: false, maxMessageBytes: 1024)
-        let error = #expect(throws: VectortClientError.self) { _ = try client.call(MethodName.ping) }
+        let client = try await AsyncVectortClient.connect(socketPath: daemon.path, handshake: false, maxMessageBytes: 1024)
+        let error = await #expect(throws: VectortClientError.self) { _ = try await client.call(MethodName.ping) }
         guard case .invalidReply = error else {
             Issue.record("expected .invalidReply, got \(String(describing: error))")
             return
         }
         client.close()
-        #expect(daemon.finish() == [])
+        #expect(await daemon.finish() == [])
     }
 }

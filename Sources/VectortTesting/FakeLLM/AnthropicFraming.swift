@@ -46,7 +46,7 @@ struct AnthropicFraming: FakeLLMStreamFraming {
     }
 
     func inStreamError(_ error: FakeLLMError) -> String {
-        let rendered = Self.render(error, model: context.model, requestID: "req_fake\(context.callIndex)")
+        let rendered = Self.render(error, model: context.model, requestID: "req_fake\(context.callIndex)", now: context.now)
         return event("error", rendered.inStreamBody ?? rendered.body)
     }
 
@@ -61,8 +61,8 @@ struct AnthropicFraming: FakeLLMStreamFraming {
         #"{"id":"\#(id)","type":"message","role":"assistant","model":\#(FakeJSON.quote(context.model)),"content":[{"type":"text","text":\#(FakeJSON.quote(answer.chunks.joined()))}],"stop_reason":\#(FakeJSON.quote(answer.finishReason ?? "end_turn")),"stop_sequence":null,"usage":{"input_tokens":\#(inputTokens),"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":\#(outputTokens)}}"#
     }
 
-    static func commonHeaders(callIndex: Int) -> [(name: String, value: String)] {
-        let reset = FakeJSON.rfc3339(Date().addingTimeInterval(60))
+    static func commonHeaders(callIndex: Int, now: Date) -> [(name: String, value: String)] {
+        let reset = FakeJSON.rfc3339(now.addingTimeInterval(60))
         return [
             ("request-id", "req_fake\(callIndex)"), ("anthropic-organization-id", "org-fake"),
             ("anthropic-ratelimit-requests-limit", "4000"), ("anthropic-ratelimit-requests-remaining", "3999"),
@@ -88,7 +88,7 @@ struct AnthropicFraming: FakeLLMStreamFraming {
     }
 
     /// `{"type":"error","error":{"type","message"},"request_id"}` with Anthropic's status and headers.
-    static func render(_ error: FakeLLMError, model: String, requestID: String) -> FakeLLMRenderedError {
+    static func render(_ error: FakeLLMError, model: String, requestID: String, now: Date) -> FakeLLMRenderedError {
         var status = 500
         var message = "Internal server error"
         var code: String?
@@ -103,7 +103,7 @@ struct AnthropicFraming: FakeLLMStreamFraming {
             let resetSeconds = Double(reset.components.seconds) + Double(reset.components.attoseconds) / 1e18
             headers += [
                 ("anthropic-ratelimit-requests-limit", "50"), ("anthropic-ratelimit-requests-remaining", "0"),
-                ("anthropic-ratelimit-requests-reset", FakeJSON.rfc3339(Date().addingTimeInterval(resetSeconds))),
+                ("anthropic-ratelimit-requests-reset", FakeJSON.rfc3339(now.addingTimeInterval(resetSeconds))),
             ]
         case .insufficientQuota:
             status = 400

@@ -160,6 +160,8 @@ struct FakeLLMCallContext {
     var model: String
     var callIndex: Int
     var created: Int
+    /// The fake's wall-clock time when the call came in.
+    var now: Date
     /// OpenAI: `stream_options.include_usage` was sent.
     var includeUsage: Bool
     /// Input tokens to report when the script does not say: 20.

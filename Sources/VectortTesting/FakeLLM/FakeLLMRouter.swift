@@ -13,7 +13,7 @@ enum FakeLLMRouter {
     }
 
     static func plan(
-        for request: FakeLLMRequest, flavour: FakeLLMFlavour, apiKey: String?, callIndex: Int,
+        for request: FakeLLMRequest, flavour: FakeLLMFlavour, apiKey: String?, callIndex: Int, now: Date,
         nextScript: () -> FakeLLMScript
     ) -> FakeLLMResponsePlan {
         let routed: Result<Route, Rejection> =
@@ -22,11 +22,11 @@ enum FakeLLMRouter {
             case .anthropic: anthropicRoute(request, apiKey: apiKey)
             case .gemini: geminiRoute(request, apiKey: apiKey)
             }
-        let common = commonHeaders(flavour, callIndex: callIndex)
+        let common = commonHeaders(flavour, callIndex: callIndex, now: now)
         let route: Route
         switch routed {
         case .failure(let rejection):
-            let rendered = render(rejection.error, flavour: flavour, model: rejection.model, callIndex: callIndex)
+            let rendered = render(rejection.error, flavour: flavour, model: rejection.model, callIndex: callIndex, now: now)
             return .whole(
                 status: rendered.status, headers: jsonHeaders + merge(common, rendered.headers), body: rendered.body)
         case .success(let r):
@@ -35,7 +35,7 @@ enum FakeLLMRouter {
 
         let script = nextScript()
         let context = FakeLLMCallContext(
-            model: route.model, callIndex: callIndex, created: Int(Date().timeIntervalSince1970),
+            model: route.model, callIndex: callIndex, created: Int(now.timeIntervalSince1970), now: now,
             includeUsage: route.includeUsage)
         switch script.reply {
         case .reset:
@@ -46,7 +46,7 @@ enum FakeLLMRouter {
             return .whole(
                 status: status, headers: headers + script.extraHeaders, body: body, after: script.delayBeforeHeaders)
         case .error(let error):
-            let rendered = render(error, flavour: flavour, model: route.model, callIndex: callIndex)
+            let rendered = render(error, flavour: flavour, model: route.model, callIndex: callIndex, now: now)
             return .whole(
                 status: rendered.status, headers: jsonHeaders + merge(common, rendered.headers + script.extraHeaders),
                 body: rendered.body, after: script.delayBeforeHeaders)
@@ -92,20 +92,20 @@ enum FakeLLMRouter {
         return base.filter { !names.contains($0.name.lowercased()) } + overrides
     }
 
-    private static func commonHeaders(_ flavour: FakeLLMFlavour, callIndex: Int) -> [(name: String, value: String)] {
+    private static func commonHeaders(_ flavour: FakeLLMFlavour, callIndex: Int, now: Date) -> [(name: String, value: String)] {
         switch flavour {
         case .openai: OpenAIFraming.commonHeaders(callIndex: callIndex)
-        case .anthropic: AnthropicFraming.commonHeaders(callIndex: callIndex)
+        case .anthropic: AnthropicFraming.commonHeaders(callIndex: callIndex, now: now)
         case .gemini: [("server", "scaffolding on HTTPServer2")]
         }
     }
 
-    static func render(_ error: FakeLLMError, flavour: FakeLLMFlavour, model: String, callIndex: Int)
+    static func render(_ error: FakeLLMError, flavour: FakeLLMFlavour, model: String, callIndex: Int, now: Date)
         -> FakeLLMRenderedError
     {
         switch flavour {
         case .openai: OpenAIFraming.render(error, model: model)
-        case .anthropic: AnthropicFraming.render(error, model: model, requestID: "req_fake\(callIndex)")
+        case .anthropic: AnthropicFraming.render(error, model: model, requestID: "req_fake\(callIndex)", now: now)
         case .gemini: GeminiFraming.render(error, model: model)
         }
     }

@@ -3,6 +3,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import Synchronization
+public import VectortCore
 
 /// A loopback HTTP/1.1 server that speaks one provider's API with scripted behaviour: normal
 /// streamed and non-streamed answers in the provider's exact framing, its error envelopes and
@@ -38,10 +39,12 @@ public final class FakeLLMServer: Sendable {
     /// the counters are kept (for load tests).
     public static func start(
         _ flavour: FakeLLMFlavour, apiKey: String? = nil,
-        defaultScript: FakeLLMScript = .answer("Hello from the fake provider."), recordsRequests: Bool = true
+        defaultScript: FakeLLMScript = .answer("Hello from the fake provider."), recordsRequests: Bool = true,
+        clock: any VectortClock = SystemClock()
     ) async throws -> FakeLLMServer {
         let state = FakeLLMState(
-            flavour: flavour, apiKey: apiKey, defaultScript: defaultScript, recordsRequests: recordsRequests)
+            flavour: flavour, apiKey: apiKey, defaultScript: defaultScript, recordsRequests: recordsRequests,
+            clock: clock)
         let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 512)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -109,9 +112,10 @@ public final class FakeLLMServer: Sendable {
 public func withFakeLLMServer<Result>(
     _ flavour: FakeLLMFlavour, apiKey: String? = nil,
     defaultScript: FakeLLMScript = .answer("Hello from the fake provider."),
+    clock: any VectortClock = SystemClock(),
     _ body: (FakeLLMServer) async throws -> Result
 ) async throws -> Result {
-    let server = try await FakeLLMServer.start(flavour, apiKey: apiKey, defaultScript: defaultScript)
+    let server = try await FakeLLMServer.start(flavour, apiKey: apiKey, defaultScript: defaultScript, clock: clock)
     do {
         let result = try await body(server)
         try await server.shutdown()
@@ -137,9 +141,15 @@ final class FakeLLMState: Sendable {
     let flavour: FakeLLMFlavour
     let apiKey: String?
     let recordsRequests: Bool
+    /// The wall clock rate-limit reset timestamps are written from.
+    let clock: any VectortClock
     let storage: Mutex<Storage>
 
-    init(flavour: FakeLLMFlavour, apiKey: String?, defaultScript: FakeLLMScript, recordsRequests: Bool) {
+    init(
+        flavour: FakeLLMFlavour, apiKey: String?, defaultScript: FakeLLMScript, recordsRequests: Bool,
+        clock: any VectortClock
+    ) {
+        self.clock = clock
         self.flavour = flavour
         self.apiKey = apiKey
         self.recordsRequests = recordsRequests
@@ -156,7 +166,9 @@ final class FakeLLMState: Sendable {
                 storage.counters.peakActiveResponses, storage.counters.activeResponses)
             return storage.counters.calls
         }
-        return FakeLLMRouter.plan(for: request, flavour: flavour, apiKey: apiKey, callIndex: callIndex) {
+        return FakeLLMRouter.plan(
+            for: request, flavour: flavour, apiKey: apiKey, callIndex: callIndex, now: clock.date
+        ) {
             storage.withLock { storage in
                 storage.queue.isEmpty ? storage.defaultScript : storage.queue.removeFirst()
             }

@@ -3,6 +3,7 @@ import Logging
 import Protocol
 import Synchronization
 import Testing
+import VectortTesting
 
 @testable import Engine
 
@@ -160,7 +161,7 @@ func withPipeline<T>(
         let registry = ProviderRegistry(providers: entries, chain: chain ?? entries.map(\.0.name), now: { time.now })
         let chainRunner = FallbackChain(
             registry: registry, now: { time.now }, sleep: { try await time.sleep($0) }, random: { $0.upperBound })
-        let store = GenerationStore(writer: engine.writer, pool: engine.pool, now: { engine.clock.now })
+        let store = GenerationStore(writer: engine.writer, pool: engine.pool, now: { engine.clock.date })
         let pipeline = GenerationPipeline(
             store: store, chain: chainRunner, settings: { settings }, logger: Logger(label: "pipeline-tests"))
         return try await body(PipelineHarness(engine: engine, registry: registry, pipeline: pipeline, time: time))

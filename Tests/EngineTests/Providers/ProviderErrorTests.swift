@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Engine
 import Foundation
 import Testing
@@ -108,9 +109,21 @@ struct ProviderErrorTests {
     }
 
     @Test func anthropicResetTimestampIsTheHintWhenNoRetryAfter() async throws {
-        let result = try await outcome(.anthropic, .rateLimited(resetIn: .seconds(30)))
-        let wait = try #require(result.failure?.retryAfter)
-        #expect(wait > .seconds(28) && wait <= .seconds(31))
+        // The fake writes its reset timestamp from the same (stopped) wall clock the provider
+        // reads, so the hint does not depend on how long the call took.
+        let clock = TestClock()
+        let wait = try await withFakeLLMServer(.anthropic, apiKey: testKey, clock: clock) { server in
+            server.enqueue(.rateLimited(resetIn: .seconds(30)))
+            let client = HTTPClient(configuration: ProviderFactory.clientConfiguration(for: .relaxed))
+            let settings = ProviderSettings(
+                name: "test-anthropic", kind: .anthropic, model: defaultModel(.anthropic), baseURL: server.baseURL,
+                apiKey: testKey, timeouts: .relaxed)
+            let result = await drive(ProviderFactory.make(settings, httpClient: client, clock: clock))
+            try await client.shutdown()
+            return result.failure?.retryAfter
+        }
+        // RFC 3339 carries whole seconds: the reset reads 29 to 31 seconds away, however slow the call.
+        #expect(wait.map { $0 > .seconds(29) && $0 <= .seconds(31) } == true, "\(String(describing: wait))")
     }
 
     @Test func shouldRetryFalseTurnsARetryIntoAFallback() async throws {

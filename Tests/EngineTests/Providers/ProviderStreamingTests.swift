@@ -6,6 +6,7 @@ import Testing
 #if canImport(Glibc)
 import Glibc
 #endif
+import VectortCore
 import VectortTesting
 
 /// Behaviour every network provider shares, each against the fake of its own API.
@@ -89,44 +90,58 @@ struct ProviderStreamingTests {
 
     @Test(arguments: networkKinds)
     func stallBeforeFirstTokenTimesOutWithinTheFirstTokenTimeout(kind: ProviderKind) async throws {
-        let result = try await outcome(kind, timeouts: .fast, .stall(beforeFirstToken: .seconds(60)))
+        let clock = TestClock()
+        let result = try await outcome(kind, timeouts: .fast, on: clock, .stall(beforeFirstToken: .seconds(60))) { _ in
+            try await clock.advanceWhenAsleep(by: .milliseconds(249))
+            try await clock.advanceWhenAsleep(by: .milliseconds(1))
+        }
         #expect(result.failure?.kind == .firstTokenTimeout)
         #expect(result.failure?.disposition == .retry)
         #expect(result.texts.isEmpty)
-        #expect(result.elapsed >= .milliseconds(240))
-        #expect(result.elapsed < .seconds(30))
+        #expect(result.elapsed == .milliseconds(250))
     }
 
     @Test(arguments: networkKinds)
     func headersHeldBackCountAgainstTheFirstToken(kind: ProviderKind) async throws {
-        let result = try await outcome(kind, timeouts: .fast, FakeLLMScript.answer("late").delayingHeaders(by: .seconds(60)))
+        let clock = TestClock()
+        let script = FakeLLMScript.answer("late").delayingHeaders(by: .seconds(60))
+        let result = try await outcome(kind, timeouts: .fast, on: clock, script) { _ in
+            try await clock.advanceWhenAsleep(by: .milliseconds(250))
+        }
         #expect(result.failure?.kind == .firstTokenTimeout)
-        // Far below the 60 s the fake holds back: the first-token clock ended it, not the fake.
-        #expect(result.elapsed < .seconds(30))
+        // The first-token clock ended it, not the 60 s the fake holds back.
+        #expect(result.elapsed == .milliseconds(250))
     }
 
     @Test(arguments: networkKinds)
     func silenceBetweenChunksIsIdleTimeout(kind: ProviderKind) async throws {
         let timeouts = ProviderTimeouts(
             connect: .seconds(5), firstToken: .seconds(10), idle: .milliseconds(400), total: .seconds(30))
-        let result = try await outcome(kind, timeouts: timeouts, .stall(afterChunks: 2, for: .seconds(60)))
+        let clock = TestClock()
+        let result = try await outcome(kind, timeouts: timeouts, on: clock, .stall(afterChunks: 2, for: .seconds(60))) {
+            texts in
+            try await clock.advanceWhenAsleep(by: .milliseconds(400), once: texts, reach: 2)
+        }
         #expect(result.failure?.kind == .idleTimeout)
         #expect(result.failure?.disposition == .retry)
         #expect(result.texts.count == 2)
-        #expect(result.elapsed < .seconds(30))
+        #expect(result.elapsed == .milliseconds(400))
     }
 
     @Test(arguments: networkKinds)
     func slowButSteadyStreamHitsTheTotalTimeout(kind: ProviderKind) async throws {
         let timeouts = ProviderTimeouts(
             connect: .seconds(5), firstToken: .seconds(20), idle: .seconds(20), total: .seconds(6))
-        // A 60 s answer, 100 ms between chunks: every gap is well inside the idle clock. The total
-        // leaves room for text to arrive even when a loaded machine stalls the fake for seconds.
-        let result = try await outcome(
-            kind, timeouts: timeouts, .paced(String(repeating: "x", count: 600), chunks: 600, interval: .milliseconds(100)))
+        let clock = TestClock()
+        // Text keeps coming (every gap well inside the idle clock) while six seconds pass.
+        let script = FakeLLMScript.paced(String(repeating: "x", count: 600), chunks: 600, interval: .milliseconds(100))
+        let result = try await outcome(kind, timeouts: timeouts, on: clock, script) { texts in
+            try await clock.advanceWhenAsleep(by: .seconds(3), once: texts, reach: 1)
+            try await clock.advanceWhenAsleep(by: .seconds(3), once: texts, reach: 2)
+        }
         #expect(result.failure?.kind == .totalTimeout)
-        #expect(!result.texts.isEmpty)
-        #expect(result.elapsed < .seconds(30))
+        #expect(result.texts.count >= 2)
+        #expect(result.elapsed == .seconds(6))
     }
 
     @Test(arguments: networkKinds)

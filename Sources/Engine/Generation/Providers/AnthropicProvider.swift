@@ -4,6 +4,7 @@ public import Logging
 import NIOCore
 import NIOHTTP1
 import Protocol
+public import VectortCore
 
 /// Anthropic Messages: `POST {baseURL}/v1/messages` with `x-api-key`, `anthropic-version:
 /// 2023-06-01`, the system prompt top-level and `max_tokens`, streamed as named events.
@@ -20,8 +21,11 @@ public struct AnthropicProvider: LLMProvider {
     private var settings: ProviderSettings { endpoint.settings }
 
     /// `settings.baseURL` is the host root (`https://api.anthropic.com`).
-    public init(_ settings: ProviderSettings, httpClient: HTTPClient, logger: Logger = ProviderFactory.silentLogger) {
-        endpoint = ProviderEndpoint(settings, httpClient: httpClient, logger: logger)
+    public init(
+        _ settings: ProviderSettings, httpClient: HTTPClient, logger: Logger = ProviderFactory.silentLogger,
+        clock: any VectortClock = SystemClock()
+    ) {
+        endpoint = ProviderEndpoint(settings, httpClient: httpClient, logger: logger, clock: clock)
     }
 
     public func stream(_ request: CompletionRequest) -> AsyncThrowingStream<CompletionEvent, any Error> {

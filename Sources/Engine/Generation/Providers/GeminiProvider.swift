@@ -4,6 +4,7 @@ public import Logging
 import NIOCore
 import NIOHTTP1
 import Protocol
+public import VectortCore
 
 /// Google Gemini: `POST {baseURL}/v1beta/models/{model}:streamGenerateContent?alt=sse` with
 /// `x-goog-api-key`, roles `user`/`model`, `systemInstruction` and
@@ -19,8 +20,11 @@ public struct GeminiProvider: LLMProvider {
     private var settings: ProviderSettings { endpoint.settings }
 
     /// `settings.baseURL` is the host root (`https://generativelanguage.googleapis.com`).
-    public init(_ settings: ProviderSettings, httpClient: HTTPClient, logger: Logger = ProviderFactory.silentLogger) {
-        endpoint = ProviderEndpoint(settings, httpClient: httpClient, logger: logger)
+    public init(
+        _ settings: ProviderSettings, httpClient: HTTPClient, logger: Logger = ProviderFactory.silentLogger,
+        clock: any VectortClock = SystemClock()
+    ) {
+        endpoint = ProviderEndpoint(settings, httpClient: httpClient, logger: logger, clock: clock)
     }
 
     public func stream(_ request: CompletionRequest) -> AsyncThrowingStream<CompletionEvent, any Error> {

@@ -4,6 +4,7 @@ public import Logging
 import NIOCore
 import NIOHTTP1
 import Protocol
+public import VectortCore
 
 /// OpenAI Chat Completions, and any server that imitates it (`openai-compatible`: Ollama, vLLM,
 /// llama.cpp, LM Studio): `POST {baseURL}/chat/completions` with `stream: true` and
@@ -20,8 +21,11 @@ public struct OpenAIProvider: LLMProvider {
     private var settings: ProviderSettings { endpoint.settings }
 
     /// `settings.kind` is `.openai` or `.openaiCompatible`; `settings.baseURL` ends in `/v1`.
-    public init(_ settings: ProviderSettings, httpClient: HTTPClient, logger: Logger = ProviderFactory.silentLogger) {
-        endpoint = ProviderEndpoint(settings, httpClient: httpClient, logger: logger)
+    public init(
+        _ settings: ProviderSettings, httpClient: HTTPClient, logger: Logger = ProviderFactory.silentLogger,
+        clock: any VectortClock = SystemClock()
+    ) {
+        endpoint = ProviderEndpoint(settings, httpClient: httpClient, logger: logger, clock: clock)
     }
 
     public func stream(_ request: CompletionRequest) -> AsyncThrowingStream<CompletionEvent, any Error> {

@@ -1,5 +1,6 @@
 public import AsyncHTTPClient
 public import Logging
+public import VectortCore
 import NIOCore
 
 /// Builds the provider for a configuration entry.
@@ -10,12 +11,13 @@ import NIOCore
 /// enforced by the provider's stream itself.
 public enum ProviderFactory {
     public static func make(
-        _ settings: ProviderSettings, httpClient: HTTPClient, logger: Logger = silentLogger
+        _ settings: ProviderSettings, httpClient: HTTPClient, logger: Logger = silentLogger,
+        clock: any VectortClock = SystemClock()
     ) -> any LLMProvider {
         switch settings.kind {
-        case .openai, .openaiCompatible: OpenAIProvider(settings, httpClient: httpClient, logger: logger)
-        case .anthropic: AnthropicProvider(settings, httpClient: httpClient, logger: logger)
-        case .gemini: GeminiProvider(settings, httpClient: httpClient, logger: logger)
+        case .openai, .openaiCompatible: OpenAIProvider(settings, httpClient: httpClient, logger: logger, clock: clock)
+        case .anthropic: AnthropicProvider(settings, httpClient: httpClient, logger: logger, clock: clock)
+        case .gemini: GeminiProvider(settings, httpClient: httpClient, logger: logger, clock: clock)
         case .template: TemplateProvider(name: settings.name)
         }
     }

@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import Synchronization
+import VectortCore
 
 /// Turns one provider's server-sent events into completion events.
 protocol ProviderEventDecoder: Sendable {
@@ -27,10 +28,12 @@ struct ProviderEndpoint: Sendable {
     let settings: ProviderSettings
     let httpClient: HTTPClient
     let logger: Logger
+    let clock: any VectortClock
 
-    init(_ settings: ProviderSettings, httpClient: HTTPClient, logger: Logger) {
+    init(_ settings: ProviderSettings, httpClient: HTTPClient, logger: Logger, clock: any VectortClock) {
         self.settings = settings
         self.httpClient = httpClient
+        self.clock = clock
         var logger = logger
         logger[metadataKey: "provider"] = "\(settings.name)"
         self.logger = logger
@@ -41,7 +44,7 @@ struct ProviderEndpoint: Sendable {
     ) -> ProviderHTTPStream<Decoder> {
         ProviderHTTPStream(
             httpClient: httpClient, request: request, decoder: decoder, provider: provider,
-            timeouts: settings.timeouts, secret: settings.apiKey, logger: logger)
+            timeouts: settings.timeouts, secret: settings.apiKey, logger: logger, clock: clock)
     }
 }
 
@@ -60,6 +63,7 @@ struct ProviderHTTPStream<Decoder: ProviderEventDecoder>: Sendable {
     var timeouts: ProviderTimeouts
     var secret: String?
     var logger: Logger
+    var clock: any VectortClock
 
     /// Largest error body read for classification.
     private static var errorBodyLimit: Int { 64 * 1024 }
@@ -90,7 +94,7 @@ struct ProviderHTTPStream<Decoder: ProviderEventDecoder>: Sendable {
     /// `ProviderFailure` or `CancellationError`. Once `finished` is handed over, the rest of the
     /// body is read (so the connection can be reused) and its failures no longer matter.
     func complete(_ onEvent: @escaping @Sendable (CompletionEvent) async throws -> Void) async throws {
-        let clock = AttemptClock(timeouts: timeouts)
+        let clock = AttemptClock(timeouts: timeouts, clock: self.clock)
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await clock.watch() }
@@ -140,7 +144,8 @@ struct ProviderHTTPStream<Decoder: ProviderEventDecoder>: Sendable {
         guard status == 200 else {
             let body = await collect(response.body, limit: Self.errorBodyLimit)
             throw ProviderErrorClassifier.classify(
-                status: status, headers: response.headers, body: body, provider: provider, secret: secret)
+                status: status, headers: response.headers, body: body, provider: provider, secret: secret,
+                now: self.clock.date)
         }
         // Some local servers label their event stream text/plain or not at all: only a JSON
         // content type means "not a stream".
@@ -232,23 +237,27 @@ final class AttemptClock: Sendable {
     }
 
     private let timeouts: ProviderTimeouts
+    private let clock: any VectortClock
     private let start: ContinuousClock.Instant
     private let state: Mutex<State>
 
-    init(timeouts: ProviderTimeouts) {
+    init(timeouts: ProviderTimeouts, clock: any VectortClock) {
         self.timeouts = timeouts
-        start = .now
+        self.clock = clock
+        start = clock.now
         state = Mutex(State(lastBytes: start))
     }
 
     func noteBytes() {
-        state.withLock { $0.lastBytes = .now }
+        let now = clock.now
+        state.withLock { $0.lastBytes = now }
     }
 
     func noteText() {
+        let now = clock.now
         state.withLock {
             $0.sawText = true
-            $0.lastBytes = .now
+            $0.lastBytes = now
         }
     }
 
@@ -257,9 +266,10 @@ final class AttemptClock: Sendable {
 
     /// The answer is in: only the idle deadline bounds the rest of the body.
     func noteComplete() {
+        let now = clock.now
         state.withLock {
             $0.complete = true
-            $0.lastBytes = .now
+            $0.lastBytes = now
         }
     }
 
@@ -278,13 +288,14 @@ final class AttemptClock: Sendable {
     func watch() async throws {
         while true {
             let (deadline, kind, complete) = nextDeadline()
-            if ContinuousClock.now >= deadline {
+            let now = clock.now
+            if now >= deadline {
                 if complete { throw CancellationError() }
                 throw ProviderFailure(kind, .retry, message: message(kind))
             }
             // Never sleep longer than the idle timeout: the first text switches from the
             // first-token deadline to an idle deadline that may be earlier.
-            try await Task.sleep(until: min(deadline, .now + timeouts.idle), clock: .continuous)
+            try await clock.sleep(until: min(deadline, now + timeouts.idle))
         }
     }
 
