@@ -58,8 +58,8 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .executableTarget(
-            name: "vectortd",
+        .target(
+            name: "VectortDaemon",
             dependencies: [
                 "Protocol",
                 "Engine",
@@ -75,14 +75,16 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .executableTarget(
-            name: "vectortctl",
+        .executableTarget(name: "vectortd", dependencies: ["VectortDaemon"], swiftSettings: strict),
+        .target(
+            name: "VectortCommands",
             dependencies: [
                 "Protocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
         ),
+        .executableTarget(name: "vectortctl", dependencies: ["VectortCommands"], swiftSettings: strict),
         .target(
             name: "VectortTesting",
             dependencies: [
@@ -131,7 +133,7 @@ let package = Package(
         .testTarget(
             name: "VectortdTests",
             dependencies: [
-                "vectortd",
+                "VectortDaemon",
                 "Protocol",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import vectortd
+@testable import VectortDaemon
 
 @Suite("ConfigurationLoader: defaults, then vectortd.yaml, then VECTORTD_* variables")
 struct ConfigurationLoaderTests {

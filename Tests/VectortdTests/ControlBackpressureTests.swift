@@ -3,7 +3,7 @@ import NIOEmbedded
 import Protocol
 import Testing
 
-@testable import vectortd
+@testable import VectortDaemon
 
 @Suite("ControlConnectionHandler stops reading while too many calls are in flight", .timeLimit(.minutes(1)))
 struct ControlBackpressureTests {

@@ -6,7 +6,7 @@ import Protocol
 import Synchronization
 import Testing
 
-@testable import vectortd
+@testable import VectortDaemon
 
 /// One control connection with the daemon's pipeline, on a `NIOAsyncTestingChannel`.
 ///

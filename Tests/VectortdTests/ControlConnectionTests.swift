@@ -4,7 +4,7 @@ import NIOEmbedded
 import Protocol
 import Testing
 
-@testable import vectortd
+@testable import VectortDaemon
 
 @Suite("ControlConnectionHandler: calls and replies on one connection", .timeLimit(.minutes(1)))
 struct ControlConnectionTests {

@@ -3,7 +3,7 @@ import NIOTestUtils
 import Protocol
 import Testing
 
-@testable import vectortd
+@testable import VectortDaemon
 
 @Suite("ControlFrameDecoder: the framing as a NIO decoder")
 struct ControlFrameDecoderTests {

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import vectortd
+@testable import VectortDaemon
 
 @Suite("DaemonPaths: flags, systemd's environment, then defaults")
 struct DaemonPathsTests {

@@ -1,7 +1,7 @@
 import Logging
 import Testing
 
-@testable import vectortd
+@testable import VectortDaemon
 
 @Suite("JournaldLogHandler field names and priorities")
 struct JournaldLogHandlerTests {

@@ -1,7 +1,7 @@
 import Protocol
 import Testing
 
-@testable import vectortd
+@testable import VectortDaemon
 
 @Suite("MethodTable routes calls and answers Describe from the same descriptors")
 struct MethodTableTests {

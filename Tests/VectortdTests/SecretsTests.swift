@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import vectortd
+@testable import VectortDaemon
 
 @Suite("Secrets from systemd credentials or the environment")
 struct SecretsTests {

@@ -3,7 +3,7 @@ import Protocol
 import Synchronization
 import Testing
 
-@testable import vectortd
+@testable import VectortDaemon
 
 @Suite("Watchdog pings only while healthy")
 struct WatchdogServiceTests {

@@ -1,4 +1,4 @@
-import ArgumentParser
+public import ArgumentParser
 import Engine
 import Foundation
 import Glibc
@@ -9,9 +9,9 @@ import Protocol
 import ServiceLifecycle
 import UnixSignals
 
-@main
-struct VectortdCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+/// The daemon's command line; `vectortd`'s main runs it.
+public struct VectortdCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
         commandName: "vectortd",
         abstract: "The vectortd engine daemon: serves the control socket and runs the engine.",
         discussion: """
@@ -39,7 +39,14 @@ struct VectortdCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Control socket path when not socket-activated.")
     var socket: String?
 
-    func run() async throws {
+    public init() {}
+
+    /// Parses the process's arguments and runs the daemon: all of `vectortd`'s main.
+    public static func start() async {
+        await main()
+    }
+
+    public func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         let notifier = SystemdNotifier()
         let loader = ConfigurationLoader.locate(explicit: config, environment: environment)

@@ -1,10 +1,10 @@
-import ArgumentParser
+public import ArgumentParser
 import Foundation
 import Protocol
 
-@main
-struct VectortCtl: ParsableCommand {
-    static let configuration = CommandConfiguration(
+/// The control client's command line; `vectortctl`'s main runs it.
+public struct VectortCtl: ParsableCommand {
+    public static let configuration = CommandConfiguration(
         commandName: "vectortctl",
         abstract: "Control and inspect a running vectortd.",
         discussion: """
@@ -25,9 +25,11 @@ struct VectortCtl: ParsableCommand {
             Generate.self, Generations.self, CodeCommand.self, Providers.self,
         ])
 
+    public init() {}
+
     /// Global options may come before the command (`vectortctl --json status`,
     /// `vectortctl --json users list`): they are moved after it, where every command declares them.
-    static func main() {
+    public static func main() {
         let arguments = Array(CommandLine.arguments.dropFirst())
         main(GlobalOptions.movedAfterCommand(arguments, commands: configuration.subcommands))
     }

@@ -1,0 +1,3 @@
+import VectortCommands
+
+VectortCtl.main()

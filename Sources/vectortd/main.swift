@@ -1,0 +1,3 @@
+import VectortDaemon
+
+await VectortdCommand.start()
