@@ -35,8 +35,22 @@ let package = Package(
     ],
     targets: [
         .target(name: "Protocol", swiftSettings: strict),
-        // Shared vocabulary with no I/O: the injected clocks.
-        .target(name: "VectortCore", swiftSettings: strict),
+        // Shared vocabulary with no I/O: errors, ids, path rules, the injected clocks.
+        .target(name: "VectortCore", dependencies: ["Protocol"], swiftSettings: strict),
+        // Talking to LLM providers and reading their answers: providers, the fallback chain,
+        // circuit breakers, the file-stream parser, validators, prompts. No database.
+        .target(
+            name: "Generation",
+            dependencies: [
+                "Protocol",
+                "VectortCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         .systemLibrary(
             name: "CSystemd",
             pkgConfig: "libsystemd",
@@ -47,6 +61,7 @@ let package = Package(
             dependencies: [
                 "Protocol",
                 "VectortCore",
+                "Generation",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -62,6 +77,8 @@ let package = Package(
             name: "VectortDaemon",
             dependencies: [
                 "Protocol",
+                "VectortCore",
+                "Generation",
                 "Engine",
                 "CSystemd",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -122,7 +139,7 @@ let package = Package(
         .testTarget(
             name: "EngineTests",
             dependencies: [
-                "Engine", "Protocol", "VectortCore", "VectortTesting",
+                "Engine", "Generation", "Protocol", "VectortCore", "VectortTesting",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

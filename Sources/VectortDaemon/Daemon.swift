@@ -7,6 +7,8 @@ import Protocol
 import ServiceLifecycle
 import Synchronization
 import UnixSignals
+import Generation
+import VectortCore
 
 /// Wires the daemon: database, control server, reload, watchdog and systemd notifications,
 /// run as one ServiceGroup in dependency order (shutdown runs in reverse).

@@ -2,6 +2,8 @@ import Engine
 import NIOCore
 import Protocol
 import Synchronization
+import Generation
+import VectortCore
 
 /// Answers "is the daemon healthy": a database round trip and the control event loop answering.
 /// Used by `GetHealth` and by the watchdog, which pings systemd only while nothing is failing.

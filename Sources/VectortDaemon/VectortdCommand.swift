@@ -8,6 +8,8 @@ import NIOPosix
 import Protocol
 import ServiceLifecycle
 import UnixSignals
+import Generation
+import VectortCore
 
 /// The daemon's command line; `vectortd`'s main runs it.
 public struct VectortdCommand: AsyncParsableCommand {

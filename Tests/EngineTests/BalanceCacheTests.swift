@@ -6,6 +6,8 @@ import Testing
 import VectortTesting
 
 @testable import Engine
+@testable import Generation
+import VectortCore
 
 @Suite("Balance cache: committed balances in memory, kept by the writer")
 struct BalanceCacheTests {

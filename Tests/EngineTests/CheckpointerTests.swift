@@ -3,6 +3,8 @@ import GRDB
 import Testing
 
 @testable import Engine
+@testable import Generation
+import VectortCore
 
 @Suite("Checkpoints run beside the writer")
 struct CheckpointerTests {

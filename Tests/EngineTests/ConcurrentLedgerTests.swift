@@ -6,6 +6,8 @@ import Testing
 import VectortTesting
 
 @testable import Engine
+@testable import Generation
+import VectortCore
 
 @Suite("Ledger under concurrent load: no credit lost, none spent twice")
 struct ConcurrentLedgerTests {

@@ -3,6 +3,8 @@ import Testing
 import VectortTesting
 
 @testable import Engine
+@testable import Generation
+import VectortCore
 
 @Suite("CreditRules.allocate: soonest-expiring first, all or nothing")
 struct CreditAllocationTests {

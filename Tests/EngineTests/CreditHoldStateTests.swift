@@ -1,6 +1,8 @@
 import Testing
 
 @testable import Engine
+@testable import Generation
+import VectortCore
 
 @Suite("CreditHoldState: held until settled or released, both final")
 struct CreditHoldStateTests {

@@ -4,6 +4,8 @@ import Logging
 import Testing
 
 @testable import Engine
+@testable import Generation
+import VectortCore
 
 @Suite("Database: open, migrate, durability settings")
 struct DatabaseTests {

@@ -8,6 +8,8 @@ import Testing
 import VectortTesting
 
 @testable import Engine
+@testable import Generation
+import VectortCore
 
 /// Counts the commits of the writer connection; a request that reads the count while it runs
 /// learns which transaction (batch) it is part of.

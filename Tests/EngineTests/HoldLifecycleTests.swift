@@ -4,6 +4,8 @@ import Protocol
 import Testing
 
 @testable import Engine
+@testable import Generation
+import VectortCore
 
 @Suite("Holds: spending order, settle for less, release, retries")
 struct HoldLifecycleTests {

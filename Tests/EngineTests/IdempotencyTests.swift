@@ -3,6 +3,8 @@ import Protocol
 import Testing
 
 @testable import Engine
+@testable import Generation
+import VectortCore
 
 @Suite("Idempotency keys: one effect, the first result")
 struct IdempotencyTests {

@@ -4,6 +4,8 @@ import Protocol
 import Testing
 
 @testable import Engine
+@testable import Generation
+import VectortCore
 
 @Suite("The journal is append-only and Verify finds every mismatch")
 struct JournalIntegrityTests {

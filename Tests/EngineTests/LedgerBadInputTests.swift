@@ -3,6 +3,8 @@ import Protocol
 import Testing
 
 @testable import Engine
+@testable import Generation
+import VectortCore
 
 @Suite("Ledger bad input: a named error and nothing written")
 struct LedgerBadInputTests {

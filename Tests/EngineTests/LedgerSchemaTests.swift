@@ -5,6 +5,8 @@ import Testing
 import VectortTesting
 
 @testable import Engine
+@testable import Generation
+import VectortCore
 
 /// Migration 0005 rebuilds the ledger's tables with CHECK constraints SQLite evaluates without
 /// a temporary b-tree per write; the data, the constraints and the append-only rule stay.

@@ -5,6 +5,8 @@ import Testing
 import VectortTesting
 
 @testable import Engine
+@testable import Generation
+import VectortCore
 
 @Suite("Monthly credits expire at the end of their period")
 struct MonthlyExpiryTests {

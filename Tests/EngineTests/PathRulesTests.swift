@@ -3,6 +3,8 @@ import Protocol
 import Testing
 
 @testable import Engine
+@testable import Generation
+import VectortCore
 
 @Suite("File paths of a version: relative, inside the project, printable, bounded")
 struct PathRulesTests {

@@ -4,6 +4,8 @@ import Testing
 import VectortTesting
 
 @testable import Engine
+@testable import Generation
+import VectortCore
 
 @Suite("Projects: ownership, pages, updates, deletion")
 struct ProjectTests {

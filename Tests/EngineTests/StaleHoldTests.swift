@@ -5,6 +5,8 @@ import Testing
 import VectortTesting
 
 @testable import Engine
+@testable import Generation
+import VectortCore
 
 @Suite("Holds left behind by a crash are released")
 struct StaleHoldTests {

@@ -7,6 +7,8 @@ import Testing
 import VectortTesting
 
 @testable import Engine
+@testable import Generation
+import VectortCore
 
 /// A fresh database in its own temporary directory, a running ledger writer, and the engine's
 /// services over them, all reading the same `TestClock`.

@@ -3,6 +3,8 @@ import Testing
 import VectortTesting
 
 @testable import Engine
+@testable import Generation
+import VectortCore
 
 @Suite("Timestamps: the hand-built RFC 3339 form equals the format style's")
 struct TimestampTests {

@@ -4,6 +4,8 @@ import Protocol
 import Testing
 
 @testable import Engine
+@testable import Generation
+import VectortCore
 
 @Suite("Users: sign-up credits, unique emails, hashed passwords")
 struct UserSignupTests {

@@ -3,6 +3,8 @@ import Protocol
 import Testing
 
 @testable import Engine
+@testable import Generation
+import VectortCore
 
 @Suite("Versions: immutable file sets and the current version")
 struct VersionTests {

@@ -4,6 +4,8 @@ import Testing
 import VectortTesting
 
 @testable import Engine
+@testable import Generation
+import VectortCore
 
 private let unzip = "/usr/bin/unzip"
 

@@ -1,6 +1,8 @@
 public import Foundation
 public import GRDB
 public import Protocol
+import VectortCore
+import Generation
 
 /// Projects of users. `owner`, when given, must own the project: a client acting for a user
 /// sees that user's projects only, and another user's project is simply not found.

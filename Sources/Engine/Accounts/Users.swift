@@ -3,6 +3,8 @@ import Crypto
 import _CryptoExtras
 public import GRDB
 public import Protocol
+import VectortCore
+import Generation
 
 /// Users: created with the configured free credits as a ledger grant, never deleted, disabled
 /// when they must stop spending.

@@ -2,6 +2,8 @@ import Foundation
 import GRDB
 import Protocol
 import Synchronization
+import VectortCore
+import Generation
 
 /// A user's balance rows as committed: the raw balance of each bucket, the monthly bucket's
 /// expiry and the credits held. What a reader sees is computed from them at read time, so

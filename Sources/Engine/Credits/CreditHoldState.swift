@@ -1,3 +1,5 @@
+import VectortCore
+import Generation
 /// The lifecycle of a credit hold as a value: `held` until it is settled (turned into usage,
 /// possibly for less) or released (given back). Both ends are final; repeating the same end
 /// is a no-op, so retries are safe.

@@ -1,5 +1,7 @@
 import Foundation
 public import Protocol
+import VectortCore
+import Generation
 
 /// Packages and the spending order.
 public enum CreditRules {

@@ -1,6 +1,8 @@
 public import Foundation
 public import GRDB
 public import Protocol
+import VectortCore
+import Generation
 
 /// The credit ledger: an append-only journal of entries with per-bucket balances cached in the
 /// same transaction. Every write goes through the `LedgerWriter` (group commit, savepoint per

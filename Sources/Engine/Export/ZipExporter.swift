@@ -1,7 +1,9 @@
-public import Foundation
+import Foundation
 import GRDB
 public import Protocol
 import ZIPFoundation
+import VectortCore
+import Generation
 
 /// `Projects.ExportZip`: a version's files as a ZIP archive, byte-identical contents.
 public struct ZipExporter: Sendable {

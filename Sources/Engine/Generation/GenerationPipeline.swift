@@ -2,6 +2,8 @@ import Foundation
 public import Logging
 public import Protocol
 import Synchronization
+public import VectortCore
+public import Generation
 
 /// Prices, deadlines and limits of generations (from configuration; replaced on reload).
 public struct GenerationSettings: Sendable, Equatable {

@@ -2,6 +2,8 @@ import Foundation
 import Logging
 import Protocol
 import Synchronization
+import VectortCore
+import Generation
 
 /// The provider work of one generation: the plan (advanced), the files with continuations
 /// when an answer is cut off, validation, and the repair turn (advanced). Each step goes

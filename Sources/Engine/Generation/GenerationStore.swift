@@ -1,6 +1,8 @@
 public import Foundation
 public import GRDB
 public import Protocol
+import VectortCore
+import Generation
 
 /// Generation records. Each step that touches credits is one transaction through the ledger
 /// writer: the start (record + hold), the success (version + settle + record) and the failure

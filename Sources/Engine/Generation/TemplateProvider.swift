@@ -1,4 +1,6 @@
 public import Protocol
+import VectortCore
+public import Generation
 
 /// The built-in offline provider: picks one of the starter apps (`StarterTemplates`) for the
 /// brief and streams its files as `<file path="…">` blocks, so a fresh install without any API

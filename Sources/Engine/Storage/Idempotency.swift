@@ -1,6 +1,8 @@
 import Foundation
 import GRDB
 import Protocol
+import VectortCore
+import Generation
 
 /// "The same idempotency key twice has exactly one effect and returns the first result":
 /// the first result is stored in the same transaction as the effect.

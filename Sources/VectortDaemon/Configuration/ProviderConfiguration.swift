@@ -1,5 +1,7 @@
 import Engine
 import Foundation
+import Generation
+import VectortCore
 
 /// One entry under `providers:`, before credentials are added.
 struct ProviderEntry: Sendable, Equatable {

@@ -1,6 +1,8 @@
 import Engine
 import Foundation
 import Protocol
+import Generation
+import VectortCore
 
 /// `io.vectort.Users` and `io.vectort.Projects`.
 enum AccountMethods {

@@ -3,6 +3,8 @@ import Foundation
 import Logging
 import NIOCore
 import Protocol
+import Generation
+import VectortCore
 
 /// One control connection: parses calls, runs them, and writes replies in call order.
 ///

@@ -1,6 +1,8 @@
 import Engine
 import Foundation
 import Protocol
+import Generation
+import VectortCore
 
 /// `io.vectort.Credits` (Purchase arrives with payments).
 enum CreditMethods {

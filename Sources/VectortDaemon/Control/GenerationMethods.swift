@@ -1,5 +1,7 @@
 import Engine
 import Protocol
+import Generation
+import VectortCore
 
 /// `io.vectort.Projects.Generate`, `Projects.ListGenerations` and `io.vectort.Providers`.
 enum GenerationMethods {

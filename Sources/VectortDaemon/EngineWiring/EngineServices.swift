@@ -2,6 +2,8 @@ import Engine
 import Foundation
 import Logging
 import ServiceLifecycle
+import Generation
+import VectortCore
 
 /// The ledger writer as a service: it runs until shutdown, after the control server (which
 /// comes later in the group and so stops first) has answered its last call.

@@ -3,6 +3,8 @@ import Engine
 import Logging
 import NIOPosix
 import Synchronization
+import Generation
+import VectortCore
 
 /// Builds the provider clients from configuration and credentials, and owns their HTTP
 /// clients: one per distinct connect timeout (async-http-client sets that per client), kept

@@ -1,6 +1,8 @@
 import Testing
 
 @testable import Engine
+@testable import Generation
+import VectortCore
 
 @Suite("CircuitBreaker: closed, open for a cool-down, half-open probes")
 struct CircuitBreakerTests {

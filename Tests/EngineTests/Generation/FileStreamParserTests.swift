@@ -3,6 +3,8 @@ import Protocol
 import Testing
 
 @testable import Engine
+@testable import Generation
+import VectortCore
 
 @Suite("Streaming parser of generated files: <file> blocks and path-headed fences")
 struct FileStreamParserTests {

@@ -4,6 +4,8 @@ import Synchronization
 import Testing
 
 @testable import Engine
+@testable import Generation
+import VectortCore
 
 private func failure(_ kind: ProviderFailure.Kind, _ disposition: ProviderFailure.Disposition, status: Int? = nil, retryAfter: Duration? = nil) -> ProviderFailure {
     ProviderFailure(kind, disposition, status: status, message: "\(kind.rawValue) from the script", retryAfter: retryAfter)

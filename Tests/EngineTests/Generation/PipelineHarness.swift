@@ -6,6 +6,8 @@ import Testing
 import VectortTesting
 
 @testable import Engine
+@testable import Generation
+import VectortCore
 
 /// An in-process provider that plays a script, one step per call, and records its requests.
 final class ScriptedProvider: LLMProvider, Sendable {

@@ -5,6 +5,8 @@ import Testing
 import VectortTesting
 
 @testable import Engine
+@testable import Generation
+import VectortCore
 
 /// The pipeline over the real provider clients and the loopback fakes: wire-level failures
 /// become the right chain decisions.

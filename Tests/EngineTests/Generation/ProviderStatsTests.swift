@@ -3,6 +3,8 @@ import Testing
 import VectortTesting
 
 @testable import Engine
+@testable import Generation
+import VectortCore
 
 @Suite("ProviderStats: recent success rate and latency, last error, totals")
 struct ProviderStatsTests {

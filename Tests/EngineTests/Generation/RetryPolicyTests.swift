@@ -2,6 +2,8 @@ import Testing
 import VectortTesting
 
 @testable import Engine
+@testable import Generation
+import VectortCore
 
 @Suite("RetryPolicy: full-jitter backoff bounded by the provider's hint and the call's deadline")
 struct RetryPolicyTests {

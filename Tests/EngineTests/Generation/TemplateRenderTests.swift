@@ -4,6 +4,8 @@ import Testing
 import VectortTesting
 
 @testable import Engine
+@testable import Generation
+import VectortCore
 
 /// Each starter app is opened from disk in headless Chromium (Debian package `chromium`, which
 /// `make test` installs). Console errors are caught two ways: a probe script injected at the top

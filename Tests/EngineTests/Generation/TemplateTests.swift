@@ -3,6 +3,8 @@ import Protocol
 import Testing
 
 @testable import Engine
+@testable import Generation
+import VectortCore
 
 @Suite("Template provider: offline starter apps picked and filled from the brief")
 struct TemplateTests {

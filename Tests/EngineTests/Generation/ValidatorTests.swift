@@ -3,6 +3,8 @@ import Protocol
 import Testing
 
 @testable import Engine
+@testable import Generation
+import VectortCore
 
 @Suite("Validators of generated app files")
 struct ValidatorTests {

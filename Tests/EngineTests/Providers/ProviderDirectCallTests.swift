@@ -3,6 +3,8 @@ import Foundation
 import Synchronization
 import Testing
 import VectortTesting
+@testable import Generation
+import VectortCore
 
 /// `complete(_:onEvent:)` hands events to the caller's closure without the stream's buffer.
 /// It must tell the same story as `stream` for every outcome, and leave the caller's own

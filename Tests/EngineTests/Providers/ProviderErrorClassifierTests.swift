@@ -3,6 +3,8 @@ import Engine
 import Foundation
 import NIOHTTP1
 import Testing
+@testable import Generation
+import VectortCore
 
 /// Error bodies that the fakes do not send: other servers' shapes, in-stream payloads,
 /// transport failures.

@@ -3,6 +3,8 @@ import Engine
 import Foundation
 import Testing
 import VectortTesting
+@testable import Generation
+import VectortCore
 
 /// HTTP error replies in each provider's own envelope, classified into what the chain does.
 @Suite("Provider errors")

@@ -3,6 +3,8 @@ import Engine
 import Foundation
 import Testing
 import VectortTesting
+@testable import Generation
+import VectortCore
 
 /// Provider-specific behaviour: what OpenAI-compatible servers get wrong, Gemini's blocked
 /// prompts and text-less parts, Anthropic's named events.

@@ -8,6 +8,7 @@ import Glibc
 #endif
 import VectortCore
 import VectortTesting
+@testable import Generation
 
 /// Behaviour every network provider shares, each against the fake of its own API.
 @Suite("Provider streaming")

@@ -4,6 +4,7 @@ import Foundation
 import NIOCore
 import VectortCore
 import VectortTesting
+@testable import Generation
 
 /// The key every provider test presents (and that must never show up in an error).
 let testKey = "sk-test-4f9a2c71e0b3d5"

@@ -2,6 +2,8 @@ import Engine
 import Foundation
 import NIOHTTP1
 import Testing
+@testable import Generation
+import VectortCore
 
 @Suite("Retry hints")
 struct RetryHintsTests {

@@ -1,6 +1,8 @@
 import Engine
 import NIOCore
 import Testing
+@testable import Generation
+import VectortCore
 
 @Suite("Server-sent event decoder")
 struct ServerSentEventDecoderTests {

@@ -1,6 +1,8 @@
 @testable import Engine
 import Testing
 import VectortTesting
+@testable import Generation
+import VectortCore
 
 /// The stream decoders' fast path gives what `JSONDecoder` gives: the same events and decoder
 /// state for every chunk it reads, and for every chunk it does not fully understand, the

@@ -1,4 +1,6 @@
 import Protocol
+import VectortCore
+import Generation
 
 /// A blog: a list of posts, a page per post, tag pages and an about page, with hash routing so
 /// that every view has a link that works from disk.

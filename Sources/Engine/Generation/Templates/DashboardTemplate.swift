@@ -1,4 +1,6 @@
 import Protocol
+import VectortCore
+import Generation
 
 /// A dashboard: stat cards with change against the previous period, an SVG line chart drawn by
 /// JavaScript, and a sortable activity table. The sample data comes from a seeded generator, so

@@ -1,4 +1,6 @@
 import Protocol
+import VectortCore
+import Generation
 
 /// A one-page site: hero, features, questions and an e-mail sign-up kept in `localStorage`.
 enum LandingTemplate {

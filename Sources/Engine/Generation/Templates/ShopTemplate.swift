@@ -1,4 +1,6 @@
 import Protocol
+import VectortCore
+import Generation
 
 /// A shop catalogue: a product grid with search, category filter and sorting, and a cart kept
 /// in `localStorage`. Checkout is a stub: no payment is taken.

@@ -1,4 +1,6 @@
 import Foundation
+import VectortCore
+import Generation
 
 /// The words a starter app is filled with, derived once from the brief. Values here are plain
 /// text; each template escapes them for the context it writes them into.

@@ -1,4 +1,6 @@
 import Protocol
+import VectortCore
+import Generation
 
 /// What every starter app shares: the HTML head, base styles, `package.json`, `README.md` and a
 /// few JavaScript helpers. Every file ends with a newline.

@@ -1,4 +1,6 @@
 public import Protocol
+import VectortCore
+public import Generation
 
 /// The starter apps the offline `template` provider builds. Each is static files that render
 /// straight from disk or any static host: no build step, no network, no external fonts.

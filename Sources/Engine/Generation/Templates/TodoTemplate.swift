@@ -1,4 +1,6 @@
 import Protocol
+import VectortCore
+import Generation
 
 /// A task list: add, tick, edit in place, delete, filter; kept in `localStorage`.
 enum TodoTemplate {

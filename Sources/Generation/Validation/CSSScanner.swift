@@ -1,3 +1,4 @@
+import VectortCore
 /// A lexical check of CSS, and the files it `@import`s.
 ///
 /// Brackets `()[]{}` balance, strings close on their line, `/* */` comments close (`//` is not a

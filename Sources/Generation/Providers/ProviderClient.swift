@@ -1,34 +1,22 @@
 public import AsyncHTTPClient
 public import Logging
-public import VectortCore
 import NIOCore
+import VectortCore
 
-/// Builds the provider for a configuration entry.
+/// How a provider's HTTP client is set up, and the logger a provider gets when given none.
 ///
 /// The connect timeout belongs to the HTTP client, not to the request: create one `HTTPClient`
-/// per provider with `clientConfiguration(for:)` (which sets `settings.timeouts.connect`) and
-/// shut it down when the provider is dropped. The first-token, idle and total timeouts are
-/// enforced by the provider's stream itself.
-public enum ProviderFactory {
-    public static func make(
-        _ settings: ProviderSettings, httpClient: HTTPClient, logger: Logger = silentLogger,
-        clock: any VectortClock = SystemClock()
-    ) -> any LLMProvider {
-        switch settings.kind {
-        case .openai, .openaiCompatible: OpenAIProvider(settings, httpClient: httpClient, logger: logger, clock: clock)
-        case .anthropic: AnthropicProvider(settings, httpClient: httpClient, logger: logger, clock: clock)
-        case .gemini: GeminiProvider(settings, httpClient: httpClient, logger: logger, clock: clock)
-        case .template: TemplateProvider(name: settings.name)
-        }
-    }
-
+/// per provider with `configuration(for:)` (which sets `settings.timeouts.connect`) and shut it
+/// down when the provider is dropped. The first-token, idle and total timeouts are enforced by
+/// the provider's stream itself.
+public enum ProviderClient {
     /// The client configuration for one provider: its connect timeout, no read timeout (the
     /// stream's idle clock does that job), no redirects (a key must not follow one to another
     /// host), no decompression, and room for many concurrent streams (over HTTP/1.1 each holds
     /// a connection; the client's default allows 8 per host). A failed connection attempt fails
     /// the call at once instead of being retried inside the client until a deadline: the chain
     /// owns retries.
-    public static func clientConfiguration(for timeouts: ProviderTimeouts) -> HTTPClient.Configuration {
+    public static func configuration(for timeouts: ProviderTimeouts) -> HTTPClient.Configuration {
         var configuration = HTTPClient.Configuration(
             redirectConfiguration: .disallow,
             timeout: HTTPClient.Configuration.Timeout(connect: timeouts.connect.timeAmount),
@@ -39,6 +27,6 @@ public enum ProviderFactory {
         return configuration
     }
 
-    /// A logger that drops everything: the default when the caller passes none.
+    /// A logger that drops everything.
     public static let silentLogger = Logger(label: "io.vectort.provider", factory: { _ in SwiftLogNoOpLogHandler() })
 }

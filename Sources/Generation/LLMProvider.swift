@@ -1,3 +1,4 @@
+import VectortCore
 
 /// One turn of a conversation sent to a provider.
 public struct ChatMessage: Sendable, Equatable {

@@ -1,9 +1,9 @@
-import Foundation
+package import Foundation
 import Synchronization
 
 /// Opaque ids: a kind prefix and 16 hex digits (`u_3f0c…`).
-enum Identifiers {
-    static func make(_ prefix: String) -> String {
+package enum Identifiers {
+    package static func make(_ prefix: String) -> String {
         var generator = SystemRandomNumberGenerator()
         let value = generator.next() as UInt64
         let hex = String(value, radix: 16)
@@ -15,7 +15,7 @@ enum Identifiers {
     /// of landing on a random page, which keeps the pages a busy batch dirties (and writes to
     /// the WAL) few. Unique within the process; the sequence starts at a random point each
     /// millisecond, so a restart after the clock stepped back is unlikely to repeat one.
-    static func sortable(_ prefix: String, now: Date = Date()) -> String {
+    package static func sortable(_ prefix: String, now: Date = Date()) -> String {
         let milliseconds = UInt64(max(0, now.timeIntervalSince1970 * 1000)) & 0xFFFF_FFFF_FFFF
         let value = sortableState.withLock { state -> UInt64 in
             if milliseconds > state.milliseconds {
@@ -39,11 +39,11 @@ enum Identifiers {
 }
 
 /// RFC 3339 UTC timestamps as stored and sent.
-enum Timestamps {
+package enum Timestamps {
     /// `2027-01-15T08:00:00.123Z`: what `ISO8601FormatStyle(includingFractionalSeconds: true)`
     /// writes, built from the UTC calendar fields directly. Every ledger write and balance read
     /// stamps a time, and the format style costs more than the rest of a cached read.
-    static func string(_ date: Date) -> String {
+    package static func string(_ date: Date) -> String {
         // Whole seconds and truncated milliseconds of the reference-date interval that `Date`
         // stores, as the format style splits them.
         let reference = date.timeIntervalSinceReferenceDate
@@ -84,11 +84,11 @@ enum Timestamps {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    static func slowString(_ date: Date) -> String {
+    package static func slowString(_ date: Date) -> String {
         date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
     }
 
-    static func parse(_ text: String) -> Date? {
+    package static func parse(_ text: String) -> Date? {
         if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) { return date }
         return try? Date.ISO8601FormatStyle().parse(text)
     }

@@ -22,7 +22,7 @@ public struct AnthropicProvider: LLMProvider {
 
     /// `settings.baseURL` is the host root (`https://api.anthropic.com`).
     public init(
-        _ settings: ProviderSettings, httpClient: HTTPClient, logger: Logger = ProviderFactory.silentLogger,
+        _ settings: ProviderSettings, httpClient: HTTPClient, logger: Logger = ProviderClient.silentLogger,
         clock: any VectortClock = SystemClock()
     ) {
         endpoint = ProviderEndpoint(settings, httpClient: httpClient, logger: logger, clock: clock)

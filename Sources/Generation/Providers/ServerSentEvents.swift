@@ -1,4 +1,5 @@
 public import NIOCore
+import VectortCore
 
 /// One dispatched server-sent event.
 public struct ServerSentEvent: Sendable, Equatable {

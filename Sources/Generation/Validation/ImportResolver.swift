@@ -1,4 +1,5 @@
 import Protocol
+import VectortCore
 
 /// Resolves the local references of generated files against the generated paths.
 ///

@@ -1,5 +1,6 @@
 public import Foundation
 public import NIOHTTP1
+import VectortCore
 
 /// How long a provider asked us to wait, from its headers and error body.
 ///

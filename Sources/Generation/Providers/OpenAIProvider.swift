@@ -22,7 +22,7 @@ public struct OpenAIProvider: LLMProvider {
 
     /// `settings.kind` is `.openai` or `.openaiCompatible`; `settings.baseURL` ends in `/v1`.
     public init(
-        _ settings: ProviderSettings, httpClient: HTTPClient, logger: Logger = ProviderFactory.silentLogger,
+        _ settings: ProviderSettings, httpClient: HTTPClient, logger: Logger = ProviderClient.silentLogger,
         clock: any VectortClock = SystemClock()
     ) {
         endpoint = ProviderEndpoint(settings, httpClient: httpClient, logger: logger, clock: clock)

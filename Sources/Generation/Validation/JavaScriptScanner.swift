@@ -1,3 +1,4 @@
+import VectortCore
 /// A lexical check of JavaScript and TypeScript (with or without JSX), and the module specifiers
 /// they import.
 ///

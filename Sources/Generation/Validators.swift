@@ -1,5 +1,6 @@
 import Foundation
 public import Protocol
+import VectortCore
 
 /// One problem found in generated files, as the `validation` event carries it: `rule` is a
 /// stable snake_case name; `path` is nil for a problem of the whole project; `line` is 1-based.

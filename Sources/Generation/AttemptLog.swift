@@ -1,9 +1,12 @@
-import Foundation
-import Protocol
+package import Foundation
+package import Protocol
 import Synchronization
+import VectortCore
 
 /// Every provider call of one generation, as the record keeps them, and the tokens they used.
-final class AttemptLog: Sendable {
+package final class AttemptLog: Sendable {
+    package init() {}
+
     private struct State {
         var attempts: [GenerationAttempt] = []
         var usage = TokenUsage()
@@ -12,16 +15,16 @@ final class AttemptLog: Sendable {
 
     private let state = Mutex(State())
 
-    var attempts: [GenerationAttempt] { state.withLock { $0.attempts } }
-    var usage: GenerationUsage {
+    package var attempts: [GenerationAttempt] { state.withLock { $0.attempts } }
+    package var usage: GenerationUsage {
         state.withLock { GenerationUsage(inputTokens: $0.usage.inputTokens, outputTokens: $0.usage.outputTokens) }
     }
-    var lastIssues: [ValidationIssue] {
+    package var lastIssues: [ValidationIssue] {
         get { state.withLock { $0.lastIssues } }
         set { state.withLock { $0.lastIssues = newValue } }
     }
 
-    func record(
+    package func record(
         provider: String, model: String, purpose: CompletionPurpose, outcome: String, failure: ProviderFailure? = nil,
         message: String? = nil, started: Date, duration: Duration, usage: TokenUsage? = nil
     ) {

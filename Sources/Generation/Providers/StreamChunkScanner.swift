@@ -1,3 +1,4 @@
+import VectortCore
 /// A strict, allocation-light reader of one streamed JSON chunk, for the stream decoders' hot path.
 ///
 /// Decoding every streamed chunk with Foundation's `JSONDecoder` was the largest CPU cost of a

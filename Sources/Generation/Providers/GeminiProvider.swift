@@ -21,7 +21,7 @@ public struct GeminiProvider: LLMProvider {
 
     /// `settings.baseURL` is the host root (`https://generativelanguage.googleapis.com`).
     public init(
-        _ settings: ProviderSettings, httpClient: HTTPClient, logger: Logger = ProviderFactory.silentLogger,
+        _ settings: ProviderSettings, httpClient: HTTPClient, logger: Logger = ProviderClient.silentLogger,
         clock: any VectortClock = SystemClock()
     ) {
         endpoint = ProviderEndpoint(settings, httpClient: httpClient, logger: logger, clock: clock)

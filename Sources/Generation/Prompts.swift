@@ -1,7 +1,8 @@
+import VectortCore
 /// The texts sent to providers. The system prompt fixes the output format the parser reads
 /// and the stack the validators check.
-enum Prompts {
-    static let system = """
+package enum Prompts {
+    package static let system = """
         You are the code generator of an app builder. You write complete, working web apps.
 
         Stack: a Vite + React 18 app in JavaScript (JSX) with plain CSS, unless the request asks \
@@ -19,7 +20,7 @@ enum Prompts {
         around the blocks.
         """
 
-    static func userRequest(_ brief: AppBrief) -> String {
+    package static func userRequest(_ brief: AppBrief) -> String {
         var text = "Project: \(brief.title)\n"
         if let description = brief.description, !description.isEmpty { text += "Description: \(description)\n" }
         if let type = brief.type, !type.isEmpty { text += "Kind of app: \(type)\n" }
@@ -27,20 +28,20 @@ enum Prompts {
         return text
     }
 
-    static let plan = """
+    package static let plan = """
         Before writing any code, plan the app: list the files you will write, one line each with its \
         purpose, then the main components and the data they hold. Plain text, at most 40 lines, no code.
         """
 
-    static let afterPlan = "Now write every file of the plan as <file> blocks."
+    package static let afterPlan = "Now write every file of the plan as <file> blocks."
 
-    static let `continue` = """
+    package static let `continue` = """
         Your answer was cut off. Continue exactly where it stopped: the next character of the \
         unfinished file, without repeating anything already written and without reopening the \
         <file> tag. Close every block you finish with </file>.
         """
 
-    static func repair(_ issues: String) -> String {
+    package static func repair(_ issues: String) -> String {
         """
         The files you wrote have these problems:
         \(issues)

@@ -1,4 +1,5 @@
 public import Protocol
+public import VectortCore
 
 /// Reads the files out of a model's answer while it streams.
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import VectortCore
 
 /// JSON in and out of provider calls.
 enum ProviderJSON {

@@ -1,5 +1,6 @@
 public import Foundation
 public import Protocol
+import VectortCore
 
 /// The configured providers with their breakers and recent outcomes, shared by every
 /// generation. Reconfiguring (on reload) keeps the breaker and statistics of a provider whose
@@ -170,7 +171,7 @@ public actor ProviderRegistry {
 
 extension Duration {
     /// The duration in seconds as a Double.
-    var seconds: Double {
+    package var seconds: Double {
         let parts = components
         return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
     }
