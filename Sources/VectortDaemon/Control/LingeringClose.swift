@@ -27,7 +27,7 @@ final class RefusalHandler: ChannelInboundHandler {
     private var sent = false
 
     init(error: WireError, logger: Logger) {
-        self.reply = ControlConnectionHandler.frameOrInternalError(.failure(error), method: "", logger: logger)
+        self.reply = ReplyFraming.frameOrInternalError(.failure(error), method: "", logger: logger)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {

@@ -1,0 +1,236 @@
+/// The bookkeeping of one control connection as a value: events in, actions out, no I/O.
+///
+/// Calls take a sequence number in arrival order; replies go out in that order, so a reply that
+/// finishes early waits in a slot until every earlier call has answered (a client may
+/// pipeline). Reading stops while too many calls are in flight or the peer does not read its
+/// replies. Within a read burst, replies are written and flushed once at its end; replies that
+/// finish outside a burst are flushed by one task queued behind them on the loop. A framing
+/// violation is answered and then the connection closes; a drain request closes it as soon as
+/// nothing is in flight.
+///
+/// `Reply` is the handler's frame type (`ByteBuffer`); tests use plain values.
+struct ControlConnectionStateMachine<Reply> {
+    /// What the handler does after an event, in this order: write, flush, start the lingering
+    /// close, schedule a flush, close, read.
+    struct Actions {
+        var writes: [Reply] = []
+        var flushNow = false
+        /// A framing violation was answered: close after the peer had time to read the reply.
+        var lingeringClose = false
+        /// Queue one flush behind the other replies of this loop tick.
+        var scheduleFlush = false
+        var close = false
+        /// Ask the channel for the next read (it was held).
+        var read = false
+    }
+
+    /// What to do with a call that arrived.
+    enum Admission: Equatable {
+        /// Run it; a call that expects a reply answers under `sequence`.
+        case run(sequence: UInt64?)
+        /// Refuse it with `Unavailable`, under `sequence` (nil: a oneway call is dropped).
+        case refuseDraining(sequence: UInt64?)
+        /// Input after a framing violation is read and dropped.
+        case ignore
+    }
+
+    private struct Slot {
+        var buffered: [Reply] = []
+        var finished = false
+        var closeAfter = false
+    }
+
+    let maxPipelinedCalls: Int
+    private var nextSequence: UInt64 = 0
+    private var nextToWrite: UInt64 = 0
+    private var slots: [UInt64: Slot] = [:]
+    private var runningTasks: Set<UInt64> = []
+    private var nextTaskID: UInt64 = 0
+    /// Oneway calls still running: they take no reply slot but count against the limit.
+    private var onewayRunning = 0
+    private var readHeld = false
+    private(set) var acceptingCalls = true
+    private var draining = false
+    private var inReadBurst = false
+    private var needsFlush = false
+    private var flushScheduled = false
+
+    init(maxPipelinedCalls: Int) {
+        self.maxPipelinedCalls = maxPipelinedCalls
+    }
+
+    /// Calls taken and not yet answered, oneway calls still running included.
+    var inFlight: Int { Int(nextSequence - nextToWrite) + onewayRunning }
+
+    // MARK: Reading
+
+    /// The channel asks to read: true to read now, false to hold the read until calls drain.
+    mutating func readRequested(writable: Bool) -> Bool {
+        // After a framing violation, input is read and discarded until the peer closes: closing
+        // with unread input would make the kernel reset the peer before it reads our reply.
+        if acceptingCalls && (inFlight >= maxPipelinedCalls || !writable) {
+            readHeld = true
+            return false
+        }
+        return true
+    }
+
+    mutating func frameArrived() {
+        inReadBurst = true
+    }
+
+    /// The read burst ended: true to flush what it wrote.
+    mutating func readBurstEnded() -> Bool {
+        inReadBurst = false
+        defer { needsFlush = false }
+        return needsFlush
+    }
+
+    mutating func writabilityChanged(writable: Bool) -> Actions {
+        var actions = Actions()
+        actions.read = resumeReadingIfPossible(writable: writable)
+        return actions
+    }
+
+    // MARK: Calls
+
+    /// A frame that broke the framing rules: its error reply takes the next sequence, and no
+    /// further call is accepted. Nil when one was already refused.
+    mutating func framingViolated() -> UInt64? {
+        guard acceptingCalls else { return nil }
+        acceptingCalls = false
+        return takeSequence()
+    }
+
+    /// A call arrived; `shuttingDown` is the server's own drain.
+    mutating func callArrived(oneway: Bool, shuttingDown: Bool) -> Admission {
+        guard acceptingCalls else { return .ignore }
+        if draining || shuttingDown { return .refuseDraining(sequence: oneway ? nil : takeSequence()) }
+        return .run(sequence: oneway ? nil : takeSequence())
+    }
+
+    /// A call that was not parsed or not resolved: it answers under a sequence of its own
+    /// unless it was oneway (unknown when the request did not parse: it answers).
+    mutating func callRefused(oneway: Bool) -> UInt64? {
+        oneway ? nil : takeSequence()
+    }
+
+    /// A call runs in a task: its id, for `taskFinished`.
+    mutating func taskStarted(sequence: UInt64?) -> UInt64 {
+        let id = nextTaskID
+        nextTaskID += 1
+        runningTasks.insert(id)
+        if sequence == nil { onewayRunning += 1 }
+        return id
+    }
+
+    /// A task ended with its final reply (dropped for a oneway call, `sequence` nil). Nothing
+    /// happens for a task already cancelled with the connection.
+    mutating func taskFinished(_ id: UInt64, sequence: UInt64?, reply: Reply, writable: Bool) -> Actions {
+        guard runningTasks.remove(id) != nil else { return Actions() }
+        if let sequence {
+            return deliver(sequence, reply, final: true, writable: writable)
+        }
+        onewayRunning -= 1
+        var actions = Actions()
+        afterProgress(writable: writable, into: &actions)
+        return actions
+    }
+
+    // MARK: Replies
+
+    /// A reply of call `sequence`: written now if that call is next in line, else kept until
+    /// the earlier calls answer. `final` is the call's last reply; `closeAfter` closes the
+    /// connection once it is out.
+    mutating func deliver(
+        _ sequence: UInt64, _ reply: Reply, final: Bool, closeAfter: Bool = false, writable: Bool
+    ) -> Actions {
+        var actions = Actions()
+        guard sequence == nextToWrite else {
+            slots[sequence, default: Slot()].buffered.append(reply)
+            if final {
+                slots[sequence]!.finished = true
+                slots[sequence]!.closeAfter = closeAfter
+            }
+            return actions
+        }
+        actions.writes.append(reply)
+        if final {
+            nextToWrite += 1
+            if closeAfter {
+                actions.flushNow = true
+                actions.lingeringClose = true
+                return actions
+            }
+            drainSlots(into: &actions)
+        }
+        needsFlush = true
+        if !inReadBurst && !flushScheduled {
+            flushScheduled = true
+            actions.scheduleFlush = true
+        }
+        afterProgress(writable: writable, into: &actions)
+        return actions
+    }
+
+    /// The scheduled flush runs: true to flush.
+    mutating func scheduledFlushRan() -> Bool {
+        flushScheduled = false
+        defer { needsFlush = false }
+        return needsFlush
+    }
+
+    private mutating func drainSlots(into actions: inout Actions) {
+        while let slot = slots[nextToWrite] {
+            actions.writes += slot.buffered
+            guard slot.finished else {
+                slots[nextToWrite]!.buffered = []
+                return
+            }
+            slots[nextToWrite] = nil
+            nextToWrite += 1
+            if slot.closeAfter {
+                actions.flushNow = true
+                actions.lingeringClose = true
+                return
+            }
+        }
+    }
+
+    // MARK: Closing
+
+    /// The server drains: close now if nothing is in flight, else once the last call answers.
+    mutating func drainRequested() -> Bool {
+        draining = true
+        return inFlight == 0 && runningTasks.isEmpty
+    }
+
+    /// The connection went away: the tasks to cancel. Their replies are dropped.
+    mutating func connectionClosed() -> Set<UInt64> {
+        defer {
+            runningTasks.removeAll()
+            onewayRunning = 0
+            slots.removeAll()
+        }
+        return runningTasks
+    }
+
+    private mutating func takeSequence() -> UInt64 {
+        defer { nextSequence += 1 }
+        return nextSequence
+    }
+
+    private mutating func afterProgress(writable: Bool, into actions: inout Actions) {
+        if draining && inFlight == 0 && runningTasks.isEmpty {
+            actions.close = true
+            return
+        }
+        actions.read = resumeReadingIfPossible(writable: writable)
+    }
+
+    private mutating func resumeReadingIfPossible(writable: Bool) -> Bool {
+        guard readHeld, inFlight < maxPipelinedCalls, writable else { return false }
+        readHeld = false
+        return true
+    }
+}
