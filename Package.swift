@@ -30,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         .target(name: "Protocol", swiftSettings: strict),
@@ -50,9 +51,15 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Mustache", package: "swift-mustache"),
             ],
-            swiftSettings: strict
+            // The starter apps' files: compiled in by EmbedStarters, not copied as resources.
+            exclude: ["Starters"],
+            swiftSettings: strict,
+            plugins: ["EmbedStarters"]
         ),
+        .executableTarget(name: "embed-starters", swiftSettings: strict),
+        .plugin(name: "EmbedStarters", capability: .buildTool(), dependencies: ["embed-starters"]),
         .executableTarget(
             name: "vectortd",
             dependencies: [
