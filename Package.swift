@@ -32,6 +32,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         .target(name: "Protocol", swiftSettings: strict),
@@ -56,12 +57,30 @@ let package = Package(
             pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]
         ),
+        // The offline `template` provider: starter apps rendered from prompt-derived values.
+        .target(
+            name: "Starters",
+            dependencies: [
+                "Protocol",
+                "VectortCore",
+                "Generation",
+                .product(name: "Mustache", package: "swift-mustache"),
+            ],
+            // The apps' files (Apps/<starter>/…): compiled in by EmbedStarters, not copied as
+            // resources, so the daemon stays one self-contained binary.
+            exclude: ["Apps"],
+            swiftSettings: strict,
+            plugins: ["EmbedStarters"]
+        ),
+        .executableTarget(name: "embed-starters", swiftSettings: strict),
+        .plugin(name: "EmbedStarters", capability: .buildTool(), dependencies: ["embed-starters"]),
         .target(
             name: "Engine",
             dependencies: [
                 "Protocol",
                 "VectortCore",
                 "Generation",
+                "Starters",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -139,7 +158,7 @@ let package = Package(
         .testTarget(
             name: "EngineTests",
             dependencies: [
-                "Engine", "Generation", "Protocol", "VectortCore", "VectortTesting",
+                "Engine", "Generation", "Starters", "Protocol", "VectortCore", "VectortTesting",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -4,6 +4,7 @@ import Testing
 import VectortTesting
 
 @testable import Engine
+@testable import Starters
 @testable import Generation
 import VectortCore
 

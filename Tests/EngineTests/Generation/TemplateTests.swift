@@ -3,6 +3,7 @@ import Protocol
 import Testing
 
 @testable import Engine
+@testable import Starters
 @testable import Generation
 import VectortCore
 
@@ -82,10 +83,11 @@ struct TemplateTests {
     @Test(arguments: StarterKind.allCases)
     func everyStarterHasIndexStylesScriptReadmeAndPackage(_ kind: StarterKind) throws {
         let files = StarterTemplates.files(kind, for: Self.brief("an app about paper planes", title: "Paper Planes"))
-        #expect(files.map(\.path).sorted() == ["README.md", "app.js", "index.html", "package.json", "styles.css"])
+        #expect(files.map(\.path) == ["index.html", "styles.css", "app.js", "README.md", "package.json"])
         for file in files {
             #expect(file.contents.hasSuffix("\n"), "\(file.path) does not end with a newline")
             #expect(!file.contents.contains("</file>"), "\(file.path) contains </file>")
+            #expect(!file.contents.contains("{{") && !file.contents.contains("}}"), "\(file.path) has a Mustache tag left")
         }
         let index = try Self.file(files, "index.html")
         #expect(index.hasPrefix("<!doctype html>"))
@@ -127,6 +129,49 @@ struct TemplateTests {
         let scriptWithoutSVGNamespace = script.replacingOccurrences(of: "\"http://www.w3.org/2000/svg\"", with: "")
         for forbidden in ["http:", "https:", "fetch(", "XMLHttpRequest", "import(", "import ", "WebSocket"] {
             #expect(!scriptWithoutSVGNamespace.contains(forbidden), "app.js contains \(forbidden)")
+        }
+    }
+
+    @Test func everyEmbeddedFileIsAStarterFileOrASharedPartial() {
+        var expected: Set<String> = ["shared/base.css", "shared/prelude.js"]
+        for kind in StarterKind.allCases {
+            for file in StarterTemplates.files(kind, for: Self.brief("a thing")) { expected.insert("\(kind.rawValue)/\(file.path)") }
+        }
+        #expect(Set(EmbeddedStarters.files.keys) == expected)
+    }
+
+    static let sections: [StarterKind: [String]] = [
+        .landing: ["hero", "features", "questions", "signup"],
+        .todo: ["tasks"],
+        .blog: [],  // app.js renders the whole of <main> from the hash route
+        .shop: ["intro", "controls", "products"],
+        .dashboard: ["stats", "trend", "activity"],
+    ]
+
+    static let palette = [
+        "--bg", "--surface", "--text", "--muted", "--border", "--accent", "--accent-text", "--danger", "--success",
+        "--warning",
+    ]
+
+    /// A later edit finds the page's parts by `data-starter-section` and the colours in `:root`.
+    @Test(arguments: StarterKind.allCases)
+    func sectionsAndThePaletteAreMarkedForLaterEdits(_ kind: StarterKind) throws {
+        let files = StarterTemplates.files(kind, for: Self.brief("an app about paper planes"))
+        let index = try Self.file(files, "index.html")
+        let sectionTags = index.components(separatedBy: "<section").dropFirst().map { $0.prefix { $0 != ">" } }
+        let names = sectionTags.compactMap { tag -> String? in
+            guard let start = tag.range(of: #"data-starter-section=""#) else { return nil }
+            return String(tag[start.upperBound...].prefix { $0 != "\"" })
+        }
+        #expect(names.count == sectionTags.count, "a <section> without data-starter-section")
+        #expect(names == Self.sections[kind])
+
+        let styles = try Self.file(files, "styles.css")
+        let root = try #require(styles.range(of: ":root {").map { styles[$0.upperBound...].prefix { $0 != "}" } })
+        for property in Self.palette { #expect(root.contains("\n  \(property): #"), "\(property) is not in :root") }
+        let used = Set(styles.components(separatedBy: "var(").dropFirst().map { String($0.prefix { $0 != ")" && $0 != "," }) })
+        for property in used where property != "--hue" {
+            #expect(root.contains("\n  \(property): "), "\(property) is used but not declared in :root")
         }
     }
 
@@ -220,6 +265,22 @@ struct TemplateTests {
     @Test func htmlEscapingCoversTextAndBothAttributeQuotes() {
         #expect(StarterEscaping.html(Self.hostile) == "&lt;/script&gt;&lt;b&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/file&gt;")
         #expect(StarterEscaping.html("plain text, ünïcödé") == "plain text, ünïcödé")
+        // One character to Swift, a quote and an accent to a browser.
+        #expect(StarterEscaping.html("\"\u{301}'\u{301}") == "&quot;\u{301}&#39;\u{301}")
+    }
+
+    @Test func cssEscapingLeavesOnlyLettersDigitsAndSpaces() {
+        #expect(StarterEscaping.cssStringContents("Soap 2") == "Soap 2")
+        #expect(StarterEscaping.cssStringContents(#"a"}</style>é"#) == #"a\22 \7d \3c \2f style\3e \e9 "#)
+    }
+
+    @Test func briefTextThatLooksLikeMustacheIsWrittenAsText() throws {
+        let brief = AppBrief(prompt: "a shop for {{#posts}}x{{/posts}}", title: "{{title}} {{> shared/base.css}}")
+        for kind in StarterKind.allCases {
+            let files = StarterTemplates.files(kind, for: brief)
+            #expect(try Self.file(files, "index.html").contains("<title>{{title}} {{&gt; shared/base.css}}</title>"))
+            #expect(try Self.file(files, "package.json").contains(#""description": "A shop for {{#posts}}x{{/posts}}.""#))
+        }
     }
 
     @Test func markdownEscapingKeepsFormattingCharactersLiteral() {
@@ -236,6 +297,10 @@ struct TemplateTests {
         AppBrief(prompt: "a website for my yoga studio", title: "Sunrise Yoga"),
         AppBrief(prompt: "", title: ""),
         AppBrief(prompt: "an app for </script><b>it</b>", title: hostile, description: "'; alert(1); // `${x}` /* */"),
+        AppBrief(prompt: "a blog about guides", title: "Guides"),
+        AppBrief(prompt: "a shop for \"\u{301} quotes and e\u{301}", title: "\"\u{301}'\u{301} {{title}}", description: "{{{x}}}"),
+        AppBrief(prompt: "Dashboard for NASA launches and more", title: "Mission Control 🚀", description: "👩‍👩‍👧 tab\there"),
+        AppBrief(prompt: String(repeating: "long words about sailing boats ", count: 30), title: String(repeating: "Title ", count: 40)),
     ]
 
     @Test(arguments: StarterKind.allCases)

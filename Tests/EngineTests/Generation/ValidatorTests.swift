@@ -3,6 +3,7 @@ import Protocol
 import Testing
 
 @testable import Engine
+@testable import Starters
 @testable import Generation
 import VectortCore
 

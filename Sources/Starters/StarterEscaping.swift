@@ -20,12 +20,17 @@ enum StarterEscaping {
         return escaped
     }
 
-    /// A double-quoted JSON string literal. `<`, `>`, `&` and quotes are written as `\u` escapes
-    /// and U+2028/U+2029 are escaped, so the literal is also a valid JavaScript string anywhere,
-    /// even inside an HTML `<script>` element.
+    /// A double-quoted JSON string literal (see `jsonStringContents`).
     static func jsonString(_ text: String) -> String {
-        var escaped = "\""
-        escaped.reserveCapacity(text.utf8.count + 2)
+        "\"" + jsonStringContents(text) + "\""
+    }
+
+    /// The inside of a double-quoted JSON string literal. `<`, `>`, `&` and quotes are written as
+    /// `\u` escapes and U+2028/U+2029 are escaped, so between double quotes it is also a valid
+    /// JavaScript string anywhere, even inside an HTML `<script>` element.
+    static func jsonStringContents(_ text: String) -> String {
+        var escaped = ""
+        escaped.reserveCapacity(text.utf8.count)
         for scalar in text.unicodeScalars {
             switch scalar {
             case "\"": escaped += "\\\""
@@ -43,12 +48,24 @@ enum StarterEscaping {
                 }
             }
         }
-        return escaped + "\""
+        return escaped
     }
 
-    /// A JavaScript string literal (see `jsonString`).
-    static func javaScriptString(_ text: String) -> String {
-        jsonString(text)
+    /// The inside of a quoted CSS string: everything but ASCII letters, digits and spaces is a
+    /// hex escape, so no text can close the string, the rule or a `<style>` element.
+    static func cssStringContents(_ text: String) -> String {
+        var escaped = ""
+        for scalar in text.unicodeScalars {
+            let plain =
+                scalar == " " || ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar)
+                || ("0"..."9").contains(scalar)
+            if plain {
+                escaped.unicodeScalars.append(scalar)
+            } else {
+                escaped += "\\" + String(scalar.value, radix: 16) + " "
+            }
+        }
+        return escaped
     }
 
     /// Inline Markdown text: emphasis, code, link and table characters are backslash-escaped and

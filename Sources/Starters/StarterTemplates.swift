@@ -37,16 +37,9 @@ public enum StarterTemplates {
         return best
     }
 
-    /// The files of the starter, filled from the brief.
+    /// The files of the starter, filled from the brief (see `StarterLibrary`).
     public static func files(_ kind: StarterKind, for brief: AppBrief) -> [ProjectFile] {
-        let copy = StarterCopy(brief: brief)
-        switch kind {
-        case .landing: return LandingTemplate.files(copy)
-        case .todo: return TodoTemplate.files(copy)
-        case .blog: return BlogTemplate.files(copy)
-        case .shop: return ShopTemplate.files(copy)
-        case .dashboard: return DashboardTemplate.files(copy)
-        }
+        StarterLibrary.files(kind, values: StarterValues(kind, copy: StarterCopy(brief: brief)))
     }
 
     /// The starter a project type names ("shop", "e-commerce", "Todo", "landing page", ...), if any.
