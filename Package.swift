@@ -138,6 +138,7 @@ let package = Package(
             name: "vectort-bench",
             dependencies: [
                 "Protocol",
+                "VectortCore",
                 "VectortTesting",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -151,7 +152,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ProtocolTests",
-            dependencies: ["Protocol", "VectortTesting"],
+            dependencies: ["Protocol", "VectortCore", "VectortTesting"],
             resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),
@@ -180,7 +181,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DaemonTests",
-            dependencies: ["Protocol", "VectortTesting"],
+            dependencies: ["Protocol", "VectortCore", "VectortTesting"],
             swiftSettings: strict
         ),
     ]

@@ -60,7 +60,7 @@ struct Daemon {
         let registry = ProviderRegistry(
             providers: fleet.providers(configuration, secrets), chain: fleet.chain(configuration, secrets),
             onTransition: { Self.log($0, breakerLogger) })
-        let generationSettings = SettingsBox(Self.generationSettings(configuration))
+        let generationSettings = Locked(Self.generationSettings(configuration))
         let pipeline = GenerationPipeline(
             store: generations, chain: FallbackChain(registry: registry),
             settings: { generationSettings.value }, logger: logger)
@@ -224,16 +224,4 @@ final class StateBox: @unchecked Sendable {
 final class DescribeBox: @unchecked Sendable {
     var descriptors: [MethodDescriptor] = []
     var interfaces: [String] = []
-}
-
-/// Settings replaced by a reload and read by every call.
-final class SettingsBox<Value: Sendable>: Sendable {
-    private let storage: Mutex<Value>
-
-    init(_ value: Value) { storage = Mutex(value) }
-
-    var value: Value {
-        get { storage.withLock { $0 } }
-        set { storage.withLock { $0 = newValue } }
-    }
 }

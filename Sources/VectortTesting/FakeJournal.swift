@@ -3,6 +3,7 @@ import Synchronization
 
 #if canImport(Glibc)
 import Glibc
+import VectortCore
 #endif
 
 /// A fake journald socket that parses the native protocol, for tests of the journald log handler.

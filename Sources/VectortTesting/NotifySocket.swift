@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import VectortCore
 
 /// A fake `$NOTIFY_SOCKET`: records every sd_notify message the daemon sends.
 public final class NotifySocket: Sendable {

@@ -10,6 +10,7 @@ import VectortTesting
 
 #if canImport(Glibc)
 import Glibc
+import VectortCore
 #endif
 
 struct GenerateBenchmark: AsyncParsableCommand {

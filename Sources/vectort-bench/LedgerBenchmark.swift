@@ -6,6 +6,7 @@ import VectortTesting
 
 #if canImport(Glibc)
 import Glibc
+import VectortCore
 #endif
 
 struct LedgerBenchmark: AsyncParsableCommand {

@@ -2,6 +2,7 @@ import Foundation
 import Histogram
 import Protocol
 import VectortTesting
+import VectortCore
 
 /// Closed-loop load over N connections, one thread each: send a frame (or `depth` frames),
 /// read as many replies, record the latency of each round trip.

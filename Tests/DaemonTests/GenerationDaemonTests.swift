@@ -24,6 +24,16 @@ extension DaemonSuite {
             return (userID, try #require(project["id"]?.stringValue))
         }
 
+        /// Whether the user's balance reaches `expected` within the polling timeout.
+        static func waitForBalance(_ client: AsyncVectortClient, _ user: String, _ expected: Int64) async throws -> Bool {
+            let deadline = ContinuousClock.now + Polling.timeout
+            while ContinuousClock.now < deadline {
+                if try await balance(client, user) == expected { return true }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            return try await balance(client, user) == expected
+        }
+
         static func balance(_ client: AsyncVectortClient, _ user: String) async throws -> Int64? {
             try await client.call(MethodName.creditsGetBalance, ["user": .string(user)])["total"]?.intValue
         }
@@ -151,7 +161,8 @@ extension DaemonSuite {
                         parameters: ["user": .string(user), "project": .string(project), "prompt": .string("a shop")],
                         more: true))
                 #expect(await fake.waitUntil { $0.calls == 1 })
-                #expect(try await Self.balance(client, user) == 8)
+                // The provider call starts beside the hold's transaction: wait for the hold too.
+                #expect(try await Self.waitForBalance(client, user, 8))
                 leaving.close()
 
                 let deadline = ContinuousClock.now + .seconds(10)
@@ -183,7 +194,7 @@ extension DaemonSuite {
                             method: MethodName.projectsGenerate,
                             parameters: ["user": .string(user), "project": .string(project), "prompt": .string("a shop")]))
                     #expect(await fake.waitUntil { $0.calls == 1 })
-                    #expect(try await Self.balance(client, user) == 8)
+                    #expect(try await Self.waitForBalance(client, user, 8))
                     daemon.signal(SIGKILL)
                     _ = await daemon.waitForExit()
                 }

@@ -1,50 +1,25 @@
-public import AsyncHTTPClient
+package import AsyncHTTPClient
 import Foundation
-public import Logging
 import NIOCore
 import NIOHTTP1
 import Protocol
-public import VectortCore
 
 /// Anthropic Messages: `POST {baseURL}/v1/messages` with `x-api-key`, `anthropic-version:
 /// 2023-06-01`, the system prompt top-level and `max_tokens`, streamed as named events.
 ///
 /// An answer is complete only at `message_stop`; `event: error` (such as `overloaded_error`
 /// after the 200) is an in-stream error.
-public struct AnthropicProvider: LLMProvider {
-    public static let apiVersion = "2023-06-01"
+package typealias AnthropicProvider = HTTPProvider<AnthropicWire>
 
-    public var name: String { endpoint.settings.name }
-    public var kind: ProviderKind { .anthropic }
-    public var model: String { endpoint.settings.model }
-    private let endpoint: ProviderEndpoint
-    private var settings: ProviderSettings { endpoint.settings }
+/// Anthropic's wire format: the request of a call, and `AnthropicStreamDecoder` for its answer.
+package enum AnthropicWire: ProviderWireFormat {
+    package static let apiVersion = "2023-06-01"
 
-    /// `settings.baseURL` is the host root (`https://api.anthropic.com`).
-    public init(
-        _ settings: ProviderSettings, httpClient: HTTPClient, logger: Logger = ProviderClient.silentLogger,
-        clock: any VectortClock = SystemClock()
-    ) {
-        endpoint = ProviderEndpoint(settings, httpClient: httpClient, logger: logger, clock: clock)
-    }
+    package static func makeDecoder() -> AnthropicStreamDecoder { AnthropicStreamDecoder() }
 
-    public func stream(_ request: CompletionRequest) -> AsyncThrowingStream<CompletionEvent, any Error> {
-        attempt(request).start()
-    }
-
-    public func complete(
-        _ request: CompletionRequest, onEvent: @escaping @Sendable (CompletionEvent) async throws -> Void
-    ) async throws {
-        try await attempt(request).complete(onEvent)
-    }
-
-    private func attempt(_ request: CompletionRequest) -> ProviderHTTPStream<AnthropicStreamDecoder> {
-        endpoint.attempt(httpRequest(for: request), decoder: AnthropicStreamDecoder(), provider: kind)
-    }
-
-    func httpRequest(for request: CompletionRequest) -> HTTPClientRequest {
+    package static func request(for request: CompletionRequest, settings: ProviderSettings) -> HTTPClientRequest {
         let body = Body(
-            model: model, maxTokens: request.maxTokens, system: request.system.isEmpty ? nil : request.system,
+            model: settings.model, maxTokens: request.maxTokens, system: request.system.isEmpty ? nil : request.system,
             messages: request.messages.map { Body.Message(role: $0.role.rawValue, content: $0.text) }, stream: true,
             temperature: request.temperature)
         let base = settings.baseURL.hasSuffix("/v1") ? String(settings.baseURL.dropLast(3)) : settings.baseURL
@@ -80,10 +55,10 @@ public struct AnthropicProvider: LLMProvider {
 /// Named events: input tokens from `message_start`, text from `text_delta`s, the stop reason and
 /// cumulative output tokens from `message_delta`, done at `message_stop`. Unknown events and
 /// non-text deltas (thinking, tool input) are skipped, as the API asks.
-struct AnthropicStreamDecoder: ProviderEventDecoder, Equatable {
+package struct AnthropicStreamDecoder: ProviderEventDecoder, Equatable {
     private var usage = TokenUsage()
     private var stopReason: String?
-    private(set) var isComplete = false
+    package private(set) var isComplete = false
 
     struct Payload: Decodable {
         struct Usage: Decodable {
@@ -126,7 +101,7 @@ struct AnthropicStreamDecoder: ProviderEventDecoder, Equatable {
         }
     }
 
-    mutating func decode(_ event: ServerSentEvent) throws -> [CompletionEvent] {
+    package mutating func decode(_ event: ServerSentEvent) throws -> [CompletionEvent] {
         if let events = Self.scanContentBlockDelta(event) { return events }
         return try decodeWithJSONDecoder(event)
     }

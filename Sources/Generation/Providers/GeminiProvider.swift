@@ -1,10 +1,8 @@
-public import AsyncHTTPClient
+package import AsyncHTTPClient
 import Foundation
-public import Logging
 import NIOCore
 import NIOHTTP1
 import Protocol
-public import VectortCore
 
 /// Google Gemini: `POST {baseURL}/v1beta/models/{model}:streamGenerateContent?alt=sse` with
 /// `x-goog-api-key`, roles `user`/`model`, `systemInstruction` and
@@ -12,43 +10,20 @@ public import VectortCore
 ///
 /// Gemini's stream has no terminator: the answer is complete at the frame that carries a
 /// `finishReason`. A blocked prompt (`promptFeedback.blockReason`, HTTP 200) is `contentBlocked`.
-public struct GeminiProvider: LLMProvider {
-    public var name: String { endpoint.settings.name }
-    public var kind: ProviderKind { .gemini }
-    public var model: String { endpoint.settings.model }
-    private let endpoint: ProviderEndpoint
-    private var settings: ProviderSettings { endpoint.settings }
+package typealias GeminiProvider = HTTPProvider<GeminiWire>
 
-    /// `settings.baseURL` is the host root (`https://generativelanguage.googleapis.com`).
-    public init(
-        _ settings: ProviderSettings, httpClient: HTTPClient, logger: Logger = ProviderClient.silentLogger,
-        clock: any VectortClock = SystemClock()
-    ) {
-        endpoint = ProviderEndpoint(settings, httpClient: httpClient, logger: logger, clock: clock)
-    }
+/// Gemini's wire format: the request of a call, and `GeminiStreamDecoder` for its answer.
+package enum GeminiWire: ProviderWireFormat {
+    package static func makeDecoder() -> GeminiStreamDecoder { GeminiStreamDecoder() }
 
-    public func stream(_ request: CompletionRequest) -> AsyncThrowingStream<CompletionEvent, any Error> {
-        attempt(request).start()
-    }
-
-    public func complete(
-        _ request: CompletionRequest, onEvent: @escaping @Sendable (CompletionEvent) async throws -> Void
-    ) async throws {
-        try await attempt(request).complete(onEvent)
-    }
-
-    private func attempt(_ request: CompletionRequest) -> ProviderHTTPStream<GeminiStreamDecoder> {
-        endpoint.attempt(httpRequest(for: request), decoder: GeminiStreamDecoder(), provider: kind)
-    }
-
-    func httpRequest(for request: CompletionRequest) -> HTTPClientRequest {
+    package static func request(for request: CompletionRequest, settings: ProviderSettings) -> HTTPClientRequest {
         let body = Body(
             contents: request.messages.map {
                 Body.Content(role: $0.role == .assistant ? "model" : "user", parts: [Body.Part(text: $0.text)])
             },
             systemInstruction: request.system.isEmpty ? nil : Body.Content(role: nil, parts: [Body.Part(text: request.system)]),
             generationConfig: Body.GenerationConfig(maxOutputTokens: request.maxTokens, temperature: request.temperature))
-        let modelName = model.hasPrefix("models/") ? String(model.dropFirst("models/".count)) : model
+        let modelName = settings.model.hasPrefix("models/") ? String(settings.model.dropFirst("models/".count)) : settings.model
         let escaped = modelName.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? modelName
         let base = settings.baseURL.hasSuffix("/v1beta") ? String(settings.baseURL.dropLast(7)) : settings.baseURL
         var http = HTTPClientRequest(
@@ -82,8 +57,8 @@ public struct GeminiProvider: LLMProvider {
 /// `GenerateContentResponse` frames: text from the first candidate's parts (parts without text,
 /// such as a lone `thoughtSignature`, and thought summaries are skipped), usage from
 /// `usageMetadata`, complete at the frame with a `finishReason`.
-struct GeminiStreamDecoder: ProviderEventDecoder {
-    private(set) var isComplete = false
+package struct GeminiStreamDecoder: ProviderEventDecoder {
+    package private(set) var isComplete = false
     private var usage: TokenUsage?
 
     struct Frame: Decodable {
@@ -114,7 +89,7 @@ struct GeminiStreamDecoder: ProviderEventDecoder {
         var error: JSONValue?
     }
 
-    mutating func decode(_ event: ServerSentEvent) throws -> [CompletionEvent] {
+    package mutating func decode(_ event: ServerSentEvent) throws -> [CompletionEvent] {
         let frame = try ProviderJSON.decode(Frame.self, from: event.data, provider: "Gemini")
         if frame.error != nil { throw ProviderErrorClassifier.classifyInStream(event.data, provider: .gemini) }
         if let reason = frame.promptFeedback?.blockReason {

@@ -1,10 +1,8 @@
-public import AsyncHTTPClient
+package import AsyncHTTPClient
 import Foundation
-public import Logging
 import NIOCore
 import NIOHTTP1
 import Protocol
-public import VectortCore
 
 /// OpenAI Chat Completions, and any server that imitates it (`openai-compatible`: Ollama, vLLM,
 /// llama.cpp, LM Studio): `POST {baseURL}/chat/completions` with `stream: true` and
@@ -13,42 +11,19 @@ public import VectortCore
 /// An answer is complete only with a `finish_reason` and `data: [DONE]`. Servers that send no
 /// usage chunk finish without usage; error bodies that are not OpenAI's shape (plain text,
 /// `{"error":"…"}`) are classified by status.
-public struct OpenAIProvider: LLMProvider {
-    public var name: String { endpoint.settings.name }
-    public var kind: ProviderKind { endpoint.settings.kind }
-    public var model: String { endpoint.settings.model }
-    private let endpoint: ProviderEndpoint
-    private var settings: ProviderSettings { endpoint.settings }
+package typealias OpenAIProvider = HTTPProvider<OpenAIWire>
 
-    /// `settings.kind` is `.openai` or `.openaiCompatible`; `settings.baseURL` ends in `/v1`.
-    public init(
-        _ settings: ProviderSettings, httpClient: HTTPClient, logger: Logger = ProviderClient.silentLogger,
-        clock: any VectortClock = SystemClock()
-    ) {
-        endpoint = ProviderEndpoint(settings, httpClient: httpClient, logger: logger, clock: clock)
-    }
+/// OpenAI's wire format: the request of a call, and `OpenAIStreamDecoder` for its answer.
+package enum OpenAIWire: ProviderWireFormat {
+    package static func makeDecoder() -> OpenAIStreamDecoder { OpenAIStreamDecoder() }
 
-    public func stream(_ request: CompletionRequest) -> AsyncThrowingStream<CompletionEvent, any Error> {
-        attempt(request).start()
-    }
-
-    public func complete(
-        _ request: CompletionRequest, onEvent: @escaping @Sendable (CompletionEvent) async throws -> Void
-    ) async throws {
-        try await attempt(request).complete(onEvent)
-    }
-
-    private func attempt(_ request: CompletionRequest) -> ProviderHTTPStream<OpenAIStreamDecoder> {
-        endpoint.attempt(httpRequest(for: request), decoder: OpenAIStreamDecoder(), provider: kind)
-    }
-
-    func httpRequest(for request: CompletionRequest) -> HTTPClientRequest {
+    package static func request(for request: CompletionRequest, settings: ProviderSettings) -> HTTPClientRequest {
         var messages: [Body.Message] = []
         if !request.system.isEmpty { messages.append(Body.Message(role: "system", content: request.system)) }
         messages += request.messages.map { Body.Message(role: $0.role.rawValue, content: $0.text) }
-        let compatible = kind == .openaiCompatible
+        let compatible = settings.kind == .openaiCompatible
         let body = Body(
-            model: model, messages: messages, stream: true, streamOptions: Body.StreamOptions(includeUsage: true),
+            model: settings.model, messages: messages, stream: true, streamOptions: Body.StreamOptions(includeUsage: true),
             maxCompletionTokens: compatible ? nil : request.maxTokens, maxTokens: compatible ? request.maxTokens : nil,
             temperature: request.temperature)
         var http = HTTPClientRequest(url: ProviderURL.join(settings.baseURL, "chat/completions"))
@@ -90,10 +65,10 @@ public struct OpenAIProvider: LLMProvider {
 
 /// `chat.completion.chunk` events: text from `choices[0].delta.content`, the finish reason from
 /// the chunk that carries it, usage from the chunk with empty `choices`, done at `[DONE]`.
-struct OpenAIStreamDecoder: ProviderEventDecoder, Equatable {
+package struct OpenAIStreamDecoder: ProviderEventDecoder, Equatable {
     private var finishReason: String?
     private var usage: TokenUsage?
-    private(set) var isComplete = false
+    package private(set) var isComplete = false
 
     struct Chunk: Decodable {
         struct Choice: Decodable {
@@ -133,7 +108,7 @@ struct OpenAIStreamDecoder: ProviderEventDecoder, Equatable {
         var text: String?
     }
 
-    mutating func decode(_ event: ServerSentEvent) throws -> [CompletionEvent] {
+    package mutating func decode(_ event: ServerSentEvent) throws -> [CompletionEvent] {
         try decode(event, scanning: true)
     }
 
@@ -172,7 +147,7 @@ struct OpenAIStreamDecoder: ProviderEventDecoder, Equatable {
         return ChunkFields(usage: usage, finishReason: choice?.finishReason, text: choice?.delta?.content)
     }
 
-    func decodeWhole(_ body: [UInt8]) throws -> [CompletionEvent]? {
+    package func decodeWhole(_ body: [UInt8]) throws -> [CompletionEvent]? {
         let completion = try ProviderJSON.decode(Chunk.self, from: String(decoding: body, as: UTF8.self), provider: "OpenAI")
         guard let choice = completion.choices?.first, let reason = choice.finishReason else {
             throw ProviderFailure(.malformedResponse, .retry, message: "a completion without choices or finish_reason")

@@ -7,7 +7,7 @@ import Synchronization
 import VectortCore
 
 /// Turns one provider's server-sent events into completion events.
-protocol ProviderEventDecoder: Sendable {
+package protocol ProviderEventDecoder: Sendable {
     /// Text deltas, and `finished` once the provider's terminator arrived. Throws
     /// `ProviderFailure` for an in-stream error, malformed data or a blocked prompt.
     mutating func decode(_ event: ServerSentEvent) throws -> [CompletionEvent]
@@ -19,7 +19,7 @@ protocol ProviderEventDecoder: Sendable {
 }
 
 extension ProviderEventDecoder {
-    func decodeWhole(_ body: [UInt8]) throws -> [CompletionEvent]? { nil }
+    package func decodeWhole(_ body: [UInt8]) throws -> [CompletionEvent]? { nil }
 }
 
 /// What each HTTP provider holds: its settings, the daemon's HTTP client and a logger tagged

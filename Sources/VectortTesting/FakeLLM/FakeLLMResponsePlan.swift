@@ -1,4 +1,5 @@
 import Foundation
+import Protocol
 
 /// A response as timed steps: the connection handler plays them in order, each after its delay,
 /// on the channel's event loop.
@@ -107,21 +108,11 @@ enum FakeLLMStreamBuilder {
 
 /// JSON text built by hand, so that a fake's bytes look like the provider's (key order included).
 enum FakeJSON {
+    /// A JSON string literal, escaped as the wire writer escapes it.
     static func quote(_ text: String) -> String {
-        var out = "\""
-        out.reserveCapacity(text.utf8.count + 2)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case let s where s.value < 0x20: out += String(format: "\\u%04x", s.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
+        var writer = WireJSONWriter(capacity: text.utf8.count + 2)
+        writer.string(text)
+        return String(decoding: writer.bytes, as: UTF8.self)
     }
 
     static func quote(_ text: String?) -> String { text.map { quote($0) } ?? "null" }
