@@ -57,6 +57,18 @@ let package = Package(
             pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]
         ),
+        // SQLite through GRDB: the database, schema migrations, the group-commit writer and its
+        // balance cache, the checkpointer, idempotency records.
+        .target(
+            name: "Storage",
+            dependencies: [
+                "Protocol",
+                "VectortCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         // The offline `template` provider: starter apps rendered from prompt-derived values.
         .target(
             name: "Starters",
@@ -79,6 +91,7 @@ let package = Package(
             dependencies: [
                 "Protocol",
                 "VectortCore",
+                "Storage",
                 "Generation",
                 "Starters",
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -97,6 +110,7 @@ let package = Package(
             dependencies: [
                 "Protocol",
                 "VectortCore",
+                "Storage",
                 "Generation",
                 "Engine",
                 "CSystemd",
@@ -159,7 +173,7 @@ let package = Package(
         .testTarget(
             name: "EngineTests",
             dependencies: [
-                "Engine", "Generation", "Starters", "Protocol", "VectortCore", "VectortTesting",
+                "Engine", "Storage", "Generation", "Starters", "Protocol", "VectortCore", "VectortTesting",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

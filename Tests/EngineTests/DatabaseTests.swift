@@ -6,6 +6,7 @@ import Testing
 @testable import Engine
 @testable import Generation
 import VectortCore
+@testable import Storage
 
 @Suite("Database: open, migrate, durability settings")
 struct DatabaseTests {

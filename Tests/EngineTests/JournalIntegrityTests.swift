@@ -6,6 +6,7 @@ import Testing
 @testable import Engine
 @testable import Generation
 import VectortCore
+@testable import Storage
 
 @Suite("The journal is append-only and Verify finds every mismatch")
 struct JournalIntegrityTests {

@@ -7,6 +7,7 @@ import VectortTesting
 @testable import Engine
 @testable import Generation
 import VectortCore
+@testable import Storage
 
 /// Migration 0005 rebuilds the ledger's tables with CHECK constraints SQLite evaluates without
 /// a temporary b-tree per write; the data, the constraints and the append-only rule stay.

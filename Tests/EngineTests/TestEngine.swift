@@ -9,12 +9,13 @@ import VectortTesting
 @testable import Engine
 @testable import Generation
 import VectortCore
+@testable import Storage
 
 /// A fresh database in its own temporary directory, a running ledger writer, and the engine's
 /// services over them, all reading the same `TestClock`.
 struct TestEngine: Sendable {
     let directory: URL
-    let database: Engine.Database
+    let database: Storage.Database
     let writer: LedgerWriter
     let clock: TestClock
     let users: Users

@@ -5,6 +5,7 @@ import VectortTesting
 @testable import Engine
 @testable import Generation
 import VectortCore
+@testable import Storage
 
 @Suite("Timestamps: the hand-built RFC 3339 form equals the format style's")
 struct TimestampTests {

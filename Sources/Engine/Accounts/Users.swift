@@ -5,6 +5,7 @@ public import GRDB
 public import Protocol
 import VectortCore
 import Generation
+public import Storage
 
 /// Users: created with the configured free credits as a ledger grant, never deleted, disabled
 /// when they must stop spending.

@@ -3,6 +3,7 @@ public import GRDB
 public import Protocol
 public import VectortCore
 import Generation
+public import Storage
 
 /// Immutable file sets of a project. Storing one makes it the project's current version.
 public struct Versions: Sendable {

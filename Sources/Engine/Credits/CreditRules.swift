@@ -2,6 +2,7 @@ import Foundation
 public import Protocol
 import VectortCore
 import Generation
+import Storage
 
 /// Packages and the spending order.
 public enum CreditRules {

@@ -3,6 +3,7 @@ public import GRDB
 public import Protocol
 import VectortCore
 import Generation
+public import Storage
 
 /// The credit ledger: an append-only journal of entries with per-bucket balances cached in the
 /// same transaction. Every write goes through the `LedgerWriter` (group commit, savepoint per

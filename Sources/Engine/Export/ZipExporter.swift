@@ -4,6 +4,7 @@ public import Protocol
 import ZIPFoundation
 import VectortCore
 import Generation
+import Storage
 
 /// `Projects.ExportZip`: a version's files as a ZIP archive, byte-identical contents.
 public struct ZipExporter: Sendable {

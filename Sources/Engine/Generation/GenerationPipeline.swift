@@ -4,6 +4,7 @@ public import Protocol
 import Synchronization
 public import VectortCore
 public import Generation
+import Storage
 
 /// Prices, deadlines and limits of generations (from configuration; replaced on reload).
 public struct GenerationSettings: Sendable, Equatable {

@@ -4,6 +4,7 @@ import Protocol
 import Synchronization
 import VectortCore
 import Generation
+import Storage
 
 /// The provider work of one generation: the plan (advanced), the files with continuations
 /// when an answer is cut off, validation, and the repair turn (advanced). Each step goes

@@ -3,6 +3,7 @@ public import GRDB
 public import Protocol
 import VectortCore
 import Generation
+public import Storage
 
 /// Generation records. Each step that touches credits is one transaction through the ledger
 /// writer: the start (record + hold), the success (version + settle + record) and the failure

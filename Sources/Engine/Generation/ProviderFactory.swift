@@ -3,6 +3,7 @@ public import Logging
 public import VectortCore
 public import Generation
 import Starters
+import Storage
 
 /// Builds the provider for a configuration entry: one of `Generation`'s network providers, or
 /// the offline starters. Create one `HTTPClient` per provider with `clientConfiguration(for:)`

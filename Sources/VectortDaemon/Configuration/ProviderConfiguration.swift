@@ -2,6 +2,7 @@ import Engine
 import Foundation
 import Generation
 import VectortCore
+import Storage
 
 /// One entry under `providers:`, before credentials are added.
 struct ProviderEntry: Sendable, Equatable {

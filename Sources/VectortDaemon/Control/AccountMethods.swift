@@ -3,6 +3,7 @@ import Foundation
 import Protocol
 import Generation
 import VectortCore
+import Storage
 
 /// `io.vectort.Users` and `io.vectort.Projects`.
 enum AccountMethods {

@@ -5,6 +5,7 @@ import NIOCore
 import Protocol
 import Generation
 import VectortCore
+import Storage
 
 /// One control connection: parses calls, runs them, and writes replies in call order.
 ///

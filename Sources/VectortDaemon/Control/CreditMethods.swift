@@ -3,6 +3,7 @@ import Foundation
 import Protocol
 import Generation
 import VectortCore
+import Storage
 
 /// `io.vectort.Credits` (Purchase arrives with payments).
 enum CreditMethods {

@@ -2,6 +2,7 @@ import Engine
 import Protocol
 import Generation
 import VectortCore
+import Storage
 
 /// `io.vectort.Projects.Generate`, `Projects.ListGenerations` and `io.vectort.Providers`.
 enum GenerationMethods {

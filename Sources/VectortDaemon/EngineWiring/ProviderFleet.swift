@@ -5,6 +5,7 @@ import NIOPosix
 import Synchronization
 import Generation
 import VectortCore
+import Storage
 
 /// Builds the provider clients from configuration and credentials, and owns their HTTP
 /// clients: one per distinct connect timeout (async-http-client sets that per client), kept

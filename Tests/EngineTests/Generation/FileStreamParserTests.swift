@@ -5,6 +5,7 @@ import Testing
 @testable import Engine
 @testable import Generation
 import VectortCore
+@testable import Storage
 
 @Suite("Streaming parser of generated files: <file> blocks and path-headed fences")
 struct FileStreamParserTests {

@@ -6,6 +6,7 @@ import Testing
 @testable import Engine
 @testable import Generation
 import VectortCore
+@testable import Storage
 
 private func failure(_ kind: ProviderFailure.Kind, _ disposition: ProviderFailure.Disposition, status: Int? = nil, retryAfter: Duration? = nil) -> ProviderFailure {
     ProviderFailure(kind, disposition, status: status, message: "\(kind.rawValue) from the script", retryAfter: retryAfter)

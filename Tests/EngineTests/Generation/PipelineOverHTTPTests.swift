@@ -7,6 +7,7 @@ import VectortTesting
 @testable import Engine
 @testable import Generation
 import VectortCore
+@testable import Storage
 
 /// The pipeline over the real provider clients and the loopback fakes: wire-level failures
 /// become the right chain decisions.

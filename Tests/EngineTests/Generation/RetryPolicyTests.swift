@@ -4,6 +4,7 @@ import VectortTesting
 @testable import Engine
 @testable import Generation
 import VectortCore
+@testable import Storage
 
 @Suite("RetryPolicy: full-jitter backoff bounded by the provider's hint and the call's deadline")
 struct RetryPolicyTests {

@@ -7,6 +7,7 @@ import VectortTesting
 @testable import Starters
 @testable import Generation
 import VectortCore
+@testable import Storage
 
 /// Each starter app is opened from disk in headless Chromium (Debian package `chromium`, which
 /// `make test` installs). Console errors are caught two ways: a probe script injected at the top

@@ -6,6 +6,7 @@ import Testing
 @testable import Starters
 @testable import Generation
 import VectortCore
+@testable import Storage
 
 @Suite("Template provider: offline starter apps picked and filled from the brief")
 struct TemplateTests {

@@ -6,6 +6,7 @@ import Testing
 @testable import Starters
 @testable import Generation
 import VectortCore
+@testable import Storage
 
 @Suite("Validators of generated app files")
 struct ValidatorTests {

@@ -3,7 +3,6 @@ public import GRDB
 import Protocol
 import Synchronization
 import VectortCore
-import Generation
 
 /// The one writer of the database. Concurrent requests are committed together in one
 /// transaction (group commit): with `synchronous=FULL` each commit waits for the disk, so one

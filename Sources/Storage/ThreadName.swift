@@ -1,6 +1,5 @@
 import Foundation
 import VectortCore
-import Generation
 
 /// Names the calling thread as `top -H`, `ps -L` and `/proc/PID/task/*/comm` show it.
 ///

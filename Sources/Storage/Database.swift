@@ -2,7 +2,6 @@ import Foundation
 public import GRDB
 public import Logging
 import VectortCore
-import Generation
 
 /// The daemon's SQLite database: one file in WAL mode, one writer, concurrent readers.
 ///

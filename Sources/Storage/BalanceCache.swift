@@ -1,20 +1,19 @@
-import Foundation
-import GRDB
-import Protocol
+package import Foundation
+package import GRDB
+package import Protocol
 import Synchronization
 import VectortCore
-import Generation
 
 /// A user's balance rows as committed: the raw balance of each bucket, the monthly bucket's
 /// expiry and the credits held. What a reader sees is computed from them at read time, so
 /// monthly credits stop being spendable the moment they expire, cached or not.
-struct BalanceRows: Sendable, Equatable {
-    var buckets: [CreditBucket: Int] = [:]
-    var monthlyExpiresAt: String?
-    var held = 0
+package struct BalanceRows: Sendable, Equatable {
+    package var buckets: [CreditBucket: Int] = [:]
+    package var monthlyExpiresAt: String?
+    package var held = 0
 
     /// The committed rows of `user`; `held` stays 0 unless `withHeld`.
-    static func load(_ db: GRDB.Database, user: String, withHeld: Bool = true) throws -> BalanceRows {
+    package static func load(_ db: GRDB.Database, user: String, withHeld: Bool = true) throws -> BalanceRows {
         var rows = BalanceRows()
         for row in try Row.fetchAll(
             db.cachedStatement(sql: "SELECT bucket, balance, expires_at FROM credit_balances WHERE user_id = ?"),
@@ -34,7 +33,7 @@ struct BalanceRows: Sendable, Equatable {
     }
 
     /// Credits that may be spent at `stamp`: expired monthly credits are not, even before the sweep.
-    func spendable(at stamp: String) -> [CreditBucket: Int] {
+    package func spendable(at stamp: String) -> [CreditBucket: Int] {
         var result: [CreditBucket: Int] = [:]
         for (bucket, balance) in buckets {
             if bucket == .monthly, let expires = monthlyExpiresAt, expires <= stamp { continue }
@@ -43,7 +42,7 @@ struct BalanceRows: Sendable, Equatable {
         return result
     }
 
-    func view(user: String, now: Date) -> CreditBalance {
+    package func view(user: String, now: Date) -> CreditBalance {
         let available = spendable(at: Timestamps.string(now))
         var perBucket: [String: Int] = [:]
         for bucket in CreditBucket.allCases { perBucket[bucket.rawValue] = available[bucket] ?? 0 }
@@ -72,28 +71,28 @@ public final class BalanceCache: Sendable {
     private let state = Mutex(State())
     private let enabled = Atomic(true)
     /// Entries kept at most; beyond it an arbitrary one leaves (an entry is only a shortcut).
-    let capacity: Int
+    package let capacity: Int
 
-    init(capacity: Int = 200_000) {
+    package init(capacity: Int = 200_000) {
         self.capacity = max(1, capacity)
     }
 
-    var isEnabled: Bool { enabled.load(ordering: .relaxed) }
+    package var isEnabled: Bool { enabled.load(ordering: .relaxed) }
 
     /// From now on every read loads and nothing is kept.
-    func disable() {
+    package func disable() {
         enabled.store(false, ordering: .relaxed)
         state.withLock { $0.entries.removeAll() }
     }
 
     /// The rows of `user` when cached.
-    func cached(_ user: String) -> BalanceRows? {
+    package func cached(_ user: String) -> BalanceRows? {
         state.withLock { $0.entries[user] }
     }
 
     /// Reads through the cache: on a miss, `load` reads the committed rows, which are kept
     /// unless a commit touched the user during the load.
-    func rows(_ user: String, load: () async throws -> BalanceRows) async throws -> BalanceRows {
+    package func rows(_ user: String, load: () async throws -> BalanceRows) async throws -> BalanceRows {
         guard isEnabled else { return try await load() }
         if let hit = cached(user) { return hit }
         state.withLock { $0.loading[user, default: (0, false)].readers += 1 }
@@ -138,7 +137,7 @@ public final class BalanceCache: Sendable {
         state.withLock { state in users.filter { state.entries[$0] != nil || state.loading[$0] != nil } }
     }
 
-    var count: Int { state.withLock { $0.entries.count } }
+    package var count: Int { state.withLock { $0.entries.count } }
 
     @discardableResult
     private static func finishLoad(_ state: inout State, _ user: String) -> Bool {

@@ -1,7 +1,6 @@
 import Foundation
 import GRDB
 import VectortCore
-import Generation
 
 /// The schema, as an ordered list of named migrations. A migration is never edited once it
 /// has shipped; changes are new migrations.

@@ -2,7 +2,6 @@ import Foundation
 import GRDB
 import Synchronization
 import VectortCore
-import Generation
 
 /// Copies the WAL back into the database file on its own connection and thread, so the ledger
 /// writer does not pay for checkpoints inside its commits.

@@ -1,15 +1,14 @@
-import Foundation
-import GRDB
+package import Foundation
+package import GRDB
 import Protocol
 import VectortCore
-import Generation
 
 /// "The same idempotency key twice has exactly one effect and returns the first result":
 /// the first result is stored in the same transaction as the effect.
-enum Idempotency {
+package enum Idempotency {
     /// Runs `work` unless `key` was used in `scope` before; then returns the stored result.
     /// The same key with different parameters is a conflict, not a replay.
-    static func run<T: Codable & Sendable>(
+    package static func run<T: Codable & Sendable>(
         _ db: GRDB.Database, scope: String, key: String?, request: some Encodable, now: Date,
         _ work: () throws -> T
     ) throws -> T {
