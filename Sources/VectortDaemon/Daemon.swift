@@ -38,24 +38,20 @@ struct Daemon {
 
         let databasePath = paths.databasePath(configuration.database.path)
         notifier.status("opening database \(databasePath)")
-        let database: Database
+        let packages = try configuration.credits.packages.map { try CreditPackageSpec.parse($0, key: "credits.packages") }
+        let engine: Engine
         do {
-            database = try Database.open(path: databasePath, logger: logger)
+            engine = try Engine.open(
+                Engine.Options(
+                    databasePath: databasePath, maxBatch: configuration.database.maxBatch, packages: packages,
+                    freeOnSignup: configuration.credits.freeOnSignup,
+                    versionLimits: VersionLimits(
+                        maxFiles: configuration.projects.maxFiles, maxBytes: configuration.projects.maxVersionBytes)),
+                logger: logger)
         } catch {
             throw ControlServer.StartError(description: "cannot open the database \(databasePath): \(error)", errno: EIO)
         }
-
-        let writer = LedgerWriter(pool: database.pool, maxBatch: configuration.database.maxBatch)
-        let writerTask = Task { await writer.run() }
-        let packages = try configuration.credits.packages.map { try CreditPackageSpec.parse($0, key: "credits.packages") }
-        let ledger = Ledger(writer: writer, pool: database.pool, packages: packages)
-        let users = Users(writer: writer, pool: database.pool, freeOnSignup: configuration.credits.freeOnSignup)
-        let projects = Projects(writer: writer, pool: database.pool)
-        let versions = Versions(
-            writer: writer, pool: database.pool,
-            limits: VersionLimits(
-                maxFiles: configuration.projects.maxFiles, maxBytes: configuration.projects.maxVersionBytes))
-        let generations = GenerationStore(writer: writer, pool: database.pool)
+        let writerTask = Task { await engine.run() }
         let fleet = ProviderFleet(logger: logger)
         let breakerLogger = logger
         let registry = ProviderRegistry(
@@ -63,28 +59,29 @@ struct Daemon {
             onTransition: { Self.log($0, breakerLogger) })
         let generationSettings = Locked(Self.generationSettings(configuration))
         let pipeline = GenerationPipeline(
-            store: generations, chain: FallbackChain(registry: registry),
+            store: engine.generations, chain: FallbackChain(registry: registry),
             settings: { generationSettings.value }, logger: logger)
 
         // Holds still open belong to calls that died with the previous process.
         notifier.status("releasing credit holds left by the previous run")
-        let interrupted = try await generations.recoverInterrupted()
-        if interrupted > 0 {
+        let recovery = try await engine.recover()
+        if recovery.interruptedGenerations > 0 {
             logger.notice(
                 "generations interrupted by the previous run recorded as failed",
-                metadata: ["generations.interrupted": "\(interrupted)"])
+                metadata: ["generations.interrupted": "\(recovery.interruptedGenerations)"])
         }
-        let released = try await ledger.releaseStaleHolds()
-        let expired = try await ledger.expireMonthly()
-        if released > 0 || expired > 0 {
+        if recovery.releasedHolds > 0 || recovery.expiredBuckets > 0 {
             logger.notice(
                 "credit holds released and monthly credits expired at start",
-                metadata: ["credits.released_holds": "\(released)", "credits.expired_buckets": "\(expired)"])
+                metadata: [
+                    "credits.released_holds": "\(recovery.releasedHolds)",
+                    "credits.expired_buckets": "\(recovery.expiredBuckets)",
+                ])
         }
 
         let group = MultiThreadedEventLoopGroup.singleton
         let controlLoop = group.next()
-        let health = HealthMonitor(database: database, controlLoop: controlLoop)
+        let health = HealthMonitor(engine: engine, controlLoop: controlLoop)
         let controlPath = activation.control.flatMap(ControlServer.socketPath(of:)) ?? paths.socket
 
         let stateBox = StateBox()
@@ -110,10 +107,10 @@ struct Daemon {
             health: health, reloader: reloader, describe: { describeBox.descriptors },
             interfaces: { describeBox.interfaces })
         AccountMethods.register(
-            into: &methods, users: users, projects: projects, versions: versions,
-            exporter: ZipExporter(versions: versions))
-        CreditMethods.register(into: &methods, ledger: ledger)
-        GenerationMethods.register(into: &methods, pipeline: pipeline, store: generations, registry: registry)
+            into: &methods, users: engine.users, projects: engine.projects, versions: engine.versions,
+            exporter: engine.exporter)
+        CreditMethods.register(into: &methods, ledger: engine.ledger)
+        GenerationMethods.register(into: &methods, pipeline: pipeline, store: engine.generations, registry: registry)
         describeBox.descriptors = methods.descriptors
         describeBox.interfaces = methods.interfaces
 
@@ -127,9 +124,9 @@ struct Daemon {
 
         // The writer started early (start-up sweeps); the service takes it over for shutdown.
         var services: [any Service] = [
-            LedgerWriterService(writer: writer, startedTask: writerTask),
+            LedgerWriterService(engine: engine, startedTask: writerTask),
             CreditMaintenanceService(
-                ledger: ledger, holdMaxAge: configuration.credits.holdMaxAgeSeconds, interval: .seconds(60), logger: logger),
+                ledger: engine.ledger, holdMaxAge: configuration.credits.holdMaxAgeSeconds, interval: .seconds(60), logger: logger),
             server,
             ReloadSignalService(signals: signals, reloader: reloader, logger: logger),
         ]

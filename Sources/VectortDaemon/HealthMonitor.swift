@@ -9,11 +9,11 @@ import Storage
 /// Answers "is the daemon healthy": a database round trip and the control event loop answering.
 /// Used by `GetHealth` and by the watchdog, which pings systemd only while nothing is failing.
 struct HealthMonitor: Sendable {
-    let database: Database
+    let engine: Engine
     let controlLoop: any EventLoop
 
     func check(timeout: Duration = .seconds(2)) async -> HealthReport {
-        async let database = probe("database round trip", timeout: timeout) { try await self.database.ping() }
+        async let database = probe("database round trip", timeout: timeout) { try await self.engine.ping() }
         async let loop = probe("control event loop answered", timeout: timeout) {
             try await self.controlLoop.submit {}.get()
         }

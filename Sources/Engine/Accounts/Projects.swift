@@ -8,11 +8,12 @@ public import Storage
 /// Projects of users. `owner`, when given, must own the project: a client acting for a user
 /// sees that user's projects only, and another user's project is simply not found.
 public struct Projects: Sendable {
-    public let writer: LedgerWriter
-    public let pool: DatabasePool
+    package let writer: LedgerWriter
+    package let pool: DatabasePool
     let now: @Sendable () -> Date
 
-    public init(writer: LedgerWriter, pool: DatabasePool, now: @escaping @Sendable () -> Date = { Date() }) {
+    package init(
+writer: LedgerWriter, pool: DatabasePool, now: @escaping @Sendable () -> Date = { Date() }) {
         self.writer = writer
         self.pool = pool
         self.now = now

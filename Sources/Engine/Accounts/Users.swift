@@ -10,12 +10,13 @@ public import Storage
 /// Users: created with the configured free credits as a ledger grant, never deleted, disabled
 /// when they must stop spending.
 public struct Users: Sendable {
-    public let writer: LedgerWriter
-    public let pool: DatabasePool
+    package let writer: LedgerWriter
+    package let pool: DatabasePool
     public let freeOnSignup: Int
     let now: @Sendable () -> Date
 
-    public init(writer: LedgerWriter, pool: DatabasePool, freeOnSignup: Int, now: @escaping @Sendable () -> Date = { Date() }) {
+    package init(
+writer: LedgerWriter, pool: DatabasePool, freeOnSignup: Int, now: @escaping @Sendable () -> Date = { Date() }) {
         self.writer = writer
         self.pool = pool
         self.freeOnSignup = freeOnSignup

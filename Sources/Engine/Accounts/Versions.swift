@@ -7,12 +7,12 @@ public import Storage
 
 /// Immutable file sets of a project. Storing one makes it the project's current version.
 public struct Versions: Sendable {
-    public let writer: LedgerWriter
-    public let pool: DatabasePool
+    package let writer: LedgerWriter
+    package let pool: DatabasePool
     public let limits: VersionLimits
     let now: @Sendable () -> Date
 
-    public init(
+    package init(
         writer: LedgerWriter, pool: DatabasePool, limits: VersionLimits = VersionLimits(),
         now: @escaping @Sendable () -> Date = { Date() }
     ) {

@@ -9,12 +9,12 @@ public import Storage
 /// same transaction. Every write goes through the `LedgerWriter` (group commit, savepoint per
 /// request); reads go to the pool's readers.
 public struct Ledger: Sendable {
-    public let writer: LedgerWriter
-    public let pool: DatabasePool
+    package let writer: LedgerWriter
+    package let pool: DatabasePool
     public let packages: [CreditPackage]
     let now: @Sendable () -> Date
 
-    public init(
+    package init(
         writer: LedgerWriter, pool: DatabasePool, packages: [CreditPackage] = CreditRules.defaultPackages,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {

@@ -10,11 +10,12 @@ public import Storage
 /// (release + record), so a crash can never leave a charge without its version or a version
 /// without its charge.
 public struct GenerationStore: Sendable {
-    public let writer: LedgerWriter
-    public let pool: DatabasePool
+    package let writer: LedgerWriter
+    package let pool: DatabasePool
     let now: @Sendable () -> Date
 
-    public init(writer: LedgerWriter, pool: DatabasePool, now: @escaping @Sendable () -> Date = { Date() }) {
+    package init(
+writer: LedgerWriter, pool: DatabasePool, now: @escaping @Sendable () -> Date = { Date() }) {
         self.writer = writer
         self.pool = pool
         self.now = now

@@ -9,7 +9,7 @@ import Storage
 /// The ledger writer as a service: it runs until shutdown, after the control server (which
 /// comes later in the group and so stops first) has answered its last call.
 struct LedgerWriterService: Service {
-    let writer: LedgerWriter
+    let engine: Engine
     /// The writer loop, started before the group so that start-up work could write.
     let startedTask: Task<Void, Never>
 
@@ -17,7 +17,7 @@ struct LedgerWriterService: Service {
         await withGracefulShutdownHandler {
             await startedTask.value
         } onGracefulShutdown: {
-            writer.stop()
+            engine.stop()
         }
     }
 }
