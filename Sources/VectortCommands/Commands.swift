@@ -11,9 +11,20 @@ struct Status: ParsableCommand {
     @Option(name: .long, help: "Wait up to this many seconds for vectortd to answer before giving up.")
     var wait: Double?
 
-    struct Report: Codable {
+    struct Report: CommandResult {
         var info: ServiceInfo
         var health: HealthReport
+
+        var text: String {
+            var rows = [["started", info.startedAt], ["socket", info.listeners.control]]
+            if let webhook = info.listeners.webhook { rows.append(["webhook", webhook]) }
+            rows.append(["role", info.role.rawValue])
+            rows.append(["health", health.status.rawValue])
+            let checks = health.checks.sorted { $0.key < $1.key }.map { [$0.key, $0.value.status.rawValue, $0.value.detail] }
+            return Output.lines(
+                "vectortd \(info.version) (protocol \(info.protocol))\(info.pid.map { ", pid \($0)" } ?? "")",
+                Output.table(rows, indent: "  "), Output.table(checks, indent: "    "))
+        }
     }
 
     func run() throws {
@@ -21,21 +32,7 @@ struct Status: ParsableCommand {
             let client = try connectWaiting()
             let info = try decode(ServiceInfo.self, try client.call(MethodName.getInfo))
             let health = try decode(HealthReport.self, try client.call(MethodName.getHealth))
-            if global.json {
-                Output.json(Report(info: info, health: health))
-            } else {
-                Output.line("vectortd \(info.version) (protocol \(info.protocol))\(info.pid.map { ", pid \($0)" } ?? "")")
-                var rows = [
-                    ["started", info.startedAt],
-                    ["socket", info.listeners.control],
-                ]
-                if let webhook = info.listeners.webhook { rows.append(["webhook", webhook]) }
-                rows.append(["role", info.role.rawValue])
-                rows.append(["health", health.status.rawValue])
-                Output.line(Output.table(rows, indent: "  "))
-                let checks = health.checks.sorted { $0.key < $1.key }.map { [$0.key, $0.value.status.rawValue, $0.value.detail] }
-                Output.line(Output.table(checks, indent: "    "))
-            }
+            Output.render(Report(info: info, health: health), as: global.format)
             if health.status != .ok { throw ExitCode(ExitCodes.failure) }
         }
     }
@@ -59,6 +56,19 @@ struct Ping: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
+    struct Result: CommandResult {
+        var ok = true
+        var roundTripUs: Int64
+        var socketPath: String
+
+        enum CodingKeys: String, CodingKey {
+            case ok
+            case roundTripUs = "round_trip_us"
+        }
+
+        var text: String { Output.lines("pong from \(socketPath) in \(roundTripUs) µs") }
+    }
+
     func run() throws {
         try global.run {
             let client = try global.connect()
@@ -66,11 +76,7 @@ struct Ping: ParsableCommand {
             _ = try client.call(MethodName.ping)
             let elapsed = ContinuousClock.now - start
             let microseconds = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
-            if global.json {
-                Output.json(["ok": JSONValue.bool(true), "round_trip_us": .int(microseconds)])
-            } else {
-                Output.line("pong from \(client.socketPath) in \(microseconds) µs")
-            }
+            Output.render(Result(roundTripUs: microseconds, socketPath: client.socketPath), as: global.format)
         }
     }
 }
@@ -85,19 +91,21 @@ struct Describe: ParsableCommand {
         try global.run {
             let client = try global.connect()
             let description = try decode(ServiceDescription.self, try client.call(MethodName.describe))
-            if global.json {
-                Output.json(description)
-                return
-            }
-            let rows = description.methods.map { method -> [String] in
-                let parameters = method.parameters.map { "\($0.name)\($0.required ? "" : "?"): \($0.type.rawValue)" }
-                return [
-                    method.method, method.role.rawValue, method.streams ? "streams" : "",
-                    "{" + parameters.joined(separator: ", ") + "}",
-                ]
-            }
-            Output.line(Output.table([["METHOD", "ROLE", "STREAM", "PARAMETERS"]] + rows))
+            Output.render(description, as: global.format)
         }
+    }
+}
+
+extension ServiceDescription: CommandResult {
+    var text: String {
+        let rows = methods.map { method -> [String] in
+            let parameters = method.parameters.map { "\($0.name)\($0.required ? "" : "?"): \($0.type.rawValue)" }
+            return [
+                method.method, method.role.rawValue, method.streams ? "streams" : "",
+                "{" + parameters.joined(separator: ", ") + "}",
+            ]
+        }
+        return Output.lines(Output.table([["METHOD", "ROLE", "STREAM", "PARAMETERS"]] + rows))
     }
 }
 
@@ -116,18 +124,26 @@ struct Reload: ParsableCommand {
             let client = try global.connect()
             guard wait else {
                 try client.send(CallRequest(method: MethodName.reload, oneway: true))
-                if global.json { Output.json(["requested": JSONValue.bool(true)]) } else { Output.line("reload requested") }
+                Output.render(Requested(), as: global.format)
                 return
             }
             let result = try decode(ReloadResult.self, try client.call(MethodName.reload))
-            if global.json {
-                Output.json(result)
-            } else if result.changed.isEmpty {
-                Output.line("reloaded; nothing changed")
-            } else {
-                Output.line("reloaded; changed: \(result.changed.joined(separator: ", "))")
-            }
+            Output.render(result, as: global.format)
         }
+    }
+
+    /// A reload asked for without waiting for it.
+    struct Requested: CommandResult {
+        var requested = true
+
+        var text: String { Output.lines("reload requested") }
+    }
+}
+
+extension ReloadResult: CommandResult {
+    var text: String {
+        Output.lines(
+            changed.isEmpty ? "reloaded; nothing changed" : "reloaded; changed: \(changed.joined(separator: ", "))")
     }
 }
 
@@ -169,14 +185,19 @@ struct Call: ParsableCommand {
             let client = try global.connect()
             if more {
                 let final = try client.callStreaming(method, parameters) { reply in
-                    Output.json(JSONValue.object(reply.parameters ?? [:]))
+                    Output.render(JSONValue.object(reply.parameters ?? [:]), as: global.format)
                 }
-                Output.json(final)
+                Output.render(final, as: global.format)
             } else {
-                Output.json(try client.call(method, parameters))
+                Output.render(try client.call(method, parameters), as: global.format)
             }
         }
     }
+}
+
+extension JSONValue: CommandResult {
+    /// A reply `call` does not know the shape of reads as JSON for people too.
+    var text: String { Output.lines(Output.json(self, pretty: true)) }
 }
 
 /// Decodes a reply; a reply of the wrong shape is reported as an invalid reply.

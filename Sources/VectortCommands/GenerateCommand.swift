@@ -57,12 +57,7 @@ struct Generate: ParsableCommand {
                 final = try client.callStreaming(
                     MethodName.projectsGenerate, parameters, timeout: global.timeout ?? Self.defaultTimeout
                 ) { reply in
-                    let event = reply.parameters ?? [:]
-                    if global.json {
-                        Output.jsonLine(JSONValue.object(event))
-                    } else {
-                        GenerationProgress.lines(for: event).forEach(Output.line)
-                    }
+                    Output.render(GenerationProgress.Step(event: reply.parameters ?? [:]), as: global.streamFormat)
                 }
             } catch let error as VectortClientError {
                 guard case .remote(let wire) = error, !global.json else { throw error }
@@ -71,19 +66,7 @@ struct Generate: ParsableCommand {
                 if !details.isEmpty { FileHandle.standardError.write(Data((details.joined(separator: "\n") + "\n").utf8)) }
                 throw ExitCode(ExitCodes.code(for: error))
             }
-            if global.json {
-                Output.jsonLine(final)
-            } else {
-                GenerationProgress.summary(try decode(GenerationResult.self, final)).forEach(Output.line)
-            }
+            Output.render(try GenerationProgress.Summary(reply: final), as: global.streamFormat)
         }
-    }
-}
-
-extension Output {
-    /// One compact JSON document on one line (a line of a JSON-lines stream).
-    static func jsonLine(_ value: some Encodable) {
-        let data = (try? WireCoding.encoder.encode(value)) ?? Data("null".utf8)
-        FileHandle.standardOutput.write(data + Data("\n".utf8))
     }
 }

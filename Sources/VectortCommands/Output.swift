@@ -1,15 +1,24 @@
 import Foundation
 import Protocol
 
-/// Rendering: one Codable value printed as a table for people or as JSON for scripts.
+/// Printing: a command's result as text for people or as JSON for scripts, and its errors.
 enum Output {
-    static func json(_ value: some Encodable) {
-        let data = (try? WireCoding.prettyEncoder.encode(value)) ?? Data("null".utf8)
-        FileHandle.standardOutput.write(data + Data("\n".utf8))
+    enum Format {
+        /// The result's `text`.
+        case text
+        /// The result as one pretty-printed JSON document.
+        case json
+        /// The result as one compact JSON document on one line, a line of a JSON-lines stream.
+        case jsonLine
     }
 
-    static func line(_ text: String) {
-        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+    /// The one renderer of command results.
+    static func render(_ result: some CommandResult, as format: Format) {
+        switch format {
+        case .text: write(result.text)
+        case .json: write(json(result, pretty: true) + "\n")
+        case .jsonLine: write(json(result, pretty: false) + "\n")
+        }
     }
 
     static func error(_ error: VectortClientError, json: Bool) {
@@ -34,32 +43,13 @@ enum Output {
         }
     }
 
-    /// One value as `name  value` lines; absent values are left out.
-    static func fields(_ rows: [(String, String?)]) {
-        line(table(rows.compactMap { name, value in value.map { [name, $0] } }))
+    /// A value as JSON text: pretty-printed, or compact on one line.
+    static func json(_ value: some Encodable, pretty: Bool) -> String {
+        let encoder = pretty ? WireCoding.prettyEncoder : WireCoding.encoder
+        return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
     }
 
-    /// Rows of two or more columns, left-aligned.
-    static func table(_ rows: [[String]], indent: String = "") -> String {
-        guard let columns = rows.map(\.count).max() else { return "" }
-        var widths = [Int](repeating: 0, count: columns)
-        for row in rows {
-            for (i, cell) in row.enumerated() where i < columns - 1 { widths[i] = max(widths[i], cell.count) }
-        }
-        return rows.map { row in
-            indent
-                + row.enumerated().map { i, cell in
-                    i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
-                }.joined(separator: "  ").trailingSpacesRemoved
-        }.joined(separator: "\n")
-    }
-}
-
-extension String {
-    /// Padding before an empty last column is not output.
-    fileprivate var trailingSpacesRemoved: String {
-        var text = self
-        while text.last == " " { text.removeLast() }
-        return text
+    private static func write(_ text: String) {
+        FileHandle.standardOutput.write(Data(text.utf8))
     }
 }

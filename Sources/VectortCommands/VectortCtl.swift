@@ -81,6 +81,12 @@ struct GlobalOptions: ParsableArguments {
         return Array(arguments[index..<end]) + leading + arguments[end...]
     }
 
+    /// How a command's result is printed.
+    var format: Output.Format { json ? .json : .text }
+
+    /// How each result of a stream is printed: its text, or one JSON document per line.
+    var streamFormat: Output.Format { json ? .jsonLine : .text }
+
     var socketPath: String {
         SocketPath.forClient(explicit: socket, environment: ProcessInfo.processInfo.environment)
     }
