@@ -60,10 +60,10 @@ struct Generate: ParsableCommand {
                     Output.render(GenerationProgress.Step(event: reply.parameters ?? [:]), as: global.streamFormat)
                 }
             } catch let error as VectortClientError {
-                guard case .remote(let wire) = error, !global.json else { throw error }
-                Output.error(error, json: false)
-                let details = GenerationProgress.errorDetails(wire)
-                if !details.isEmpty { FileHandle.standardError.write(Data((details.joined(separator: "\n") + "\n").utf8)) }
+                guard case .remote(let wire) = error else { throw error }
+                var failure = FailureReport(error)
+                failure.details = GenerationProgress.errorDetails(wire)
+                global.report(failure)
                 throw ExitCode(ExitCodes.code(for: error))
             }
             Output.render(try GenerationProgress.Summary(reply: final), as: global.streamFormat)

@@ -106,11 +106,16 @@ struct GlobalOptions: ParsableArguments {
         do {
             try body()
         } catch let error as VectortClientError {
-            Output.error(error, json: json)
+            report(FailureReport(error))
             throw ExitCode(ExitCodes.code(for: error))
         } catch let failure as CommandFailure {
-            failure.report(json: json)
+            report(FailureReport(failure))
             throw ExitCode(ExitCodes.failure)
         }
+    }
+
+    /// Prints a failure on standard error: one line of JSON with `--json`, else its text.
+    func report(_ failure: FailureReport) {
+        Output.render(failure, as: json ? .jsonLine : .text, to: .standardError)
     }
 }
