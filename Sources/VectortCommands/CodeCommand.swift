@@ -33,7 +33,7 @@ struct CodeCommand: ParsableCommand {
     var force = false
 
     /// What `--json` prints with `-o`.
-    struct Written: Codable {
+    struct Written: CommandResult {
         struct File: Codable {
             var path: String
             var bytes: Int
@@ -43,6 +43,12 @@ struct CodeCommand: ParsableCommand {
         var project: String
         var version: String
         var files: [File]
+
+        var text: String {
+            let bytes = files.reduce(0) { $0 + $1.bytes }
+            return Output.lines(
+                "wrote \(files.count) files (\(bytes) bytes) of \(project) version \(version) to \(directory)")
+        }
     }
 
     func validate() throws {
@@ -59,29 +65,29 @@ struct CodeCommand: ParsableCommand {
             if let output {
                 try ProjectDirectory.write(code.files, to: output)
                 let files = code.files.map { Written.File(path: $0.path, bytes: $0.contents.utf8.count) }
-                if global.json {
-                    Output.json(Written(directory: output, project: code.project, version: code.version, files: files))
-                } else {
-                    let bytes = files.reduce(0) { $0 + $1.bytes }
-                    Output.line(
-                        "wrote \(files.count) files (\(bytes) bytes) of \(code.project) version \(code.version) to \(output)")
-                }
-            } else if global.json {
-                Output.json(code)
-            } else if path != nil {
-                for file in code.files { FileHandle.standardOutput.write(Data(file.contents.utf8)) }
+                let written = Written(directory: output, project: code.project, version: code.version, files: files)
+                Output.render(written, as: global.format)
             } else {
-                code.printListing()
+                let result: any CommandResult = path == nil ? code : FileContents(code: code)
+                Output.render(result, as: global.format)
             }
         }
     }
 }
 
-extension ProjectCode {
+extension ProjectCode: CommandResult {
     /// `p_1 version v_2`, then each file's path and size in bytes.
-    func printListing() {
-        Output.line("\(project) version \(version)")
+    var text: String {
         let rows = files.map { [$0.path, String($0.contents.utf8.count)] }
-        Output.line(Output.table([["PATH", "BYTES"]] + rows, indent: "  "))
+        return Output.lines("\(project) version \(version)", Output.table([["PATH", "BYTES"]] + rows, indent: "  "))
     }
+}
+
+/// The files of a version asked for by `--path`: their contents exactly as they are for people.
+struct FileContents: CommandResult {
+    var code: ProjectCode
+
+    func encode(to encoder: any Encoder) throws { try code.encode(to: encoder) }
+
+    var text: String { code.files.map(\.contents).joined() }
 }

@@ -35,7 +35,7 @@ extension Credits {
             if let idempotencyKey { parameters["idempotency_key"] = .string(idempotencyKey) }
             try global.run {
                 let hold = try decode(CreditHold.self, try global.connect().call(MethodName.creditsHold, parameters))
-                if global.json { Output.json(hold) } else { hold.printFields() }
+                Output.render(hold, as: global.format)
             }
         }
     }
@@ -61,7 +61,7 @@ extension Credits {
             if let amount { parameters["amount"] = .int(Int64(amount)) }
             try global.run {
                 let hold = try decode(CreditHold.self, try global.connect().call(MethodName.creditsSettle, parameters))
-                if global.json { Output.json(hold) } else { hold.printFields() }
+                Output.render(hold, as: global.format)
             }
         }
     }
@@ -78,19 +78,19 @@ extension Credits {
             try global.run {
                 let hold = try decode(
                     CreditHold.self, try global.connect().call(MethodName.creditsRelease, ["hold": .string(hold)]))
-                if global.json { Output.json(hold) } else { hold.printFields() }
+                Output.render(hold, as: global.format)
             }
         }
     }
 }
 
-extension CreditHold {
-    func printFields() {
+extension CreditHold: CommandResult {
+    var text: String {
         let taken = allocations.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-        Output.fields([
+        return Output.lines(Output.fields([
             ("hold", id), ("user", user), ("status", status.rawValue), ("amount", String(amount)),
             ("charged", charged.map(String.init)), ("reference", reference), ("taken from", taken.isEmpty ? nil : taken),
             ("created", createdAt),
-        ])
+        ]))
     }
 }

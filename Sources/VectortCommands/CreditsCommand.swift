@@ -22,7 +22,7 @@ struct Credits: ParsableCommand {
             try global.run {
                 let balance = try decode(
                     CreditBalance.self, try global.connect().call(MethodName.creditsGetBalance, ["user": .string(user)]))
-                if global.json { Output.json(balance) } else { balance.printFields() }
+                Output.render(balance, as: global.format)
             }
         }
     }
@@ -44,18 +44,7 @@ struct Credits: ParsableCommand {
                     ["user": .string(user)],
                     call: { try decode(CreditHistory.self, try client.call(MethodName.creditsHistory, $0)) },
                     next: \.nextAfter, merge: { $0.entries += $1.entries; $0.nextAfter = $1.nextAfter })
-                if global.json {
-                    Output.json(history)
-                    return
-                }
-                let rows = history.entries.map { entry -> [String] in
-                    [
-                        String(entry.id), entry.createdAt, entry.kind, entry.bucket.rawValue,
-                        entry.amount > 0 ? "+\(entry.amount)" : String(entry.amount), entry.reference ?? "",
-                    ]
-                }
-                Output.line(Output.table([["ENTRY", "TIME", "KIND", "BUCKET", "AMOUNT", "REFERENCE"]] + rows))
-                Output.nextPage(history.nextAfter)
+                Output.render(history, as: global.format)
             }
         }
     }
@@ -68,12 +57,7 @@ struct Credits: ParsableCommand {
         func run() throws {
             try global.run {
                 let list = try decode(CreditPackageList.self, try global.connect().call(MethodName.creditsListPackages))
-                if global.json {
-                    Output.json(list)
-                    return
-                }
-                let rows = list.packages.map { [$0.id, String($0.credits), $0.price.display] }
-                Output.line(Output.table([["PACKAGE", "CREDITS", "PRICE"]] + rows))
+                Output.render(list, as: global.format)
             }
         }
     }
@@ -106,6 +90,21 @@ struct Credits: ParsableCommand {
         @Option(name: .long, help: "A repeat with the same key returns the first result instead of granting again.")
         var idempotencyKey: String?
 
+        /// The grant's ledger entry and the balance after it, with what was asked for.
+        struct Result: CommandResult {
+            var grant: CreditGrant
+            var amount: Int
+            var bucket: String
+            var user: String
+
+            func encode(to encoder: any Encoder) throws { try grant.encode(to: encoder) }
+
+            var text: String {
+                let headline = "granted \(amount) \(bucket) credits to \(user) (entry \(grant.entry))"
+                return Output.lines(headline) + grant.balance.text
+            }
+        }
+
         func validate() throws {
             guard amount > 0 else { throw ValidationError("AMOUNT must be a positive number of credits") }
             guard let bucket = CreditBucket(rawValue: bucket) else {
@@ -127,12 +126,7 @@ struct Credits: ParsableCommand {
             if let idempotencyKey { parameters["idempotency_key"] = .string(idempotencyKey) }
             try global.run {
                 let grant = try decode(CreditGrant.self, try global.connect().call(MethodName.creditsGrant, parameters))
-                if global.json {
-                    Output.json(grant)
-                } else {
-                    Output.line("granted \(amount) \(bucket) credits to \(user) (entry \(grant.entry))")
-                    grant.balance.printFields()
-                }
+                Output.render(Result(grant: grant, amount: amount, bucket: bucket, user: user), as: global.format)
             }
         }
     }
@@ -147,25 +141,15 @@ struct Credits: ParsableCommand {
         func run() throws {
             try global.run {
                 let result = try decode(CreditVerification.self, try global.connect().call(MethodName.creditsVerify))
-                if global.json {
-                    Output.json(result)
-                } else if result.mismatches.isEmpty {
-                    Output.line("ok: \(result.balancesChecked) balances, \(result.entriesChecked) entries")
-                } else {
-                    Output.line(
-                        "\(result.mismatches.count) mismatches in \(result.balancesChecked) balances, "
-                            + "\(result.entriesChecked) entries")
-                    let rows = result.mismatches.map { [$0.user, $0.bucket, String($0.cached), String($0.computed)] }
-                    Output.line(Output.table([["USER", "BUCKET", "CACHED", "COMPUTED"]] + rows, indent: "  "))
-                }
+                Output.render(result, as: global.format)
                 if !result.mismatches.isEmpty { throw ExitCode(ExitCodes.failure) }
             }
         }
     }
 }
 
-extension CreditBalance {
-    func printFields() {
+extension CreditBalance: CommandResult {
+    var text: String {
         var rows: [(String, String?)] = [("user", user), ("total", String(total)), ("held", String(held))]
         let known = CreditBucket.allCases.map(\.rawValue)
         for name in known + buckets.keys.filter({ !known.contains($0) }).sorted() {
@@ -173,6 +157,38 @@ extension CreditBalance {
             if name == CreditBucket.monthly.rawValue, let monthlyExpiresAt { value += " (expires \(monthlyExpiresAt))" }
             rows.append((name, value))
         }
-        Output.fields(rows)
+        return Output.lines(Output.fields(rows))
+    }
+}
+
+extension CreditHistory: CommandResult {
+    var text: String {
+        let rows = entries.map { entry -> [String] in
+            [
+                String(entry.id), entry.createdAt, entry.kind, entry.bucket.rawValue,
+                entry.amount > 0 ? "+\(entry.amount)" : String(entry.amount), entry.reference ?? "",
+            ]
+        }
+        let header = ["ENTRY", "TIME", "KIND", "BUCKET", "AMOUNT", "REFERENCE"]
+        return Output.page(Output.table([header] + rows), nextAfter: nextAfter)
+    }
+}
+
+extension CreditPackageList: CommandResult {
+    var text: String {
+        let rows = packages.map { [$0.id, String($0.credits), $0.price.display] }
+        return Output.lines(Output.table([["PACKAGE", "CREDITS", "PRICE"]] + rows))
+    }
+}
+
+extension CreditVerification: CommandResult {
+    var text: String {
+        guard !mismatches.isEmpty else {
+            return Output.lines("ok: \(balancesChecked) balances, \(entriesChecked) entries")
+        }
+        let rows = mismatches.map { [$0.user, $0.bucket, String($0.cached), String($0.computed)] }
+        return Output.lines(
+            "\(mismatches.count) mismatches in \(balancesChecked) balances, \(entriesChecked) entries",
+            Output.table([["USER", "BUCKET", "CACHED", "COMPUTED"]] + rows, indent: "  "))
     }
 }

@@ -57,33 +57,16 @@ struct Generate: ParsableCommand {
                 final = try client.callStreaming(
                     MethodName.projectsGenerate, parameters, timeout: global.timeout ?? Self.defaultTimeout
                 ) { reply in
-                    let event = reply.parameters ?? [:]
-                    if global.json {
-                        Output.jsonLine(JSONValue.object(event))
-                    } else {
-                        GenerationProgress.lines(for: event).forEach(Output.line)
-                    }
+                    Output.render(GenerationProgress.Step(event: reply.parameters ?? [:]), as: global.streamFormat)
                 }
             } catch let error as VectortClientError {
-                guard case .remote(let wire) = error, !global.json else { throw error }
-                Output.error(error, json: false)
-                let details = GenerationProgress.errorDetails(wire)
-                if !details.isEmpty { FileHandle.standardError.write(Data((details.joined(separator: "\n") + "\n").utf8)) }
+                guard case .remote(let wire) = error else { throw error }
+                var failure = FailureReport(error)
+                failure.details = GenerationProgress.errorDetails(wire)
+                global.report(failure)
                 throw ExitCode(ExitCodes.code(for: error))
             }
-            if global.json {
-                Output.jsonLine(final)
-            } else {
-                GenerationProgress.summary(try decode(GenerationResult.self, final)).forEach(Output.line)
-            }
+            Output.render(try GenerationProgress.Summary(reply: final), as: global.streamFormat)
         }
-    }
-}
-
-extension Output {
-    /// One compact JSON document on one line (a line of a JSON-lines stream).
-    static func jsonLine(_ value: some Encodable) {
-        let data = (try? WireCoding.encoder.encode(value)) ?? Data("null".utf8)
-        FileHandle.standardOutput.write(data + Data("\n".utf8))
     }
 }

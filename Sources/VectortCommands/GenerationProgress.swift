@@ -1,8 +1,45 @@
 import Foundation
 import Protocol
 
-/// How `generate` shows a generation to people: lines per streamed event, then a summary.
+/// How `generate` shows a generation: each streamed event as it arrives, then a summary.
 enum GenerationProgress {
+    /// One streamed event: the object as it arrived for `--json`, its lines for people.
+    struct Step: CommandResult {
+        var event: [String: JSONValue]
+
+        func encode(to encoder: any Encoder) throws { try JSONValue.object(event).encode(to: encoder) }
+
+        var text: String { Output.lines(GenerationProgress.lines(for: event)) }
+    }
+
+    /// The final reply: printed as it arrived for `--json`, summarized for people.
+    struct Summary: CommandResult {
+        var reply: JSONValue
+        var result: GenerationResult
+
+        init(reply: JSONValue) throws(VectortClientError) {
+            self.reply = reply
+            result = try decode(GenerationResult.self, reply)
+        }
+
+        func encode(to encoder: any Encoder) throws { try reply.encode(to: encoder) }
+
+        var text: String {
+            let rows = [
+                ["generation", result.generation],
+                ["provider", "\(result.provider) \(result.model)"],
+                ["files", String(result.files.count)],
+                ["credits", "\(result.creditsCharged) charged"],
+                ["tokens", "\(result.usage.inputTokens) in, \(result.usage.outputTokens) out"],
+                ["attempts", String(result.attempts)],
+                ["duration", QuantityDisplay.duration(milliseconds: result.durationMs)],
+            ]
+            return Output.lines(
+                "generated \(result.project) version \(result.versionNumber) (\(result.version))",
+                Output.table(rows, indent: "  "))
+        }
+    }
+
     /// The lines of one event; an event this client does not know is shown by its name.
     static func lines(for parameters: [String: JSONValue]) -> [String] {
         guard let event = try? JSONValue.object(parameters).decode(as: GenerationEvent.self) else {
@@ -49,21 +86,6 @@ enum GenerationProgress {
         case .completed:
             return []
         }
-    }
-
-    /// The summary after the final reply.
-    static func summary(_ result: GenerationResult) -> [String] {
-        let rows = [
-            ["generation", result.generation],
-            ["provider", "\(result.provider) \(result.model)"],
-            ["files", String(result.files.count)],
-            ["credits", "\(result.creditsCharged) charged"],
-            ["tokens", "\(result.usage.inputTokens) in, \(result.usage.outputTokens) out"],
-            ["attempts", String(result.attempts)],
-            ["duration", QuantityDisplay.duration(milliseconds: result.durationMs)],
-        ]
-        return ["generated \(result.project) version \(result.versionNumber) (\(result.version))"]
-            + [Output.table(rows, indent: "  ")]
     }
 
     /// What people need besides the error line: the validation issues of `GenerationFailed` and

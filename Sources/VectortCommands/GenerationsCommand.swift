@@ -28,12 +28,14 @@ struct Generations: ParsableCommand {
         try global.run {
             let list = try decode(
                 GenerationList.self, try global.connect().call(MethodName.projectsListGenerations, parameters))
-            if global.json { Output.json(list) } else { Output.line(Self.table(list)) }
+            Output.render(list, as: global.format)
         }
     }
+}
 
-    static func table(_ list: GenerationList) -> String {
-        let rows = list.generations.map { record -> [String] in
+extension GenerationList: CommandResult {
+    var text: String {
+        let rows = generations.map { record -> [String] in
             let source = [record.provider, record.model].compactMap { $0 }.joined(separator: "/")
             let error = [record.error, record.errorMessage].compactMap { $0 }.joined(separator: ": ")
             return [
@@ -44,6 +46,6 @@ struct Generations: ParsableCommand {
             ]
         }
         let header = ["ID", "STATUS", "STARTED", "MODE", "MODEL", "CREDITS", "ATTEMPTS", "DURATION", "ERROR"]
-        return Output.table([header] + rows)
+        return Output.lines(Output.table([header] + rows))
     }
 }

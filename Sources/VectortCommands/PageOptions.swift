@@ -38,8 +38,8 @@ struct PageOptions: ParsableArguments {
 }
 
 extension Output {
-    /// The hint after a table that is not the last page.
-    static func nextPage(_ nextAfter: String?) {
-        if let nextAfter { line("more: --after \(nextAfter) (or --all)") }
+    /// The lines of a page's table, then, when it is not the last page, how to get the next.
+    static func page(_ table: String, nextAfter: String?) -> String {
+        lines([table] + (nextAfter.map { ["more: --after \($0) (or --all)"] } ?? []))
     }
 }

@@ -23,15 +23,8 @@ extension Projects {
             if let path { parameters["path"] = .string(path) }
             try global.run {
                 let code = try decode(ProjectCode.self, try global.connect().call(MethodName.projectsGetCode, parameters))
-                if global.json {
-                    Output.json(code)
-                } else if path != nil {
-                    for file in code.files { FileHandle.standardOutput.write(Data(file.contents.utf8)) }
-                } else {
-                    Output.line("\(code.project) version \(code.version)")
-                    let rows = code.files.map { [$0.path, String($0.contents.utf8.count)] }
-                    Output.line(Output.table([["PATH", "BYTES"]] + rows, indent: "  "))
-                }
+                let result: any CommandResult = path == nil ? code : FileContents(code: code)
+                Output.render(result, as: global.format)
             }
         }
     }
@@ -47,19 +40,21 @@ extension Projects {
             try global.run {
                 let list = try decode(
                     VersionList.self, try global.connect().call(MethodName.projectsListVersions, target.parameters))
-                if global.json {
-                    Output.json(list)
-                    return
-                }
-                let rows = list.versions.map { version -> [String] in
-                    let source = [version.generation, version.provider, version.model].compactMap { $0 }
-                    return [
-                        (version.current ? "*" : " ") + String(version.number), version.id, String(version.files),
-                        String(version.bytes), version.createdAt, source.joined(separator: " "),
-                    ]
-                }
-                Output.line(Output.table([[" #", "ID", "FILES", "BYTES", "CREATED", "SOURCE"]] + rows))
+                Output.render(list, as: global.format)
             }
         }
+    }
+}
+
+extension VersionList: CommandResult {
+    var text: String {
+        let rows = versions.map { version -> [String] in
+            let source = [version.generation, version.provider, version.model].compactMap { $0 }
+            return [
+                (version.current ? "*" : " ") + String(version.number), version.id, String(version.files),
+                String(version.bytes), version.createdAt, source.joined(separator: " "),
+            ]
+        }
+        return Output.lines(Output.table([[" #", "ID", "FILES", "BYTES", "CREATED", "SOURCE"]] + rows))
     }
 }

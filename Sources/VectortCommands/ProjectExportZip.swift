@@ -25,12 +25,14 @@ extension Projects {
         var force = false
 
         /// What `--json` prints: the reply without the archive itself.
-        struct Written: Codable {
+        struct Written: CommandResult {
             var file: String
             var project: String
             var version: String
             var filename: String
             var bytes: Int
+
+            var text: String { Output.lines("wrote \(file) (\(bytes) bytes, version \(version))") }
         }
 
         func run() throws {
@@ -51,14 +53,10 @@ extension Projects {
                 } catch {
                     throw CommandFailure("cannot write \(output): \(Self.reason(error))")
                 }
-                if global.json {
-                    Output.json(
-                        Written(
-                            file: output, project: export.project, version: export.version, filename: export.filename,
-                            bytes: archive.count))
-                } else {
-                    Output.line("wrote \(output) (\(archive.count) bytes, version \(export.version))")
-                }
+                let written = Written(
+                    file: output, project: export.project, version: export.version, filename: export.filename,
+                    bytes: archive.count)
+                Output.render(written, as: global.format)
             }
         }
 

@@ -29,13 +29,20 @@ extension Projects {
                 ]
                 let version = try decode(
                     VersionSummary.self, try global.connect().call(MethodName.projectsImportFiles, parameters))
-                if global.json {
-                    Output.json(version)
-                } else {
-                    Output.line(
-                        "imported \(version.files) files (\(version.bytes) bytes) into \(version.project) "
-                            + "as version \(version.number) (\(version.id))")
-                }
+                Output.render(Result(version: version), as: global.format)
+            }
+        }
+
+        /// The version stored.
+        struct Result: CommandResult {
+            var version: VersionSummary
+
+            func encode(to encoder: any Encoder) throws { try version.encode(to: encoder) }
+
+            var text: String {
+                Output.lines(
+                    "imported \(version.files) files (\(version.bytes) bytes) into \(version.project) "
+                        + "as version \(version.number) (\(version.id))")
             }
         }
     }

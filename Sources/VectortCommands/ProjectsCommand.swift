@@ -32,7 +32,7 @@ struct Projects: ParsableCommand {
             if let type { parameters["type"] = .string(type) }
             try global.run {
                 let project = try decode(Project.self, try global.connect().call(MethodName.projectsCreate, parameters))
-                if global.json { Output.json(project) } else { project.printFields() }
+                Output.render(project, as: global.format)
             }
         }
     }
@@ -53,15 +53,7 @@ struct Projects: ParsableCommand {
                     ["user": .string(user)],
                     call: { try decode(ProjectPage.self, try client.call(MethodName.projectsList, $0)) },
                     next: \.nextAfter, merge: { $0.projects += $1.projects; $0.nextAfter = $1.nextAfter })
-                if global.json {
-                    Output.json(projects)
-                    return
-                }
-                let rows = projects.projects.map {
-                    [$0.id, $0.status.rawValue, $0.type ?? "", $0.currentVersion ?? "", $0.updatedAt, $0.title]
-                }
-                Output.line(Output.table([["ID", "STATUS", "TYPE", "VERSION", "UPDATED", "TITLE"]] + rows))
-                Output.nextPage(projects.nextAfter)
+                Output.render(projects, as: global.format)
             }
         }
     }
@@ -75,7 +67,7 @@ struct Projects: ParsableCommand {
         func run() throws {
             try global.run {
                 let project = try decode(Project.self, try global.connect().call(MethodName.projectsGet, target.parameters))
-                if global.json { Output.json(project) } else { project.printFields() }
+                Output.render(project, as: global.format)
             }
         }
     }
@@ -86,10 +78,19 @@ struct Projects: ParsableCommand {
         @OptionGroup var global: GlobalOptions
         @OptionGroup var target: ProjectTarget
 
+        /// The id of the project deleted.
+        struct Result: CommandResult {
+            var done: Done
+
+            func encode(to encoder: any Encoder) throws { try done.encode(to: encoder) }
+
+            var text: String { Output.lines("deleted \(done.id)") }
+        }
+
         func run() throws {
             try global.run {
                 let done = try decode(Done.self, try global.connect().call(MethodName.projectsDelete, target.parameters))
-                if global.json { Output.json(done) } else { Output.line("deleted \(done.id)") }
+                Output.render(Result(done: done), as: global.format)
             }
         }
     }
@@ -110,13 +111,23 @@ struct ProjectTarget: ParsableArguments {
     }
 }
 
-extension Project {
-    func printFields() {
+extension Project: CommandResult {
+    var text: String {
         let configText = config.isEmpty ? nil : (try? WireCoding.encoder.encode(config)).map { String(decoding: $0, as: UTF8.self) }
-        Output.fields([
+        return Output.lines(Output.fields([
             ("id", id), ("user", user), ("title", title), ("description", description), ("type", type),
             ("status", status.rawValue), ("version", currentVersion), ("config", configText), ("created", createdAt),
             ("updated", updatedAt),
-        ])
+        ]))
+    }
+}
+
+extension ProjectPage: CommandResult {
+    var text: String {
+        let rows = projects.map {
+            [$0.id, $0.status.rawValue, $0.type ?? "", $0.currentVersion ?? "", $0.updatedAt, $0.title]
+        }
+        let header = ["ID", "STATUS", "TYPE", "VERSION", "UPDATED", "TITLE"]
+        return Output.page(Output.table([header] + rows), nextAfter: nextAfter)
     }
 }

@@ -23,12 +23,7 @@ struct Providers: ParsableCommand {
         func run() throws {
             try global.run {
                 let list = try decode(ProviderList.self, try global.connect().call(MethodName.providersList))
-                if global.json {
-                    Output.json(list)
-                } else {
-                    Output.line(Providers.table(list))
-                    if !list.chain.isEmpty { Output.line("chain: " + list.chain.joined(separator: " → ")) }
-                }
+                Output.render(list, as: global.format)
             }
         }
     }
@@ -43,37 +38,48 @@ struct Providers: ParsableCommand {
         @Argument(help: "Provider name, as `vectortctl providers` lists it.")
         var provider: String
 
+        /// The provider's new state.
+        struct Result: CommandResult {
+            var provider: ProviderInfo
+
+            func encode(to encoder: any Encoder) throws { try provider.encode(to: encoder) }
+
+            var text: String {
+                Output.lines("reset \(provider.name): \(Providers.state(provider)), \(provider.failures) failures")
+            }
+        }
+
         func run() throws {
             try global.run {
                 let reply = try global.connect().call(MethodName.providersReset, ["provider": .string(provider)])
                 // The provider's new state: the reply itself, or an object under `provider`.
                 let nested = reply["provider"].flatMap { $0.objectValue == nil ? nil : $0 }
                 let info = try decode(ProviderInfo.self, nested ?? reply)
-                if global.json {
-                    Output.json(info)
-                } else {
-                    Output.line("reset \(info.name): \(Providers.state(info)), \(info.failures) failures")
-                }
+                Output.render(Result(provider: info), as: global.format)
             }
         }
-    }
-
-    static func table(_ list: ProviderList) -> String {
-        let rows = list.providers.map { provider -> [String] in
-            [
-                provider.name, provider.kind, provider.model, provider.chainPosition.map(String.init) ?? "-",
-                state(provider), String(provider.failures), provider.successRate.map(QuantityDisplay.percent) ?? "-",
-                provider.latencyMsP50.map { String(Int($0.rounded())) } ?? "-",
-                provider.lastError.map { QuantityDisplay.truncated($0, to: 48) } ?? "",
-            ]
-        }
-        let header = ["NAME", "KIND", "MODEL", "CHAIN", "STATE", "FAILURES", "SUCCESS", "P50 MS", "LAST ERROR"]
-        return Output.table([header] + rows)
     }
 
     /// `closed`, `half_open`, or `open until 14:03:27` (local time).
     static func state(_ provider: ProviderInfo) -> String {
         guard provider.state == "open", let until = provider.openUntil else { return provider.state }
         return "open until \(QuantityDisplay.timeOfDay(until))"
+    }
+}
+
+extension ProviderList: CommandResult {
+    var text: String {
+        let rows = providers.map { provider -> [String] in
+            [
+                provider.name, provider.kind, provider.model, provider.chainPosition.map(String.init) ?? "-",
+                Providers.state(provider), String(provider.failures), provider.successRate.map(QuantityDisplay.percent) ?? "-",
+                provider.latencyMsP50.map { String(Int($0.rounded())) } ?? "-",
+                provider.lastError.map { QuantityDisplay.truncated($0, to: 48) } ?? "",
+            ]
+        }
+        let header = ["NAME", "KIND", "MODEL", "CHAIN", "STATE", "FAILURES", "SUCCESS", "P50 MS", "LAST ERROR"]
+        var lines = [Output.table([header] + rows)]
+        if !chain.isEmpty { lines.append("chain: " + chain.joined(separator: " → ")) }
+        return Output.lines(lines)
     }
 }

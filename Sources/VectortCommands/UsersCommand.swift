@@ -34,7 +34,7 @@ struct Users: ParsableCommand {
             if passwordStdin { parameters["password"] = .string(try Self.readPassword()) }
             try global.run {
                 let user = try decode(User.self, try global.connect().call(MethodName.usersCreate, parameters))
-                if global.json { Output.json(user) } else { user.printFields() }
+                Output.render(user, as: global.format)
             }
         }
 
@@ -63,13 +63,7 @@ struct Users: ParsableCommand {
                 let users = try page.fetch(
                     [:], call: { try decode(UserPage.self, try client.call(MethodName.usersList, $0)) },
                     next: \.nextAfter, merge: { $0.users += $1.users; $0.nextAfter = $1.nextAfter })
-                if global.json {
-                    Output.json(users)
-                    return
-                }
-                let rows = users.users.map { [$0.id, $0.email, $0.fullName ?? "", $0.status.rawValue, $0.createdAt] }
-                Output.line(Output.table([["ID", "EMAIL", "NAME", "STATUS", "CREATED"]] + rows))
-                Output.nextPage(users.nextAfter)
+                Output.render(users, as: global.format)
             }
         }
     }
@@ -85,7 +79,7 @@ struct Users: ParsableCommand {
         func run() throws {
             try global.run {
                 let user = try decode(User.self, try global.connect().call(MethodName.usersGet, ["user": .string(user)]))
-                if global.json { Output.json(user) } else { user.printFields() }
+                Output.render(user, as: global.format)
             }
         }
     }
@@ -99,20 +93,37 @@ struct Users: ParsableCommand {
         @Argument(help: "User id (u_…).")
         var user: String
 
+        /// The user as disabled.
+        struct Result: CommandResult {
+            var user: User
+
+            func encode(to encoder: any Encoder) throws { try user.encode(to: encoder) }
+
+            var text: String { Output.lines("disabled \(user.id) (\(user.email))") }
+        }
+
         func run() throws {
             try global.run {
                 let user = try decode(
                     User.self, try global.connect().call(MethodName.usersDisable, ["user": .string(user)]))
-                if global.json { Output.json(user) } else { Output.line("disabled \(user.id) (\(user.email))") }
+                Output.render(Result(user: user), as: global.format)
             }
         }
     }
 }
 
-extension User {
-    func printFields() {
-        Output.fields([
-            ("id", id), ("email", email), ("name", fullName), ("status", status.rawValue), ("created", createdAt),
-        ])
+extension User: CommandResult {
+    var text: String {
+        Output.lines(
+            Output.fields([
+                ("id", id), ("email", email), ("name", fullName), ("status", status.rawValue), ("created", createdAt),
+            ]))
+    }
+}
+
+extension UserPage: CommandResult {
+    var text: String {
+        let rows = users.map { [$0.id, $0.email, $0.fullName ?? "", $0.status.rawValue, $0.createdAt] }
+        return Output.page(Output.table([["ID", "EMAIL", "NAME", "STATUS", "CREATED"]] + rows), nextAfter: nextAfter)
     }
 }

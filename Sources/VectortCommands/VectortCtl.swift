@@ -81,6 +81,12 @@ struct GlobalOptions: ParsableArguments {
         return Array(arguments[index..<end]) + leading + arguments[end...]
     }
 
+    /// How a command's result is printed.
+    var format: Output.Format { json ? .json : .text }
+
+    /// How each result of a stream is printed: its text, or one JSON document per line.
+    var streamFormat: Output.Format { json ? .jsonLine : .text }
+
     var socketPath: String {
         SocketPath.forClient(explicit: socket, environment: ProcessInfo.processInfo.environment)
     }
@@ -100,11 +106,16 @@ struct GlobalOptions: ParsableArguments {
         do {
             try body()
         } catch let error as VectortClientError {
-            Output.error(error, json: json)
+            report(FailureReport(error))
             throw ExitCode(ExitCodes.code(for: error))
         } catch let failure as CommandFailure {
-            failure.report(json: json)
+            report(FailureReport(failure))
             throw ExitCode(ExitCodes.failure)
         }
+    }
+
+    /// Prints a failure on standard error: one line of JSON with `--json`, else its text.
+    func report(_ failure: FailureReport) {
+        Output.render(failure, as: json ? .jsonLine : .text, to: .standardError)
     }
 }
