@@ -6,49 +6,6 @@ import Glibc
 import Darwin
 #endif
 
-/// Why a client call failed, typed so that callers never match on message text.
-public enum VectortClientError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// Nothing listens on the socket (ENOENT, ECONNREFUSED).
-    case notRunning(path: String, reason: String)
-    /// The socket refused us: EACCES on connect, or the daemon refused our role.
-    case permissionDenied(path: String, reason: String)
-    /// The daemon speaks another protocol version.
-    case protocolMismatch(client: Int, server: Int)
-    /// No complete reply before the deadline.
-    case timeout(seconds: Double)
-    /// The daemon closed the connection before replying.
-    case connectionClosed
-    /// A reply that is not a valid frame or JSON reply.
-    case invalidReply(String)
-    /// Any other system call failure.
-    case io(String)
-    /// The daemon answered with an error reply.
-    case remote(WireError)
-
-    public var description: String {
-        switch self {
-        case .notRunning(let path, let reason):
-            "vectortd is not running (socket \(path): \(reason)): start it with `systemctl start vectortd`"
-        case .permissionDenied(let path, let reason):
-            "permission denied on \(path) (\(reason)): join the vectortd-admin group (or the configured client group), "
-                + "then log in again: `sudo usermod -aG vectortd-admin $USER`"
-        case .protocolMismatch(let client, let server):
-            "protocol mismatch: this client speaks version \(client), vectortd speaks version \(server); "
-                + "install matching versions (restart vectortd after an upgrade: `systemctl restart vectortd`)"
-        case .timeout(let seconds):
-            "no reply from vectortd within \(seconds) s"
-        case .connectionClosed:
-            "vectortd closed the connection"
-        case .invalidReply(let detail):
-            "invalid reply from vectortd: \(detail)"
-        case .io(let detail):
-            detail
-        case .remote(let error):
-            error.description
-        }
-    }
-}
-
 /// A blocking client for the control socket, usable from any Swift tool.
 ///
 /// One instance is one connection; it is not thread-safe. Calls may be pipelined with `send`
@@ -89,7 +46,7 @@ public final class VectortClient {
             do {
                 info = try client.call(MethodName.getInfo).decode(as: ServiceInfo.self)
             } catch let error as VectortClientError {
-                if case .remote(let wire) = error, wire.name == .permissionDenied {
+                if let wire = error.remoteError, wire.name == .permissionDenied {
                     throw .permissionDenied(path: socketPath, reason: wire.message)
                 }
                 throw error

@@ -11,17 +11,18 @@ enum ExitCodes {
     static let usage: Int32 = 64
 
     static func code(for error: VectortClientError) -> Int32 {
-        switch error {
-        case .notRunning: notReachable
-        case .permissionDenied: permissionDenied
-        case .timeout: timeout
-        case .remote(let wire):
-            switch wire.name {
+        if let wire = error.remoteError {
+            return switch wire.name {
             case .permissionDenied: permissionDenied
             case .timeout: timeout
             default: daemonError
             }
-        case .protocolMismatch, .connectionClosed, .invalidReply, .io: failure
+        }
+        return switch error.code {
+        case .notRunning: notReachable
+        case .permissionDenied: permissionDenied
+        case .timeout: timeout
+        default: failure
         }
     }
 }

@@ -16,17 +16,11 @@ struct FailureReport: CommandResult {
 
     init(_ error: VectortClientError) {
         message = error.description
-        switch error {
-        case .remote(let wire):
+        if let wire = error.remoteError {
             self.error = wire.name.rawValue
             parameters = wire.parameters
-        case .notRunning: self.error = "not_running"
-        case .permissionDenied: self.error = "permission_denied"
-        case .protocolMismatch: self.error = "protocol_mismatch"
-        case .timeout: self.error = "timeout"
-        case .connectionClosed: self.error = "connection_closed"
-        case .invalidReply: self.error = "invalid_reply"
-        case .io: self.error = "io"
+        } else {
+            self.error = error.code.description
         }
     }
 

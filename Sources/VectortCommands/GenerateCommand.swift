@@ -60,7 +60,7 @@ struct Generate: ParsableCommand {
                     Output.render(GenerationProgress.Step(event: reply.parameters ?? [:]), as: global.streamFormat)
                 }
             } catch let error as VectortClientError {
-                guard case .remote(let wire) = error else { throw error }
+                guard let wire = error.remoteError else { throw error }
                 var failure = FailureReport(error)
                 failure.details = GenerationProgress.errorDetails(wire)
                 global.report(failure)

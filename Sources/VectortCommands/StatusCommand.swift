@@ -44,7 +44,7 @@ struct Status: ParsableCommand {
             do {
                 return try global.connect()
             } catch let error as VectortClientError {
-                guard case .notRunning = error, Date() < deadline else { throw error }
+                guard error.code == .notRunning, Date() < deadline else { throw error }
                 Thread.sleep(forTimeInterval: 0.1)
             }
         }

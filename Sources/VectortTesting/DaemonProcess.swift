@@ -106,7 +106,7 @@ public final class DaemonProcess {
             do {
                 return try await AsyncVectortClient.connect(socketPath: socketPath, timeout: callTimeout)
             } catch {
-                switch error {
+                switch error.code {
                 case .notRunning, .connectionClosed:
                     guard ContinuousClock.now < deadline, process.isRunning else { throw error }
                     try await Task.sleep(for: .milliseconds(20))

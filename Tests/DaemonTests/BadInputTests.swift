@@ -79,7 +79,7 @@ extension DaemonSuite {
             await #expect {
                 _ = try await client.call(MethodName.getInfo, ["verbose": true])
             } throws: { error in
-                guard case .remote(let wire) = error as? VectortClientError else { return false }
+                guard let wire = (error as? VectortClientError)?.remoteError else { return false }
                 return wire.name == .invalidParameter && wire.details["parameter"] == "verbose"
             }
         }
@@ -158,7 +158,7 @@ extension DaemonSuite {
             await #expect {
                 _ = try await AsyncVectortClient.connect(socketPath: daemon.socketPath, timeout: 5)
             } throws: { error in
-                guard case .remote(let wire) = error as? VectortClientError else { return false }
+                guard let wire = (error as? VectortClientError)?.remoteError else { return false }
                 return wire.name == .unavailable
             }
             held.removeLast().close()

@@ -138,7 +138,7 @@ extension DaemonSuite {
                         ["user": .string(user), "project": .string(project), "prompt": .string("a shop")], timeout: 60)
                     Issue.record("expected io.vectort.Unavailable")
                 } catch let error as VectortClientError {
-                    guard case .remote(let wire) = error else { throw error }
+                    guard let wire = error.remoteError else { throw error }
                     #expect(wire.name == .unavailable)
                     #expect(wire.details["reason"] == .string("server_error"))
                 }

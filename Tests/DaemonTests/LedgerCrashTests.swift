@@ -107,8 +107,9 @@ extension DaemonSuite {
                         let again = try await client.call(MethodName.creditsRelease, ["hold": .string(hold.id)])
                             .decode(as: CreditHold.self)
                         #expect(again.status == .released, "acknowledged hold \(hold.id)")
-                    } catch VectortClientError.remote(let error) where error.name == .conflict {
-                        #expect(error.message.contains("settled"), "acknowledged hold \(hold.id): \(error)")
+                    } catch let failure as VectortClientError where failure.remoteError?.name == .conflict {
+                        let error = failure.remoteError
+                        #expect(error?.message.contains("settled") == true, "acknowledged hold \(hold.id): \(failure)")
                     }
                 }
             }

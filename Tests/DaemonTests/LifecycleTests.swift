@@ -101,7 +101,7 @@ extension DaemonSuite {
             await #expect {
                 _ = try await client.call(MethodName.reload)
             } throws: { error in
-                guard case .remote(let wire) = error as? VectortClientError else { return false }
+                guard let wire = (error as? VectortClientError)?.remoteError else { return false }
                 return wire.name == .conflict && wire.message.contains("shutdown.grace_seconds")
             }
             _ = try await client.call(MethodName.ping)

@@ -55,7 +55,7 @@ struct VectortClientErrorTests {
     @Test func overlongPathIsAnIOErrorNotACrash() async {
         let path = "/tmp/" + String(repeating: "x", count: 200) + ".sock"
         let error = await Self.connectError(path)
-        guard case .io(let detail) = error else {
+        guard let error, error.code == .io, let detail = error.detailText else {
             Issue.record("expected .io, got \(String(describing: error))")
             return
         }
@@ -156,7 +156,7 @@ struct VectortClientErrorTests {
         }
         let client = try await AsyncVectortClient.connect(socketPath: daemon.path, handshake: false)
         let error = await #expect(throws: VectortClientError.self) { _ = try await client.call(MethodName.ping) }
-        guard case .invalidReply = error else {
+        guard error?.code == .invalidReply else {
             Issue.record("expected .invalidReply, got \(String(describing: error))")
             return
         }
@@ -172,7 +172,7 @@ struct VectortClientErrorTests {
         }
         let client = try await AsyncVectortClient.connect(socketPath: daemon.path, handshake: false, maxMessageBytes: 1024)
         let error = await #expect(throws: VectortClientError.self) { _ = try await client.call(MethodName.ping) }
-        guard case .invalidReply = error else {
+        guard error?.code == .invalidReply else {
             Issue.record("expected .invalidReply, got \(String(describing: error))")
             return
         }
