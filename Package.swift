@@ -140,6 +140,7 @@ let package = Package(
             dependencies: [
                 "Protocol",
                 "VectortCore",
+                "Generation",
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -171,6 +172,34 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "VectortCoreTests",
+            dependencies: ["VectortCore", "Protocol", "VectortTesting"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "StorageTests",
+            dependencies: [
+                "Storage", "VectortCore", "Protocol", "VectortTesting",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "GenerationTests",
+            dependencies: [
+                "Generation", "Protocol", "VectortCore", "VectortTesting",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "StartersTests",
+            dependencies: ["Starters", "Generation", "Protocol", "VectortCore", "VectortTesting"],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "EngineTests",
             dependencies: [
                 "Engine", "Storage", "Generation", "Starters", "Protocol", "VectortCore", "VectortTesting",
@@ -185,6 +214,7 @@ let package = Package(
             name: "VectortdTests",
             dependencies: [
                 "VectortDaemon",
+                "VectortTesting",
                 "Protocol",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -9,7 +9,7 @@ import Synchronization
 /// running a script, so that the blocking `VectortClient` can be tested against real sockets.
 final class ScriptedDaemon: Sendable {
     let path: String
-    private let directory: String
+    private let directory: TemporaryDirectory
     private let listenFD: Int32
     private let finished = DispatchSemaphore(value: 0)
     private let failures = Mutex<[String]>([])
@@ -20,8 +20,8 @@ final class ScriptedDaemon: Sendable {
     }
 
     init(script: @escaping @Sendable (ScriptedConnection) throws -> Void) throws {
-        directory = try makeTemporaryDirectory()
-        path = directory + "/vectortd.sock"
+        directory = try TemporaryDirectory(prefix: "vt")
+        path = directory.file("vectortd.sock")
         listenFD = try bindUnixSocket(path: path)
         guard listen(listenFD, 8) == 0 else { throw ScriptError(description: "listen: \(errno)") }
         let thread = Thread { [self] in serve(script) }
@@ -47,12 +47,11 @@ final class ScriptedDaemon: Sendable {
         remove()
     }
 
-    /// Closes the listener and removes the socket and its directory, once.
+    /// Closes the listener and removes the socket, once (the directory goes with the daemon).
     private func remove() {
         guard !removed.exchange(true, ordering: .relaxed) else { return }
         Glibc.close(listenFD)
         unlink(path)
-        rmdir(directory)
     }
 
     /// Waits for the script to end, removes the socket, and returns what went wrong on the daemon's side.
@@ -116,14 +115,6 @@ final class ScriptedConnection: @unchecked Sendable {
             fd = -1
         }
     }
-}
-
-func makeTemporaryDirectory() throws -> String {
-    var template = Array("/tmp/vt-XXXXXX".utf8CString)
-    guard let result = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-        throw ScriptedDaemon.ScriptError(description: "mkdtemp: \(errno)")
-    }
-    return String(cString: result)
 }
 
 /// A bound (not yet listening) AF_UNIX stream socket.

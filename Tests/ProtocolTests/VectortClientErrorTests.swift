@@ -15,21 +15,19 @@ struct VectortClientErrorTests {
     }
 
     @Test func missingSocketMeansNotRunning() async throws {
-        let directory = try makeTemporaryDirectory()
-        defer { rmdir(directory) }
-        let path = directory + "/vectortd.sock"
+        let directory = try TemporaryDirectory(prefix: "vt")
+        let path = directory.file("vectortd.sock")
         let error = await Self.connectError(path)
         #expect(error == .notRunning(path: path, reason: String(cString: strerror(ENOENT))))
     }
 
     @Test func socketFileWithoutListenerMeansNotRunning() async throws {
-        let directory = try makeTemporaryDirectory()
-        let path = directory + "/vectortd.sock"
+        let directory = try TemporaryDirectory(prefix: "vt")
+        let path = directory.file("vectortd.sock")
         let fd = try bindUnixSocket(path: path)
         defer {
             close(fd)
             unlink(path)
-            rmdir(directory)
         }
         let error = await Self.connectError(path)
         #expect(error == .notRunning(path: path, reason: String(cString: strerror(ECONNREFUSED))))
@@ -37,16 +35,15 @@ struct VectortClientErrorTests {
 
     @Test(.enabled(if: getuid() != 0, "root ignores directory permissions"))
     func socketInAnUnreadableDirectoryMeansPermissionDenied() async throws {
-        let directory = try makeTemporaryDirectory()
-        let path = directory + "/vectortd.sock"
+        let directory = try TemporaryDirectory(prefix: "vt")
+        let path = directory.file("vectortd.sock")
         let fd = try bindUnixSocket(path: path)
         #expect(listen(fd, 1) == 0)
-        chmod(directory, 0)
+        chmod(directory.path, 0)
         defer {
-            chmod(directory, 0o700)
+            chmod(directory.path, 0o700)
             close(fd)
             unlink(path)
-            rmdir(directory)
         }
         let error = await Self.connectError(path)
         #expect(error == .permissionDenied(path: path, reason: String(cString: strerror(EACCES))))

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VectortTesting
 
 @testable import VectortDaemon
 
@@ -40,7 +41,6 @@ struct ConfigurationLoaderTests {
 
     static func load(yaml: String? = nil, environment: [String: String] = [:]) async throws -> DaemonConfiguration {
         let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let file = try yaml.map { try directory.write("vectortd.yaml", $0) }
         return try await ConfigurationLoader(file: file, fileMayBeMissing: false, environment: environment).load()
     }
@@ -151,7 +151,6 @@ struct ConfigurationLoaderTests {
 
     @Test func explicitConfigFileThatDoesNotExistIsAnError() async throws {
         let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let loader = ConfigurationLoader.locate(explicit: directory.path + "/missing.yaml", environment: [:])
         #expect(loader.fileMayBeMissing == false)
         let error = await #expect(throws: ConfigurationError.self) { _ = try await loader.load() }
@@ -161,10 +160,6 @@ struct ConfigurationLoaderTests {
     @Test func configurationDirectoryIsSearchedInOrder() throws {
         let first = try TemporaryDirectory()
         let second = try TemporaryDirectory()
-        defer {
-            first.remove()
-            second.remove()
-        }
         let file = try second.write("vectortd.yaml", "log:\n  level: debug\n")
         let loader = ConfigurationLoader.locate(
             explicit: nil, environment: ["CONFIGURATION_DIRECTORY": "\(first.path):\(second.path)"])

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VectortTesting
 
 @testable import VectortDaemon
 
@@ -7,7 +8,6 @@ import Testing
 struct SecretsTests {
     @Test func credentialFileIsReadWithoutItsTrailingNewline() async throws {
         let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         try directory.write("stripe-secret-key", "sk_test_123\n")
         let secrets = try await Secrets.load(credentialsDirectory: directory.path, environment: [:])
         #expect(secrets["stripe-secret-key"]?.value == "sk_test_123")
@@ -24,7 +24,6 @@ struct SecretsTests {
 
     @Test func credentialFileWinsOverTheEnvironment() async throws {
         let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         try directory.write("openai-api-key", "from-file")
         let secrets = try await Secrets.load(
             credentialsDirectory: directory.path, environment: ["VECTORTD_OPENAI_API_KEY": "from-env"])
@@ -33,7 +32,6 @@ struct SecretsTests {
 
     @Test func emptyValuesCountAsAbsent() async throws {
         let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         try directory.write("github-token", "\n")
         let secrets = try await Secrets.load(
             credentialsDirectory: directory.path,
@@ -44,7 +42,6 @@ struct SecretsTests {
 
     @Test func onlyTheRequestedNamesAreLoaded() async throws {
         let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         try directory.write("unrelated-file", "value")
         let secrets = try await Secrets.load(
             names: ["jwt-secret"], credentialsDirectory: directory.path,
@@ -54,7 +51,6 @@ struct SecretsTests {
 
     @Test func unreadableCredentialsDirectoryIsAnError() async throws {
         let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let error = await #expect(throws: ConfigurationError.self) {
             _ = try await Secrets.load(credentialsDirectory: directory.path + "/missing", environment: [:])
         }

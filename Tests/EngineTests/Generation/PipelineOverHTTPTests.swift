@@ -13,6 +13,8 @@ import VectortCore
 /// become the right chain decisions.
 @Suite("Generation over HTTP providers")
 struct PipelineOverHTTPTests {
+    static let key = "sk-test-pipeline-7c1e"
+
     /// Fakes of the given flavours behind real clients, chained in that order.
     func withChain<T>(
         _ kinds: [ProviderKind], retry: RetryPolicy = RetryPolicy(maxRetries: 2, base: .seconds(1), cap: .seconds(8)),
@@ -25,10 +27,10 @@ struct PipelineOverHTTPTests {
         do {
             var entries: [(ProviderSettings, any LLMProvider)] = []
             for kind in kinds {
-                let server = try await FakeLLMServer.start(kind.fakeFlavour, apiKey: testKey)
+                let server = try await FakeLLMServer.start(kind.fakeFlavour, apiKey: Self.key)
                 servers.append(server)
                 let settings = ProviderSettings(
-                    name: kind.rawValue, kind: kind, model: defaultModel(kind), baseURL: server.baseURL, apiKey: testKey,
+                    name: kind.rawValue, kind: kind, model: kind.sampleModel, baseURL: server.baseURL, apiKey: Self.key,
                     timeouts: .relaxed, retry: retry)
                 entries.append((settings, ProviderFactory.make(settings, httpClient: client)))
             }

@@ -2,10 +2,7 @@ import Foundation
 import Testing
 import VectortTesting
 
-@testable import Engine
-@testable import Generation
-import VectortCore
-@testable import Storage
+@testable import VectortCore
 
 @Suite("Timestamps: the hand-built RFC 3339 form equals the format style's")
 struct TimestampTests {

@@ -1,4 +1,3 @@
-import Engine
 import Foundation
 import NIOHTTP1
 import Testing

@@ -1,9 +1,7 @@
-@testable import Engine
 import Testing
 import VectortTesting
 @testable import Generation
 import VectortCore
-@testable import Storage
 
 /// The stream decoders' fast path gives what `JSONDecoder` gives: the same events and decoder
 /// state for every chunk it reads, and for every chunk it does not fully understand, the

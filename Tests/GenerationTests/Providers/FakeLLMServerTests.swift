@@ -4,6 +4,8 @@ import NIOCore
 import NIOHTTP1
 import Protocol
 import Testing
+
+@testable import Generation
 import VectortTesting
 
 /// The fakes themselves, read with a plain HTTP client: framing, envelopes, validation,

@@ -2,11 +2,9 @@ import Foundation
 import Protocol
 import Testing
 
-@testable import Engine
 @testable import Starters
 @testable import Generation
 import VectortCore
-@testable import Storage
 
 @Suite("Template provider: offline starter apps picked and filled from the brief")
 struct TemplateTests {

@@ -4,8 +4,6 @@ import Logging
 import Testing
 import VectortTesting
 
-@testable import Engine
-@testable import Generation
 import VectortCore
 @testable import Storage
 

@@ -2,11 +2,8 @@ import Foundation
 import Protocol
 import Testing
 
-@testable import Engine
-@testable import Starters
 @testable import Generation
 import VectortCore
-@testable import Storage
 
 @Suite("Validators of generated app files")
 struct ValidatorTests {

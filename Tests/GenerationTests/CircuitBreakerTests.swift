@@ -1,9 +1,7 @@
 import Testing
 
-@testable import Engine
 @testable import Generation
 import VectortCore
-@testable import Storage
 
 @Suite("CircuitBreaker: closed, open for a cool-down, half-open probes")
 struct CircuitBreakerTests {

@@ -2,10 +2,8 @@ import Foundation
 import Protocol
 import Testing
 
-@testable import Engine
 @testable import Generation
 import VectortCore
-@testable import Storage
 
 @Suite("Streaming parser of generated files: <file> blocks and path-headed fences")
 struct FileStreamParserTests {

@@ -1,26 +1,25 @@
-import Foundation
+public import Foundation
 import Glibc
-import Protocol
+public import Protocol
 import Synchronization
-import VectortTesting
 
 /// A stand-in for vectortd's control socket, so that `vectortctl` can be run against methods whose
 /// daemon side is not there yet, and against answers a real daemon never gives (a path outside
 /// the project). It serves one connection at a time on its own thread: `GetInfo` is answered as a
 /// daemon of protocol 1 would, every other call with what `answer` returns.
-final class FakeControlSocket: Sendable {
+public final class FakeControlSocket: Sendable {
     /// One step of an answer.
-    enum Step: Sendable {
+    public enum Step: Sendable {
         case reply(CallReply)
         /// Waits before the next step, or until the client sends something or hangs up.
         case pause(Duration)
     }
 
-    let directory: TemporaryDirectory
-    let path: String
+    public let directory: TemporaryDirectory
+    public let path: String
     private let server: Server
 
-    init(answer: @escaping @Sendable (CallRequest) -> [Step]) throws {
+    public init(answer: @escaping @Sendable (CallRequest) -> [Step]) throws {
         directory = try TemporaryDirectory(prefix: "vtf")
         path = directory.file("control.sock")
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -38,10 +37,10 @@ final class FakeControlSocket: Sendable {
     }
 
     /// The calls received so far, `GetInfo` included.
-    var requests: [CallRequest] { server.received.withLock { $0 } }
+    public var requests: [CallRequest] { server.received.withLock { $0 } }
 
     /// The calls of one method.
-    func requests(_ method: String) -> [CallRequest] { requests.filter { $0.method == method } }
+    public func requests(_ method: String) -> [CallRequest] { requests.filter { $0.method == method } }
 }
 
 /// The serving thread's side; the thread holds it, not the socket's owner, so that releasing the
@@ -127,22 +126,22 @@ private final class Server: Sendable {
         ).objectValue)
 }
 
-struct FakeControlSocketError: Error, CustomStringConvertible {
-    var description: String
+public struct FakeControlSocketError: Error, CustomStringConvertible {
+    public var description: String
 }
 
 extension FakeControlSocket.Step {
     /// A final reply carrying `value`.
-    static func result(_ value: some Encodable) -> Self {
+    public static func result(_ value: some Encodable) -> Self {
         .reply(CallReply(parameters: try? JSONValue(encoding: value).objectValue))
     }
 
     /// A streamed reply (`"continues": true`) carrying `value`.
-    static func event(_ value: some Encodable) -> Self {
+    public static func event(_ value: some Encodable) -> Self {
         .reply(CallReply(parameters: try? JSONValue(encoding: value).objectValue, continues: true))
     }
 
-    static func error(_ error: WireError) -> Self {
+    public static func error(_ error: WireError) -> Self {
         .reply(CallReply(error: error))
     }
 }

@@ -1,5 +1,4 @@
 import AsyncHTTPClient
-import Engine
 import Foundation
 import Testing
 import VectortTesting
@@ -116,11 +115,11 @@ struct ProviderErrorTests {
         let clock = TestClock()
         let wait = try await withFakeLLMServer(.anthropic, apiKey: testKey, clock: clock) { server in
             server.enqueue(.rateLimited(resetIn: .seconds(30)))
-            let client = HTTPClient(configuration: ProviderFactory.clientConfiguration(for: .relaxed))
+            let client = HTTPClient(configuration: ProviderClient.configuration(for: .relaxed))
             let settings = ProviderSettings(
-                name: "test-anthropic", kind: .anthropic, model: defaultModel(.anthropic), baseURL: server.baseURL,
+                name: "test-anthropic", kind: .anthropic, model: ProviderKind.anthropic.sampleModel, baseURL: server.baseURL,
                 apiKey: testKey, timeouts: .relaxed)
-            let result = await drive(ProviderFactory.make(settings, httpClient: client, clock: clock))
+            let result = await drive(makeNetworkProvider(settings, httpClient: client, clock: clock))
             try await client.shutdown()
             return result.failure?.retryAfter
         }

@@ -2,10 +2,8 @@ import Foundation
 import Testing
 import VectortTesting
 
-@testable import Engine
 @testable import Generation
 import VectortCore
-@testable import Storage
 
 @Suite("ProviderStats: recent success rate and latency, last error, totals")
 struct ProviderStatsTests {

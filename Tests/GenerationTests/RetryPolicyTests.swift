@@ -1,10 +1,8 @@
 import Testing
 import VectortTesting
 
-@testable import Engine
 @testable import Generation
 import VectortCore
-@testable import Storage
 
 @Suite("RetryPolicy: full-jitter backoff bounded by the provider's hint and the call's deadline")
 struct RetryPolicyTests {

@@ -3,11 +3,9 @@ import Protocol
 import Testing
 import VectortTesting
 
-@testable import Engine
 @testable import Starters
 @testable import Generation
 import VectortCore
-@testable import Storage
 
 /// Each starter app is opened from disk in headless Chromium (Debian package `chromium`, which
 /// `make test` installs). Console errors are caught two ways: a probe script injected at the top

@@ -3,8 +3,6 @@ import GRDB
 import Logging
 import Testing
 
-@testable import Engine
-@testable import Generation
 import VectortCore
 @testable import Storage
 

@@ -1,5 +1,4 @@
 import AsyncHTTPClient
-import Engine
 import Foundation
 import NIOCore
 import VectortCore
@@ -8,26 +7,6 @@ import VectortTesting
 
 /// The key every provider test presents (and that must never show up in an error).
 let testKey = "sk-test-4f9a2c71e0b3d5"
-
-extension ProviderTimeouts {
-    /// Short clocks, so that timeout tests take a fraction of a second.
-    static let fast = ProviderTimeouts(
-        connect: .seconds(2), firstToken: .milliseconds(250), idle: .milliseconds(250), total: .seconds(5))
-    /// Clocks that a loaded machine running the suite in parallel never hits.
-    static let relaxed = ProviderTimeouts(
-        connect: .seconds(5), firstToken: .seconds(10), idle: .seconds(10), total: .seconds(30))
-}
-
-extension ProviderKind {
-    /// The fake that speaks this kind's API.
-    var fakeFlavour: FakeLLMFlavour {
-        switch self {
-        case .openai, .openaiCompatible, .template: .openai
-        case .anthropic: .anthropic
-        case .gemini: .gemini
-        }
-    }
-}
 
 /// What one streamed call produced.
 struct StreamOutcome {
@@ -120,14 +99,14 @@ func withProvider<R>(
 ) async throws -> R {
     let client = HTTPClient(
         eventLoopGroup: HTTPClient.defaultEventLoopGroup,
-        configuration: ProviderFactory.clientConfiguration(for: timeouts))
+        configuration: ProviderClient.configuration(for: timeouts))
     do {
         let result = try await withFakeLLMServer(kind.fakeFlavour, apiKey: serverKey) { server in
             for script in scripts { server.enqueue(script) }
             let settings = ProviderSettings(
-                name: "test-\(kind.rawValue)", kind: kind, model: model ?? defaultModel(kind), baseURL: server.baseURL,
+                name: "test-\(kind.rawValue)", kind: kind, model: model ?? kind.sampleModel, baseURL: server.baseURL,
                 apiKey: providerKey, timeouts: timeouts)
-            return try await body(server, ProviderFactory.make(settings, httpClient: client, clock: clock))
+            return try await body(server, makeNetworkProvider(settings, httpClient: client, clock: clock))
         }
         try await client.shutdown()
         return result
@@ -137,15 +116,6 @@ func withProvider<R>(
     }
 }
 
-func defaultModel(_ kind: ProviderKind) -> String {
-    switch kind {
-    case .openai: "gpt-4o-mini"
-    case .openaiCompatible: "llama3.1:8b"
-    case .anthropic: "claude-sonnet-4-5"
-    case .gemini: "gemini-2.5-flash"
-    case .template: "starter-v1"
-    }
-}
 
 /// One call against a fresh fake with these scripts.
 func outcome(
@@ -196,3 +166,14 @@ func nativeLengthReason(_ kind: ProviderKind) -> String {
 }
 
 let networkKinds: [ProviderKind] = [.openai, .openaiCompatible, .anthropic, .gemini]
+
+/// The provider of a network kind, as the engine's factory would build it.
+func makeNetworkProvider(
+    _ settings: ProviderSettings, httpClient: HTTPClient, clock: any VectortClock = SystemClock()
+) -> any LLMProvider {
+    switch settings.kind {
+    case .anthropic: AnthropicProvider(settings, httpClient: httpClient, clock: clock)
+    case .gemini: GeminiProvider(settings, httpClient: httpClient, clock: clock)
+    default: OpenAIProvider(settings, httpClient: httpClient, clock: clock)
+    }
+}

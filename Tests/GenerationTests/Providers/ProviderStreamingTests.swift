@@ -1,5 +1,4 @@
 import AsyncHTTPClient
-import Engine
 import Foundation
 import Testing
 
@@ -160,10 +159,10 @@ struct ProviderStreamingTests {
         defer { refusing.close() }
         let root = "http://127.0.0.1:\(refusing.port)"
         let baseURL = kind.fakeFlavour == .openai ? root + "/v1" : root
-        let client = HTTPClient(configuration: ProviderFactory.clientConfiguration(for: .relaxed))
-        let provider = ProviderFactory.make(
+        let client = HTTPClient(configuration: ProviderClient.configuration(for: .relaxed))
+        let provider = makeNetworkProvider(
             ProviderSettings(
-                name: "gone", kind: kind, model: defaultModel(kind), baseURL: baseURL, apiKey: testKey,
+                name: "gone", kind: kind, model: kind.sampleModel, baseURL: baseURL, apiKey: testKey,
                 timeouts: .relaxed), httpClient: client)
         let result = await drive(provider)
         try await client.shutdown()

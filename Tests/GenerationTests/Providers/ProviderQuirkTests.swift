@@ -1,5 +1,4 @@
 import AsyncHTTPClient
-import Engine
 import Foundation
 import Testing
 import VectortTesting
@@ -114,14 +113,5 @@ struct ProviderQuirkTests {
         let result = try await outcome(.anthropic, Self.eventStream(events.joined(separator: "\n\n") + "\n\n"))
         #expect(result.finish == nil)
         #expect(result.failure?.kind == .streamCut)
-    }
-
-    @Test func factoryBuildsTheTemplateProviderWithoutNetwork() async throws {
-        let client = HTTPClient()
-        let provider = ProviderFactory.make(
-            ProviderSettings(name: "offline", kind: .template, model: "", baseURL: ""), httpClient: client)
-        #expect(provider.kind == .template)
-        #expect(provider.name == "offline")
-        try await client.shutdown()
     }
 }
