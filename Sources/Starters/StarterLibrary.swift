@@ -1,7 +1,7 @@
 import Mustache
 import Protocol
 
-/// The starter app templates: the files under `Sources/Engine/Starters`, compiled in by the
+/// The starter app templates: the files under `Sources/Starters/Apps`, compiled in by the
 /// `EmbedStarters` build plugin and parsed once. A folder per starter holds the files it
 /// emits; `shared/` holds partials (`{{> shared/base.css}}`) and is never emitted itself.
 enum StarterLibrary {
