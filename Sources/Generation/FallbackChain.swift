@@ -1,4 +1,4 @@
-import VectortCore
+public import VectortCore
 /// Runs one step of a generation through the providers of the chain: each provider is tried
 /// with retries (backoff with full jitter, honouring the provider's wait hints, never past the
 /// deadline), skipped while its breaker is open, and given up for the next one on a failure
@@ -27,19 +27,16 @@ public struct FallbackChain: Sendable {
     public struct DeadlineReached: Error, Sendable {}
 
     public let registry: ProviderRegistry
-    let now: @Sendable () -> ContinuousClock.Instant
-    let sleep: @Sendable (Duration) async throws -> Void
+    let clock: any VectortClock
     let random: @Sendable (ClosedRange<Double>) -> Double
 
+    /// `clock` measures attempts and waits out the backoff between them.
     public init(
-        registry: ProviderRegistry,
-        now: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now },
-        sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) },
+        registry: ProviderRegistry, clock: any VectortClock = SystemClock(),
         random: @escaping @Sendable (ClosedRange<Double>) -> Double = { Double.random(in: $0) }
     ) {
         self.registry = registry
-        self.now = now
-        self.sleep = sleep
+        self.clock = clock
         self.random = random
     }
 
@@ -60,7 +57,7 @@ public struct FallbackChain: Sendable {
             var retries = 0
             attempts: while true {
                 try Task.checkCancellation()
-                guard now() < deadline else { throw DeadlineReached() }
+                guard clock.now < deadline else { throw DeadlineReached() }
                 let admission = await registry.admit(name)
                 if case .rejected = admission {
                     try await observe(.skipped(provider: name, model: settings.model))
@@ -69,10 +66,10 @@ public struct FallbackChain: Sendable {
                     break attempts
                 }
                 try await observe(.attempt(provider: name, model: settings.model, attempt: retries + 1))
-                let started = now()
+                let started = clock.now
                 do {
                     let value = try await body(provider, settings)
-                    await registry.recordSuccess(name, admission, latency: now() - started)
+                    await registry.recordSuccess(name, admission, latency: clock.now - started)
                     return (value, name)
                 } catch let failure as ProviderFailure where !Task.isCancelled {
                     await registry.recordFailure(name, admission, failure)
@@ -86,11 +83,11 @@ public struct FallbackChain: Sendable {
                         break attempts
                     case .retry:
                         let decision = settings.retry.decide(
-                            beforeRetry: retries, hint: failure.retryAfter, remaining: deadline - now(), random: random)
+                            beforeRetry: retries, hint: failure.retryAfter, remaining: deadline - clock.now, random: random)
                         switch decision {
                         case .retry(let delay):
                             try await observe(.retry(provider: name, failure: failure, delay: delay))
-                            try await sleep(delay)
+                            try await clock.sleep(for: delay)
                             retries += 1
                         case .giveUp(let reason):
                             try await observe(.fallback(provider: name, to: next, reason: failure.kind.rawValue, message: reason.description))

@@ -1,6 +1,6 @@
 public import Foundation
 public import Protocol
-import VectortCore
+public import VectortCore
 
 /// The configured providers with their breakers and recent outcomes, shared by every
 /// generation. Reconfiguring (on reload) keeps the breaker and statistics of a provider whose
@@ -23,18 +23,16 @@ public actor ProviderRegistry {
     private var entries: [String: Entry] = [:]
     private var order: [String] = []
     public private(set) var chain: [String] = []
-    private let now: @Sendable () -> ContinuousClock.Instant
-    private let wallNow: @Sendable () -> Date
+    private let clock: any VectortClock
     private let onTransition: @Sendable (TransitionEvent) -> Void
 
+    /// `clock` times the breakers (its monotonic time) and dates their reopening for the
+    /// journal (its wall time).
     public init(
-        providers: [(ProviderSettings, any LLMProvider)], chain: [String],
-        now: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now },
-        wallNow: @escaping @Sendable () -> Date = { Date() },
+        providers: [(ProviderSettings, any LLMProvider)], chain: [String], clock: any VectortClock = SystemClock(),
         onTransition: @escaping @Sendable (TransitionEvent) -> Void = { _ in }
     ) {
-        self.now = now
-        self.wallNow = wallNow
+        self.clock = clock
         self.onTransition = onTransition
         var entries: [String: Entry] = [:]
         var order: [String] = []
@@ -77,7 +75,7 @@ public actor ProviderRegistry {
 
     func admit(_ name: String) -> CircuitBreaker.Admission {
         guard var entry = entries[name] else { return .rejected(retryAt: nil) }
-        let (admission, transition) = entry.breaker.admit(now: now())
+        let (admission, transition) = entry.breaker.admit(now: clock.now)
         entries[name] = entry
         report(name, transition)
         return admission
@@ -85,8 +83,8 @@ public actor ProviderRegistry {
 
     func recordSuccess(_ name: String, _ admission: CircuitBreaker.Admission, latency: Duration) {
         guard var entry = entries[name] else { return }
-        let transition = entry.breaker.recordSuccess(admission, now: now())
-        entry.stats.recordSuccess(latency: latency, at: wallNow())
+        let transition = entry.breaker.recordSuccess(admission, now: clock.now)
+        entry.stats.recordSuccess(latency: latency, at: clock.date)
         entries[name] = entry
         report(name, transition)
     }
@@ -99,25 +97,25 @@ public actor ProviderRegistry {
             // for the longest cool-down instead of probing it every few seconds.
             let hint = failure.kind == .quotaExhausted || failure.kind == .spendLimit
                 ? entry.settings.breaker.maxCooldown : failure.retryAfter
-            transition = entry.breaker.recordFailure(admission, now: now(), hint: hint)
+            transition = entry.breaker.recordFailure(admission, now: clock.now, hint: hint)
         } else {
             // The provider answered; the answer was unusable. Not a health signal.
-            transition = entry.breaker.recordSuccess(admission, now: now())
+            transition = entry.breaker.recordSuccess(admission, now: clock.now)
         }
-        entry.stats.recordFailure(String(describing: failure), at: wallNow())
+        entry.stats.recordFailure(String(describing: failure), at: clock.date)
         entries[name] = entry
         report(name, transition)
     }
 
     func recordCancelled(_ name: String, _ admission: CircuitBreaker.Admission) {
         guard var entry = entries[name] else { return }
-        entry.breaker.recordCancelled(admission, now: now())
+        entry.breaker.recordCancelled(admission, now: clock.now)
         entries[name] = entry
     }
 
     /// When the soonest open breaker of the chain lets a call through again, in seconds.
     func soonestRetry(among names: [String]) -> Double? {
-        let current = now()
+        let current = clock.now
         let waits = names.compactMap { name -> Double? in
             guard case .open(let until) = entries[name]?.breaker.state else { return nil }
             return max(0, (until - current).seconds)
@@ -142,10 +140,10 @@ public actor ProviderRegistry {
 
     private func info(_ name: String) -> ProviderInfo? {
         guard let entry = entries[name] else { return nil }
-        let current = now()
+        let current = clock.now
         var openUntil: String?
         if case .open(let until) = entry.breaker.state {
-            openUntil = Timestamps.string(wallNow().addingTimeInterval(max(0, (until - current).seconds)))
+            openUntil = Timestamps.string(clock.date.addingTimeInterval(max(0, (until - current).seconds)))
         }
         return ProviderInfo(
             name: name, kind: entry.settings.kind.rawValue, model: entry.settings.model,
@@ -161,7 +159,7 @@ public actor ProviderRegistry {
         var wallUntil: Date?
         switch transition {
         case .opened(let until, _), .reopened(let until), .extended(let until):
-            wallUntil = wallNow().addingTimeInterval(max(0, (until - now()).seconds))
+            wallUntil = clock.date.addingTimeInterval(max(0, (until - clock.now).seconds))
         default:
             break
         }

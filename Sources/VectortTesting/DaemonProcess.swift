@@ -14,7 +14,7 @@ import Glibc
 public final class DaemonProcess {
     public let directory: TemporaryDirectory
     public let socketPath: String
-    public let process: Process
+    public let process: ChildProcess
     public let stderrPath: String
     public let notify: NotifySocket?
     public let startedAt: ContinuousClock.Instant
@@ -37,7 +37,7 @@ public final class DaemonProcess {
         public init() {}
     }
 
-    public init(_ options: Options = Options(), in existing: TemporaryDirectory? = nil) throws {
+    public init(_ options: Options = Options(), in existing: TemporaryDirectory? = nil) async throws {
         let directory = try existing ?? TemporaryDirectory(prefix: "vtd")
         self.directory = directory
         socketPath = directory.file("run/vectortd.sock")
@@ -65,34 +65,20 @@ public final class DaemonProcess {
         if let notify { environment["NOTIFY_SOCKET"] = notify.path }
         environment.merge(options.environment) { _, new in new }
 
-        let process = Process()
-        if options.wrapper.isEmpty {
-            process.executableURL = URL(fileURLWithPath: options.binary)
-            process.arguments = arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: options.wrapper[0])
-            process.arguments = Array(options.wrapper.dropFirst()) + [options.binary] + arguments
-        }
-        process.environment = environment
-        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
-        process.standardError = log
-        process.standardOutput = log
-        process.standardInput = FileHandle.nullDevice
+        let command = options.wrapper.isEmpty ? [options.binary] + arguments : options.wrapper + [options.binary] + arguments
         startedAt = .now
-        try ProcessLaunch.run(process)
-        self.process = process
+        process = try await ChildProcess.start(
+            command[0], Array(command.dropFirst()), environment: environment, outputPath: stderrPath)
     }
 
     deinit {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        process.signal(SIGKILL)
         notify?.stop()
     }
 
-    public var pid: Int32 { process.processIdentifier }
+    public var pid: Int32 { process.pid }
+
+    public var isRunning: Bool { process.isRunning }
 
     /// What the daemon printed so far.
     public var output: String {
@@ -118,17 +104,12 @@ public final class DaemonProcess {
     }
 
     public func signal(_ signal: Int32) {
-        kill(process.processIdentifier, signal)
+        process.signal(signal)
     }
 
     /// Waits for the process to exit; its exit status, or nil on timeout.
     public func waitForExit(timeout: Duration = .seconds(30)) async -> Int32? {
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning {
-            guard ContinuousClock.now < deadline else { return nil }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        return process.terminationStatus
+        await process.waitForExit(timeout: timeout)
     }
 }
 
@@ -155,7 +136,6 @@ public func runCommand(
         executable: .path(FilePath(executable)), arguments: Arguments(arguments), environment: environment,
         workingDirectory: workingDirectory.map { FilePath($0) })
     let limit = 256 * 1024 * 1024
-    // Foundation's Process is not involved, so these launches need not take ProcessLaunch's turn.
     let result =
         if let input {
             try await Subprocess.run(
@@ -163,10 +143,5 @@ public func runCommand(
         } else {
             try await Subprocess.run(configuration, input: .none, output: .bytes(limit: limit), error: .string(limit: limit))
         }
-    let status: Int32 =
-        switch result.terminationStatus {
-        case .exited(let code): code
-        case .signaled(let signal): 128 + signal
-        }
-    return CommandResult(status: status, stdoutBytes: result.standardOutput, stderr: result.standardError ?? "")
+    return CommandResult(status: exitCode(result.terminationStatus), stdoutBytes: result.standardOutput, stderr: result.standardError ?? "")
 }

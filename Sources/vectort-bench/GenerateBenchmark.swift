@@ -154,7 +154,7 @@ struct GenerateBenchmark: AsyncParsableCommand {
         }
         options.config = config
         options.credentials["openai-api-key"] = Self.key
-        let process = try DaemonProcess(options)
+        let process = try await DaemonProcess(options)
         let admin = try await process.connect(callTimeout: 60)
         var projects: [(String, String)] = []
         for i in 0..<concurrency {

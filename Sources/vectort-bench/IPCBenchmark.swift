@@ -27,7 +27,7 @@ struct IPCBenchmark: AsyncParsableCommand {
         var options = DaemonProcess.Options()
         options.binary = daemon
         options.config = "log:\n  level: warning\ncontrol:\n  max_connections: 4096\n"
-        let daemonProcess = try DaemonProcess(options, in: directory)
+        let daemonProcess = try await DaemonProcess(options, in: directory)
         _ = try await daemonProcess.connect()
         // The floor runs in its own process, as the daemon does, so both sides of every
         // comparison pay the same cross-process wake-ups.

@@ -99,7 +99,7 @@ struct LedgerBenchmark: AsyncParsableCommand {
             credits:
               free_on_signup: 0
             """
-        let process = try DaemonProcess(options)
+        let process = try await DaemonProcess(options)
         let admin = try await process.connect()
         var users: [String] = []
         for i in 0..<connections {

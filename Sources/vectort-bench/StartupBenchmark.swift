@@ -35,7 +35,7 @@ struct StartupBenchmark: AsyncParsableCommand {
             var options = DaemonProcess.Options()
             options.binary = daemon
             options.config = "log:\n  level: warning\n"
-            let process = try DaemonProcess(options)
+            let process = try await DaemonProcess(options)
             let notify = try requireValue(process.notify)
             guard let message = await notify.waitFor("READY", "1", timeout: .seconds(30)),
                 let readyAt = message.kernelNanoseconds

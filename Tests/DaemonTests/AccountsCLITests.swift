@@ -11,7 +11,7 @@ extension DaemonSuite {
             let daemon: DaemonProcess
 
             init() async throws {
-                daemon = try DaemonProcess()
+                daemon = try await DaemonProcess()
                 _ = try await daemon.connect()
             }
 

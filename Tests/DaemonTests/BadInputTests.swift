@@ -17,7 +17,7 @@ extension DaemonSuite {
         }
 
         @Test func hugeAnnouncedLengthIsRefusedWithoutReadingThePayload() async throws {
-            let daemon = try DaemonProcess()
+            let daemon = try await DaemonProcess()
             let client = try await daemon.connect()
             try await client.sendRaw(header(UInt32.max) + Array(repeating: 0x41, count: 4096))
             let reply = try await client.receive()
@@ -31,7 +31,7 @@ extension DaemonSuite {
         @Test func configuredLimitApplies() async throws {
             var options = DaemonProcess.Options()
             options.config = "control:\n  max_message_bytes: 2048\n"
-            let daemon = try DaemonProcess(options)
+            let daemon = try await DaemonProcess(options)
             let client = try await daemon.connect()
             let big = "{\"method\":\"io.vectort.Service.Ping\",\"parameters\":{},\"pad\":\"\(String(repeating: "x", count: 3000))\"}"
             try await client.sendFrame(Array(big.utf8))
@@ -41,7 +41,7 @@ extension DaemonSuite {
         }
 
         @Test func zeroLengthFrameIsInvalidAndClosesTheConnection() async throws {
-            let daemon = try DaemonProcess()
+            let daemon = try await DaemonProcess()
             let client = try await daemon.connect()
             try await client.sendRaw(header(0))
             let reply = try await client.receive()
@@ -50,7 +50,7 @@ extension DaemonSuite {
         }
 
         @Test func malformedPayloadsKeepTheConnection() async throws {
-            let daemon = try DaemonProcess()
+            let daemon = try await DaemonProcess()
             let client = try await daemon.connect()
             let payloads: [(String, ErrorName)] = [
                 ("not json", .invalidMessage),
@@ -74,7 +74,7 @@ extension DaemonSuite {
         }
 
         @Test func unknownParameterIsNamed() async throws {
-            let daemon = try DaemonProcess()
+            let daemon = try await DaemonProcess()
             let client = try await daemon.connect()
             await #expect {
                 _ = try await client.call(MethodName.getInfo, ["verbose": true])
@@ -85,7 +85,7 @@ extension DaemonSuite {
         }
 
         @Test func pipelinedRepliesComeBackInCallOrder() async throws {
-            let daemon = try DaemonProcess()
+            let daemon = try await DaemonProcess()
             let client = try await daemon.connect()
             let methods = (0..<200).map { i in
                 [MethodName.getHealth, MethodName.ping, MethodName.getInfo, "io.vectort.X.Y"][i % 4]
@@ -103,7 +103,7 @@ extension DaemonSuite {
         }
 
         @Test func onewayCallsGetNoReply() async throws {
-            let daemon = try DaemonProcess()
+            let daemon = try await DaemonProcess()
             let client = try await daemon.connect()
             try await client.send(CallRequest(method: MethodName.ping, oneway: true))
             try await client.send(CallRequest(method: "io.vectort.Unknown.Method", oneway: true))
@@ -113,7 +113,7 @@ extension DaemonSuite {
         }
 
         @Test func halfFrameThenDisconnectAndHalfCloseAreSurvived() async throws {
-            let daemon = try DaemonProcess()
+            let daemon = try await DaemonProcess()
             do {
                 let client = try await daemon.connect()
                 try await client.sendRaw(header(100) + Array("{\"meth".utf8))
@@ -130,7 +130,7 @@ extension DaemonSuite {
         }
 
         @Test func aClientThatNeverReadsDoesNotStallOthers() async throws {
-            let daemon = try DaemonProcess()
+            let daemon = try await DaemonProcess()
             let greedy = try await daemon.connect()
             greedy.timeout = 1
             let request = Framing.frame(Array("{\"method\":\"io.vectort.Service.Describe\"}".utf8))
@@ -152,7 +152,7 @@ extension DaemonSuite {
         @Test func connectionsAboveTheLimitAreRefusedAsUnavailable() async throws {
             var options = DaemonProcess.Options()
             options.config = "control:\n  max_connections: 3\n"
-            let daemon = try DaemonProcess(options)
+            let daemon = try await DaemonProcess(options)
             var held: [AsyncVectortClient] = []
             for _ in 0..<3 { held.append(try await daemon.connect()) }
             await #expect {

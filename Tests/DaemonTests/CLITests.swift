@@ -13,7 +13,7 @@ extension DaemonSuite {
         }
 
         @Test func statusOfAHealthyDaemonExitsZero() async throws {
-            let daemon = try DaemonProcess()
+            let daemon = try await DaemonProcess()
             _ = try await daemon.connect()
             let table = try await ctl(["status"], socket: daemon.socketPath)
             #expect(table.status == 0, "stderr: \(table.stderr)")
@@ -49,7 +49,7 @@ extension DaemonSuite {
         }
 
         @Test func daemonErrorsExitTwoAndUsageErrorsSixtyFour() async throws {
-            let daemon = try DaemonProcess()
+            let daemon = try await DaemonProcess()
             _ = try await daemon.connect()
             let unknown = try await ctl(["call", "io.vectort.Nope.Nothing", "--json"], socket: daemon.socketPath)
             #expect(unknown.status == 2)
@@ -62,7 +62,7 @@ extension DaemonSuite {
         }
 
         @Test func callPingDescribeAndReload() async throws {
-            let daemon = try DaemonProcess()
+            let daemon = try await DaemonProcess()
             _ = try await daemon.connect()
             let call = try await ctl(["call", "io.vectort.Service.GetInfo", "{}"], socket: daemon.socketPath)
             #expect(call.status == 0)
@@ -102,7 +102,7 @@ extension DaemonSuite {
 
 extension DaemonSuite.CLITests {
     @Test func reloadWithoutWaitStillReloads() async throws {
-        let daemon = try DaemonProcess()
+        let daemon = try await DaemonProcess()
         _ = try await daemon.connect()
         let notify = try #require(daemon.notify)
         let before = notify.messages.count
@@ -118,7 +118,7 @@ extension DaemonSuite.CLITests {
 
 extension DaemonSuite.CLITests {
     @Test func globalOptionsMayComeBeforeTheCommand() async throws {
-        let daemon = try DaemonProcess()
+        let daemon = try await DaemonProcess()
         _ = try await daemon.connect()
         let result = try await runCommand(
             Binaries.vectortctl, ["--socket", daemon.socketPath, "--json", "--timeout", "5", "ping"],

@@ -55,7 +55,7 @@ extension DaemonSuite {
         }
 
         @Test func aFreshInstallGeneratesAStarterAppWithTheTemplateProvider() async throws {
-            let daemon = try DaemonProcess()
+            let daemon = try await DaemonProcess()
             let client = try await daemon.connect()
             let (user, project) = try await Self.userAndProject(client)
             let events = Mutex<[JSONValue]>([])
@@ -92,7 +92,7 @@ extension DaemonSuite {
         @Test func aFailingOpenAIFallsBackToTheTemplateAndTheKeyNeverLeaks() async throws {
             try await withFakeLLMServer(.openai, apiKey: Self.key) { fake in
                 fake.setDefaultScript(.insufficientQuota)
-                let daemon = try DaemonProcess(Self.options(chain: "openai, template", fake: fake))
+                let daemon = try await DaemonProcess(Self.options(chain: "openai, template", fake: fake))
                 let client = try await daemon.connect()
                 let (user, project) = try await Self.userAndProject(client)
                 let events = Mutex<[JSONValue]>([])
@@ -129,7 +129,7 @@ extension DaemonSuite {
         @Test func everyProviderFailingIsUnavailableAndChargesNothing() async throws {
             try await withFakeLLMServer(.openai, apiKey: Self.key) { fake in
                 fake.setDefaultScript(.serverError)
-                let daemon = try DaemonProcess(Self.options(chain: "openai", fake: fake))
+                let daemon = try await DaemonProcess(Self.options(chain: "openai", fake: fake))
                 let client = try await daemon.connect()
                 let (user, project) = try await Self.userAndProject(client)
                 do {
@@ -150,7 +150,7 @@ extension DaemonSuite {
         @Test func aCallerThatGoesAwayGetsItsCreditsBack() async throws {
             try await withFakeLLMServer(.openai, apiKey: Self.key) { fake in
                 fake.setDefaultScript(.stall(beforeFirstToken: .seconds(60)))
-                let daemon = try DaemonProcess(Self.options(chain: "openai", fake: fake))
+                let daemon = try await DaemonProcess(Self.options(chain: "openai", fake: fake))
                 let client = try await daemon.connect()
                 let (user, project) = try await Self.userAndProject(client)
 
@@ -185,7 +185,7 @@ extension DaemonSuite {
                 var user = ""
                 var project = ""
                 do {
-                    let daemon = try DaemonProcess(options, in: directory)
+                    let daemon = try await DaemonProcess(options, in: directory)
                     let client = try await daemon.connect()
                     (user, project) = try await Self.userAndProject(client)
                     let caller = try await AsyncVectortClient.connect(socketPath: daemon.socketPath, timeout: 10)
@@ -198,7 +198,7 @@ extension DaemonSuite {
                     daemon.signal(SIGKILL)
                     _ = await daemon.waitForExit()
                 }
-                let daemon = try DaemonProcess(options, in: directory)
+                let daemon = try await DaemonProcess(options, in: directory)
                 let client = try await daemon.connect()
                 #expect(try await Self.balance(client, user) == 10)
                 let record = try await client.call(

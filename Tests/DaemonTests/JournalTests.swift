@@ -26,7 +26,7 @@ extension DaemonSuite {
                 "/usr/bin/unshare", "-m", "--propagation", "private", "/bin/sh", "-c",
                 "mount --bind \"\(runSystemd)\" /run/systemd && exec \"$0\" \"$@\"",
             ]
-            let daemon = try DaemonProcess(options, in: directory)
+            let daemon = try await DaemonProcess(options, in: directory)
             let client = try await daemon.connect()
 
             let serving = try #require(
@@ -58,7 +58,7 @@ extension DaemonSuite {
         }
 
         @Test func withoutJournalTheLogIsReadableLinesOnStderr() async throws {
-            let daemon = try DaemonProcess()
+            let daemon = try await DaemonProcess()
             _ = try await daemon.connect()
             let output = daemon.output
             let line = try #require(output.split(separator: "\n").first { $0.contains("serving the control socket") })

@@ -39,7 +39,7 @@ extension DaemonSuite {
             options.config = "credits:\n  free_on_signup: 0\n"
             var users: [String] = []
             do {
-                let daemon = try DaemonProcess(options, in: directory)
+                let daemon = try await DaemonProcess(options, in: directory)
                 let client = try await daemon.connect()
                 for i in 0..<4 {
                     let user = try await client.call(MethodName.usersCreate, ["email": .string("crash\(i)@example.com")])
@@ -50,7 +50,7 @@ extension DaemonSuite {
             }
             let acknowledged = Acknowledged()
             for round in 0..<20 {
-                let daemon = try DaemonProcess(options, in: directory)
+                let daemon = try await DaemonProcess(options, in: directory)
                 _ = try await daemon.connect()
                 let threads = (0..<4).map { worker in
                     Self.startWorker(
@@ -73,7 +73,7 @@ extension DaemonSuite {
         private func check(
             directory: TemporaryDirectory, options: DaemonProcess.Options, users: [String], acknowledged: Acknowledged
         ) async throws {
-            let daemon = try DaemonProcess(options, in: directory)
+            let daemon = try await DaemonProcess(options, in: directory)
             let client = try await daemon.connect()
             let verification = try await client.call(MethodName.creditsVerify).decode(as: CreditVerification.self)
             #expect(verification.ok, "mismatches: \(verification.mismatches)")

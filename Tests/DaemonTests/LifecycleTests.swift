@@ -11,7 +11,7 @@ extension DaemonSuite {
     @Suite("Daemon lifecycle with systemd notifications")
     struct LifecycleTests {
         @Test func readyIsSentBeforeTheFirstCallIsAnswered() async throws {
-            let daemon = try DaemonProcess()
+            let daemon = try await DaemonProcess()
             let client = try await daemon.connect()
             let answeredAt = NotifySocket.realtimeNanoseconds()
             _ = try await client.call(MethodName.ping)
@@ -24,7 +24,7 @@ extension DaemonSuite {
         }
 
         @Test func sigtermSendsStoppingAndExitsZero() async throws {
-            let daemon = try DaemonProcess()
+            let daemon = try await DaemonProcess()
             let notify = try #require(daemon.notify)
             _ = try #require(await notify.waitFor("READY", "1"))
             daemon.signal(SIGTERM)
@@ -36,7 +36,7 @@ extension DaemonSuite {
         }
 
         @Test func sighupReloadsBetweenReloadingAndReady() async throws {
-            let daemon = try DaemonProcess()
+            let daemon = try await DaemonProcess()
             let notify = try #require(daemon.notify)
             _ = try #require(await notify.waitFor("READY", "1"))
             let before = notify.messages.count
@@ -57,7 +57,7 @@ extension DaemonSuite {
         @Test func watchdogPingsAtHalfTheInterval() async throws {
             var options = DaemonProcess.Options()
             options.environment["WATCHDOG_USEC"] = "200000"
-            let daemon = try DaemonProcess(options)
+            let daemon = try await DaemonProcess(options)
             let notify = try #require(daemon.notify)
             _ = try #require(await notify.waitFor("READY", "1"))
             try await Task.sleep(for: .seconds(1.5))
@@ -68,7 +68,7 @@ extension DaemonSuite {
         }
 
         @Test func noWatchdogPingsWhenTheWatchdogIsOff() async throws {
-            let daemon = try DaemonProcess()
+            let daemon = try await DaemonProcess()
             let notify = try #require(daemon.notify)
             _ = try #require(await notify.waitFor("READY", "1"))
             try await Task.sleep(for: .milliseconds(500))
@@ -79,7 +79,7 @@ extension DaemonSuite {
             var options = DaemonProcess.Options()
             options.config = "control:\n  max_connections: 50\n"
             options.credentials["jwt-secret"] = "initial-jwt-secret-value"
-            let daemon = try DaemonProcess(options)
+            let daemon = try await DaemonProcess(options)
             let client = try await daemon.connect()
             try daemon.directory.write("vectortd.yaml", "control:\n  max_connections: 60\nlog:\n  level: debug\n")
             try daemon.directory.write("credentials/github-token", "ghp_test_not_a_real_token")
@@ -95,7 +95,7 @@ extension DaemonSuite {
         @Test func reloadWithAnInvalidFileKeepsTheRunningConfiguration() async throws {
             var options = DaemonProcess.Options()
             options.config = "shutdown:\n  grace_seconds: 5\n"
-            let daemon = try DaemonProcess(options)
+            let daemon = try await DaemonProcess(options)
             let client = try await daemon.connect()
             try daemon.directory.write("vectortd.yaml", "shutdown:\n  grace_seconds: soon\n")
             await #expect {
@@ -111,7 +111,7 @@ extension DaemonSuite {
         }
 
         @Test func healthReportsDatabaseAndControlLoop() async throws {
-            let daemon = try DaemonProcess()
+            let daemon = try await DaemonProcess()
             let client = try await daemon.connect()
             let health = try await client.call(MethodName.getHealth).decode(as: HealthReport.self)
             #expect(health.status == .ok)
@@ -126,7 +126,7 @@ extension DaemonSuite {
         }
 
         @Test func describeListsEveryRoutedMethod() async throws {
-            let daemon = try DaemonProcess()
+            let daemon = try await DaemonProcess()
             let client = try await daemon.connect()
             let description = try await client.call(MethodName.describe).decode(as: ServiceDescription.self)
             let names = description.methods.map(\.method)

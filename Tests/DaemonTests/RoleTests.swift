@@ -17,7 +17,7 @@ extension DaemonSuite {
         private func startDaemon(adminGroup: String = "4243", clientGroup: String = "4244") async throws -> DaemonProcess {
             var options = DaemonProcess.Options()
             options.config = "control:\n  admin_group: \"\(adminGroup)\"\n  client_group: \"\(clientGroup)\"\n"
-            let daemon = try DaemonProcess(options)
+            let daemon = try await DaemonProcess(options)
             _ = try await daemon.connect()
             // The file mode gates access in production; here every uid may reach SO_PEERCRED.
             chmod(daemon.socketPath, 0o666)

@@ -23,7 +23,7 @@ extension DaemonSuite {
                 Self.activator, "-l", path, "--fdname=control", "-E", "NOTIFY_SOCKET=\(directory.file("notify.sock"))",
                 "-E", "VECTORTD_LOG_TARGET=stderr",
             ]
-            let daemon = try DaemonProcess(options, in: directory)
+            let daemon = try await DaemonProcess(options, in: directory)
             // systemd-socket-activate execs the daemon on the first connection.
             let deadline = ContinuousClock.now + .seconds(20)
             var client: AsyncVectortClient?
@@ -50,7 +50,7 @@ extension DaemonSuite {
             let address = try #require(UnixSocketAddress(path: directory.file("run/vectortd.sock")))
             #expect(address.bind(stale) == nil)
             close(stale)  // a socket file nobody listens on: what a crash leaves behind
-            let daemon = try DaemonProcess(in: directory)
+            let daemon = try await DaemonProcess(in: directory)
             let client = try await daemon.connect()
             _ = try await client.call(MethodName.ping)
             var st = stat()
@@ -59,12 +59,12 @@ extension DaemonSuite {
         }
 
         @Test func refusesToStartOverALiveDaemon() async throws {
-            let first = try DaemonProcess()
+            let first = try await DaemonProcess()
             _ = try await first.connect()
             var options = DaemonProcess.Options()
             options.passSocketFlag = false
             options.arguments = ["--socket", first.socketPath]
-            let second = try DaemonProcess(options)
+            let second = try await DaemonProcess(options)
             let status = await second.waitForExit(timeout: .seconds(20))
             #expect(status == 1)
             #expect(second.output.contains("already serving"), "output: \(second.output)")
@@ -77,7 +77,7 @@ extension DaemonSuite {
         @Test func refusesToReplaceAFileThatIsNotASocket() async throws {
             let directory = try TemporaryDirectory(prefix: "vtf")
             try directory.write("run/vectortd.sock", "precious")
-            let daemon = try DaemonProcess(in: directory)
+            let daemon = try await DaemonProcess(in: directory)
             #expect(await daemon.waitForExit(timeout: .seconds(20)) == 1)
             #expect(try String(contentsOfFile: directory.file("run/vectortd.sock"), encoding: .utf8) == "precious")
         }

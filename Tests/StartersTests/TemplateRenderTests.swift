@@ -215,18 +215,7 @@ struct Chromium {
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         let stdoutPath = scratch + "/stdout"
         let stderrPath = scratch + "/stderr"
-        _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
-        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
-        let stdout = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
-        let stderr = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
-        defer {
-            try? stdout.close()
-            try? stderr.close()
-        }
-
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = [
+        let arguments = [
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
             "--no-default-browser-check", "--disable-extensions", "--disable-background-networking",
             "--disable-component-update", "--disable-sync", "--mute-audio", "--disable-breakpad",
@@ -236,30 +225,22 @@ struct Chromium {
             "--virtual-time-budget=2000",
             "--dump-dom", url,
         ]
-        process.environment = [
+        let environment = [
             "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
             "HOME": scratch,
             "XDG_CONFIG_HOME": scratch + "/config",
             "XDG_CACHE_HOME": scratch + "/cache",
         ]
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = stdout
-        process.standardError = stderr
-        try ProcessLaunch.run(process)
-
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning {
-            if ContinuousClock.now >= deadline {
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
-                let log = (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
-                Issue.record("chromium did not finish within \(timeout)\n\(log)")
-                break
-            }
-            try await Task.sleep(for: .milliseconds(20))
+        let process = try await ChildProcess.start(
+            executable, arguments, environment: environment, outputPath: stdoutPath, errorPath: stderrPath)
+        if await process.waitForExit(timeout: timeout) == nil {
+            process.signal(SIGKILL)
+            _ = await process.waitForExit()
+            let log = (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
+            Issue.record("chromium did not finish within \(timeout)\n\(log)")
         }
         let page = Page(
-            status: process.terminationStatus,
+            status: process.terminationStatus ?? -1,
             dom: (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "",
             log: (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "")
         try await Self.remove(scratch)

@@ -80,16 +80,19 @@ final class ScriptedProvider: LLMProvider, Sendable {
 }
 
 /// Virtual time for the chain: sleeping advances the clock at once and is recorded.
-final class VirtualTime: Sendable {
+final class VirtualTime: VectortClock {
     private let state = Mutex<(offset: Duration, sleeps: [Duration])>((.zero, []))
     let base = ContinuousClock.now
+    let baseDate = Date()
 
     var now: ContinuousClock.Instant { base + state.withLock { $0.offset } }
+    var date: Date { baseDate.addingTimeInterval(state.withLock { $0.offset }.seconds) }
     var sleeps: [Duration] { state.withLock { $0.sleeps } }
 
-    func sleep(_ duration: Duration) async throws {
+    func sleep(until deadline: ContinuousClock.Instant) async throws {
         try Task.checkCancellation()
         state.withLock {
+            let duration = max(.zero, deadline - (base + $0.offset))
             $0.offset += duration
             $0.sleeps.append(duration)
         }
@@ -161,9 +164,8 @@ func withPipeline<T>(
 ) async throws -> T {
     try await withEngine(freeOnSignup: freeOnSignup) { engine in
         let time = VirtualTime()
-        let registry = ProviderRegistry(providers: entries, chain: chain ?? entries.map(\.0.name), now: { time.now })
-        let chainRunner = FallbackChain(
-            registry: registry, now: { time.now }, sleep: { try await time.sleep($0) }, random: { $0.upperBound })
+        let registry = ProviderRegistry(providers: entries, chain: chain ?? entries.map(\.0.name), clock: time)
+        let chainRunner = FallbackChain(registry: registry, clock: time, random: { $0.upperBound })
         let store = GenerationStore(writer: engine.writer, pool: engine.pool, now: { engine.clock.date })
         let pipeline = GenerationPipeline(
             store: store, chain: chainRunner, settings: { settings }, logger: Logger(label: "pipeline-tests"))
