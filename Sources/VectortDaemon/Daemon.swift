@@ -166,7 +166,8 @@ struct Daemon {
                 adminGroup: configuration.control.adminGroup, clientGroup: configuration.control.clientGroup),
             maxConnections: configuration.control.maxConnections,
             maxPipelinedCalls: configuration.control.maxPipelinedCalls,
-            maxMessageBytes: configuration.control.maxMessageBytes)
+            maxMessageBytes: configuration.control.maxMessageBytes,
+            maxUnsentReplyBytes: configuration.control.maxUnsentReplyBytes)
     }
 
     static func generationSettings(_ configuration: DaemonConfiguration) -> GenerationSettings {

@@ -6,7 +6,7 @@ import Testing
 /// strings, and every test reads the actions the machine answers.
 @Suite("Control connection state machine")
 struct ControlConnectionStateMachineTests {
-    typealias Machine = ControlConnectionStateMachine<String>
+    typealias Machine = ControlConnectionStateMachine<String, String>
 
     private func admitted(_ machine: inout Machine, oneway: Bool = false) -> UInt64? {
         guard case .run(let sequence) = machine.callArrived(oneway: oneway, shuttingDown: false) else {
@@ -18,7 +18,7 @@ struct ControlConnectionStateMachineTests {
 
     @Test func repliesGoOutInCallOrderWhateverOrderTheyFinishIn() throws {
         var machine = Machine(maxPipelinedCalls: 8)
-        machine.frameArrived()
+        _ = machine.frameArrived("frame")
         let first = try #require(admitted(&machine))
         let second = try #require(admitted(&machine))
         let third = try #require(admitted(&machine))
@@ -50,7 +50,7 @@ struct ControlConnectionStateMachineTests {
 
     @Test func repliesWithinAReadBurstAreFlushedOnceAtItsEnd() throws {
         var machine = Machine(maxPipelinedCalls: 8)
-        machine.frameArrived()
+        _ = machine.frameArrived("frame")
         for _ in 0..<3 {
             let sequence = try #require(admitted(&machine))
             let actions = machine.deliver(sequence, "r\(sequence)", final: true, writable: true)
@@ -137,5 +137,64 @@ struct ControlConnectionStateMachineTests {
         #expect(machine.connectionClosed() == [firstTask, onewayTask])
         let late = machine.taskFinished(firstTask, sequence: first, reply: "late", writable: true)
         #expect(late.writes.isEmpty && !late.close && !late.read)
+    }
+
+    @Test func framesBeyondThePipelineLimitWaitUnstartedAndStartInOrderAsCallsFinish() throws {
+        var machine = Machine(maxPipelinedCalls: 2)
+        #expect(machine.frameArrived("a") == "a")
+        let first = try #require(admitted(&machine))
+        #expect(machine.frameArrived("b") == "b")
+        let second = try #require(admitted(&machine))
+        // One socket read can carry thousands of frames: past the limit they wait.
+        #expect(machine.frameArrived("c") == nil)
+        #expect(machine.frameArrived("d") == nil)
+        #expect(machine.waitingFrames == 2)
+        #expect(machine.readRequested(writable: true) == false)
+        #expect(machine.nextWaitingFrame() == nil, "no call has finished yet")
+
+        _ = machine.deliver(first, "A", final: true, writable: true)
+        #expect(machine.nextWaitingFrame() == "c")
+        let third = try #require(admitted(&machine))
+        #expect(machine.nextWaitingFrame() == nil, "c took the freed place")
+        _ = machine.deliver(second, "B", final: true, writable: true)
+        #expect(machine.nextWaitingFrame() == "d")
+        let fourth = try #require(admitted(&machine))
+        #expect(machine.waitingFrames == 0)
+        #expect(machine.waitingFramesStarted(writable: true) == false, "two calls run: the read stays held")
+        _ = machine.deliver(third, "C", final: true, writable: true)
+        _ = machine.deliver(fourth, "D", final: true, writable: true)
+        #expect(machine.readRequested(writable: true) == true)
+    }
+
+    @Test func aLaterFrameWaitsBehindEarlierWaitingOnesEvenWhenAPlaceIsFree() throws {
+        var machine = Machine(maxPipelinedCalls: 1)
+        _ = machine.frameArrived("a")
+        let first = try #require(admitted(&machine))
+        #expect(machine.frameArrived("b") == nil)
+        _ = machine.deliver(first, "A", final: true, writable: true)
+        #expect(machine.frameArrived("c") == nil, "b arrived first")
+        #expect(machine.nextWaitingFrame() == "b")
+    }
+
+    @Test func repliesHeldForAnEarlierCallStopNewCallsPastTheByteLimit() throws {
+        var machine = Machine(maxPipelinedCalls: 16, maxUnsentReplyBytes: 100)
+        let slow = try #require(admitted(&machine))
+        let fast = try #require(admitted(&machine))
+        _ = machine.deliver(fast, "big", bytes: 101, final: true, writable: true)
+        #expect(machine.frameArrived("next") == nil, "101 bytes wait for the slow call")
+        #expect(machine.readRequested(writable: true) == false)
+        let actions = machine.deliver(slow, "done", bytes: 10, final: true, writable: true)
+        #expect(actions.writes == ["done", "big"])
+        #expect(machine.nextWaitingFrame() == "next")
+    }
+
+    @Test func aClosedConnectionStartsNoWaitingOrLaterFrame() throws {
+        var machine = Machine(maxPipelinedCalls: 1)
+        _ = try #require(admitted(&machine))
+        #expect(machine.frameArrived("waiting") == nil)
+        _ = machine.connectionClosed()
+        #expect(machine.waitingFrames == 0)
+        #expect(machine.nextWaitingFrame() == nil)
+        #expect(machine.frameArrived("late") == nil)
     }
 }

@@ -81,6 +81,8 @@ struct ConfigurationLoader {
         c.control.maxConnections = try values.int("control.max_connections", in: 1...1_000_000) ?? c.control.maxConnections
         c.control.maxPipelinedCalls =
             try values.int("control.max_pipelined_calls", in: 1...65536) ?? c.control.maxPipelinedCalls
+        c.control.maxUnsentReplyBytes =
+            try values.int("control.max_unsent_reply_bytes", in: 65536...(1 << 34)) ?? c.control.maxUnsentReplyBytes
 
         c.database.path = try values.string("database.path") ?? c.database.path
         if c.database.path.isEmpty { throw ConfigurationError(key: "database.path", problem: "must not be empty") }

@@ -12,6 +12,7 @@ extension DaemonConfiguration {
             ("control.max_message_bytes", String(control.maxMessageBytes)),
             ("control.max_connections", String(control.maxConnections)),
             ("control.max_pipelined_calls", String(control.maxPipelinedCalls)),
+            ("control.max_unsent_reply_bytes", String(control.maxUnsentReplyBytes)),
             ("database.path", database.path),
             ("database.max_batch", String(database.maxBatch)),
             ("projects.max_files", String(projects.maxFiles)),

@@ -20,16 +20,22 @@ final class ControlConnectionHandler: ChannelDuplexHandler {
 
     private let state: ControlServerState
     private let callContext: CallContext
-    private var machine: ControlConnectionStateMachine<ByteBuffer>
+    private var machine: ControlConnectionStateMachine<ByteBuffer, ControlFrame>
     private var tasks: [UInt64: Task<Void, Never>] = [:]
     private var context: ChannelHandlerContext?
     /// Runs `onLoop` calls' tasks on this connection's event loop; made on first use.
     private var loopExecutor: EventLoopTaskExecutor?
+    /// Waiting frames are being started (a start can finish calls, which would start more).
+    private var startingWaitingFrames = false
 
-    init(state: ControlServerState, callContext: CallContext, maxPipelinedCalls: Int) {
+    init(
+        state: ControlServerState, callContext: CallContext, maxPipelinedCalls: Int,
+        maxUnsentReplyBytes: Int = 8 * 1024 * 1024
+    ) {
         self.state = state
         self.callContext = callContext
-        machine = ControlConnectionStateMachine(maxPipelinedCalls: maxPipelinedCalls)
+        machine = ControlConnectionStateMachine(
+            maxPipelinedCalls: maxPipelinedCalls, maxUnsentReplyBytes: maxUnsentReplyBytes)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -60,8 +66,15 @@ final class ControlConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        machine.frameArrived()
-        switch unwrapInboundIn(data) {
+        // Frames the decoder still had when the peer went away arrive after the channel is
+        // inactive: nobody is there to answer them.
+        guard context.channel.isActive else { return }
+        guard let incoming = machine.frameArrived(unwrapInboundIn(data)) else { return }
+        process(incoming, context: context)
+    }
+
+    private func process(_ incoming: ControlFrame, context: ChannelHandlerContext) {
+        switch incoming {
         case .violation(let error):
             guard let sequence = machine.framingViolated() else { return }
             let wire: WireError =
@@ -191,17 +204,21 @@ final class ControlConnectionHandler: ChannelDuplexHandler {
     private func finishTask(_ taskID: UInt64, sequence: UInt64?, buffer: ByteBuffer) {
         tasks[taskID] = nil
         guard let context else { return }
-        perform(machine.taskFinished(taskID, sequence: sequence, reply: buffer, writable: context.channel.isWritable))
+        perform(
+            machine.taskFinished(
+                taskID, sequence: sequence, reply: buffer, bytes: buffer.readableBytes, writable: context.channel.isWritable))
     }
 
     private func deliver(_ sequence: UInt64, _ buffer: ByteBuffer, final: Bool, closeAfter: Bool = false) {
         guard let context else { return }
         perform(
-            machine.deliver(sequence, buffer, final: final, closeAfter: closeAfter, writable: context.channel.isWritable))
+            machine.deliver(
+                sequence, buffer, bytes: buffer.readableBytes, final: final, closeAfter: closeAfter,
+                writable: context.channel.isWritable))
     }
 
     /// Carries out what the state machine answered.
-    private func perform(_ actions: ControlConnectionStateMachine<ByteBuffer>.Actions) {
+    private func perform(_ actions: ControlConnectionStateMachine<ByteBuffer, ControlFrame>.Actions) {
         guard let context else { return }
         for buffer in actions.writes { context.write(wrapOutboundOut(buffer), promise: nil) }
         if actions.flushNow { context.flush() }
@@ -209,6 +226,17 @@ final class ControlConnectionHandler: ChannelDuplexHandler {
         if actions.scheduleFlush { scheduleFlush(context: context) }
         if actions.close { context.close(promise: nil) }
         if actions.read { context.read() }
+        startWaitingFrames(context: context)
+    }
+
+    /// Starts the frames that waited for calls to finish, as far as the limits allow, then gives
+    /// back a held read when none wait any more.
+    private func startWaitingFrames(context: ChannelHandlerContext) {
+        guard !startingWaitingFrames, machine.waitingFrames > 0 else { return }
+        startingWaitingFrames = true
+        defer { startingWaitingFrames = false }
+        while let waiting = machine.nextWaitingFrame() { process(waiting, context: context) }
+        if machine.waitingFramesStarted(writable: context.channel.isWritable) { context.read() }
     }
 
     /// Replies that tasks deliver outside a read burst are flushed by one task queued behind

@@ -2,14 +2,18 @@
 ///
 /// Calls take a sequence number in arrival order; replies go out in that order, so a reply that
 /// finishes early waits in a slot until every earlier call has answered (a client may
-/// pipeline). Reading stops while too many calls are in flight or the peer does not read its
-/// replies. Within a read burst, replies are written and flushed once at its end; replies that
-/// finish outside a burst are flushed by one task queued behind them on the loop. A framing
-/// violation is answered and then the connection closes; a drain request closes it as soon as
-/// nothing is in flight.
+/// pipeline). At most `maxPipelinedCalls` calls run at once: frames that arrive beyond that (one
+/// socket read can hold thousands) wait, unparsed and unstarted, and reading stops until they
+/// have started. Reading also stops while the peer does not read its replies, or while replies
+/// waiting for an earlier call hold more than `maxUnsentReplyBytes`. Within a read burst,
+/// replies are written and flushed once at its end; replies that finish outside a burst are
+/// flushed by one task queued behind them on the loop. A framing violation is answered and then
+/// the connection closes; a drain request closes it as soon as nothing is in flight; once the
+/// connection is closed, no waiting or later frame starts.
 ///
-/// `Reply` is the handler's frame type (`ByteBuffer`); tests use plain values.
-struct ControlConnectionStateMachine<Reply> {
+/// `Reply` is the handler's frame type (`ByteBuffer`), `Frame` what its decoder hands it; tests
+/// use plain values.
+struct ControlConnectionStateMachine<Reply, Frame> {
     /// What the handler does after an event, in this order: write, flush, start the lingering
     /// close, schedule a flush, close, read.
     struct Actions {
@@ -36,11 +40,19 @@ struct ControlConnectionStateMachine<Reply> {
 
     private struct Slot {
         var buffered: [Reply] = []
+        var bytes = 0
         var finished = false
         var closeAfter = false
     }
 
     let maxPipelinedCalls: Int
+    let maxUnsentReplyBytes: Int
+    /// Frames that arrived while the connection was at its limits, oldest first (from `waitingHead`).
+    private var waiting: [Frame] = []
+    private var waitingHead = 0
+    /// Bytes of replies kept in slots until earlier calls answer.
+    private var unsentBytes = 0
+    private var closed = false
     private var nextSequence: UInt64 = 0
     private var nextToWrite: UInt64 = 0
     private var slots: [UInt64: Slot] = [:]
@@ -55,12 +67,22 @@ struct ControlConnectionStateMachine<Reply> {
     private var needsFlush = false
     private var flushScheduled = false
 
-    init(maxPipelinedCalls: Int) {
+    init(maxPipelinedCalls: Int, maxUnsentReplyBytes: Int = 8 * 1024 * 1024) {
         self.maxPipelinedCalls = maxPipelinedCalls
+        self.maxUnsentReplyBytes = maxUnsentReplyBytes
     }
 
     /// Calls taken and not yet answered, oneway calls still running included.
     var inFlight: Int { Int(nextSequence - nextToWrite) + onewayRunning }
+
+    /// Frames waiting to start.
+    var waitingFrames: Int { waiting.count - waitingHead }
+
+    /// Whether the next frame may start: always after a framing violation (every frame is then
+    /// dropped, which costs nothing), else within the limits.
+    private var mayStartFrame: Bool {
+        !acceptingCalls || (inFlight < maxPipelinedCalls && unsentBytes <= maxUnsentReplyBytes)
+    }
 
     // MARK: Reading
 
@@ -68,15 +90,40 @@ struct ControlConnectionStateMachine<Reply> {
     mutating func readRequested(writable: Bool) -> Bool {
         // After a framing violation, input is read and discarded until the peer closes: closing
         // with unread input would make the kernel reset the peer before it reads our reply.
-        if acceptingCalls && (inFlight >= maxPipelinedCalls || !writable) {
+        if acceptingCalls && (!mayStartFrame || waitingFrames > 0 || !writable) {
             readHeld = true
             return false
         }
         return true
     }
 
-    mutating func frameArrived() {
+    /// A frame came off the socket: the frame to handle now, or nil when it waits for calls to
+    /// finish (or the connection is closed and it is dropped).
+    mutating func frameArrived(_ frame: Frame) -> Frame? {
         inReadBurst = true
+        guard !closed else { return nil }
+        guard waitingFrames == 0 && mayStartFrame else {
+            waiting.append(frame)
+            return nil
+        }
+        return frame
+    }
+
+    /// The waiting frames have started as far as they could: true to give back a held read.
+    mutating func waitingFramesStarted(writable: Bool) -> Bool {
+        resumeReadingIfPossible(writable: writable)
+    }
+
+    /// The oldest waiting frame, when it may start now.
+    mutating func nextWaitingFrame() -> Frame? {
+        guard !closed, waitingFrames > 0, mayStartFrame else { return nil }
+        let frame = waiting[waitingHead]
+        waitingHead += 1
+        if waitingHead == waiting.count {
+            waiting.removeAll(keepingCapacity: true)
+            waitingHead = 0
+        }
+        return frame
     }
 
     /// The read burst ended: true to flush what it wrote.
@@ -126,10 +173,12 @@ struct ControlConnectionStateMachine<Reply> {
 
     /// A task ended with its final reply (dropped for a oneway call, `sequence` nil). Nothing
     /// happens for a task already cancelled with the connection.
-    mutating func taskFinished(_ id: UInt64, sequence: UInt64?, reply: Reply, writable: Bool) -> Actions {
+    mutating func taskFinished(_ id: UInt64, sequence: UInt64?, reply: Reply, bytes: Int = 0, writable: Bool)
+        -> Actions
+    {
         guard runningTasks.remove(id) != nil else { return Actions() }
         if let sequence {
-            return deliver(sequence, reply, final: true, writable: writable)
+            return deliver(sequence, reply, bytes: bytes, final: true, writable: writable)
         }
         onewayRunning -= 1
         var actions = Actions()
@@ -143,11 +192,13 @@ struct ControlConnectionStateMachine<Reply> {
     /// the earlier calls answer. `final` is the call's last reply; `closeAfter` closes the
     /// connection once it is out.
     mutating func deliver(
-        _ sequence: UInt64, _ reply: Reply, final: Bool, closeAfter: Bool = false, writable: Bool
+        _ sequence: UInt64, _ reply: Reply, bytes: Int = 0, final: Bool, closeAfter: Bool = false, writable: Bool
     ) -> Actions {
         var actions = Actions()
         guard sequence == nextToWrite else {
             slots[sequence, default: Slot()].buffered.append(reply)
+            slots[sequence]!.bytes += bytes
+            unsentBytes += bytes
             if final {
                 slots[sequence]!.finished = true
                 slots[sequence]!.closeAfter = closeAfter
@@ -183,8 +234,10 @@ struct ControlConnectionStateMachine<Reply> {
     private mutating func drainSlots(into actions: inout Actions) {
         while let slot = slots[nextToWrite] {
             actions.writes += slot.buffered
+            unsentBytes -= slot.bytes
             guard slot.finished else {
                 slots[nextToWrite]!.buffered = []
+                slots[nextToWrite]!.bytes = 0
                 return
             }
             slots[nextToWrite] = nil
@@ -205,12 +258,17 @@ struct ControlConnectionStateMachine<Reply> {
         return inFlight == 0 && runningTasks.isEmpty
     }
 
-    /// The connection went away: the tasks to cancel. Their replies are dropped.
+    /// The connection went away: the tasks to cancel. Their replies are dropped, and so is every
+    /// frame still waiting or arriving later.
     mutating func connectionClosed() -> Set<UInt64> {
         defer {
+            closed = true
             runningTasks.removeAll()
             onewayRunning = 0
             slots.removeAll()
+            unsentBytes = 0
+            waiting.removeAll()
+            waitingHead = 0
         }
         return runningTasks
     }
@@ -229,7 +287,7 @@ struct ControlConnectionStateMachine<Reply> {
     }
 
     private mutating func resumeReadingIfPossible(writable: Bool) -> Bool {
-        guard readHeld, inFlight < maxPipelinedCalls, writable else { return false }
+        guard readHeld, mayStartFrame, waitingFrames == 0, writable else { return false }
         readHeld = false
         return true
     }

@@ -150,7 +150,8 @@ final class ControlServer: Service {
             return [
                 ByteToMessageHandler(ControlFrameDecoder(maxMessageBytes: settings.maxMessageBytes)),
                 ControlConnectionHandler(
-                    state: state, callContext: context, maxPipelinedCalls: settings.maxPipelinedCalls),
+                    state: state, callContext: context, maxPipelinedCalls: settings.maxPipelinedCalls,
+                    maxUnsentReplyBytes: settings.maxUnsentReplyBytes),
             ]
     }
 

@@ -9,6 +9,7 @@ struct ControlSettings: Sendable, Equatable {
     var maxConnections: Int
     var maxPipelinedCalls: Int
     var maxMessageBytes: Int
+    var maxUnsentReplyBytes = 8 * 1024 * 1024
 }
 
 /// State shared by all connections of the control server.

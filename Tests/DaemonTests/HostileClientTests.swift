@@ -1,0 +1,76 @@
+import Foundation
+import Protocol
+import Testing
+import VectortTesting
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension DaemonSuite {
+    /// What a client that does not play by the rules can cost the daemon, measured on the real
+    /// process.
+    @Suite("Hostile clients: bounded memory per connection")
+    struct HostileClientTests {
+        /// The daemon's resident memory, from /proc.
+        private static func residentBytes(_ pid: Int32) -> Int? {
+            guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+            guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return nil }
+            return line.split(separator: " ").dropFirst().first.flatMap { Int($0) }.map { $0 * 1024 }
+        }
+
+        @Test func pipelinedCallsWithLargeRepliesThatAreNeverReadDoNotGrowTheDaemon() async throws {
+            let daemon = try await DaemonProcess()
+            let admin = try await daemon.connect(callTimeout: 60)
+            let user = try await admin.call(MethodName.usersCreate, ["email": "hoarder@example.com"])
+            let project = try await admin.call(
+                MethodName.projectsCreate, ["user": try #require(user["id"]), "title": "Big"])
+            let projectID = try #require(project["id"]?.stringValue)
+            let page = String(repeating: "<p>bytes that a reply carries</p>\n", count: 8 * 1024)  // 280 KB
+            _ = try await admin.call(
+                MethodName.projectsImportFiles, ["project": .string(projectID), "files": ["index.html": .string(page)]])
+            let before = try #require(Self.residentBytes(daemon.pid))
+
+            // 3,000 GetCode calls in one write, each answered with 280 KB, and no reply ever read:
+            // unbounded, that is 840 MB of replies.
+            let frame = Framing.frame(
+                Array(#"{"method":"\#(MethodName.projectsGetCode)","parameters":{"project":"\#(projectID)"}}"#.utf8))
+            var burst: [UInt8] = []
+            for _ in 0..<3_000 { burst += frame }
+            let hoarder = try await daemon.connect()
+            hoarder.timeout = 2
+            // The daemon stops reading: the write may not complete, which is the point.
+            _ = try? await hoarder.sendRaw(burst)
+            try await Task.sleep(for: .seconds(2))
+
+            let after = try #require(Self.residentBytes(daemon.pid))
+            #expect(after - before < 200 * 1024 * 1024, "grew from \(before) to \(after) bytes")
+            // Everyone else is still served.
+            _ = try await admin.call(MethodName.ping)
+            #expect(daemon.isRunning)
+        }
+
+        @Test func callsQueuedByAConnectionThatClosedNeverRun() async throws {
+            let daemon = try await DaemonProcess()
+            let admin = try await daemon.connect()
+            let user = try await admin.call(MethodName.usersCreate, ["email": "leaver@example.com"])
+            let userID = try #require(user["id"]?.stringValue)
+            // 500 pipelined grants behind a call that waits on the writer, then the client goes.
+            var burst: [UInt8] = []
+            for index in 0..<500 {
+                burst += Framing.frame(
+                    Array(
+                        #"{"method":"\#(MethodName.creditsGrant)","parameters":{"user":"\#(userID)","amount":1,"reason":"r","idempotency_key":"k\#(index)"}}"#
+                            .utf8))
+            }
+            let leaver = try await daemon.connect()
+            try await leaver.sendRaw(burst)
+            leaver.close()
+            try await Task.sleep(for: .seconds(1))
+            let balance = try await admin.call(MethodName.creditsGetBalance, ["user": .string(userID)])
+            let total = try #require(balance["total"]?.intValue)
+            // At most control.max_pipelined_calls (128) started before the close; the rest never do.
+            #expect(total <= 10 + 128, "grants of the closed connection ran past the limit (balance \(total))")
+        }
+    }
+}
