@@ -1,7 +1,7 @@
-public import Foundation
+import Foundation
 public import Logging
 public import Protocol
-public import Storage
+package import Storage
 public import VectortCore
 
 /// The engine over one database: its services share one group-commit writer and one pool of

@@ -11,6 +11,7 @@ struct CreditHoldStateTests {
         let state: CreditHoldState
         let event: CreditHoldState.Event
         let expected: CreditHoldState.Transition
+        var previouslyCharged: Int? = nil
         var testDescription: String { "\(state) on \(event)" }
     }
 
@@ -19,19 +20,18 @@ struct CreditHoldStateTests {
         Row(state: .held, event: .settle(charged: 1, held: 4), expected: .move(to: .settled)),
         Row(state: .held, event: .settle(charged: 0, held: 4), expected: .move(to: .settled)),
         Row(state: .held, event: .release, expected: .move(to: .released)),
-        Row(state: .settled, event: .settle(charged: 4, held: 4), expected: .repeatOfFinalState),
-        Row(state: .settled, event: .settle(charged: 9, held: 4), expected: .repeatOfFinalState),
+        Row(state: .settled, event: .settle(charged: 4, held: 4), expected: .repeatOfFinalState, previouslyCharged: 4),
+        Row(state: .settled, event: .settle(charged: nil, held: 4), expected: .repeatOfFinalState),
+        Row(state: .held, event: .settle(charged: nil, held: 4), expected: .move(to: .settled)),
         Row(state: .released, event: .release, expected: .repeatOfFinalState),
     ]
 
     @Test(arguments: table)
     func transitionsFollowTheTable(_ row: Row) {
-        #expect(row.state.transition(on: row.event) == row.expected)
+        #expect(row.state.transition(on: row.event, previouslyCharged: row.previouslyCharged) == row.expected)
     }
 
     static let refusals: [(CreditHoldState, CreditHoldState.Event)] = [
-        (.held, .settle(charged: 5, held: 4)),
-        (.held, .settle(charged: -1, held: 4)),
         (.settled, .release),
         (.released, .settle(charged: 1, held: 4)),
     ]
@@ -43,6 +43,28 @@ struct CreditHoldStateTests {
             return
         }
         #expect(!reason.isEmpty)
+    }
+
+    @Test(arguments: [CreditHoldState.held, .settled, .released])
+    func anAmountTheHoldCannotTakeIsInvalidInEveryState(state: CreditHoldState) {
+        for charged in [5, -1] {
+            guard case .invalidAmount(let reason) = state.transition(on: .settle(charged: charged, held: 4), previouslyCharged: 4)
+            else {
+                Issue.record("\(state): \(charged) of 4 was not an invalid amount")
+                continue
+            }
+            #expect(!reason.isEmpty)
+        }
+    }
+
+    @Test func settlingASettledHoldAgainForAnotherAmountIsAConflict() {
+        #expect(CreditHoldState.settled.transition(on: .settle(charged: 2, held: 4), previouslyCharged: 2) == .repeatOfFinalState)
+        guard case .refuse(let reason) = CreditHoldState.settled.transition(on: .settle(charged: 3, held: 4), previouslyCharged: 2)
+        else {
+            Issue.record("a second settle for another amount was not refused")
+            return
+        }
+        #expect(reason.contains("settled for 2"))
     }
 
     @Test func finalStatesNeverMoveAgain() {

@@ -18,11 +18,18 @@ struct HoldLifecycleTests {
         return user
     }
 
-    private func entries(_ engine: TestEngine, kind: String, reference: String) async throws -> [Row] {
+    /// One journal entry: its bucket and signed amount.
+    private struct Entry: Sendable {
+        var bucket: String
+        var amount: Int
+    }
+
+    private func entries(_ engine: TestEngine, kind: String, reference: String) async throws -> [Entry] {
         try await engine.pool.read { db in
             try Row.fetchAll(
                 db, sql: "SELECT bucket, amount FROM credit_entries WHERE kind = ? AND reference = ? ORDER BY id",
-                arguments: [kind, reference])
+                arguments: [kind, reference]
+            ).map { Entry(bucket: $0["bucket"], amount: $0["amount"]) }
         }
     }
 
@@ -38,8 +45,8 @@ struct HoldLifecycleTests {
             #expect(balance.total == 18)
             #expect(balance.held == 15)
             let holdEntries = try await entries(engine, kind: "hold", reference: large.id)
-            #expect(holdEntries.map { $0["bucket"] as String } == ["monthly", "free", "topup"])
-            #expect(holdEntries.map { $0["amount"] as Int } == [-1, -10, -2])
+            #expect(holdEntries.map(\.bucket) == ["monthly", "free", "topup"])
+            #expect(holdEntries.map(\.amount) == [-1, -10, -2])
             #expect(try await engine.ledgerViolations() == [])
         }
     }
@@ -55,8 +62,8 @@ struct HoldLifecycleTests {
             #expect(settled.amount == 15)
 
             let usage = try await entries(engine, kind: "usage", reference: "gen-1")
-            #expect(usage.reduce(0) { $0 + ($1["amount"] as Int) } == -5)
-            #expect(usage.map { $0["bucket"] as String } == ["monthly", "free"], "usage is charged in spending order")
+            #expect(usage.reduce(0) { $0 + $1.amount } == -5)
+            #expect(usage.map(\.bucket) == ["monthly", "free"], "usage is charged in spending order")
             let balance = try await engine.ledger.balance(user: user)
             #expect(balance.buckets == ["monthly": 0, "free": 8, "topup": 20])
             #expect(balance.total == 28)
@@ -98,6 +105,22 @@ struct HoldLifecycleTests {
             let third = try await engine.ledger.settle(hold: hold.id)
             #expect(second == first)
             #expect(third == first)
+            #expect(try await engine.count("credit_entries") == entries)
+            #expect(try await engine.ledger.balance(user: user).total == 7)
+        }
+    }
+
+    @Test func settlingASettledHoldForAnotherAmountIsRefusedAndChangesNothing() async throws {
+        try await withEngine(freeOnSignup: 10) { engine in
+            let user = try await engine.user()
+            let hold = try await engine.ledger.hold(user: user, amount: 4, reference: "gen-1")
+            _ = try await engine.ledger.settle(hold: hold.id, charged: 3)
+            let entries = try await engine.count("credit_entries")
+            await expectEngineError(.conflict) { try await engine.ledger.settle(hold: hold.id, charged: 2) }
+            // Above the hold is the amount's fault, whatever the hold's state: checked first.
+            await expectEngineError(.invalidParameter, parameter: "amount") {
+                try await engine.ledger.settle(hold: hold.id, charged: 9)
+            }
             #expect(try await engine.count("credit_entries") == entries)
             #expect(try await engine.ledger.balance(user: user).total == 7)
         }

@@ -1,9 +1,9 @@
-public import Foundation
-public import GRDB
+package import Foundation
+package import GRDB
 public import Protocol
 import VectortCore
 import Generation
-public import Storage
+package import Storage
 
 /// Projects of users. `owner`, when given, must own the project: a client acting for a user
 /// sees that user's projects only, and another user's project is simply not found.

@@ -1,11 +1,11 @@
-public import Foundation
+package import Foundation
 import Crypto
 import _CryptoExtras
-public import GRDB
+package import GRDB
 public import Protocol
 import VectortCore
 import Generation
-public import Storage
+package import Storage
 
 /// Users: created with the configured free credits as a ledger grant, never deleted, disabled
 /// when they must stop spending.

@@ -1,9 +1,9 @@
-public import Foundation
-public import GRDB
+package import Foundation
+package import GRDB
 public import Protocol
 public import VectortCore
 import Generation
-public import Storage
+package import Storage
 
 /// Immutable file sets of a project. Storing one makes it the project's current version.
 public struct Versions: Sendable {

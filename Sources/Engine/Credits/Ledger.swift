@@ -1,9 +1,9 @@
 public import Foundation
-public import GRDB
+package import GRDB
 public import Protocol
 import VectortCore
 import Generation
-public import Storage
+package import Storage
 
 /// The credit ledger: an append-only journal of entries with per-bucket balances cached in the
 /// same transaction. Every write goes through the `LedgerWriter` (group commit, savepoint per
@@ -290,10 +290,11 @@ public struct Ledger: Sendable {
     ) throws -> CreditHold {
         let hold = try loadHold(db, id)
         let state = CreditHoldState(rawValue: hold.status.rawValue)!
-        let event: CreditHoldState.Event = release ? .release : .settle(charged: charged ?? hold.amount, held: hold.amount)
-        switch state.transition(on: event) {
+        let event: CreditHoldState.Event = release ? .release : .settle(charged: charged, held: hold.amount)
+        switch state.transition(on: event, previouslyCharged: hold.charged) {
+        case .invalidAmount(let reason):
+            throw EngineError.invalid("amount", reason)
         case .refuse(let reason):
-            if case .settle = event, state == .held { throw EngineError.invalid("amount", reason) }
             throw EngineError.conflict(reason)
         case .repeatOfFinalState:
             return hold

@@ -1,9 +1,9 @@
-public import Foundation
-public import GRDB
+package import Foundation
+package import GRDB
 public import Protocol
 import VectortCore
 import Generation
-public import Storage
+package import Storage
 
 /// Generation records. Each step that touches credits is one transaction through the ledger
 /// writer: the start (record + hold), the success (version + settle + record) and the failure
