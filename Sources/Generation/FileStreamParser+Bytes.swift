@@ -1,5 +1,5 @@
-public import Protocol
-public import VectortCore
+import Protocol
+import VectortCore
 
 /// Byte-level helpers the syntaxes share: trimming, blank lines, searching, path normalization.
 extension FileStreamParser {

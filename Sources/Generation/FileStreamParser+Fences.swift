@@ -1,5 +1,5 @@
-public import Protocol
-public import VectortCore
+import Protocol
+import VectortCore
 
 /// Markdown fences (```lang path) and the path headers and comments that name a fenced file.
 extension FileStreamParser {

@@ -1,5 +1,5 @@
-public import Protocol
-public import VectortCore
+import Protocol
+import VectortCore
 
 /// The `<file path="…">…</file>` syntax: finding tags in a line, their attributes, entities.
 extension FileStreamParser {

@@ -24,6 +24,11 @@ public struct CallRequest: Sendable, Hashable, Codable {
         // Fast paths: a well-formed envelope read from its bytes, else decoded straight into its
         // fields. Anything else takes the slow path below, which says exactly what is wrong.
         if let request = wellFormed(JSONValue.parse(payload)) { return request }
+        switch JSONStructureCheck.problem(in: payload) {
+        case .duplicateKey(let key)?: throw .invalidMessage("duplicate key \"\(key)\"")
+        case .tooDeep?: throw .invalidMessage("nesting too deep")
+        case nil: break
+        }
         let data = Data(payload)
         if let envelope = try? WireCoding.decoder.decode(WellFormedEnvelope.self, from: data) {
             return envelope.request

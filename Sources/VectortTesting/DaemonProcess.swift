@@ -1,5 +1,5 @@
-public import Foundation
-public import Protocol
+import Foundation
+import Protocol
 import Subprocess
 import SystemPackage
 
@@ -143,5 +143,5 @@ public func runCommand(
         } else {
             try await Subprocess.run(configuration, input: .none, output: .bytes(limit: limit), error: .string(limit: limit))
         }
-    return CommandResult(status: exitCode(result.terminationStatus), stdoutBytes: result.standardOutput, stderr: result.standardError ?? "")
+    return CommandResult(status: exitCode(result.terminationStatus), stdoutBytes: result.standardOutput, stderr: result.standardError)
 }

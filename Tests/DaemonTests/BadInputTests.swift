@@ -63,6 +63,7 @@ extension DaemonSuite {
                 ("{\"method\": \"io.vectort.Nope.Nothing\"}", .methodNotFound),
                 ("{\"method\": \"io.vectort.Service.Ping\", \"parameters\": {\"verbose\": true}}", .invalidParameter),
                 ("{\"method\": \"io.vectort.Service.Ping\"", .invalidMessage),
+                ("{\"method\": \"io.vectort.Service.Ping\", \"method\": \"io.vectort.Credits.Grant\"}", .invalidMessage),
                 ("\u{FF}\u{FE}", .invalidMessage),
             ]
             for (payload, _) in payloads { try await client.sendFrame(Array(payload.utf8)) }

@@ -24,6 +24,31 @@ struct CallRequestParsingTests {
         #expect(!request.isOneway)
     }
 
+    @Test(arguments: [
+        (#"{"method": "io.vectort.Service.Ping", "method": "io.vectort.Credits.Grant"}"#, "method"),
+        (#"{"method": "io.vectort.Credits.GetBalance", "parameters": {"user": "u_a", "user": "u_b"}}"#, "user"),
+        (#"{"method": "io.vectort.Service.Ping", "parameters": {"a": [{"k": 1, "k": 2}]}}"#, "k"),
+        (#"{"method": "io.vectort.Service.Ping", "parameters": {"a\u0062": 1, "a\u0062": 2}}"#, #"a\u0062"#),
+    ])
+    func aKeyRepeatedInOneObjectIsAnInvalidMessage(json: String, key: String) {
+        #expect(throws: WireError.invalidMessage("duplicate key \"\(key)\"")) { try Self.parse(json) }
+    }
+
+    @Test func theSameKeyInDifferentObjectsIsFine() throws {
+        let request = try Self.parse(#"{"method": "io.vectort.Service.Ping", "parameters": {"a": {"method": 1}, "b": {"a": 2}}}"#)
+        #expect(request.parameters?["b"] == ["a": 2])
+    }
+
+    @Test func nestingDeeperThan128LevelsIsAnInvalidMessage() throws {
+        func nested(_ depth: Int) -> String {
+            #"{"method": "io.vectort.Service.Ping", "parameters": {"x": "# + String(repeating: "[", count: depth - 2)
+                + String(repeating: "]", count: depth - 2) + "}}"
+        }
+        #expect(throws: WireError.invalidMessage("nesting too deep")) { try Self.parse(nested(129)) }
+        let deepest = try Self.parse(nested(128))
+        #expect(deepest.method == "io.vectort.Service.Ping")
+    }
+
     @Test func unknownEnvelopeKeysAreIgnored() throws {
         let request = try Self.parse(#"{"method": "io.vectort.Service.Ping", "trace": {"id": 1}, "version": 7}"#)
         #expect(request == CallRequest(method: "io.vectort.Service.Ping"))
