@@ -29,6 +29,7 @@ public enum Validators {
         public static let lexical = "lexical"
         public static let importResolution = "import_resolution"
         public static let entryPoint = "entry_point"
+        public static let pathConflict = "path_conflict"
     }
 
     /// All issues of `files`, sorted by path (project-wide issues first) then line. When two files
@@ -37,7 +38,7 @@ public enum Validators {
         var byPath: [String: ProjectFile] = [:]
         for file in files { byPath[file.path] = file }
         let resolver = ImportResolver(paths: Set(byPath.keys))
-        var issues: [ValidationIssue] = []
+        var issues = pathConflicts(files)
         var htmlScripts: [String: [HTMLChecker.Script]] = [:]
 
         for file in byPath.values {
@@ -182,5 +183,32 @@ struct SourceProblem: Sendable, Equatable {
         self.rule = rule
         self.message = message
         self.line = line
+    }
+}
+
+extension Validators {
+    /// Paths that cannot all be files of one project: two that differ in bytes but are the same
+    /// text under Unicode canonical equivalence (one would silently replace the other on most
+    /// file systems and in every Swift dictionary), and a file that is also a directory of
+    /// another file (`a` and `a/b`).
+    static func pathConflicts(_ files: [ProjectFile]) -> [ValidationIssue] {
+        var issues: [ValidationIssue] = []
+        var firstBytes: [String: [UInt8]] = [:]
+        for file in files {
+            let bytes = Array(file.path.utf8)
+            if let other = firstBytes[file.path], other != bytes {
+                issues.append(
+                    ValidationIssue(
+                        path: file.path, rule: Rule.pathConflict,
+                        message: "\(String(decoding: other, as: UTF8.self)) and \(file.path) differ only in Unicode normalization"))
+            } else if firstBytes[file.path] == nil {
+                firstBytes[file.path] = bytes
+            }
+        }
+        for (path, directory) in PathRules.fileDirectoryConflicts(files.map(\.path)) {
+            issues.append(
+                ValidationIssue(path: path, rule: Rule.pathConflict, message: "\(path) is a file and also the directory of \(directory)"))
+        }
+        return issues
     }
 }

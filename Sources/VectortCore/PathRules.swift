@@ -27,6 +27,9 @@ public enum PathRules {
             guard seen.insert(file.path).inserted else { throw EngineError.invalid("files", "duplicate path \(file.path)") }
             total += file.contents.utf8.count
         }
+        if let (file, inside) = fileDirectoryConflicts(files.map(\.path)).first {
+            throw EngineError.invalid("files", "path \"\(file)\" is a file and also the directory of \"\(inside)\"")
+        }
         guard total <= limits.maxBytes else {
             throw EngineError.invalid("files", "\(total) bytes is more than the limit of \(limits.maxBytes)")
         }
@@ -38,6 +41,20 @@ public enum PathRules {
     package static func isControl(_ scalar: Unicode.Scalar) -> Bool {
         let value = scalar.value
         return value < 0x20 || (0x7F...0x9F).contains(value) || value == 0x2028 || value == 0x2029
+    }
+
+    /// Each path that is also a directory of another path (`a` beside `a/b`), with that other path.
+    public static func fileDirectoryConflicts(_ paths: [String]) -> [(file: String, inside: String)] {
+        let all = Set(paths)
+        var conflicts: [(String, String)] = []
+        for path in paths {
+            var directory = Substring(path)
+            while let slash = directory.lastIndex(of: "/") {
+                directory = directory[..<slash]
+                if all.contains(String(directory)) { conflicts.append((String(directory), path)) }
+            }
+        }
+        return conflicts
     }
 
     public static func validate(path: String, limits: VersionLimits = VersionLimits()) throws {

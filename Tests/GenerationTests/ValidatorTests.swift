@@ -125,6 +125,20 @@ struct ValidatorTests {
 
     // MARK: A whole app
 
+    @Test func pathsThatCannotAllBeFilesAreAPathConflict() {
+        let files = [
+            ProjectFile(path: "index.html", contents: "<p>hi</p>"),
+            ProjectFile(path: "caf\u{E9}.txt", contents: "composed"),
+            ProjectFile(path: "cafe\u{301}.txt", contents: "decomposed"),
+            ProjectFile(path: "lib", contents: "a file"),
+            ProjectFile(path: "lib/util.js", contents: "export const x = 1;\n"),
+        ]
+        let conflicts = Validators.validate(files).filter { $0.rule == Validators.Rule.pathConflict }
+        #expect(conflicts.count == 2, "\(conflicts)")
+        #expect(conflicts.contains { $0.message.contains("Unicode normalization") })
+        #expect(conflicts.contains { $0.path == "lib" && $0.message.contains("lib/util.js") })
+    }
+
     @Test func aWellFormedViteAppHasNoIssues() {
         #expect(Validators.validate(Self.viteApp) == [])
     }

@@ -28,10 +28,25 @@ struct CallRequestParsingTests {
         (#"{"method": "io.vectort.Service.Ping", "method": "io.vectort.Credits.Grant"}"#, "method"),
         (#"{"method": "io.vectort.Credits.GetBalance", "parameters": {"user": "u_a", "user": "u_b"}}"#, "user"),
         (#"{"method": "io.vectort.Service.Ping", "parameters": {"a": [{"k": 1, "k": 2}]}}"#, "k"),
-        (#"{"method": "io.vectort.Service.Ping", "parameters": {"a\u0062": 1, "a\u0062": 2}}"#, #"a\u0062"#),
+        (#"{"method": "io.vectort.Service.Ping", "parameters": {"a\u0062": 1, "a\u0062": 2}}"#, "ab"),
     ])
     func aKeyRepeatedInOneObjectIsAnInvalidMessage(json: String, key: String) {
         #expect(throws: WireError.invalidMessage("duplicate key \"\(key)\"")) { try Self.parse(json) }
+    }
+
+    @Test func keysThatDifferOnlyInNormalizationAreRefusedNamingTheParameter() {
+        let files = #"{"method": "io.vectort.Projects.ImportFiles", "parameters": {"project": "p_1", "files": {"\#u{E9}.txt": "a", "e\#u{301}.txt": "b"}}}"#
+        #expect(throws: WireError.invalidParameter("files", "keys \"\u{E9}.txt\" and \"e\u{301}.txt\" differ only in Unicode normalization")) {
+            try Self.parse(files)
+        }
+        let envelope = #"{"method": "io.vectort.Service.Ping", "\#u{E9}": 1, "e\#u{301}": 2}"#
+        #expect(throws: WireError.self) { try Self.parse(envelope) }
+    }
+
+    @Test func anEscapedKeyAndTheSameKeyWrittenPlainAreOneKeyTwice() {
+        #expect(throws: WireError.invalidMessage("duplicate key \"user\"")) {
+            try Self.parse(#"{"method": "io.vectort.Service.Ping", "parameters": {"user": 1, "\u0075ser": 2}}"#)
+        }
     }
 
     @Test func theSameKeyInDifferentObjectsIsFine() throws {
