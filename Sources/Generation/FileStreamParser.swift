@@ -54,6 +54,8 @@ public struct FileStreamParser: Sendable {
     /// Files completed so far, in the order first seen; a later file with the same path replaces
     /// the earlier one in place.
     public private(set) var files: [ProjectFile] = []
+    /// Why the last file over the limits (too large, one too many) was skipped; nil if none was.
+    public private(set) var overLimit: String?
 
     /// True while a file has been opened and not closed: truncation if the stream ends now.
     ///
@@ -285,6 +287,7 @@ public struct FileStreamParser: Sendable {
             try PathRules.validate(path: path, limits: limits)
             if positions[path] == nil && files.count >= limits.maxFiles {
                 reason = "would be more than the limit of \(limits.maxFiles) files"
+                overLimit = "\(path) " + reason!
             }
         } catch {
             reason = (error as? EngineError)?.wireError.message ?? "\(error)"
@@ -305,7 +308,9 @@ public struct FileStreamParser: Sendable {
         if contents.count > limits.maxBytes {
             block?.rejected = true
             contents.removeAll()
-            events.append(.fileRejected(path: open.path, reason: "is larger than the limit of \(limits.maxBytes) bytes"))
+            let reason = "is larger than the limit of \(limits.maxBytes) bytes"
+            overLimit = "\(open.path) " + reason
+            events.append(.fileRejected(path: open.path, reason: reason))
         }
     }
 

@@ -36,6 +36,8 @@ public struct ProviderFailure: Error, Sendable, Equatable, CustomStringConvertib
         case invalidRequest = "invalid_request"
         /// The answer held no files (the model answered in prose).
         case noFiles = "no_files"
+        /// The answer's files were over the version's limits (size or count), so none was kept.
+        case tooLarge = "too_large"
         /// Still cut off after the allowed continuations.
         case truncated
         /// Files that failed validation (after the repair turn, in advanced mode).
@@ -46,7 +48,7 @@ public struct ProviderFailure: Error, Sendable, Equatable, CustomStringConvertib
     /// opposed to a bad answer or a bad request.
     public var countsAgainstProvider: Bool {
         switch kind {
-        case .noFiles, .truncated, .invalidOutput, .invalidRequest, .contentBlocked, .contextTooLong: false
+        case .noFiles, .tooLarge, .truncated, .invalidOutput, .invalidRequest, .contentBlocked, .contextTooLong: false
         default: true
         }
     }

@@ -128,8 +128,11 @@ struct Run: Sendable {
             currentPurpose = .continue
         }
         for event in parser.withLock({ $0.finish() }) { try await report(event, provider: provider.name) }
-        let files = parser.withLock { $0.files }
+        let (files, overLimit) = parser.withLock { ($0.files, $0.overLimit) }
         guard !files.isEmpty else {
+            if let overLimit {
+                throw ProviderFailure(.tooLarge, .fallback, message: "the answer's files were over the limits: \(overLimit)")
+            }
             throw ProviderFailure(.noFiles, .fallback, message: "the answer contained no <file> blocks")
         }
         return (files, text)

@@ -186,6 +186,20 @@ struct GenerationPipelineTests {
         }
     }
 
+    @Test func anAnswerWhoseFilesAreAllOverTheLimitIsTooLargeNotEmpty() async throws {
+        let huge = "<file path=\"index.html\">\n" + String(repeating: "<p>too much</p>\n", count: 200) + "</file>\n"
+        let primary = ScriptedProvider("primary", [.answer(huge)])
+        var settings = GenerationSettings()
+        settings.limits = VersionLimits(maxFiles: 10, maxBytes: 1024)
+        try await withPipeline([primary], settings: settings) { h in
+            let (user, project) = try await h.project()
+            let error = await expectEngineError(.generationFailed) { try await h.generate(project) }
+            #expect(error?.details["reason"] == .string("too_large"))
+            #expect(error?.message.contains("index.html is larger than the limit of 1024 bytes") == true, "\(String(describing: error))")
+            #expect(try await h.balance(user) == 10)
+        }
+    }
+
     @Test func advancedModePlansThenRepairsFilesThatFailValidation() async throws {
         var broken = SampleApp.files
         broken[2] = ProjectFile(path: "app.js", contents: "function start() {\n  console.log('x');\n")
