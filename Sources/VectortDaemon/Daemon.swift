@@ -36,6 +36,17 @@ struct Daemon {
         try FileManager.default.createDirectory(
             atPath: paths.runtimeDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
 
+        let openFiles = OpenFileLimit.raiseToHard()
+        let connectionRoom = OpenFileLimit.connections(allowedBy: openFiles)
+        if let openFiles, let connectionRoom, configuration.control.maxConnections > connectionRoom {
+            logger.warning(
+                "control.max_connections is above what the open-files limit allows: serving fewer",
+                metadata: [
+                    "control.max_connections": "\(configuration.control.maxConnections)", "open_files.limit": "\(openFiles)",
+                    "control.connections_served": "\(connectionRoom)",
+                ])
+        }
+
         let databasePath = paths.databasePath(configuration.database.path)
         notifier.status("opening database \(databasePath)")
         let packages = try configuration.credits.packages.map { try CreditPackageSpec.parse($0, key: "credits.packages") }
@@ -81,15 +92,17 @@ struct Daemon {
 
         let group = MultiThreadedEventLoopGroup.singleton
         let controlLoop = group.next()
-        let health = HealthMonitor(engine: engine, controlLoop: controlLoop)
         let controlPath = activation.control.flatMap(ControlServer.socketPath(of:)) ?? paths.socket
 
         let stateBox = StateBox()
+        let health = HealthMonitor(
+            engine: engine, controlLoop: controlLoop,
+            sinceLastAcceptFailure: { stateBox.state?.sinceLastAcceptFailure })
         let reloader = Reloader(
             configuration: configuration, secrets: secrets, loader: loader,
             credentialsDirectory: paths.credentialsDirectory, notifier: notifier, levels: levels,
             apply: { newConfiguration, newSecrets in
-                stateBox.state?.settings = Self.controlSettings(newConfiguration)
+                stateBox.state?.settings = Self.controlSettings(newConfiguration, connectionRoom: connectionRoom)
                 generationSettings.value = Self.generationSettings(newConfiguration)
                 await registry.configure(
                     providers: fleet.providers(newConfiguration, newSecrets), chain: fleet.chain(newConfiguration, newSecrets))
@@ -115,7 +128,7 @@ struct Daemon {
         describeBox.interfaces = methods.interfaces
 
         let state = ControlServerState(
-            methods: methods, settings: Self.controlSettings(configuration), logger: logger)
+            methods: methods, settings: Self.controlSettings(configuration, connectionRoom: connectionRoom), logger: logger)
         stateBox.state = state
         let signals = await UnixSignalsSequence(trapping: .sighup)
         let server = try await ControlServer.start(
@@ -160,11 +173,12 @@ struct Daemon {
         logger.info("stopped")
     }
 
-    static func controlSettings(_ configuration: DaemonConfiguration) -> ControlSettings {
+    /// `connectionRoom`: the connections the open-files limit leaves room for.
+    static func controlSettings(_ configuration: DaemonConfiguration, connectionRoom: Int? = nil) -> ControlSettings {
         ControlSettings(
             roles: RoleResolver(
                 adminGroup: configuration.control.adminGroup, clientGroup: configuration.control.clientGroup),
-            maxConnections: configuration.control.maxConnections,
+            maxConnections: min(configuration.control.maxConnections, connectionRoom ?? .max),
             maxPipelinedCalls: configuration.control.maxPipelinedCalls,
             maxMessageBytes: configuration.control.maxMessageBytes,
             maxUnsentReplyBytes: configuration.control.maxUnsentReplyBytes)

@@ -11,13 +11,24 @@ import Storage
 struct HealthMonitor: Sendable {
     let engine: Engine
     let controlLoop: any EventLoop
+    /// How long ago accepting a control connection last failed; nil if it never did.
+    var sinceLastAcceptFailure: @Sendable () -> Duration? = { nil }
 
     func check(timeout: Duration = .seconds(2)) async -> HealthReport {
         async let database = probe("database round trip", timeout: timeout) { try await self.engine.ping() }
         async let loop = probe("control event loop answered", timeout: timeout) {
             try await self.controlLoop.submit {}.get()
         }
-        return HealthReport(checks: ["database": await database, "control": await loop])
+        return HealthReport(checks: ["database": await database, "control": await loop, "accept": acceptCheck()])
+    }
+
+    /// Degraded for a minute after a connection could not be accepted (out of file descriptors,
+    /// most likely): clients are being turned away.
+    private func acceptCheck() -> HealthReport.Check {
+        guard let since = sinceLastAcceptFailure(), since < .seconds(60) else {
+            return .init(status: .ok, detail: "no accept failure in the last 60 s")
+        }
+        return .init(status: .degraded, detail: "accepting a control connection failed \(since.components.seconds) s ago")
     }
 
     private func probe(

@@ -74,3 +74,32 @@ extension DaemonSuite {
         }
     }
 }
+
+extension DaemonSuite {
+    @Suite("The open-files limit")
+    struct OpenFileLimitTests {
+        @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/prlimit")))
+        func theDaemonRaisesItsSoftLimitAndServesOnlyTheConnectionsItCanHold() async throws {
+            var options = DaemonProcess.Options()
+            // A soft limit of 100 under a hard one of 300: room for 300 - 256 = 44 connections.
+            options.wrapper = ["/usr/bin/prlimit", "--nofile=100:300", "--"]
+            options.config = "control:\n  max_connections: 1024\n"
+            let daemon = try await DaemonProcess(options)
+            var held: [AsyncVectortClient] = [try await daemon.connect()]
+            let limits = try String(contentsOfFile: "/proc/\(daemon.pid)/limits", encoding: .utf8)
+            let openFiles = try #require(limits.split(separator: "\n").first { $0.hasPrefix("Max open files") })
+            #expect(openFiles.split(separator: " ", omittingEmptySubsequences: true).dropFirst(3).prefix(2) == ["300", "300"])
+            #expect(daemon.output.contains("control.max_connections is above what the open-files limit allows"))
+
+            for _ in 1..<44 { held.append(try await daemon.connect()) }
+            // One more is refused with a reply, not left to a failing accept.
+            await #expect {
+                _ = try await AsyncVectortClient.connect(socketPath: daemon.socketPath, timeout: 5)
+            } throws: { error in
+                (error as? VectortClientError)?.remoteError?.name == .unavailable
+            }
+            let health = try await held[0].call(MethodName.getHealth)
+            #expect(health["checks"]?["accept"]?["status"] == "ok")
+        }
+    }
+}

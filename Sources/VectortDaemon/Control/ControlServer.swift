@@ -43,6 +43,11 @@ final class ControlServer: Service {
             // Connections wait in the kernel's backlog until READY=1 is out (see startAccepting).
             .serverChannelOption(.autoRead, value: false)
             .childChannelOption(.allowRemoteHalfClosure, value: false)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(AcceptFailureHandler(state: state))
+                }
+            }
             .childChannelInitializer { channel in
                 Self.initialize(channel, state: state)
             }

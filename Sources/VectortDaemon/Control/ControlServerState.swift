@@ -20,6 +20,10 @@ final class ControlServerState: Sendable {
     private let connections = Mutex<[UInt64: any Channel]>([:])
     private let nextConnectionID = Atomic<UInt64>(1)
     private let drainingFlag = Atomic<Bool>(false)
+    /// When accepting a connection last failed (EMFILE, ENFILE, ENOMEM…): nanoseconds after
+    /// `origin`, plus one; 0 while it never did.
+    private let lastAcceptFailure = Atomic<Int64>(0)
+    private let origin = ContinuousClock.now
 
     init(methods: MethodTable, settings: ControlSettings, logger: Logger) {
         self.methods = methods
@@ -44,6 +48,23 @@ final class ControlServerState: Sendable {
             table[id] = channel
             return id
         }
+    }
+
+    /// Accepting a connection failed: the peer got nothing, so the health report says so.
+    func acceptFailed(_ error: any Error) {
+        lastAcceptFailure.store(Self.nanoseconds(ContinuousClock.now - origin) + 1, ordering: .relaxed)
+        logger.error("cannot accept a control connection", metadata: ["error": "\(error)"])
+    }
+
+    /// How long ago accepting last failed; nil if it never did.
+    var sinceLastAcceptFailure: Duration? {
+        let stamp = lastAcceptFailure.load(ordering: .relaxed)
+        guard stamp > 0 else { return nil }
+        return .nanoseconds(Self.nanoseconds(ContinuousClock.now - origin) - (stamp - 1))
+    }
+
+    private static func nanoseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
     }
 
     func remove(_ id: UInt64) {
