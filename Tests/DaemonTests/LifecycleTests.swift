@@ -110,12 +110,12 @@ extension DaemonSuite {
             #expect(readies.count >= 2, "READY=1 follows even a failed reload")
         }
 
-        @Test func healthReportsDatabaseAndControlLoop() async throws {
+        @Test func healthReportsDatabaseControlLoopAndAccept() async throws {
             let daemon = try await DaemonProcess()
             let client = try await daemon.connect()
             let health = try await client.call(MethodName.getHealth).decode(as: HealthReport.self)
             #expect(health.status == .ok)
-            #expect(Set(health.checks.keys) == ["database", "control"])
+            #expect(Set(health.checks.keys) == ["database", "control", "accept"])
             let info = try await client.call(MethodName.getInfo).decode(as: ServiceInfo.self)
             #expect(info.product == "vectortd")
             #expect(info.protocol == 1)
