@@ -35,6 +35,7 @@ struct ProviderEndpoint: Sendable {
         self.httpClient = httpClient
         self.clock = clock
         var logger = logger
+        logger.handler = RedactingLogHandler(inner: logger.handler, secret: settings.apiKey)
         logger[metadataKey: "provider"] = "\(settings.name)"
         self.logger = logger
     }
