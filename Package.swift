@@ -200,6 +200,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "VectortCommandsTests",
+            dependencies: ["VectortCommands", "Protocol", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "EngineTests",
             dependencies: [
                 "Engine", "Storage", "Generation", "Starters", "Protocol", "VectortCore", "VectortTesting",
