@@ -27,6 +27,10 @@ public struct CallRequest: Sendable, Hashable, Codable {
         switch JSONStructureCheck.problem(in: payload) {
         case .duplicateKey(let key)?: throw .invalidMessage("duplicate key \"\(key)\"")
         case .tooDeep?: throw .invalidMessage("nesting too deep")
+        case .numberOutOfRange(let number, let path)?:
+            let problem = "the number \(number) does not fit in a 64-bit floating point value"
+            if path.count >= 2, path[0] == "parameters" { throw .invalidParameter(path[1], problem) }
+            throw .invalidMessage(problem)
         case .equivalentKeys(let first, let second, let path)?:
             let problem = "keys \"\(first)\" and \"\(second)\" differ only in Unicode normalization"
             if path.count >= 2, path[0] == "parameters" { throw .invalidParameter(path[1], problem) }

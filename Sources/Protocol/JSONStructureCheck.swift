@@ -14,6 +14,9 @@ public enum JSONStructureCheck {
         /// object.
         case equivalentKeys(String, String, path: [String])
         case tooDeep(limit: Int)
+        /// A number no Double can hold (`1e400`, an integer of hundreds of digits). `path` holds
+        /// the keys from the root down to it.
+        case numberOutOfRange(String, path: [String])
     }
 
     /// The deepest nesting of objects and arrays a message may have.
@@ -58,6 +61,15 @@ public enum JSONStructureCheck {
                     byte == UInt8(ascii: "{") ? .object(keys: [], texts: [:], expectingKey: true, name: name) : .array(name: name))
             case UInt8(ascii: "}"), UInt8(ascii: "]"):
                 guard stack.popLast() != nil else { return nil }
+            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                let start = index
+                while index + 1 < text.count, Self.isNumberByte(text[index + 1]) { index += 1 }
+                let token = String(decoding: text[start...index], as: UTF8.self)
+                if let value = Double(token), !value.isFinite {
+                    var path = names(stack)
+                    if case .object? = stack.last, let lastKey { path.append(lastKey) }
+                    return .numberOutOfRange(token.count > 40 ? String(token.prefix(40)) + "…" : token, path: path)
+                }
             case UInt8(ascii: ","):
                 if case .object(let keys, let texts, _, let name)? = stack.last {
                     stack[stack.count - 1] = .object(keys: keys, texts: texts, expectingKey: true, name: name)
@@ -68,6 +80,15 @@ public enum JSONStructureCheck {
             index += 1
         }
         return nil
+    }
+
+    private static func isNumberByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "+"), UInt8(ascii: "."),
+            UInt8(ascii: "e"), UInt8(ascii: "E"):
+            true
+        default: false
+        }
     }
 
     /// The keys that lead to the innermost container (array positions are left out).

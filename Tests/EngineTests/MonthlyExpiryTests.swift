@@ -99,6 +99,23 @@ struct MonthlyExpiryTests {
         }
     }
 
+    @Test func anExpiryInTheYear10000OrLaterIsRefused() async throws {
+        try await withEngine(freeOnSignup: 0) { engine in
+            let user = try await engine.user()
+            let before = try await engine.rowCounts()
+            await expectEngineError(.invalidParameter, parameter: "expires_at") {
+                try await engine.ledger.grant(
+                    user: user, amount: 5, bucket: .monthly, reason: "forever",
+                    expiresAt: Date(timeIntervalSince1970: 253_402_300_800))
+            }
+            #expect(try await engine.rowCounts() == before)
+            // The last second of 9999 is still a time the journal can hold.
+            _ = try await engine.ledger.grant(
+                user: user, amount: 5, bucket: .monthly, reason: "long", expiresAt: Date(timeIntervalSince1970: 253_402_300_799))
+            #expect(try await engine.ledger.balance(user: user).total == 5)
+        }
+    }
+
     @Test func creditsHeldBeforeExpiryAndReleasedAfterItExpireWithTheSweep() async throws {
         try await withEngine(freeOnSignup: 0) { engine in
             let user = try await engine.user()

@@ -49,6 +49,25 @@ struct CallRequestParsingTests {
         }
     }
 
+    @Test(arguments: ["1e400", "-1e400", String(repeating: "9", count: 5000), "[1, 2e999]"])
+    func aNumberNoDoubleCanHoldIsAnInvalidParameterNamingIt(number: String) {
+        let json = #"{"method": "io.vectort.Credits.Grant", "parameters": {"user": "u_1", "amount": "# + number + "}}"
+        #expect {
+            try Self.parse(json)
+        } throws: { error in
+            let wire = error as? WireError
+            return wire?.name == .invalidParameter && wire?.details["parameter"] == "amount"
+        }
+    }
+
+    @Test func aNumberNoDoubleCanHoldInTheEnvelopeIsAnInvalidMessage() {
+        #expect {
+            try Self.parse(#"{"method": "io.vectort.Service.Ping", "version": 1e999}"#)
+        } throws: { error in
+            (error as? WireError)?.name == .invalidMessage
+        }
+    }
+
     @Test func theSameKeyInDifferentObjectsIsFine() throws {
         let request = try Self.parse(#"{"method": "io.vectort.Service.Ping", "parameters": {"a": {"method": 1}, "b": {"a": 2}}}"#)
         #expect(request.parameters?["b"] == ["a": 2])

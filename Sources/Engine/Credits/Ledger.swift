@@ -113,6 +113,11 @@ public struct Ledger: Sendable {
         if let expiry, expiry <= now {
             throw EngineError.invalid("expires_at", "expires_at must be in the future")
         }
+        // Times are stored as RFC 3339 text and compared as text: a five-digit year would sort
+        // before every four-digit one and read as long expired.
+        if let expiry, expiry >= Date(timeIntervalSince1970: 253_402_300_800) {
+            throw EngineError.invalid("expires_at", "expires_at must be before the year 10000")
+        }
         if bucket != .monthly, expiresAt != nil {
             throw EngineError.invalid("expires_at", "only monthly credits expire")
         }
