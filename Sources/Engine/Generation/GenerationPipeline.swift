@@ -64,14 +64,17 @@ public struct GenerationPipeline: Sendable {
     public let chain: FallbackChain
     let settings: @Sendable () -> GenerationSettings
     let logger: Logger
+    /// Times each generation and ends it at its mode's deadline.
+    let clock: any VectortClock
 
     public init(
         store: GenerationStore, chain: FallbackChain, settings: @escaping @Sendable () -> GenerationSettings,
-        logger: Logger
+        clock: any VectortClock = SystemClock(), logger: Logger
     ) {
         self.store = store
         self.chain = chain
         self.settings = settings
+        self.clock = clock
         self.logger = logger
     }
 
@@ -90,7 +93,7 @@ public struct GenerationPipeline: Sendable {
         tagged[metadataKey: "generation"] = "\(generation)"
         tagged[metadataKey: "project"] = "\(request.project)"
         let logger = tagged
-        let clock = ContinuousClock()
+        let clock = self.clock
         let startedAt = clock.now
         let log = AttemptLog()
         let events = EventGate(emit)
@@ -100,7 +103,7 @@ public struct GenerationPipeline: Sendable {
             let run = Run(
                 chain: chain, settings: settings, mode: request.mode, brief: brief, log: log, emit: events.emit,
                 logger: logger)
-            return try await Deadline.run(deadline) { try await run.execute(deadline: startedAt + deadline) }
+            return try await Deadline.run(deadline, clock: clock) { try await run.execute(deadline: startedAt + deadline) }
         }
 
         // When the start will most likely succeed, the provider call begins beside the start
@@ -293,11 +296,13 @@ struct Draft: Sendable {
 enum Deadline {
     struct Reached: Error {}
 
-    static func run<T: Sendable>(_ limit: Duration, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+    static func run<T: Sendable>(
+        _ limit: Duration, clock: any VectortClock, _ operation: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
         try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask { try await operation() }
             group.addTask {
-                try await Task.sleep(for: limit)
+                try await clock.sleep(for: limit)
                 return nil
             }
             defer { group.cancelAll() }

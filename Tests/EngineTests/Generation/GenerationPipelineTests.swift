@@ -2,6 +2,7 @@ import Foundation
 import Protocol
 import Synchronization
 import Testing
+import VectortTesting
 
 @testable import Engine
 @testable import Generation
@@ -279,11 +280,16 @@ struct GenerationPipelineTests {
 
     @Test func aGenerationPastItsDeadlineTimesOutAndChargesNothing() async throws {
         let primary = ScriptedProvider("primary", [.hang])
-        let settings = GenerationSettings(deadlineQuick: .milliseconds(200))
-        try await withPipeline([primary], settings: settings) { h in
+        let settings = GenerationSettings(deadlineQuick: .seconds(30))
+        let clock = TestClock()
+        try await withPipeline([primary], settings: settings, deadlineClock: clock) { h in
             let (user, project) = try await h.project()
-            let error = await expectEngineError(.timeout) { try await h.generate(project) }
-            #expect(error?.details["seconds"] == .double(0.2))
+            async let timedOut = expectEngineError(.timeout) { try await h.generate(project) }
+            // The deadline passes on virtual time once the generation waits for it.
+            #expect(await clock.waitForSleepers())
+            clock.advance(by: .seconds(30))
+            let error = await timedOut
+            #expect(error?.details["seconds"] == .double(30))
             #expect(try await h.balance(user) == 10)
             let record = try await h.pipeline.store.list(project: project, owner: user).generations.first
             #expect(record?.status == .failed)
