@@ -1,4 +1,3 @@
-import VectortCore
 /// A provider's circuit breaker as a value: events go in (`admit`, an outcome, `reset`) and the
 /// state changes worth a journal entry come out. It has no clock of its own; every event carries
 /// the caller's `now`, so tests drive time by hand.

@@ -1,4 +1,5 @@
 public import VectortCore
+
 /// Runs one step of a generation through the providers of the chain: each provider is tried
 /// with retries (backoff with full jitter, honouring the provider's wait hints, never past the
 /// deadline), skipped while its breaker is open, and given up for the next one on a failure

@@ -1,5 +1,4 @@
 import Protocol
-import VectortCore
 
 /// Byte-level helpers the syntaxes share: trimming, blank lines, searching, path normalization.
 extension FileStreamParser {

@@ -1,5 +1,4 @@
 import Protocol
-import VectortCore
 
 /// Markdown fences (```lang path) and the path headers and comments that name a fenced file.
 extension FileStreamParser {

@@ -1,5 +1,4 @@
 import Protocol
-import VectortCore
 
 /// The `<file path="…">…</file>` syntax: finding tags in a line, their attributes, entities.
 extension FileStreamParser {

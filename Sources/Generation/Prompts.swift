@@ -1,4 +1,5 @@
 import VectortCore
+
 /// The texts sent to providers. The system prompt fixes the output format the parser reads
 /// and the stack the validators check.
 package enum Prompts {

@@ -1,4 +1,3 @@
-import VectortCore
 /// A provider call that did not produce a complete answer, classified so that the chain knows
 /// whether to retry the same provider, fall back to the next one at once, or fail the call.
 public struct ProviderFailure: Error, Sendable, Equatable, CustomStringConvertible {

@@ -1,4 +1,3 @@
-import VectortCore
 /// Per-provider timeouts. The call's own deadline (generation.deadline_seconds) bounds them all.
 public struct ProviderTimeouts: Sendable, Equatable {
     /// TCP (and TLS) connection establishment.

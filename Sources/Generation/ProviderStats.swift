@@ -1,5 +1,4 @@
 public import Foundation
-import VectortCore
 
 /// A provider's recent outcomes for `Providers.List`: the success rate over its last calls, the
 /// median latency of its last successful calls, its last error and lifetime totals. Recording is

@@ -1,4 +1,3 @@
-import VectortCore
 /// What to do after a failure that retrying might fix.
 public enum RetryDecision: Sendable, Equatable {
     /// Wait this long, then call the same provider again.

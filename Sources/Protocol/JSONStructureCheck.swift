@@ -23,7 +23,9 @@ public enum JSONStructureCheck {
     public static let maxDepth = 128
 
     private enum Container {
-        case object(keys: Set<[UInt8]>, texts: [String: String], expectingKey: Bool, name: String?)
+        /// `keys`: each key read so far by its text (Swift compares strings under canonical
+        /// equivalence), with its decoded bytes.
+        case object(keys: [String: [UInt8]], expectingKey: Bool, name: String?)
         case array(name: String?)
     }
 
@@ -43,22 +45,22 @@ public enum JSONStructureCheck {
                     index += text[index] == UInt8(ascii: "\\") ? 2 : 1
                 }
                 guard index < text.count else { return nil }
-                if case .object(var keys, var texts, true, let name)? = stack.last {
+                if case .object(var keys, true, let name)? = stack.last {
                     guard let key = unescaped(text[start..<index]) else { return nil }
                     let keyText = String(decoding: key, as: UTF8.self)
-                    guard keys.insert(key).inserted else { return .duplicateKey(keyText) }
-                    if let other = texts[keyText] {
-                        return .equivalentKeys(other, keyText, path: names(stack))
+                    if let other = keys[keyText] {
+                        if other == key { return .duplicateKey(keyText) }
+                        return .equivalentKeys(String(decoding: other, as: UTF8.self), keyText, path: names(stack))
                     }
-                    texts[keyText] = keyText
-                    stack[stack.count - 1] = .object(keys: keys, texts: texts, expectingKey: false, name: name)
+                    keys[keyText] = key
+                    stack[stack.count - 1] = .object(keys: keys, expectingKey: false, name: name)
                     lastKey = keyText
                 }
             case UInt8(ascii: "{"), UInt8(ascii: "["):
                 guard stack.count < maxDepth else { return .tooDeep(limit: maxDepth) }
                 let name: String? = if case .object? = stack.last { lastKey } else { nil }
                 stack.append(
-                    byte == UInt8(ascii: "{") ? .object(keys: [], texts: [:], expectingKey: true, name: name) : .array(name: name))
+                    byte == UInt8(ascii: "{") ? .object(keys: [:], expectingKey: true, name: name) : .array(name: name))
             case UInt8(ascii: "}"), UInt8(ascii: "]"):
                 guard stack.popLast() != nil else { return nil }
             case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
@@ -71,8 +73,8 @@ public enum JSONStructureCheck {
                     return .numberOutOfRange(token.count > 40 ? String(token.prefix(40)) + "…" : token, path: path)
                 }
             case UInt8(ascii: ","):
-                if case .object(let keys, let texts, _, let name)? = stack.last {
-                    stack[stack.count - 1] = .object(keys: keys, texts: texts, expectingKey: true, name: name)
+                if case .object(let keys, _, let name)? = stack.last {
+                    stack[stack.count - 1] = .object(keys: keys, expectingKey: true, name: name)
                 }
             default:
                 break
@@ -95,7 +97,7 @@ public enum JSONStructureCheck {
     private static func names(_ stack: [Container]) -> [String] {
         stack.dropFirst().compactMap { container in
             switch container {
-            case .object(_, _, _, let name), .array(let name): name
+            case .object(_, _, let name), .array(let name): name
             }
         }
     }

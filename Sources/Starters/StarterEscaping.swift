@@ -1,5 +1,6 @@
 import VectortCore
 import Generation
+
 /// Escapes text from the brief for each place a starter app inserts it. Nothing from the brief
 /// reaches a file unescaped, and no escaped form can contain `</file>`, `</script>` or `<!--`.
 enum StarterEscaping {

@@ -1,5 +1,4 @@
 public import Protocol
-import VectortCore
 public import Generation
 
 /// The built-in offline provider: picks one of the starter apps (`StarterTemplates`) for the

@@ -1,7 +1,6 @@
 import Foundation
 public import GRDB
 public import Logging
-import VectortCore
 
 /// The daemon's SQLite database: one file in WAL mode, one writer, concurrent readers.
 ///

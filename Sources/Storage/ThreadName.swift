@@ -1,5 +1,4 @@
 import Foundation
-import VectortCore
 
 /// Names the calling thread as `top -H`, `ps -L` and `/proc/PID/task/*/comm` show it.
 ///

@@ -39,10 +39,7 @@ public final class AsyncVectortClient: @unchecked Sendable {
     public func call(
         _ method: String, _ parameters: [String: JSONValue] = [:], timeout: Double? = nil
     ) async throws(VectortClientError) -> JSONValue {
-        let client = Unchecked(client)
-        return try await Blocking.run { () throws(VectortClientError) in
-            try client.value.call(method, parameters, timeout: timeout)
-        }
+        try await onItsThread { client throws(VectortClientError) in try client.call(method, parameters, timeout: timeout) }
     }
 
     /// `onReply` runs on the call's thread while this task waits for the call.
@@ -50,35 +47,38 @@ public final class AsyncVectortClient: @unchecked Sendable {
         _ method: String, _ parameters: [String: JSONValue] = [:], timeout: Double? = nil,
         onReply: @escaping (CallReply) -> Void
     ) async throws(VectortClientError) -> JSONValue {
-        let client = Unchecked(client)
         let onReply = Unchecked(onReply)
-        return try await Blocking.run { () throws(VectortClientError) in
-            try client.value.callStreaming(method, parameters, timeout: timeout, onReply: onReply.value)
+        return try await onItsThread { client throws(VectortClientError) in
+            try client.callStreaming(method, parameters, timeout: timeout, onReply: onReply.value)
         }
     }
 
     public func send(_ request: CallRequest, deadline: ContinuousClock.Instant? = nil) async throws(VectortClientError) {
-        let client = Unchecked(client)
-        try await Blocking.run { () throws(VectortClientError) in try client.value.send(request, deadline: deadline) }
+        try await onItsThread { client throws(VectortClientError) in try client.send(request, deadline: deadline) }
     }
 
     public func sendFrame(_ payload: [UInt8], deadline: ContinuousClock.Instant? = nil) async throws(VectortClientError) {
-        let client = Unchecked(client)
-        try await Blocking.run { () throws(VectortClientError) in try client.value.sendFrame(payload, deadline: deadline) }
+        try await onItsThread { client throws(VectortClientError) in try client.sendFrame(payload, deadline: deadline) }
     }
 
     public func sendRaw(_ bytes: [UInt8]) async throws(VectortClientError) {
-        let client = Unchecked(client)
-        try await Blocking.run { () throws(VectortClientError) in try client.value.sendRaw(bytes) }
+        try await onItsThread { client throws(VectortClientError) in try client.sendRaw(bytes) }
     }
 
     public func receive(deadline: ContinuousClock.Instant? = nil) async throws(VectortClientError) -> CallReply {
-        let client = Unchecked(client)
-        return try await Blocking.run { () throws(VectortClientError) in try client.value.receive(deadline: deadline) }
+        try await onItsThread { client throws(VectortClientError) in try client.receive(deadline: deadline) }
     }
 
     public func receiveFrame(deadline: ContinuousClock.Instant?) async throws(VectortClientError) -> [UInt8] {
+        try await onItsThread { client throws(VectortClientError) in try client.receiveFrame(deadline: deadline) }
+    }
+
+    /// Runs one blocking call of the wrapped client on a thread of its own.
+    private func onItsThread<T>(
+        _ body: @escaping @Sendable (VectortClient) throws(VectortClientError) -> T
+    ) async throws(VectortClientError) -> T {
         let client = Unchecked(client)
-        return try await Blocking.run { () throws(VectortClientError) in try client.value.receiveFrame(deadline: deadline) }
+        let result = try await Blocking.run { () throws(VectortClientError) in Unchecked(try body(client.value)) }
+        return result.value
     }
 }

@@ -44,7 +44,7 @@ public final class ChildProcess: Sendable {
         }
         let configuration = Configuration(
             executable: .path(FilePath(executable)), arguments: Arguments(arguments),
-            environment: .custom(Dictionary(uniqueKeysWithValues: environment.map { (Environment.Key(stringLiteral: $0.key), $0.value) })),
+            environment: subprocessEnvironment(environment),
             workingDirectory: workingDirectory.map { FilePath($0) })
         let (started, starting) = AsyncThrowingStream.makeStream(of: Int32.self)
         let exitStatus = Locked<Int32?>(nil)
@@ -93,6 +93,11 @@ public final class ChildProcess: Sendable {
         await finished.value
         return exitStatus.value ?? 127
     }
+}
+
+/// Exactly these variables, as swift-subprocess takes them.
+func subprocessEnvironment(_ values: [String: String]) -> Environment {
+    .custom(Dictionary(uniqueKeysWithValues: values.map { (Environment.Key(stringLiteral: $0.key), $0.value) }))
 }
 
 /// The exit status as a shell reports it: the code, or 128 + the signal.

@@ -128,10 +128,7 @@ public func runCommand(
     _ executable: String, _ arguments: [String], environment: [String: String]? = nil, input: String? = nil,
     workingDirectory: String? = nil
 ) async throws -> CommandResult {
-    let environment: Environment =
-        environment.map { values in
-            .custom(Dictionary(uniqueKeysWithValues: values.map { (Environment.Key(stringLiteral: $0.key), $0.value) }))
-        } ?? .inherit
+    let environment = environment.map(subprocessEnvironment) ?? .inherit
     let configuration = Configuration(
         executable: .path(FilePath(executable)), arguments: Arguments(arguments), environment: environment,
         workingDirectory: workingDirectory.map { FilePath($0) })

@@ -8,6 +8,7 @@ import VectortTesting
 @testable import Engine
 @testable import Generation
 import VectortCore
+
 @testable import Storage
 
 @Suite("Balance cache: committed balances in memory, kept by the writer")

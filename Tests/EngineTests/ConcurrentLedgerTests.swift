@@ -8,6 +8,7 @@ import VectortTesting
 @testable import Engine
 @testable import Generation
 import VectortCore
+
 @testable import Storage
 
 @Suite("Ledger under concurrent load: no credit lost, none spent twice")

@@ -4,8 +4,6 @@ import VectortTesting
 
 @testable import Engine
 @testable import Generation
-import VectortCore
-@testable import Storage
 
 @Suite("CreditRules.allocate: soonest-expiring first, all or nothing")
 struct CreditAllocationTests {

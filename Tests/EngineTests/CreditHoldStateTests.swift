@@ -2,7 +2,6 @@ import Testing
 
 @testable import Engine
 @testable import Generation
-import VectortCore
 @testable import Storage
 
 @Suite("CreditHoldState: held until settled or released, both final")

@@ -10,6 +10,7 @@ import VectortTesting
 @testable import Engine
 @testable import Generation
 import VectortCore
+
 @testable import Storage
 
 /// Counts the commits of the writer connection; a request that reads the count while it runs

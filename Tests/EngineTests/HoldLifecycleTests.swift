@@ -6,6 +6,7 @@ import Testing
 @testable import Engine
 @testable import Generation
 import VectortCore
+
 @testable import Storage
 
 @Suite("Holds: spending order, settle for less, release, retries")

@@ -5,6 +5,7 @@ import Testing
 @testable import Engine
 @testable import Generation
 import VectortCore
+
 @testable import Storage
 
 @Suite("Idempotency keys: one effect, the first result")

@@ -5,7 +5,6 @@ import Testing
 
 @testable import Engine
 @testable import Generation
-import VectortCore
 @testable import Storage
 
 @Suite("The journal is append-only and Verify finds every mismatch")

@@ -5,6 +5,7 @@ import Testing
 @testable import Engine
 @testable import Generation
 import VectortCore
+
 @testable import Storage
 
 @Suite("Ledger bad input: a named error and nothing written")

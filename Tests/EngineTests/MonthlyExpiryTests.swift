@@ -7,6 +7,7 @@ import VectortTesting
 @testable import Engine
 @testable import Generation
 import VectortCore
+
 @testable import Storage
 
 @Suite("Monthly credits expire at the end of their period")

@@ -5,7 +5,6 @@ import Testing
 @testable import Engine
 @testable import Generation
 import VectortCore
-@testable import Storage
 
 @Suite("File paths of a version: relative, inside the project, printable, bounded")
 struct PathRulesTests {

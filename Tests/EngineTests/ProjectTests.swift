@@ -6,6 +6,7 @@ import VectortTesting
 @testable import Engine
 @testable import Generation
 import VectortCore
+
 @testable import Storage
 
 @Suite("Projects: ownership, pages, updates, deletion")

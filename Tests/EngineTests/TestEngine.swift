@@ -9,6 +9,7 @@ import VectortTesting
 @testable import Engine
 @testable import Generation
 import VectortCore
+
 @testable import Storage
 
 /// A fresh database in its own temporary directory, a running ledger writer, and the engine's

@@ -6,6 +6,7 @@ import Testing
 @testable import Engine
 @testable import Generation
 import VectortCore
+
 @testable import Storage
 
 @Suite("Users: sign-up credits, unique emails, hashed passwords")

@@ -6,6 +6,7 @@ import VectortTesting
 @testable import Engine
 @testable import Generation
 import VectortCore
+
 @testable import Storage
 
 private let unzip = "/usr/bin/unzip"

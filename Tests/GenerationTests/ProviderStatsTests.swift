@@ -3,7 +3,6 @@ import Testing
 import VectortTesting
 
 @testable import Generation
-import VectortCore
 
 @Suite("ProviderStats: recent success rate and latency, last error, totals")
 struct ProviderStatsTests {

@@ -3,7 +3,6 @@ import GRDB
 import Logging
 import Testing
 
-import VectortCore
 @testable import Storage
 
 @Suite("Database: open, migrate, durability settings")

@@ -5,6 +5,7 @@ import Testing
 import VectortTesting
 
 import VectortCore
+
 @testable import Storage
 
 /// Migration 0005 rebuilds the ledger's tables with CHECK constraints SQLite evaluates without

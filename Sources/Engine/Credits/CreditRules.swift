@@ -1,8 +1,5 @@
 import Foundation
 public import Protocol
-import VectortCore
-import Generation
-import Storage
 
 /// Packages and the spending order.
 public enum CreditRules {

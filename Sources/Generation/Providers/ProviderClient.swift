@@ -1,7 +1,7 @@
 public import AsyncHTTPClient
 public import Logging
+public import VectortCore
 import NIOCore
-import VectortCore
 
 /// How a provider's HTTP client is set up, and the logger a provider gets when given none.
 ///
@@ -25,6 +25,20 @@ public enum ProviderClient {
             idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 512)
         configuration.connectionPool.retryConnectionEstablishment = false
         return configuration
+    }
+
+    /// The provider for a network kind (OpenAI and compatible, Anthropic, Gemini); nil for
+    /// `.template`, which is not spoken to over HTTP.
+    public static func provider(
+        _ settings: ProviderSettings, httpClient: HTTPClient, logger: Logger = silentLogger,
+        clock: any VectortClock = SystemClock()
+    ) -> (any LLMProvider)? {
+        switch settings.kind {
+        case .openai, .openaiCompatible: OpenAIProvider(settings, httpClient: httpClient, logger: logger, clock: clock)
+        case .anthropic: AnthropicProvider(settings, httpClient: httpClient, logger: logger, clock: clock)
+        case .gemini: GeminiProvider(settings, httpClient: httpClient, logger: logger, clock: clock)
+        case .template: nil
+        }
     }
 
     /// A logger that drops everything.

@@ -2,7 +2,6 @@ import AsyncHTTPClient
 public import Foundation
 public import NIOHTTP1
 import Protocol
-import VectortCore
 
 /// Maps what went wrong with a provider call (an HTTP error status and body, an error inside the
 /// stream, a transport failure) to a `ProviderFailure` whose disposition tells the chain to

@@ -1,5 +1,4 @@
 import Foundation
-import VectortCore
 
 /// JSON in and out of provider calls.
 enum ProviderJSON {

@@ -1,5 +1,4 @@
 public import NIOCore
-import VectortCore
 
 /// One dispatched server-sent event.
 public struct ServerSentEvent: Sendable, Equatable {

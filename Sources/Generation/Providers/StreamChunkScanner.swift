@@ -1,4 +1,5 @@
 import VectortCore
+
 /// A strict, allocation-light reader of one streamed JSON chunk, for the stream decoders' hot path.
 ///
 /// Decoding every streamed chunk with Foundation's `JSONDecoder` was the largest CPU cost of a
@@ -150,7 +151,6 @@ struct StreamChunkScanner {
         }
     }
 
-
     private mutating func skipWhitespace() {
         while position < bytes.count {
             switch bytes[position] {
@@ -225,7 +225,6 @@ struct StreamChunkScanner {
     private static func digitValue(_ byte: UInt8) -> Int? {
         (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) ? Int(byte - UInt8(ascii: "0")) : nil
     }
-
 
     private mutating func plainKey() throws(Unsupported) -> Key {
         try expect("\"")

@@ -1,4 +1,3 @@
-import VectortCore
 /// ASCII bytes the parser and the checkers look for in UTF-8 text.
 enum ASCII {
     static let tab: UInt8 = 0x09

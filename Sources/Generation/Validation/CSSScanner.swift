@@ -1,4 +1,3 @@
-import VectortCore
 /// A lexical check of CSS, and the files it `@import`s.
 ///
 /// Brackets `()[]{}` balance, strings close on their line, `/* */` comments close (`//` is not a

@@ -1,4 +1,3 @@
-import VectortCore
 /// Checks that an HTML document is well-formed enough to render, and collects what it loads.
 ///
 /// Lenient the way browsers are, strict about what signals truncation or a broken edit:

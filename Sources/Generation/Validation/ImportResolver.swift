@@ -1,5 +1,4 @@
 import Protocol
-import VectortCore
 
 /// Resolves the local references of generated files against the generated paths.
 ///

@@ -1,4 +1,3 @@
-import VectortCore
 /// A JSON syntax check that says on which line a document goes wrong.
 ///
 /// Strict RFC 8259, or — for files whose tools read JSON with comments (tsconfig, jsconfig,

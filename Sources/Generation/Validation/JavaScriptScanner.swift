@@ -1,4 +1,3 @@
-import VectortCore
 /// A lexical check of JavaScript and TypeScript (with or without JSX), and the module specifiers
 /// they import.
 ///

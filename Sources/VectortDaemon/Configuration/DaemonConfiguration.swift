@@ -16,7 +16,7 @@ struct DaemonConfiguration: Sendable, Equatable {
         /// Calls on one connection that may be in flight before the server stops reading it.
         var maxPipelinedCalls = 128
         /// Bytes of replies one connection may hold for earlier calls before it stops reading.
-        var maxUnsentReplyBytes = 8 * 1024 * 1024
+        var maxUnsentReplyBytes = ControlSettings.defaultMaxUnsentReplyBytes
     }
 
     struct DatabaseSettings: Sendable, Equatable {

@@ -2,7 +2,6 @@ import Engine
 import Foundation
 import Generation
 import VectortCore
-import Storage
 
 /// One entry under `providers:`, before credentials are added.
 struct ProviderEntry: Sendable, Equatable {

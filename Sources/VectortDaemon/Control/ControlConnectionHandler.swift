@@ -30,7 +30,7 @@ final class ControlConnectionHandler: ChannelDuplexHandler {
 
     init(
         state: ControlServerState, callContext: CallContext, maxPipelinedCalls: Int,
-        maxUnsentReplyBytes: Int = 8 * 1024 * 1024
+        maxUnsentReplyBytes: Int = ControlSettings.defaultMaxUnsentReplyBytes
     ) {
         self.state = state
         self.callContext = callContext

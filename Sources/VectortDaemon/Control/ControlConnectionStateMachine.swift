@@ -67,7 +67,7 @@ struct ControlConnectionStateMachine<Reply, Frame> {
     private var needsFlush = false
     private var flushScheduled = false
 
-    init(maxPipelinedCalls: Int, maxUnsentReplyBytes: Int = 8 * 1024 * 1024) {
+    init(maxPipelinedCalls: Int, maxUnsentReplyBytes: Int = ControlSettings.defaultMaxUnsentReplyBytes) {
         self.maxPipelinedCalls = maxPipelinedCalls
         self.maxUnsentReplyBytes = maxUnsentReplyBytes
     }

@@ -9,7 +9,10 @@ struct ControlSettings: Sendable, Equatable {
     var maxConnections: Int
     var maxPipelinedCalls: Int
     var maxMessageBytes: Int
-    var maxUnsentReplyBytes = 8 * 1024 * 1024
+    var maxUnsentReplyBytes = Self.defaultMaxUnsentReplyBytes
+
+    /// `control.max_unsent_reply_bytes` when the configuration does not say.
+    static let defaultMaxUnsentReplyBytes = 8 * 1024 * 1024
 }
 
 /// State shared by all connections of the control server.

@@ -1,9 +1,7 @@
 import Engine
 import Foundation
 import Protocol
-import Generation
 import VectortCore
-import Storage
 
 /// `io.vectort.Credits` (Purchase arrives with payments).
 enum CreditMethods {

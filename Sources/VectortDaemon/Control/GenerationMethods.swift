@@ -2,7 +2,6 @@ import Engine
 import Protocol
 import Generation
 import VectortCore
-import Storage
 
 /// `io.vectort.Projects.Generate`, `Projects.ListGenerations` and `io.vectort.Providers`.
 enum GenerationMethods {

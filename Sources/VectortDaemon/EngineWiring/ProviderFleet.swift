@@ -5,7 +5,6 @@ import NIOPosix
 import Synchronization
 import Generation
 import VectortCore
-import Storage
 
 /// Builds the provider clients from configuration and credentials, and owns their HTTP
 /// clients: one per distinct connect timeout (async-http-client sets that per client), kept
@@ -45,7 +44,7 @@ final class ProviderFleet: Sendable {
             if let existing = clients[timeouts.connect] { return existing }
             let client = HTTPClient(
                 eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
-                configuration: ProviderFactory.clientConfiguration(for: timeouts))
+                configuration: ProviderClient.configuration(for: timeouts))
             clients[timeouts.connect] = client
             return client
         }

@@ -7,6 +7,7 @@ import VectortTesting
 @testable import Engine
 @testable import Generation
 import VectortCore
+
 @testable import Storage
 
 private func failure(_ kind: ProviderFailure.Kind, _ disposition: ProviderFailure.Disposition, status: Int? = nil, retryAfter: Duration? = nil) -> ProviderFailure {

@@ -8,6 +8,7 @@ import VectortTesting
 @testable import Engine
 @testable import Generation
 import VectortCore
+
 @testable import Storage
 
 /// An in-process provider that plays a script, one step per call, and records its requests.

@@ -7,6 +7,7 @@ import VectortTesting
 @testable import Engine
 @testable import Generation
 import VectortCore
+
 @testable import Storage
 
 /// The pipeline over the real provider clients and the loopback fakes: wire-level failures
@@ -22,7 +23,7 @@ struct PipelineOverHTTPTests {
     ) async throws -> T {
         let client = HTTPClient(
             eventLoopGroup: HTTPClient.defaultEventLoopGroup,
-            configuration: ProviderFactory.clientConfiguration(for: .relaxed))
+            configuration: ProviderClient.configuration(for: .relaxed))
         var servers: [FakeLLMServer] = []
         do {
             var entries: [(ProviderSettings, any LLMProvider)] = []

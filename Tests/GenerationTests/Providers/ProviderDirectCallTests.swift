@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 import VectortTesting
+
 @testable import Generation
 import VectortCore
 

@@ -2,8 +2,8 @@ import AsyncHTTPClient
 import Foundation
 import NIOHTTP1
 import Testing
+
 @testable import Generation
-import VectortCore
 
 /// Error bodies that the fakes do not send: other servers' shapes, in-stream payloads,
 /// transport failures.

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import Testing
 import VectortTesting
+
 @testable import Generation
 import VectortCore
 
@@ -119,7 +120,7 @@ struct ProviderErrorTests {
             let settings = ProviderSettings(
                 name: "test-anthropic", kind: .anthropic, model: ProviderKind.anthropic.sampleModel, baseURL: server.baseURL,
                 apiKey: testKey, timeouts: .relaxed)
-            let result = await drive(makeNetworkProvider(settings, httpClient: client, clock: clock))
+            let result = await drive(try #require(ProviderClient.provider(settings, httpClient: client, clock: clock)))
             try await client.shutdown()
             return result.failure?.retryAfter
         }

@@ -39,12 +39,7 @@ struct ProviderLogRedactionTests {
             let settings = ProviderSettings(
                 name: "redacted", kind: kind, model: kind.sampleModel, baseURL: server.baseURL, apiKey: testKey,
                 timeouts: .relaxed)
-            let provider: any LLMProvider =
-                switch kind {
-                case .anthropic: AnthropicProvider(settings, httpClient: client, logger: logger)
-                case .gemini: GeminiProvider(settings, httpClient: client, logger: logger)
-                default: OpenAIProvider(settings, httpClient: client, logger: logger)
-                }
+            let provider = try #require(ProviderClient.provider(settings, httpClient: client, logger: logger))
             let result = await drive(provider)
             #expect(result.finish != nil)
         }

@@ -2,8 +2,8 @@ import AsyncHTTPClient
 import Foundation
 import Testing
 import VectortTesting
+
 @testable import Generation
-import VectortCore
 
 /// Provider-specific behaviour: what OpenAI-compatible servers get wrong, Gemini's blocked
 /// prompts and text-less parts, Anthropic's named events.

@@ -2,8 +2,8 @@ import Foundation
 import Protocol
 import Testing
 import VectortTesting
+
 @testable import Generation
-import VectortCore
 
 /// What each provider puts on the wire, as its fake recorded it.
 @Suite("Provider requests")

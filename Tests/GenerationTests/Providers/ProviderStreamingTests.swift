@@ -7,6 +7,7 @@ import Glibc
 #endif
 import VectortCore
 import VectortTesting
+
 @testable import Generation
 
 /// Behaviour every network provider shares, each against the fake of its own API.
@@ -160,10 +161,11 @@ struct ProviderStreamingTests {
         let root = "http://127.0.0.1:\(refusing.port)"
         let baseURL = kind.fakeFlavour == .openai ? root + "/v1" : root
         let client = HTTPClient(configuration: ProviderClient.configuration(for: .relaxed))
-        let provider = makeNetworkProvider(
-            ProviderSettings(
-                name: "gone", kind: kind, model: kind.sampleModel, baseURL: baseURL, apiKey: testKey,
-                timeouts: .relaxed), httpClient: client)
+        let provider = try #require(
+            ProviderClient.provider(
+                ProviderSettings(
+                    name: "gone", kind: kind, model: kind.sampleModel, baseURL: baseURL, apiKey: testKey,
+                    timeouts: .relaxed), httpClient: client))
         let result = await drive(provider)
         try await client.shutdown()
         #expect(result.failure?.kind == .connection)

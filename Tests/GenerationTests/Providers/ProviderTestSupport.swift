@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import VectortCore
 import VectortTesting
+
 @testable import Generation
 
 /// The key every provider test presents (and that must never show up in an error).
@@ -106,7 +107,7 @@ func withProvider<R>(
             let settings = ProviderSettings(
                 name: "test-\(kind.rawValue)", kind: kind, model: model ?? kind.sampleModel, baseURL: server.baseURL,
                 apiKey: providerKey, timeouts: timeouts)
-            return try await body(server, makeNetworkProvider(settings, httpClient: client, clock: clock))
+            return try await body(server, ProviderClient.provider(settings, httpClient: client, clock: clock)!)
         }
         try await client.shutdown()
         return result
@@ -115,7 +116,6 @@ func withProvider<R>(
         throw error
     }
 }
-
 
 /// One call against a fresh fake with these scripts.
 func outcome(
@@ -167,13 +167,3 @@ func nativeLengthReason(_ kind: ProviderKind) -> String {
 
 let networkKinds: [ProviderKind] = [.openai, .openaiCompatible, .anthropic, .gemini]
 
-/// The provider of a network kind, as the engine's factory would build it.
-func makeNetworkProvider(
-    _ settings: ProviderSettings, httpClient: HTTPClient, clock: any VectortClock = SystemClock()
-) -> any LLMProvider {
-    switch settings.kind {
-    case .anthropic: AnthropicProvider(settings, httpClient: httpClient, clock: clock)
-    case .gemini: GeminiProvider(settings, httpClient: httpClient, clock: clock)
-    default: OpenAIProvider(settings, httpClient: httpClient, clock: clock)
-    }
-}

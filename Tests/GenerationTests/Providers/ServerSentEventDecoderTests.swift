@@ -1,7 +1,7 @@
 import NIOCore
 import Testing
+
 @testable import Generation
-import VectortCore
 
 @Suite("Server-sent event decoder")
 struct ServerSentEventDecoderTests {

@@ -1,5 +1,6 @@
 import Testing
 import VectortTesting
+
 @testable import Generation
 import VectortCore
 
