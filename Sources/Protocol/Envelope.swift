@@ -23,7 +23,7 @@ public struct CallRequest: Sendable, Hashable, Codable {
     public static func parse(payload: some Collection<UInt8>) throws(WireError) -> CallRequest {
         // Fast paths: a well-formed envelope read from its bytes, else decoded straight into its
         // fields. Anything else takes the slow path below, which says exactly what is wrong.
-        if let request = wellFormed(JSONValue.parse(payload)) { return request }
+        if let request = parseQuickly(payload: payload) { return request }
         switch JSONStructureCheck.problem(in: payload) {
         case .duplicateKey(let key)?: throw .invalidMessage("duplicate key \"\(key)\"")
         case .tooDeep?: throw .invalidMessage("nesting too deep")
@@ -77,6 +77,12 @@ public struct CallRequest: Sendable, Hashable, Codable {
 }
 
 extension CallRequest {
+    /// The request when the fast parser takes the payload (a well-formed envelope of plain JSON),
+    /// in time linear in its size; nil for anything `parse` must look at more closely.
+    public static func parseQuickly(payload: some Collection<UInt8>) -> CallRequest? {
+        wellFormed(JSONValue.parse(payload))
+    }
+
     /// The request in an envelope whose fields all have their documented types (null standing
     /// for absent, unknown keys ignored, as `WellFormedEnvelope` decodes them); nil otherwise.
     static func wellFormed(_ value: JSONValue?) -> CallRequest? {

@@ -102,6 +102,13 @@ public struct WireError: Error, Sendable, Hashable, CustomStringConvertible {
         return WireError(.unavailable, reason, details)
     }
 
+    /// A frame that did not arrive whole within `control.frame_timeout_seconds` of its first byte.
+    public static func frameTimeout(seconds: Double) -> WireError {
+        WireError(
+            .timeout, "no complete message arrived within \(seconds) s of its first byte",
+            ["seconds": .double(seconds), "reason": "frame"])
+    }
+
     public static func timeout(seconds: Double) -> WireError {
         WireError(.timeout, "the call ran past its deadline of \(seconds) s", ["seconds": .double(seconds)])
     }

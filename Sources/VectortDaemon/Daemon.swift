@@ -128,7 +128,8 @@ struct Daemon {
         describeBox.interfaces = methods.interfaces
 
         let state = ControlServerState(
-            methods: methods, settings: Self.controlSettings(configuration, connectionRoom: connectionRoom), logger: logger)
+            methods: methods, settings: Self.controlSettings(configuration, connectionRoom: connectionRoom), logger: logger,
+            beforeCancellingCalls: { pipeline.beginShutdown() })
         stateBox.state = state
         let signals = await UnixSignalsSequence(trapping: .sighup)
         let server = try await ControlServer.start(
@@ -161,7 +162,7 @@ struct Daemon {
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(
-            Int64((configuration.shutdown.graceSeconds + 3) * 1000))
+            Int64((configuration.shutdown.graceSeconds + ControlServer.cancellationSeconds + 3) * 1000))
         groupConfiguration.maximumCancellationDuration = .seconds(5)
         do {
             try await ServiceGroup(configuration: groupConfiguration).run()
@@ -181,7 +182,10 @@ struct Daemon {
             maxConnections: min(configuration.control.maxConnections, connectionRoom ?? .max),
             maxPipelinedCalls: configuration.control.maxPipelinedCalls,
             maxMessageBytes: configuration.control.maxMessageBytes,
-            maxUnsentReplyBytes: configuration.control.maxUnsentReplyBytes)
+            maxUnsentReplyBytes: configuration.control.maxUnsentReplyBytes,
+            idleTimeout: .milliseconds(Int64((configuration.control.idleTimeoutSeconds * 1000).rounded())),
+            frameTimeout: .milliseconds(Int64((configuration.control.frameTimeoutSeconds * 1000).rounded())),
+            maxPartialFrameBytes: configuration.control.maxPartialFrameBytes)
     }
 
     static func generationSettings(_ configuration: DaemonConfiguration) -> GenerationSettings {

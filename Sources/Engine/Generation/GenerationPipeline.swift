@@ -66,6 +66,9 @@ public struct GenerationPipeline: Sendable {
     let logger: Logger
     /// Times each generation and ends it at its mode's deadline.
     let clock: any VectortClock
+    /// Set when the daemon stops: a generation cancelled from then on was cut short by the
+    /// shutdown, not by its caller.
+    private let stopping = Locked(false)
 
     public init(
         store: GenerationStore, chain: FallbackChain, settings: @escaping @Sendable () -> GenerationSettings,
@@ -76,6 +79,12 @@ public struct GenerationPipeline: Sendable {
         self.settings = settings
         self.clock = clock
         self.logger = logger
+    }
+
+    /// The daemon is stopping: generations cancelled from now on are recorded as failed by the
+    /// shutdown, and their callers get `Unavailable`.
+    public func beginShutdown() {
+        stopping.value = true
     }
 
     public func generate(_ request: Request, emit: @escaping Emit) async throws -> GenerationResult {
@@ -162,7 +171,8 @@ public struct GenerationPipeline: Sendable {
     ) async -> any Error {
         // Whatever a cancelled call last threw, it ended because the caller went away.
         let cause: any Error = Task.isCancelled && !(error is Deadline.Reached) ? CancellationError() : error
-        let (status, name, message, wire) = Self.outcome(of: cause, mode: mode, settings: settings, log: log)
+        let (status, name, message, wire) = Self.outcome(
+            of: cause, mode: mode, settings: settings, log: log, stopping: stopping.value)
         let attempts = log.attempts
         let usage = log.usage
         // The record and the release must happen even when the caller went away: a task
@@ -192,10 +202,13 @@ public struct GenerationPipeline: Sendable {
     }
 
     /// The record's status and error for a failure, and the error the caller receives.
-    static func outcome(of error: any Error, mode: GenerationMode, settings: GenerationSettings, log: AttemptLog)
-        -> (GenerationRecord.Status, String, String, (any Error)?)
-    {
+    static func outcome(
+        of error: any Error, mode: GenerationMode, settings: GenerationSettings, log: AttemptLog, stopping: Bool = false
+    ) -> (GenerationRecord.Status, String, String, (any Error)?) {
         switch error {
+        case is CancellationError where stopping:
+            let wire = EngineError(.unavailable("vectortd is shutting down"))
+            return (.failed, "shutdown", "vectortd shut down while this generation ran", wire)
         case is CancellationError:
             return (.cancelled, "cancelled", "the caller went away", nil)
         case is FallbackChain.DeadlineReached, is Deadline.Reached:

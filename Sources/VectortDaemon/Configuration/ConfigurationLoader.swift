@@ -83,6 +83,12 @@ struct ConfigurationLoader {
             try values.int("control.max_pipelined_calls", in: 1...65536) ?? c.control.maxPipelinedCalls
         c.control.maxUnsentReplyBytes =
             try values.int("control.max_unsent_reply_bytes", in: 65536...(1 << 34)) ?? c.control.maxUnsentReplyBytes
+        c.control.maxPartialFrameBytes =
+            try values.int("control.max_partial_frame_bytes", in: 65536...(1 << 40)) ?? c.control.maxPartialFrameBytes
+        c.control.idleTimeoutSeconds =
+            try values.double("control.idle_timeout_seconds", in: 1...604_800) ?? c.control.idleTimeoutSeconds
+        c.control.frameTimeoutSeconds =
+            try values.double("control.frame_timeout_seconds", in: 0.1...3600) ?? c.control.frameTimeoutSeconds
 
         c.database.path = try values.string("database.path") ?? c.database.path
         if c.database.path.isEmpty { throw ConfigurationError(key: "database.path", problem: "must not be empty") }

@@ -17,6 +17,12 @@ struct DaemonConfiguration: Sendable, Equatable {
         var maxPipelinedCalls = 128
         /// Bytes of replies one connection may hold for earlier calls before it stops reading.
         var maxUnsentReplyBytes = ControlSettings.defaultMaxUnsentReplyBytes
+        /// Bytes of partly received frames the daemon holds at most, over all connections.
+        var maxPartialFrameBytes = ControlSettings.defaultMaxPartialFrameBytes
+        /// A connection with nothing in flight is closed after this long without input.
+        var idleTimeoutSeconds = 300.0
+        /// A frame must arrive whole within this long of its first byte.
+        var frameTimeoutSeconds = 30.0
     }
 
     struct DatabaseSettings: Sendable, Equatable {

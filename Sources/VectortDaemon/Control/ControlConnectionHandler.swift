@@ -28,27 +28,57 @@ final class ControlConnectionHandler: ChannelDuplexHandler {
     /// Waiting frames are being started (a start can finish calls, which would start more).
     private var startingWaitingFrames = false
 
+    /// A connection with nothing in flight closes after this long without input.
+    private let idleTimeout: TimeAmount
+    /// A frame must arrive whole within this long of its first byte.
+    private let frameTimeout: TimeAmount
+    private let tracker: PartialFrameTracker?
+    /// When the peer last sent something or a call last finished.
+    private var lastActivity = NIODeadline.now()
+    /// The one timer of the connection: the idle timeout or the current frame's timeout.
+    private var timer: (task: Scheduled<Void>, at: NIODeadline)?
+
+    /// Envelopes up to this size are parsed on the loop when the fast parser takes them; larger
+    /// ones, and whatever it declines, are parsed off the loop.
+    static let inlineParseLimit = 64 * 1024
+
     init(
         state: ControlServerState, callContext: CallContext, maxPipelinedCalls: Int,
-        maxUnsentReplyBytes: Int = ControlSettings.defaultMaxUnsentReplyBytes
+        maxUnsentReplyBytes: Int = ControlSettings.defaultMaxUnsentReplyBytes,
+        idleTimeout: TimeAmount = ControlSettings.defaultIdleTimeout,
+        frameTimeout: TimeAmount = ControlSettings.defaultFrameTimeout, tracker: PartialFrameTracker? = nil
     ) {
         self.state = state
         self.callContext = callContext
+        self.idleTimeout = idleTimeout
+        self.frameTimeout = frameTimeout
+        self.tracker = tracker
         machine = ControlConnectionStateMachine(
             maxPipelinedCalls: maxPipelinedCalls, maxUnsentReplyBytes: maxUnsentReplyBytes)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        lastActivity = .now()
+        arm(at: lastActivity + idleTimeout, context: context)
+        tracker?.onStart = { [unowned self] in
+            guard let context = self.context, let started = self.tracker?.startedAt else { return }
+            self.arm(at: started + self.frameTimeout, context: context)
+        }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         cancelAll()
+        timer?.task.cancel()
+        timer = nil
+        tracker?.onStart = nil
+        tracker?.ended()
         self.context = nil
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         cancelAll()
+        tracker?.ended()
         context.fireChannelInactive()
     }
 
@@ -57,10 +87,17 @@ final class ControlConnectionHandler: ChannelDuplexHandler {
             if machine.drainRequested() { context.close(promise: nil) }
             return
         }
+        if event is CancelCallsEvent {
+            // The grace period is over: every call still running is cancelled and answers
+            // (`Unavailable`), then the draining connection closes.
+            for task in tasks.values { task.cancel() }
+            return
+        }
         context.fireUserInboundEventTriggered(event)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        lastActivity = .now()
         if machine.readBurstEnded() { context.flush() }
         context.fireChannelReadComplete()
     }
@@ -83,10 +120,69 @@ final class ControlConnectionHandler: ChannelDuplexHandler {
                 case .tooLarge(_, let limit): .messageTooLarge(limit: limit)
                 }
             deliver(sequence, frame(.failure(wire)), final: true, closeAfter: true)
+        case .overBudget:
+            guard let sequence = machine.framingViolated() else { return }
+            state.logger.warning(
+                "connection closed: the budget for partly received messages is spent",
+                metadata: [
+                    "connection.id": "\(callContext.connectionID)", "limit": "\(state.partialFrames.limit)",
+                ])
+            let refusal = WireError.unavailable(
+                "vectortd holds too many partly received messages (control.max_partial_frame_bytes); try again")
+            deliver(sequence, frame(.failure(refusal)), final: true, closeAfter: true)
         case .payload(let payload):
             guard machine.acceptingCalls else { return }
             handleCall(payload, context: context)
         }
+    }
+
+    // MARK: Timeouts
+
+    /// Makes the connection's timer fire at `deadline` at the latest.
+    private func arm(at deadline: NIODeadline, context: ChannelHandlerContext) {
+        if let timer, timer.at <= deadline { return }
+        timer?.task.cancel()
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let task = context.eventLoop.scheduleTask(deadline: deadline) { handler.value.timerFired() }
+        timer = (task, deadline)
+    }
+
+    /// Closes a connection whose frame stalled or that has been idle too long; otherwise sets
+    /// the timer for the next moment either could happen. The idle clock restarts lazily: reads
+    /// only stamp `lastActivity`, and this re-arms from it.
+    private func timerFired() {
+        timer = nil
+        guard let context, machine.acceptingCalls else { return }
+        let now = NIODeadline.now()
+        if let tracker, let started = tracker.startedAt {
+            if machine.isHoldingRead {
+                // The peer could not send the rest while the server held its reads.
+                tracker.restartClock()
+            } else if now >= started + frameTimeout {
+                frameTimedOut(context: context)
+                return
+            }
+        }
+        if tracker?.startedAt == nil, machine.isIdle, now >= lastActivity + idleTimeout {
+            callContext.logger.info(
+                "closing an idle control connection", metadata: ["idle_seconds": "\(idleTimeout.nanoseconds / 1_000_000_000)"])
+            context.close(promise: nil)
+            return
+        }
+        var next = lastActivity + idleTimeout
+        if next <= now { next = now + idleTimeout }
+        if let started = tracker?.startedAt { next = min(next, started + frameTimeout) }
+        arm(at: next, context: context)
+    }
+
+    private func frameTimedOut(context: ChannelHandlerContext) {
+        guard let sequence = machine.framingViolated() else { return }
+        tracker?.discarding = true
+        tracker?.ended()
+        let seconds = Double(frameTimeout.nanoseconds) / 1e9
+        callContext.logger.notice(
+            "control connection closed: a message did not arrive in time", metadata: ["frame_timeout_seconds": "\(seconds)"])
+        deliver(sequence, frame(.failure(.frameTimeout(seconds: seconds))), final: true, closeAfter: true)
     }
 
     // Backpressure: hold the next socket read while too many calls wait or replies do not drain.
@@ -100,15 +196,43 @@ final class ControlConnectionHandler: ChannelDuplexHandler {
     }
 
     private func handleCall(_ payload: ByteBuffer, context: ChannelHandlerContext) {
-        let request: CallRequest
-        do {
-            request = try CallRequest.parse(payload: payload.readableBytesView)
-        } catch {
+        if payload.readableBytes <= Self.inlineParseLimit,
+            let request = CallRequest.parseQuickly(payload: payload.readableBytesView)
+        {
+            dispatch(request, context: context)
+            return
+        }
+        // What the fast parser declines (or is large) is parsed on the cooperative pool, so no
+        // single message holds the event loop and everyone else on it; later frames of this
+        // connection wait, so calls still start in order.
+        machine.slowParseStarted()
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let eventLoop = context.eventLoop
+        Task {
+            let parsed: Result<CallRequest, WireError>
+            do throws(WireError) {
+                parsed = .success(try CallRequest.parse(payload: payload.readableBytesView))
+            } catch {
+                parsed = .failure(error)
+            }
+            eventLoop.execute { handler.value.parsedOffLoop(parsed) }
+        }
+    }
+
+    private func parsedOffLoop(_ parsed: Result<CallRequest, WireError>) {
+        guard machine.slowParseFinished(), let context else { return }
+        switch parsed {
+        case .success(let request):
+            dispatch(request, context: context)
+        case .failure(let error):
             if let sequence = machine.callRefused(oneway: false) {
                 deliver(sequence, frame(.failure(error)), final: true)
             }
-            return
         }
+        perform(machine.progressed(writable: context.channel.isWritable))
+    }
+
+    private func dispatch(_ request: CallRequest, context: ChannelHandlerContext) {
         let sequence: UInt64?
         switch machine.callArrived(oneway: request.isOneway, shuttingDown: state.isDraining) {
         case .ignore:
@@ -204,6 +328,7 @@ final class ControlConnectionHandler: ChannelDuplexHandler {
     private func finishTask(_ taskID: UInt64, sequence: UInt64?, buffer: ByteBuffer) {
         tasks[taskID] = nil
         guard let context else { return }
+        lastActivity = .now()
         perform(
             machine.taskFinished(
                 taskID, sequence: sequence, reply: buffer, bytes: buffer.readableBytes, writable: context.channel.isWritable))

@@ -7,7 +7,9 @@
 /// have started. Reading also stops while the peer does not read its replies, or while replies
 /// waiting for an earlier call hold more than `maxUnsentReplyBytes`. Within a read burst,
 /// replies are written and flushed once at its end; replies that finish outside a burst are
-/// flushed by one task queued behind them on the loop. A framing violation is answered and then
+/// flushed by one task queued behind them on the loop. A call whose envelope the fast parser
+/// declines is parsed off the event loop; later frames wait for it, so calls still start in
+/// order. A framing violation is answered and then
 /// the connection closes; a drain request closes it as soon as nothing is in flight; once the
 /// connection is closed, no waiting or later frame starts.
 ///
@@ -61,6 +63,8 @@ struct ControlConnectionStateMachine<Reply, Frame> {
     /// Oneway calls still running: they take no reply slot but count against the limit.
     private var onewayRunning = 0
     private var readHeld = false
+    /// A call's envelope is being parsed off the loop; later frames wait behind it.
+    private var parsing = false
     private(set) var acceptingCalls = true
     private var draining = false
     private var inReadBurst = false
@@ -81,8 +85,16 @@ struct ControlConnectionStateMachine<Reply, Frame> {
     /// Whether the next frame may start: always after a framing violation (every frame is then
     /// dropped, which costs nothing), else within the limits.
     private var mayStartFrame: Bool {
-        !acceptingCalls || (inFlight < maxPipelinedCalls && unsentBytes <= maxUnsentReplyBytes)
+        !acceptingCalls || (!parsing && inFlight < maxPipelinedCalls && unsentBytes <= maxUnsentReplyBytes)
     }
+
+    /// Nothing is in flight, waiting or being parsed: the connection only waits for its peer.
+    var isIdle: Bool {
+        inFlight == 0 && runningTasks.isEmpty && waitingFrames == 0 && !parsing
+    }
+
+    /// Whether the server holds back the next read (the peer may have more to send).
+    var isHoldingRead: Bool { readHeld }
 
     // MARK: Reading
 
@@ -133,6 +145,14 @@ struct ControlConnectionStateMachine<Reply, Frame> {
         return needsFlush
     }
 
+    /// After work that may have ended the last call or lifted a limit (an envelope came back
+    /// from parsing): close a draining connection, or give back a held read.
+    mutating func progressed(writable: Bool) -> Actions {
+        var actions = Actions()
+        afterProgress(writable: writable, into: &actions)
+        return actions
+    }
+
     mutating func writabilityChanged(writable: Bool) -> Actions {
         var actions = Actions()
         actions.read = resumeReadingIfPossible(writable: writable)
@@ -160,6 +180,18 @@ struct ControlConnectionStateMachine<Reply, Frame> {
     /// unless it was oneway (unknown when the request did not parse: it answers).
     mutating func callRefused(oneway: Bool) -> UInt64? {
         oneway ? nil : takeSequence()
+    }
+
+    /// A call's envelope goes to be parsed off the loop: no later frame starts until it is back.
+    mutating func slowParseStarted() {
+        parsing = true
+    }
+
+    /// The envelope parsed off the loop is back: true to handle it, false when the connection
+    /// closed meanwhile.
+    mutating func slowParseFinished() -> Bool {
+        parsing = false
+        return !closed
     }
 
     /// A call runs in a task: its id, for `taskFinished`.
@@ -255,7 +287,7 @@ struct ControlConnectionStateMachine<Reply, Frame> {
     /// The server drains: close now if nothing is in flight, else once the last call answers.
     mutating func drainRequested() -> Bool {
         draining = true
-        return inFlight == 0 && runningTasks.isEmpty
+        return inFlight == 0 && runningTasks.isEmpty && !parsing
     }
 
     /// The connection went away: the tasks to cancel. Their replies are dropped, and so is every
@@ -279,7 +311,7 @@ struct ControlConnectionStateMachine<Reply, Frame> {
     }
 
     private mutating func afterProgress(writable: Bool, into actions: inout Actions) {
-        if draining && inFlight == 0 && runningTasks.isEmpty {
+        if draining && inFlight == 0 && runningTasks.isEmpty && !parsing {
             actions.close = true
             return
         }

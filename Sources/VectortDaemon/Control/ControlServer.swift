@@ -91,7 +91,9 @@ final class ControlServer: Service {
         await drain()
     }
 
-    /// Stops accepting, lets calls in flight answer within the grace period, then closes the rest.
+    /// Stops accepting, lets calls in flight answer within the grace period, then cancels the
+    /// calls still running: each answers (`Unavailable`, a generation recorded as failed by the
+    /// shutdown) before its connection closes. What has not closed after that is closed.
     func drain() async {
         // An inherited listener stays open in PID 1; closing our copy only stops our accepting.
         try? await serverChannel.close()
@@ -100,16 +102,32 @@ final class ControlServer: Service {
         for channel in channels {
             channel.pipeline.fireUserInboundEventTriggered(DrainConnectionEvent())
         }
-        let deadline = ContinuousClock.now + .milliseconds(Int64(graceSeconds * 1000))
-        while state.connectionCount > 0 && ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
+        await waitForConnections(seconds: graceSeconds)
+        var remaining = state.allChannels()
+        guard !remaining.isEmpty else { return }
+        logger.notice(
+            "grace period over; cancelling the calls still running", metadata: ["connections": "\(remaining.count)"])
+        state.beforeCancellingCalls()
+        for channel in remaining {
+            channel.pipeline.fireUserInboundEventTriggered(CancelCallsEvent())
         }
-        let remaining = state.allChannels()
+        await waitForConnections(seconds: Self.cancellationSeconds)
+        remaining = state.allChannels()
         if !remaining.isEmpty {
             logger.warning(
-                "grace period over; closing connections with calls still running",
+                "closing connections whose calls did not answer when cancelled",
                 metadata: ["connections": "\(remaining.count)"])
             for channel in remaining { try? await channel.close() }
+        }
+    }
+
+    /// How long cancelled calls have to record their end and answer.
+    static let cancellationSeconds = 2.0
+
+    private func waitForConnections(seconds: Double) async {
+        let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
+        while state.connectionCount > 0 && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
         }
     }
 
@@ -152,11 +170,13 @@ final class ControlServer: Service {
             logger[metadataKey: "peer.uid"] = "\(peer.uid)"
             logger[metadataKey: "peer.pid"] = "\(peer.pid)"
             let context = CallContext(role: role, peer: peer, connectionID: id, logger: logger)
+            let tracker = PartialFrameTracker(budget: state.partialFrames)
             return [
-                ByteToMessageHandler(ControlFrameDecoder(maxMessageBytes: settings.maxMessageBytes)),
+                ByteToMessageHandler(ControlFrameDecoder(maxMessageBytes: settings.maxMessageBytes, tracker: tracker)),
                 ControlConnectionHandler(
                     state: state, callContext: context, maxPipelinedCalls: settings.maxPipelinedCalls,
-                    maxUnsentReplyBytes: settings.maxUnsentReplyBytes),
+                    maxUnsentReplyBytes: settings.maxUnsentReplyBytes, idleTimeout: settings.idleTimeout,
+                    frameTimeout: settings.frameTimeout, tracker: tracker),
             ]
     }
 

@@ -10,9 +10,18 @@ struct ControlSettings: Sendable, Equatable {
     var maxPipelinedCalls: Int
     var maxMessageBytes: Int
     var maxUnsentReplyBytes = Self.defaultMaxUnsentReplyBytes
+    var idleTimeout = Self.defaultIdleTimeout
+    var frameTimeout = Self.defaultFrameTimeout
+    var maxPartialFrameBytes = Self.defaultMaxPartialFrameBytes
 
     /// `control.max_unsent_reply_bytes` when the configuration does not say.
     static let defaultMaxUnsentReplyBytes = 8 * 1024 * 1024
+    /// `control.idle_timeout_seconds`.
+    static let defaultIdleTimeout = TimeAmount.seconds(300)
+    /// `control.frame_timeout_seconds`.
+    static let defaultFrameTimeout = TimeAmount.seconds(30)
+    /// `control.max_partial_frame_bytes`, for the whole daemon.
+    static let defaultMaxPartialFrameBytes = 256 * 1024 * 1024
 }
 
 /// State shared by all connections of the control server.
@@ -20,6 +29,8 @@ final class ControlServerState: Sendable {
     let methods: MethodTable
     let logger: Logger
     private let settingsBox: Mutex<ControlSettings>
+    /// Bytes of frames partly received, over every connection.
+    let partialFrames: PartialFrameBudget
     private let connections = Mutex<[UInt64: any Channel]>([:])
     private let nextConnectionID = Atomic<UInt64>(1)
     private let drainingFlag = Atomic<Bool>(false)
@@ -28,15 +39,26 @@ final class ControlServerState: Sendable {
     private let lastAcceptFailure = Atomic<Int64>(0)
     private let origin = ContinuousClock.now
 
-    init(methods: MethodTable, settings: ControlSettings, logger: Logger) {
+    /// Called once the grace period is over, before the calls still running are cancelled.
+    let beforeCancellingCalls: @Sendable () -> Void
+
+    init(
+        methods: MethodTable, settings: ControlSettings, logger: Logger,
+        beforeCancellingCalls: @escaping @Sendable () -> Void = {}
+    ) {
         self.methods = methods
+        self.beforeCancellingCalls = beforeCancellingCalls
         self.settingsBox = Mutex(settings)
+        self.partialFrames = PartialFrameBudget(limit: settings.maxPartialFrameBytes)
         self.logger = logger
     }
 
     var settings: ControlSettings {
         get { settingsBox.withLock { $0 } }
-        set { settingsBox.withLock { $0 = newValue } }
+        set {
+            settingsBox.withLock { $0 = newValue }
+            partialFrames.limit = newValue.maxPartialFrameBytes
+        }
     }
 
     var isDraining: Bool { drainingFlag.load(ordering: .relaxed) }
@@ -87,3 +109,7 @@ final class ControlServerState: Sendable {
 
 /// Sent down a connection's pipeline when the server begins its graceful shutdown.
 struct DrainConnectionEvent: Sendable {}
+
+/// Sent down a connection's pipeline when the grace period is over: its running calls are
+/// cancelled and answer before it closes.
+struct CancelCallsEvent: Sendable {}
