@@ -94,7 +94,6 @@ let package = Package(
                 "Storage",
                 "Generation",
                 "Starters",
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
