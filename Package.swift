@@ -109,7 +109,6 @@ let package = Package(
             dependencies: [
                 "Protocol",
                 "VectortCore",
-                "Storage",
                 "Generation",
                 "Engine",
                 "CSystemd",
