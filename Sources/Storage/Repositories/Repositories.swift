@@ -10,7 +10,9 @@ import VectortCore
 // hold and version) are single calls for that reason: the money guarantees are the backend's
 // transaction, not a sequence of calls. Inputs arrive validated; a backend throws the
 // `EngineError`s that need the stored rows (not found, conflicts, insufficient credits, an
-// unknown page cursor, a reused idempotency key). Times come from the engine's clock as `now`.
+// unknown page cursor, a reused idempotency key) and checks an idempotency key's length where
+// it looks the key up (a generation's after its project was found), so that which of two
+// errors a call gets stays what it always was. Times come from the engine's clock as `now`.
 // Ids of new rows are the backend's to make, except a generation's, which the pipeline names
 // before its record exists.
 
