@@ -57,8 +57,9 @@ let package = Package(
             pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]
         ),
-        // SQLite through GRDB: the database, schema migrations, the group-commit writer and its
-        // balance cache, the checkpointer, idempotency records.
+        // The storage seam: backend-neutral async repositories, and the SQLite backend behind them
+        // through GRDB (the database, schema migrations, the group-commit writer and its balance
+        // cache, the checkpointer, idempotency records). GRDB types never leave this target.
         .target(
             name: "Storage",
             dependencies: [
@@ -94,7 +95,6 @@ let package = Package(
                 "Storage",
                 "Generation",
                 "Starters",
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
@@ -110,7 +110,6 @@ let package = Package(
             dependencies: [
                 "Protocol",
                 "VectortCore",
-                "Storage",
                 "Generation",
                 "Engine",
                 "CSystemd",

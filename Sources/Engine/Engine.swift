@@ -4,10 +4,10 @@ public import Protocol
 package import Storage
 public import VectortCore
 
-/// The engine over one database: its services share one group-commit writer and one pool of
-/// readers, which never leave it. `Engine.open` is the one way to make it.
+/// The engine over one storage backend: its services validate what they are asked and hand
+/// each transaction to the backend's repositories. `Engine.open` is the one way to make it.
 ///
-/// The writer's loop runs in `run()` (a service's body in the daemon); until then writes wait.
+/// The backend's writes run in `run()` (a service's body in the daemon); until then they wait.
 public struct Engine: Sendable {
     /// What the engine is opened with.
     public struct Options: Sendable {
@@ -51,39 +51,41 @@ public struct Engine: Sendable {
     public let ledger: Ledger
     public let generations: GenerationStore
     public let exporter: ZipExporter
-    package let database: Database
-    package let writer: LedgerWriter
+    package let storage: any StorageBackend
 
-    /// Opens (creating and migrating) the database and makes every service over it.
+    /// Opens (creating and migrating) the SQLite database and makes every service over it.
     public static func open(_ options: Options, logger: Logger) throws -> Engine {
-        let database = try Database.open(path: options.databasePath, logger: logger)
-        let writer = LedgerWriter(pool: database.pool, maxBatch: options.maxBatch)
+        let storage = try SQLiteStorage.open(path: options.databasePath, maxBatch: options.maxBatch, logger: logger)
+        return Engine(storage: storage, options: options)
+    }
+
+    /// Every service over `storage`, on the options' clock.
+    package init(storage: any StorageBackend, options: Options) {
         let clock = options.clock
         let now: @Sendable () -> Date = { clock.date }
-        let versions = Versions(writer: writer, pool: database.pool, limits: options.versionLimits, now: now)
-        return Engine(
-            users: Users(writer: writer, pool: database.pool, freeOnSignup: options.freeOnSignup, now: now),
-            projects: Projects(writer: writer, pool: database.pool, now: now),
-            versions: versions,
-            ledger: Ledger(writer: writer, pool: database.pool, packages: options.packages, now: now),
-            generations: GenerationStore(writer: writer, pool: database.pool, now: now),
-            exporter: ZipExporter(versions: versions),
-            database: database, writer: writer)
+        let versions = Versions(repository: storage.versions, limits: options.versionLimits, now: now)
+        self.users = Users(repository: storage.users, freeOnSignup: options.freeOnSignup, now: now)
+        self.projects = Projects(repository: storage.projects, now: now)
+        self.versions = versions
+        self.ledger = Ledger(repository: storage.ledger, packages: options.packages, now: now)
+        self.generations = GenerationStore(repository: storage.generations, now: now)
+        self.exporter = ZipExporter(versions: versions)
+        self.storage = storage
     }
 
-    /// Runs the writer until `stop()`; every request queued before then is answered.
+    /// Runs the backend's writes until `stop()`; every request queued before then is answered.
     public func run() async {
-        await writer.run()
+        await storage.run()
     }
 
-    /// Asks the writer to finish its queue and return from `run()`.
+    /// Asks the backend to finish its queued writes and return from `run()`.
     public func stop() {
-        writer.stop()
+        storage.stop()
     }
 
     /// One round trip to the database, for health checks.
     public func ping() async throws {
-        try await database.ping()
+        try await storage.ping()
     }
 
     /// Settles what a previous process left: its running generations are failed and their holds,

@@ -9,7 +9,6 @@ import Synchronization
 import UnixSignals
 import Generation
 import VectortCore
-import Storage
 
 /// Wires the daemon: database, control server, reload, watchdog and systemd notifications,
 /// run as one ServiceGroup in dependency order (shutdown runs in reverse).

@@ -4,7 +4,6 @@ import Protocol
 import Synchronization
 import Generation
 import VectortCore
-import Storage
 
 /// Answers "is the daemon healthy": a database round trip and the control event loop answering.
 /// Used by `GetHealth` and by the watchdog, which pings systemd only while nothing is failing.

@@ -10,7 +10,6 @@ import ServiceLifecycle
 import UnixSignals
 import Generation
 import VectortCore
-import Storage
 
 /// The daemon's command line; `vectortd`'s main runs it.
 public struct VectortdCommand: AsyncParsableCommand {

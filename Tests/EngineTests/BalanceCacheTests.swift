@@ -16,7 +16,7 @@ struct BalanceCacheTests {
     /// The balance as the database has it, bypassing the cache.
     private func stored(_ engine: TestEngine, _ user: String) async throws -> CreditBalance {
         let now = engine.clock.date
-        return try await engine.pool.read { db in try Ledger.balance(db, user: user, now: now) }
+        return try await engine.pool.read { db in try SQLiteLedger.balance(db, user: user, now: now) }
     }
 
     @Test func aCallerReadsItsOwnWritesAtOnce() async throws {

@@ -12,12 +12,12 @@ import VectortCore
 
 @testable import Storage
 
-/// A fresh database in its own temporary directory, a running ledger writer, and the engine's
-/// services over them, all reading the same `TestClock`.
+/// A fresh SQLite backend in its own temporary directory with its writer running, and the
+/// engine's services over its repositories, all reading the same `TestClock`. The SQL-level
+/// tests reach the database and the writer through `storage`.
 struct TestEngine: Sendable {
     let directory: URL
-    let database: Storage.Database
-    let writer: LedgerWriter
+    let storage: SQLiteStorage
     let clock: TestClock
     let users: Users
     let ledger: Ledger
@@ -25,6 +25,8 @@ struct TestEngine: Sendable {
     let versions: Versions
     let exporter: ZipExporter
 
+    var database: Storage.Database { storage.database }
+    var writer: LedgerWriter { storage.writer }
     var pool: DatabasePool { database.pool }
 
     /// Creates a user and returns its id.
@@ -127,23 +129,23 @@ func withEngine<T>(
     _ body: (TestEngine) async throws -> T
 ) async throws -> T {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vte-\(UUID().uuidString)")
-    let database = try Database.open(
-        path: directory.appendingPathComponent("vectortd.sqlite").path, logger: Logger(label: "engine-tests"))
-    let writer = LedgerWriter(pool: database.pool, maxBatch: maxBatch)
-    let running = Task { await writer.run() }
+    let storage = try SQLiteStorage.open(
+        path: directory.appendingPathComponent("vectortd.sqlite").path, maxBatch: maxBatch,
+        logger: Logger(label: "engine-tests"))
+    let running = Task { await storage.run() }
     // 2027-01-15T08:00:00Z, inside the range a ZIP (DOS) timestamp can hold.
     let clock = TestClock(date: Date(timeIntervalSince1970: 1_800_000_000))
     let now: @Sendable () -> Date = { clock.date }
-    let versions = Versions(writer: writer, pool: database.pool, limits: limits, now: now)
+    let versions = Versions(repository: storage.versions, limits: limits, now: now)
     let engine = TestEngine(
-        directory: directory, database: database, writer: writer, clock: clock,
-        users: Users(writer: writer, pool: database.pool, freeOnSignup: freeOnSignup, now: now),
-        ledger: Ledger(writer: writer, pool: database.pool, now: now),
-        projects: Projects(writer: writer, pool: database.pool, now: now),
+        directory: directory, storage: storage, clock: clock,
+        users: Users(repository: storage.users, freeOnSignup: freeOnSignup, now: now),
+        ledger: Ledger(repository: storage.ledger, now: now),
+        projects: Projects(repository: storage.projects, now: now),
         versions: versions, exporter: ZipExporter(versions: versions))
     let result: Result<T, any Error>
     do { result = .success(try await body(engine)) } catch { result = .failure(error) }
-    writer.stop()
+    storage.stop()
     await running.value
     try? FileManager.default.removeItem(at: directory)
     return try result.get()

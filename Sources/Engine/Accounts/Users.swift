@@ -1,24 +1,19 @@
 package import Foundation
 import Crypto
 import _CryptoExtras
-package import GRDB
 public import Protocol
 import VectortCore
-import Generation
 package import Storage
 
 /// Users: created with the configured free credits as a ledger grant, never deleted, disabled
 /// when they must stop spending.
 public struct Users: Sendable {
-    package let writer: LedgerWriter
-    package let pool: DatabasePool
+    package let repository: any UserRepository
     public let freeOnSignup: Int
     let now: @Sendable () -> Date
 
-    package init(
-writer: LedgerWriter, pool: DatabasePool, freeOnSignup: Int, now: @escaping @Sendable () -> Date = { Date() }) {
-        self.writer = writer
-        self.pool = pool
+    package init(repository: any UserRepository, freeOnSignup: Int, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.repository = repository
         self.freeOnSignup = freeOnSignup
         self.now = now
     }
@@ -31,84 +26,28 @@ writer: LedgerWriter, pool: DatabasePool, freeOnSignup: Int, now: @escaping @Sen
             throw EngineError.invalid("password", "password must be 8 to 1024 characters")
         }
         let passwordHash = try password.map(PasswordHash.make)
-        let now = now()
-        let free = freeOnSignup
-        return try await writer.write { db in
-            let key = email.lowercased()
-            if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM users WHERE email_key = ?"), arguments: [key]) == true {
-                throw EngineError.alreadyExists("user", email)
-            }
-            let id = Identifiers.make("u")
-            try db.cachedStatement(sql: """
-                    INSERT INTO users(id, email, email_key, full_name, password_hash, status, created_at)
-                    VALUES (?, ?, ?, ?, ?, 'active', ?)
-                    """).execute(arguments: [id, email, key, fullName, passwordHash, Timestamps.string(now)])
-            if free > 0 {
-                try Ledger.append(
-                    db, user: id, bucket: .free, amount: free, kind: "grant", reference: "signup", now: now,
-                    idempotencyKey: "signup:\(id)")
-            }
-            return try Self.load(db, id)
-        }
+        return try await repository.create(
+            email: email, emailKey: email.lowercased(), fullName: fullName, passwordHash: passwordHash,
+            freeCredits: freeOnSignup, now: now())
     }
 
     public func get(_ id: String) async throws -> User {
-        try await pool.read { db in try Self.load(db, id) }
+        try await repository.get(id)
     }
 
     public func list(limit: Int = 50, after: String? = nil) async throws -> UserPage {
         guard (1...500).contains(limit) else { throw EngineError.invalid("limit", "limit must be 1 to 500") }
-        return try await pool.read { db in
-            var cursor: Int64 = 0
-            if let after {
-                guard let rowid = try Int64.fetchOne(db, sql: "SELECT rowid FROM users WHERE id = ?", arguments: [after])
-                else { throw EngineError.invalid("after", "after must be a next_after value from an earlier page") }
-                cursor = rowid
-            }
-            let ids = try String.fetchAll(db.cachedStatement(sql: "SELECT id FROM users WHERE rowid > ? ORDER BY rowid LIMIT ?"), arguments: [cursor, limit + 1])
-            let users = try ids.prefix(limit).map { try Self.load(db, $0) }
-            return UserPage(users: users, nextAfter: ids.count > limit ? users.last?.id : nil)
-        }
+        return try await repository.list(limit: limit, after: after)
     }
 
     public func disable(_ id: String) async throws -> User {
-        try await writer.write { db in
-            _ = try Self.load(db, id)
-            try db.cachedStatement(sql: "UPDATE users SET status = 'disabled' WHERE id = ?").execute(arguments: [id])
-            return try Self.load(db, id)
-        }
+        try await repository.disable(id)
     }
 
     /// Whether `password` is the user's; false when the user has none.
     public func checkPassword(user id: String, _ password: String) async throws -> Bool {
-        let stored = try await pool.read { db in
-            try String.fetchOne(db.cachedStatement(sql: "SELECT password_hash FROM users WHERE id = ?"), arguments: [id])
-        }
-        guard let stored else { return false }
+        guard let stored = try await repository.passwordHash(user: id) else { return false }
         return try PasswordHash.verify(password, against: stored)
-    }
-
-    static func load(_ db: GRDB.Database, _ id: String) throws -> User {
-        guard
-            let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT email, full_name, status, created_at FROM users WHERE id = ?"), arguments: [id])
-        else { throw EngineError.notFound("user", id) }
-        return User(
-            id: id, email: row["email"], fullName: row["full_name"], status: User.Status(rawValue: row["status"]) ?? .active,
-            createdAt: row["created_at"])
-    }
-
-    static func requireExists(_ db: GRDB.Database, _ id: String) throws {
-        guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM users WHERE id = ?"), arguments: [id]) == true else {
-            throw EngineError.notFound("user", id)
-        }
-    }
-
-    /// A disabled user can do nothing that costs or moves credits.
-    static func requireActive(_ db: GRDB.Database, _ id: String) throws {
-        guard let status = try String.fetchOne(db.cachedStatement(sql: "SELECT status FROM users WHERE id = ?"), arguments: [id]) else {
-            throw EngineError.notFound("user", id)
-        }
-        guard status == "active" else { throw EngineError.conflict("user \(id) is disabled") }
     }
 
     static func validate(email: String) throws {

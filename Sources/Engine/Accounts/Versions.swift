@@ -1,23 +1,19 @@
 package import Foundation
-package import GRDB
 public import Protocol
 public import VectortCore
-import Generation
 package import Storage
 
 /// Immutable file sets of a project. Storing one makes it the project's current version.
 public struct Versions: Sendable {
-    package let writer: LedgerWriter
-    package let pool: DatabasePool
+    package let repository: any VersionRepository
     public let limits: VersionLimits
     let now: @Sendable () -> Date
 
     package init(
-        writer: LedgerWriter, pool: DatabasePool, limits: VersionLimits = VersionLimits(),
+        repository: any VersionRepository, limits: VersionLimits = VersionLimits(),
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
-        self.writer = writer
-        self.pool = pool
+        self.repository = repository
         self.limits = limits
         self.now = now
     }
@@ -39,91 +35,20 @@ public struct Versions: Sendable {
         async throws -> VersionSummary
     {
         try PathRules.validate(files, limits: limits)
-        let now = now()
-        return try await writer.write { db in
-            try Self.insert(db, project: project, owner: owner, files: files, origin: origin, now: now)
-        }
-    }
-
-    /// Stores a version inside a write transaction and makes it current (files already validated
-    /// by `PathRules`).
-    static func insert(
-        _ db: GRDB.Database, project: String, owner: String?, files: [ProjectFile], origin: Origin, now: Date
-    ) throws -> VersionSummary {
-        let bytes = files.reduce(0) { $0 + $1.contents.utf8.count }
-        let now = Timestamps.string(now)
-        _ = try Projects.load(db, project, owner: owner)
-        let number =
-            (try Int.fetchOne(db.cachedStatement(sql: "SELECT MAX(number) FROM versions WHERE project_id = ?"), arguments: [project])
-                ?? 0) + 1
-        let id = Identifiers.make("v")
-        try db.cachedStatement(sql: """
-                INSERT INTO versions(id, project_id, number, generation, provider, model, files, bytes, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """).execute(arguments: [
-                id, project, number, origin.generation, origin.provider, origin.model, files.count, bytes, now,
-            ])
-        let insert = try db.cachedStatement(sql: "INSERT INTO version_files(version_id, path, contents) VALUES (?, ?, ?)")
-        for file in files { try insert.execute(arguments: [id, file.path, file.contents]) }
-        try db.cachedStatement(sql: "UPDATE projects SET current_version = ?, status = 'completed', updated_at = ? WHERE id = ?").execute(arguments: [id, now, project])
-        return VersionSummary(
-            id: id, project: project, number: number, generation: origin.generation, provider: origin.provider,
-            model: origin.model, files: files.count, bytes: bytes, createdAt: now, current: true)
+        return try await repository.store(
+            project: project, owner: owner, files: files,
+            origin: VersionOrigin(generation: origin.generation, provider: origin.provider, model: origin.model),
+            now: now())
     }
 
     public func list(project: String, owner: String?) async throws -> VersionList {
-        try await pool.read { db in
-            let loaded = try Projects.load(db, project, owner: owner)
-            let ids = try String.fetchAll(db.cachedStatement(sql: "SELECT id FROM versions WHERE project_id = ? ORDER BY number DESC"), arguments: [project])
-            return VersionList(
-                project: project, versions: try ids.map { try Self.summary(db, $0, current: loaded.currentVersion) })
-        }
+        try await repository.list(project: project, owner: owner)
     }
 
     /// All files of a version (default: the current one), or the one at `path`.
     public func code(project: String, owner: String?, version: String? = nil, path: String? = nil) async throws
         -> ProjectCode
     {
-        try await pool.read { db in
-            let id = try Self.resolve(db, project: project, owner: owner, version: version)
-            let rows: [Row]
-            if let path {
-                rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT path, contents FROM version_files WHERE version_id = ? AND path = ?"), arguments: [id, path])
-                if rows.isEmpty { throw EngineError.notFound("file", path) }
-            } else {
-                rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT path, contents FROM version_files WHERE version_id = ? ORDER BY path"), arguments: [id])
-            }
-            return ProjectCode(
-                project: project, version: id, files: rows.map { ProjectFile(path: $0["path"], contents: $0["contents"]) })
-        }
-    }
-
-    /// The version id meant by `version` (an id or a number), or the current version.
-    static func resolve(_ db: GRDB.Database, project: String, owner: String?, version: String?) throws -> String {
-        let loaded = try Projects.load(db, project, owner: owner)
-        guard let version else {
-            guard let current = loaded.currentVersion else { throw EngineError.notFound("version", "(current) of \(project)") }
-            return current
-        }
-        if let number = Int(version) {
-            if let id = try String.fetchOne(db.cachedStatement(sql: "SELECT id FROM versions WHERE project_id = ? AND number = ?"), arguments: [project, number])
-            {
-                return id
-            }
-        } else if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM versions WHERE project_id = ? AND id = ?"), arguments: [project, version]) == true
-        {
-            return version
-        }
-        throw EngineError.notFound("version", version)
-    }
-
-    static func summary(_ db: GRDB.Database, _ id: String, current: String?) throws -> VersionSummary {
-        guard
-            let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT project_id, number, generation, provider, model, files, bytes, created_at FROM versions WHERE id = ?"), arguments: [id])
-        else { throw EngineError.notFound("version", id) }
-        return VersionSummary(
-            id: id, project: row["project_id"], number: row["number"], generation: row["generation"],
-            provider: row["provider"], model: row["model"], files: row["files"], bytes: row["bytes"],
-            createdAt: row["created_at"], current: id == current)
+        try await repository.code(project: project, owner: owner, version: version, path: path)
     }
 }

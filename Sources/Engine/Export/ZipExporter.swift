@@ -1,9 +1,7 @@
 import Foundation
-import GRDB
 public import Protocol
 import ZIPFoundation
 import VectortCore
-import Generation
 import Storage
 
 /// `Projects.ExportZip`: a version's files as a ZIP archive, byte-identical contents.
@@ -16,9 +14,7 @@ public struct ZipExporter: Sendable {
 
     public func export(project: String, owner: String?, version: String? = nil) async throws -> ZipExport {
         let code = try await versions.code(project: project, owner: owner, version: version)
-        let created = try await versions.pool.read { db in
-            try String.fetchOne(db, sql: "SELECT created_at FROM versions WHERE id = ?", arguments: [code.version])
-        }
+        let created = try await versions.repository.createdAt(version: code.version)
         let date = created.flatMap(Timestamps.parse) ?? Date(timeIntervalSince1970: 0)
         let data = try Self.archive(code.files, modified: date)
         return ZipExport(

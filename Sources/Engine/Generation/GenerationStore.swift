@@ -1,136 +1,41 @@
 package import Foundation
-package import GRDB
 public import Protocol
 import VectortCore
-import Generation
 package import Storage
 
-/// Generation records. Each step that touches credits is one transaction through the ledger
-/// writer: the start (record + hold), the success (version + settle + record) and the failure
-/// (release + record), so a crash can never leave a charge without its version or a version
-/// without its charge.
+/// Generation records. Each step that touches credits is one transaction of the storage's
+/// `GenerationRepository`: the start (record + hold), the success (version + settle + record)
+/// and the failure (release + record), so a crash can never leave a charge without its version
+/// or a version without its charge.
 public struct GenerationStore: Sendable {
-    package let writer: LedgerWriter
-    package let pool: DatabasePool
+    package let repository: any GenerationRepository
     let now: @Sendable () -> Date
 
-    package init(
-writer: LedgerWriter, pool: DatabasePool, now: @escaping @Sendable () -> Date = { Date() }) {
-        self.writer = writer
-        self.pool = pool
+    package init(repository: any GenerationRepository, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.repository = repository
         self.now = now
     }
 
-    /// How a start request ended.
-    enum Start: Sendable {
-        case started(id: String, hold: CreditHold, project: Project)
-        /// The idempotency key belongs to a completed generation: its result.
-        case replay(GenerationResult)
-    }
-
-    struct StartRequest: Sendable {
-        var project: String
-        var owner: String?
-        var prompt: String
-        var mode: GenerationMode
-        var price: Int
-        var idempotencyKey: String?
-        /// The id the generation gets when it starts.
-        var generation = Identifiers.make("g")
-    }
+    typealias Start = GenerationStart
+    typealias StartRequest = GenerationStartRequest
+    typealias Success = GenerationSuccess
 
     /// The project, when a provider call may begin beside the start transaction: the project is
     /// the caller's and not generating, its owner is active and has the credits. Nil means the
     /// start must come first, and its transaction says why it cannot (or the balance changed).
     /// A project the caller cannot see fails here as it would in the start.
     func prepare(_ request: StartRequest) async throws -> Project? {
-        let stamp = Timestamps.string(now())
-        return try await pool.read { db in
-            let project = try Projects.load(db, request.project, owner: request.owner)
-            guard project.status != .generating, (try? Users.requireActive(db, project.user)) != nil else { return nil }
-            let available = try BalanceRows.load(db, user: project.user, withHeld: false).spendable(at: stamp)
-            return CreditRules.allocate(request.price, from: available) != nil ? project : nil
-        }
+        try await repository.prepare(request, now: now())
     }
 
     /// Records a running generation and holds its price, or replays a completed one.
     func start(_ request: StartRequest) async throws -> Start {
-        let now = now()
-        return try await writer.write { db in
-            let project = try Projects.load(db, request.project, owner: request.owner)
-            if let key = request.idempotencyKey {
-                guard !key.isEmpty, key.utf8.count <= 255 else {
-                    throw EngineError.invalid("idempotency_key", "idempotency_key must be 1 to 255 bytes")
-                }
-                if let row = try Row.fetchOne(
-                    db.cachedStatement(sql: "SELECT id, project_id, prompt, mode, status FROM generations WHERE user_id = ? AND idempotency_key = ?"),
-                    arguments: [project.user, key])
-                {
-                    guard row["project_id"] == request.project, row["prompt"] == request.prompt,
-                        row["mode"] == request.mode.rawValue
-                    else { throw EngineError.conflict("idempotency_key \(key) was already used with other parameters") }
-                    if row["status"] == "completed" { return .replay(try Self.result(db, row["id"])) }
-                    throw EngineError.conflict("a generation with idempotency_key \(key) is still running")
-                }
-            }
-            guard project.status != .generating else {
-                throw EngineError.conflict("project \(project.id) is already generating")
-            }
-            let id = request.generation
-            let hold = try Ledger.hold(db, user: project.user, amount: request.price, reference: id, now: now)
-            let stamp = Timestamps.string(now)
-            try db.cachedStatement(sql: """
-                    INSERT INTO generations(id, project_id, user_id, mode, prompt, status, idempotency_key, hold_id,
-                        credits_held, started_at)
-                    VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)
-                    """).execute(arguments: [
-                    id, project.id, project.user, request.mode.rawValue, request.prompt, request.idempotencyKey,
-                    hold.id, request.price, stamp,
-                ])
-            try db.cachedStatement(sql: "UPDATE projects SET status = 'generating', updated_at = ? WHERE id = ?").execute(arguments: [stamp, project.id])
-            return .started(id: id, hold: hold, project: project)
-        }
-    }
-
-    struct Success: Sendable {
-        var generation: String
-        var project: String
-        var hold: String
-        var files: [ProjectFile]
-        var provider: String
-        var model: String
-        var usage: GenerationUsage
-        var attempts: [GenerationAttempt]
-        var durationMs: Int
+        try await repository.start(request, now: now())
     }
 
     /// Stores the version, settles the hold and completes the record, in one transaction.
     func complete(_ success: Success) async throws -> GenerationResult {
-        let now = now()
-        return try await writer.write { db in
-            let version = try Versions.insert(
-                db, project: success.project, owner: nil, files: success.files,
-                origin: Versions.Origin(generation: success.generation, provider: success.provider, model: success.model),
-                now: now)
-            let hold = try Ledger.finish(db, hold: success.hold, settleFor: nil, now: now)
-            try db.cachedStatement(sql: """
-                    UPDATE generations SET status = 'completed', version_id = ?, provider = ?, model = ?,
-                        credits_charged = ?, input_tokens = ?, output_tokens = ?, finished_at = ?, duration_ms = ?
-                    WHERE id = ?
-                    """).execute(arguments: [
-                    version.id, success.provider, success.model, hold.charged ?? 0, success.usage.inputTokens,
-                    success.usage.outputTokens, Timestamps.string(now), success.durationMs, success.generation,
-                ])
-            try Self.insertAttempts(db, success.generation, success.attempts)
-            // What `result` would read back, from what was just written; paths in SQLite's
-            // byte order, as its ORDER BY gives them to a replay.
-            return GenerationResult(
-                generation: success.generation, project: success.project, version: version.id,
-                versionNumber: version.number, provider: success.provider, model: success.model,
-                files: success.files.map(\.path).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) },
-                creditsCharged: hold.charged ?? 0, usage: success.usage, attempts: success.attempts.count,
-                durationMs: success.durationMs)
-        }
+        try await repository.complete(success, now: now())
     }
 
     /// Releases the hold and records why the generation ended without a version. The
@@ -139,153 +44,28 @@ writer: LedgerWriter, pool: DatabasePool, now: @escaping @Sendable () -> Date = 
         generation: String, status: GenerationRecord.Status, error: String, message: String,
         usage: GenerationUsage, attempts: [GenerationAttempt], durationMs: Int
     ) async throws {
-        let now = now()
-        try await writer.write { db in
-            try Self.finishFailed(
-                db, generation: generation, status: status, error: error, message: message, usage: usage,
-                attempts: attempts, durationMs: durationMs, now: now)
-        }
+        try await repository.fail(
+            GenerationFailure(
+                generation: generation, status: status, error: error, message: message, usage: usage,
+                attempts: attempts, durationMs: durationMs),
+            now: now())
     }
 
     /// Generations left running by a crash: their holds are released and they are recorded as
     /// failed (`interrupted`). Run at start, before the control socket accepts calls.
     @discardableResult
     public func recoverInterrupted() async throws -> Int {
-        let now = now()
-        return try await writer.write { db in
-            let ids = try String.fetchAll(db, sql: "SELECT id FROM generations WHERE status = 'running'")
-            for id in ids {
-                try Self.finishFailed(
-                    db, generation: id, status: .failed, error: "interrupted",
-                    message: "the daemon stopped while this generation ran", usage: GenerationUsage(inputTokens: 0, outputTokens: 0),
-                    attempts: [], durationMs: nil, now: now)
-            }
-            return ids.count
-        }
+        try await repository.recoverInterrupted(now: now())
     }
 
     /// A project's generations, newest first.
     public func list(project: String, owner: String?, limit: Int = 20) async throws -> GenerationList {
         guard (1...200).contains(limit) else { throw EngineError.invalid("limit", "limit must be 1 to 200") }
-        return try await pool.read { db in
-            _ = try Projects.load(db, project, owner: owner)
-            let ids = try String.fetchAll(
-                db.cachedStatement(sql: "SELECT id FROM generations WHERE project_id = ? ORDER BY started_at DESC, rowid DESC LIMIT ?"),
-                arguments: [project, limit])
-            return GenerationList(project: project, generations: try ids.map { try Self.record(db, $0) })
-        }
+        return try await repository.list(project: project, owner: owner, limit: limit)
     }
 
-    /// Title and description of a project, for the prompt.
     /// One generation record.
     public func get(_ id: String) async throws -> GenerationRecord {
-        try await pool.read { db in try Self.record(db, id) }
-    }
-
-    // MARK: Inside a transaction
-
-    static func finishFailed(
-        _ db: GRDB.Database, generation: String, status: GenerationRecord.Status, error: String, message: String,
-        usage: GenerationUsage, attempts: [GenerationAttempt], durationMs: Int?, now: Date
-    ) throws {
-        guard
-            let row = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT project_id, hold_id, status, started_at FROM generations WHERE id = ?"),
-                arguments: [generation])
-        else { throw EngineError.notFound("generation", generation) }
-        guard row["status"] == "running" else { return }
-        if let hold: String = row["hold_id"] {
-            let state = try Ledger.loadHold(db, hold)
-            if state.status == .held { _ = try Ledger.finish(db, hold: hold, settleFor: nil, release: true, now: now) }
-        }
-        let stamp = Timestamps.string(now)
-        var duration = durationMs
-        if duration == nil, let started = Timestamps.parse(row["started_at"]) {
-            duration = Int(now.timeIntervalSince(started) * 1000)
-        }
-        try db.cachedStatement(sql: """
-                UPDATE generations SET status = ?, idempotency_key = NULL, error = ?, error_message = ?,
-                    input_tokens = ?, output_tokens = ?, finished_at = ?, duration_ms = ?
-                WHERE id = ?
-                """).execute(arguments: [
-                status.rawValue, error, String(message.prefix(2000)), usage.inputTokens, usage.outputTokens, stamp,
-                duration, generation,
-            ])
-        try insertAttempts(db, generation, attempts)
-        // The project is `completed` if it still has a version from before, else `failed`.
-        let hasVersion = try Bool.fetchOne(
-            db.cachedStatement(sql: "SELECT current_version IS NOT NULL FROM projects WHERE id = ?"), arguments: [row["project_id"] as String]) ?? false
-        let restored = hasVersion ? "completed" : "failed"
-        try db.cachedStatement(sql: "UPDATE projects SET status = ?, updated_at = ? WHERE id = ? AND status = 'generating'").execute(arguments: [restored, stamp, row["project_id"] as String])
-    }
-
-    static func insertAttempts(_ db: GRDB.Database, _ generation: String, _ attempts: [GenerationAttempt]) throws {
-        let insert = try db.cachedStatement(sql: """
-                INSERT INTO generation_attempts(generation_id, seq, provider, model, purpose, outcome, error, status,
-                    message, duration_ms, input_tokens, output_tokens, started_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
-        for (seq, attempt) in attempts.enumerated() {
-            try insert.execute(arguments: [
-                generation, seq + 1, attempt.provider, attempt.model, attempt.purpose, attempt.outcome, attempt.error,
-                attempt.status, attempt.message.map { String($0.prefix(2000)) }, attempt.durationMs,
-                attempt.usage?.inputTokens, attempt.usage?.outputTokens, attempt.startedAt,
-            ])
-        }
-    }
-
-    static func result(_ db: GRDB.Database, _ id: String) throws -> GenerationResult {
-        guard
-            let row = try Row.fetchOne(
-                db.cachedStatement(sql: """
-                    SELECT g.project_id, g.version_id, g.provider, g.model, g.credits_charged, g.input_tokens,
-                        g.output_tokens, g.duration_ms, v.number
-                    FROM generations g JOIN versions v ON v.id = g.version_id WHERE g.id = ?
-                    """), arguments: [id])
-        else { throw EngineError.notFound("generation", id) }
-        let version: String = row["version_id"]
-        let files = try String.fetchAll(
-            db.cachedStatement(sql: "SELECT path FROM version_files WHERE version_id = ? ORDER BY path"), arguments: [version])
-        let attempts = try Int.fetchOne(
-            db.cachedStatement(sql: "SELECT COUNT(*) FROM generation_attempts WHERE generation_id = ?"), arguments: [id]) ?? 0
-        return GenerationResult(
-            generation: id, project: row["project_id"], version: version, versionNumber: row["number"],
-            provider: row["provider"] ?? "", model: row["model"] ?? "", files: files, creditsCharged: row["credits_charged"],
-            usage: GenerationUsage(inputTokens: row["input_tokens"], outputTokens: row["output_tokens"]),
-            attempts: attempts, durationMs: row["duration_ms"] ?? 0)
-    }
-
-    static func record(_ db: GRDB.Database, _ id: String) throws -> GenerationRecord {
-        guard
-            let row = try Row.fetchOne(
-                db.cachedStatement(sql: """
-                    SELECT project_id, user_id, mode, status, version_id, provider, model, credits_held, credits_charged,
-                        input_tokens, output_tokens, error, error_message, started_at, finished_at, duration_ms
-                    FROM generations WHERE id = ?
-                    """), arguments: [id])
-        else { throw EngineError.notFound("generation", id) }
-        let attempts = try Row.fetchAll(
-            db.cachedStatement(sql: """
-                SELECT provider, model, purpose, outcome, error, status, message, duration_ms, input_tokens,
-                    output_tokens, started_at
-                FROM generation_attempts WHERE generation_id = ? ORDER BY seq
-                """), arguments: [id]
-        ).map { a in
-            let input: Int? = a["input_tokens"]
-            let output: Int? = a["output_tokens"]
-            return GenerationAttempt(
-                provider: a["provider"], model: a["model"], purpose: a["purpose"], outcome: a["outcome"],
-                error: a["error"], status: a["status"], message: a["message"], durationMs: a["duration_ms"],
-                usage: input.map { GenerationUsage(inputTokens: $0, outputTokens: output ?? 0) }, startedAt: a["started_at"])
-        }
-        return GenerationRecord(
-            id: id, project: row["project_id"], user: row["user_id"],
-            mode: GenerationMode(rawValue: row["mode"]) ?? .quick,
-            status: GenerationRecord.Status(rawValue: row["status"]) ?? .failed, version: row["version_id"],
-            provider: row["provider"], model: row["model"], creditsHeld: row["credits_held"],
-            creditsCharged: row["credits_charged"],
-            usage: GenerationUsage(inputTokens: row["input_tokens"], outputTokens: row["output_tokens"]),
-            error: row["error"], errorMessage: row["error_message"], attempts: attempts, startedAt: row["started_at"],
-            finishedAt: row["finished_at"], durationMs: row["duration_ms"])
+        try await repository.get(id)
     }
 }

@@ -3,7 +3,6 @@ import Foundation
 import Protocol
 import Generation
 import VectortCore
-import Storage
 
 /// `io.vectort.Users` and `io.vectort.Projects`.
 enum AccountMethods {

@@ -5,7 +5,6 @@ import NIOCore
 import Protocol
 import Generation
 import VectortCore
-import Storage
 
 /// One control connection: parses calls, runs them, and writes replies in call order.
 ///

@@ -4,7 +4,6 @@ import Logging
 import ServiceLifecycle
 import Generation
 import VectortCore
-import Storage
 
 /// The ledger writer as a service: it runs until shutdown, after the control server (which
 /// comes later in the group and so stops first) has answered its last call.

@@ -336,7 +336,7 @@ struct GenerationPipelineTests {
                     writerBusy.withLock { $0 = true }
                     let deadline = Date() + 30
                     while primary.calls == 0 && Date() < deadline { usleep(1000) }
-                    return try Ledger.hold(db, user: user, amount: 10, reference: "elsewhere", now: Date())
+                    return try SQLiteLedger.hold(db, user: user, amount: 10, reference: "elsewhere", now: Date())
                 }
             }
             while !writerBusy.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(1)) }

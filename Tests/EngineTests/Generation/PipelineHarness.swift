@@ -168,7 +168,7 @@ func withPipeline<T>(
         let time = VirtualTime()
         let registry = ProviderRegistry(providers: entries, chain: chain ?? entries.map(\.0.name), clock: time)
         let chainRunner = FallbackChain(registry: registry, clock: time, random: { $0.upperBound })
-        let store = GenerationStore(writer: engine.writer, pool: engine.pool, now: { engine.clock.date })
+        let store = GenerationStore(repository: engine.storage.generations, now: { engine.clock.date })
         let pipeline = GenerationPipeline(
             store: store, chain: chainRunner, settings: { settings }, clock: deadlineClock,
             logger: Logger(label: "pipeline-tests"))

@@ -1,4 +1,3 @@
-import Foundation
 public import Protocol
 
 /// Packages and the spending order.
@@ -15,7 +14,7 @@ public enum CreditRules {
     public static let spendingOrder: [CreditBucket] = [.monthly, .free, .topup]
 
     /// Takes `amount` from the buckets in spending order; `nil` when they hold too little.
-    static func allocate(_ amount: Int, from available: [CreditBucket: Int]) -> [CreditBucket: Int]? {
+    package static func allocate(_ amount: Int, from available: [CreditBucket: Int]) -> [CreditBucket: Int]? {
         var remaining = amount
         var taken: [CreditBucket: Int] = [:]
         for bucket in spendingOrder where remaining > 0 {

@@ -2,8 +2,7 @@ import Protocol
 import Testing
 import VectortTesting
 
-@testable import Engine
-@testable import Generation
+@testable import VectortCore
 
 @Suite("CreditRules.allocate: soonest-expiring first, all or nothing")
 struct CreditAllocationTests {

@@ -1,8 +1,5 @@
 import Testing
-
-@testable import Engine
-@testable import Generation
-@testable import Storage
+import VectortCore
 
 @Suite("CreditHoldState: held until settled or released, both final")
 struct CreditHoldStateTests {

@@ -1,6 +1,3 @@
-import Generation
-import Storage
-
 /// The lifecycle of a credit hold as a value: `held` until it is settled (turned into usage,
 /// possibly for less) or released (given back). Both ends are final; repeating the call that
 /// ended a hold is a no-op, so retries are safe, but a settle that asks for another amount than

@@ -1,0 +1,234 @@
+package import Foundation
+package import Protocol
+import VectortCore
+
+// The storage seam: what the engine asks of a database, one call per transaction it needs.
+// Nothing here names a backend's types, so a second backend fits behind the same protocols.
+//
+// Every write is one transaction, all or nothing, and returns once it is durable. Calls that
+// span records (a user and its signup grant, a generation's start, end or failure with its
+// hold and version) are single calls for that reason: the money guarantees are the backend's
+// transaction, not a sequence of calls. Inputs arrive validated; a backend throws the
+// `EngineError`s that need the stored rows (not found, conflicts, insufficient credits, an
+// unknown page cursor, a reused idempotency key) and checks an idempotency key's length where
+// it looks the key up (a generation's after its project was found), so that which of two
+// errors a call gets stays what it always was. Times come from the engine's clock as `now`.
+// Ids of new rows are the backend's to make, except a generation's, which the pipeline names
+// before its record exists.
+
+/// A backend: its repositories and the lifetime of whatever runs its writes.
+package protocol StorageBackend: Sendable {
+    var users: any UserRepository { get }
+    var projects: any ProjectRepository { get }
+    var versions: any VersionRepository { get }
+    var ledger: any LedgerRepository { get }
+    var generations: any GenerationRepository { get }
+    /// Runs the backend's writes until `stop()`; writes asked for before it wait.
+    func run() async
+    /// Refuses new writes; `run()` returns once every queued one is answered.
+    func stop()
+    /// One round trip, for health checks.
+    func ping() async throws
+}
+
+package protocol UserRepository: Sendable {
+    /// A new active user and, when `freeCredits` > 0, its signup grant of free credits (exactly
+    /// once, in the same transaction). `emailKey` is unique among users.
+    func create(
+        email: String, emailKey: String, fullName: String?, passwordHash: String?, freeCredits: Int, now: Date
+    ) async throws -> User
+    func get(_ id: String) async throws -> User
+    /// Users in creation order, after the user `after` (a `nextAfter` of an earlier page).
+    func list(limit: Int, after: String?) async throws -> UserPage
+    func disable(_ id: String) async throws -> User
+    /// The stored password hash; nil when the user has none or does not exist.
+    func passwordHash(user id: String) async throws -> String?
+}
+
+package protocol ProjectRepository: Sendable {
+    func create(user: String, title: String, description: String?, type: String?, now: Date) async throws -> Project
+    /// `owner`, when given, must own the project; another user's project is not found.
+    func get(_ id: String, owner: String?) async throws -> Project
+    /// A user's projects in creation order, after the project `after`.
+    func list(user: String, limit: Int, after: String?) async throws -> ProjectPage
+    /// Changes what is given; `config` is the encoded JSON object.
+    func update(_ id: String, owner: String?, title: String?, description: String?, config: String?, now: Date)
+        async throws -> Project
+    /// Deletes the project with its versions, unless it is generating.
+    func delete(_ id: String, owner: String?) async throws -> Done
+}
+
+package protocol VersionRepository: Sendable {
+    /// Stores validated files as the project's next version and makes it current.
+    func store(project: String, owner: String?, files: [ProjectFile], origin: VersionOrigin, now: Date)
+        async throws -> VersionSummary
+    func list(project: String, owner: String?) async throws -> VersionList
+    /// All files of a version (an id or a number; nil is the current one), or the one at `path`.
+    func code(project: String, owner: String?, version: String?, path: String?) async throws -> ProjectCode
+    /// When the version was stored (RFC 3339), nil when there is no such version.
+    func createdAt(version id: String) async throws -> String?
+}
+
+/// Where a stored version came from.
+package struct VersionOrigin: Sendable, Equatable {
+    package var generation: String?
+    package var provider: String?
+    package var model: String?
+
+    package init(generation: String? = nil, provider: String? = nil, model: String? = nil) {
+        self.generation = generation
+        self.provider = provider
+        self.model = model
+    }
+}
+
+/// The credit journal, its per-bucket balances and the holds on them. Every method that moves
+/// credits journals each movement and moves the balance with it in the same transaction.
+package protocol LedgerRepository: Sendable {
+    /// The committed balance as spendable at `now`.
+    func balance(user: String, now: Date) async throws -> CreditBalance
+    /// Entries newest first, those with an id below `before` when given.
+    func history(user: String, limit: Int, before: Int64?) async throws -> CreditHistory
+    /// Recomputes every balance from the journal and reports each difference.
+    func verify() async throws -> CreditVerification
+    func grant(_ grant: CreditGrantRequest, now: Date) async throws -> CreditGrant
+    /// Reserves credits in spending order, or fails with InsufficientCredits and no effect.
+    func hold(user: String, amount: Int, reference: String, idempotencyKey: String?, now: Date) async throws
+        -> CreditHold
+    /// Turns a hold into usage of `charged` credits (nil: all of it); the rest goes back.
+    func settle(hold id: String, charged: Int?, now: Date) async throws -> CreditHold
+    func release(hold id: String, now: Date) async throws -> CreditHold
+    /// Releases every open hold created before `cutoff`; returns how many.
+    func releaseHolds(createdBefore cutoff: Date, now: Date) async throws -> Int
+    /// Moves every monthly balance expired at `now` out through an `expiry` entry; returns how many.
+    func expireMonthly(now: Date) async throws -> Int
+}
+
+/// A validated grant. `expiry` is when the credits expire (monthly only); `expiresAt` is what
+/// the caller asked for, part of what an idempotency key is bound to.
+package struct CreditGrantRequest: Sendable {
+    package var user: String
+    package var amount: Int
+    package var bucket: CreditBucket
+    package var reason: String
+    package var expiresAt: Date?
+    package var expiry: Date?
+    package var idempotencyKey: String?
+
+    package init(
+        user: String, amount: Int, bucket: CreditBucket, reason: String, expiresAt: Date?, expiry: Date?,
+        idempotencyKey: String?
+    ) {
+        self.user = user
+        self.amount = amount
+        self.bucket = bucket
+        self.reason = reason
+        self.expiresAt = expiresAt
+        self.expiry = expiry
+        self.idempotencyKey = idempotencyKey
+    }
+}
+
+/// Generation records. Each step that touches credits is one transaction: the start (record +
+/// hold), the success (version + settle + record) and the failure (release + record), so a
+/// crash can never leave a charge without its version or a version without its charge.
+package protocol GenerationRepository: Sendable {
+    /// The project, when a provider call may begin beside the start: it is the caller's and
+    /// not generating, its owner is active and has the credits at `now`. Nil means the start
+    /// must come first. Reads only.
+    func prepare(_ request: GenerationStartRequest, now: Date) async throws -> Project?
+    /// Records a running generation and holds its price, or replays a completed one.
+    func start(_ request: GenerationStartRequest, now: Date) async throws -> GenerationStart
+    /// Stores the version, settles the hold and completes the record.
+    func complete(_ success: GenerationSuccess, now: Date) async throws -> GenerationResult
+    /// Releases the hold and records why the generation ended without a version; frees its
+    /// idempotency key. A generation that is no longer running is left as it is.
+    func fail(_ failure: GenerationFailure, now: Date) async throws
+    /// Fails (`interrupted`) every generation still recorded as running; returns how many.
+    func recoverInterrupted(now: Date) async throws -> Int
+    /// A project's generations, newest first.
+    func list(project: String, owner: String?, limit: Int) async throws -> GenerationList
+    func get(_ id: String) async throws -> GenerationRecord
+}
+
+package struct GenerationStartRequest: Sendable {
+    package var project: String
+    package var owner: String?
+    package var prompt: String
+    package var mode: GenerationMode
+    package var price: Int
+    package var idempotencyKey: String?
+    /// The id the generation gets when it starts.
+    package var generation: String
+
+    package init(
+        project: String, owner: String?, prompt: String, mode: GenerationMode, price: Int, idempotencyKey: String?,
+        generation: String = Identifiers.make("g")
+    ) {
+        self.project = project
+        self.owner = owner
+        self.prompt = prompt
+        self.mode = mode
+        self.price = price
+        self.idempotencyKey = idempotencyKey
+        self.generation = generation
+    }
+}
+
+/// How a start request ended.
+package enum GenerationStart: Sendable {
+    case started(id: String, hold: CreditHold, project: Project)
+    /// The idempotency key belongs to a completed generation: its result.
+    case replay(GenerationResult)
+}
+
+package struct GenerationSuccess: Sendable {
+    package var generation: String
+    package var project: String
+    package var hold: String
+    package var files: [ProjectFile]
+    package var provider: String
+    package var model: String
+    package var usage: GenerationUsage
+    package var attempts: [GenerationAttempt]
+    package var durationMs: Int
+
+    package init(
+        generation: String, project: String, hold: String, files: [ProjectFile], provider: String, model: String,
+        usage: GenerationUsage, attempts: [GenerationAttempt], durationMs: Int
+    ) {
+        self.generation = generation
+        self.project = project
+        self.hold = hold
+        self.files = files
+        self.provider = provider
+        self.model = model
+        self.usage = usage
+        self.attempts = attempts
+        self.durationMs = durationMs
+    }
+}
+
+package struct GenerationFailure: Sendable {
+    package var generation: String
+    package var status: GenerationRecord.Status
+    package var error: String
+    package var message: String
+    package var usage: GenerationUsage
+    package var attempts: [GenerationAttempt]
+    /// Nil: from the record's start to `now`.
+    package var durationMs: Int?
+
+    package init(
+        generation: String, status: GenerationRecord.Status, error: String, message: String, usage: GenerationUsage,
+        attempts: [GenerationAttempt], durationMs: Int?
+    ) {
+        self.generation = generation
+        self.status = status
+        self.error = error
+        self.message = message
+        self.usage = usage
+        self.attempts = attempts
+        self.durationMs = durationMs
+    }
+}

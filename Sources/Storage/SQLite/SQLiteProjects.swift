@@ -1,0 +1,92 @@
+import Foundation
+import GRDB
+import Protocol
+import VectortCore
+
+/// Projects in SQLite.
+struct SQLiteProjects: ProjectRepository {
+    let writer: LedgerWriter
+    let pool: DatabasePool
+
+    func create(user: String, title: String, description: String?, type: String?, now: Date) async throws -> Project {
+        let now = Timestamps.string(now)
+        return try await writer.write { db in
+            try SQLiteUsers.requireActive(db, user)
+            let id = Identifiers.make("p")
+            try db.cachedStatement(sql: """
+                    INSERT INTO projects(id, user_id, title, description, type, status, config, created_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, 'draft', '{}', ?, ?)
+                    """).execute(arguments: [id, user, title, description, type, now, now])
+            return try Self.load(db, id, owner: nil)
+        }
+    }
+
+    func get(_ id: String, owner: String?) async throws -> Project {
+        try await pool.read { db in try Self.load(db, id, owner: owner) }
+    }
+
+    func list(user: String, limit: Int, after: String?) async throws -> ProjectPage {
+        try await pool.read { db in
+            try SQLiteUsers.requireExists(db, user)
+            var cursor: Int64 = 0
+            if let after {
+                guard
+                    let rowid = try Int64.fetchOne(
+                        db, sql: "SELECT rowid FROM projects WHERE id = ? AND user_id = ?", arguments: [after, user])
+                else { throw EngineError.invalid("after", "after must be a next_after value from an earlier page") }
+                cursor = rowid
+            }
+            let ids = try String.fetchAll(db.cachedStatement(sql: "SELECT id FROM projects WHERE user_id = ? AND rowid > ? ORDER BY rowid LIMIT ?"), arguments: [user, cursor, limit + 1])
+            let projects = try ids.prefix(limit).map { try Self.load(db, $0, owner: nil) }
+            return ProjectPage(projects: projects, nextAfter: ids.count > limit ? projects.last?.id : nil)
+        }
+    }
+
+    func update(_ id: String, owner: String?, title: String?, description: String?, config: String?, now: Date)
+        async throws -> Project
+    {
+        let now = Timestamps.string(now)
+        return try await writer.write { db in
+            _ = try Self.load(db, id, owner: owner)
+            if let title { try db.cachedStatement(sql: "UPDATE projects SET title = ? WHERE id = ?").execute(arguments: [title, id]) }
+            if let description {
+                try db.cachedStatement(sql: "UPDATE projects SET description = ? WHERE id = ?").execute(arguments: [description, id])
+            }
+            if let config {
+                try db.cachedStatement(sql: "UPDATE projects SET config = ? WHERE id = ?").execute(arguments: [config, id])
+            }
+            try db.cachedStatement(sql: "UPDATE projects SET updated_at = ? WHERE id = ?").execute(arguments: [now, id])
+            return try Self.load(db, id, owner: nil)
+        }
+    }
+
+    func delete(_ id: String, owner: String?) async throws -> Done {
+        try await writer.write { db in
+            let project = try Self.load(db, id, owner: owner)
+            // The running generation holds credits and will record its end on this project.
+            guard project.status != .generating else {
+                throw EngineError.conflict("project \(id) is generating; delete it when the generation has ended")
+            }
+            try db.cachedStatement(sql: "DELETE FROM projects WHERE id = ?").execute(arguments: [id])
+            return Done(id: id)
+        }
+    }
+
+    // MARK: Inside a transaction
+
+    static func load(_ db: GRDB.Database, _ id: String, owner: String?) throws -> Project {
+        guard
+            let row = try Row.fetchOne(db.cachedStatement(sql: """
+                    SELECT user_id, title, description, type, status, config, current_version, created_at, updated_at
+                    FROM projects WHERE id = ?
+                    """), arguments: [id])
+        else { throw EngineError.notFound("project", id) }
+        let user: String = row["user_id"]
+        if let owner, owner != user { throw EngineError.notFound("project", id) }
+        let config = (try? WireCoding.decoder.decode([String: JSONValue].self, from: Data((row["config"] as String).utf8))) ?? [:]
+        return Project(
+            id: id, user: user, title: row["title"], description: row["description"], type: row["type"],
+            status: Project.Status(rawValue: row["status"]) ?? .draft, config: config,
+            currentVersion: row["current_version"], createdAt: row["created_at"], updatedAt: row["updated_at"])
+    }
+}

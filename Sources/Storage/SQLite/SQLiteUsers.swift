@@ -1,0 +1,89 @@
+import Foundation
+import GRDB
+import Protocol
+import VectortCore
+
+/// Users in SQLite. The static functions run inside a transaction the caller holds, so other
+/// repositories compose them into theirs.
+struct SQLiteUsers: UserRepository {
+    let writer: LedgerWriter
+    let pool: DatabasePool
+
+    func create(
+        email: String, emailKey: String, fullName: String?, passwordHash: String?, freeCredits: Int, now: Date
+    ) async throws -> User {
+        try await writer.write { db in
+            if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM users WHERE email_key = ?"), arguments: [emailKey]) == true {
+                throw EngineError.alreadyExists("user", email)
+            }
+            let id = Identifiers.make("u")
+            try db.cachedStatement(sql: """
+                    INSERT INTO users(id, email, email_key, full_name, password_hash, status, created_at)
+                    VALUES (?, ?, ?, ?, ?, 'active', ?)
+                    """).execute(arguments: [id, email, emailKey, fullName, passwordHash, Timestamps.string(now)])
+            if freeCredits > 0 {
+                try SQLiteLedger.append(
+                    db, user: id, bucket: .free, amount: freeCredits, kind: "grant", reference: "signup", now: now,
+                    idempotencyKey: "signup:\(id)")
+            }
+            return try Self.load(db, id)
+        }
+    }
+
+    func get(_ id: String) async throws -> User {
+        try await pool.read { db in try Self.load(db, id) }
+    }
+
+    func list(limit: Int, after: String?) async throws -> UserPage {
+        try await pool.read { db in
+            var cursor: Int64 = 0
+            if let after {
+                guard let rowid = try Int64.fetchOne(db, sql: "SELECT rowid FROM users WHERE id = ?", arguments: [after])
+                else { throw EngineError.invalid("after", "after must be a next_after value from an earlier page") }
+                cursor = rowid
+            }
+            let ids = try String.fetchAll(db.cachedStatement(sql: "SELECT id FROM users WHERE rowid > ? ORDER BY rowid LIMIT ?"), arguments: [cursor, limit + 1])
+            let users = try ids.prefix(limit).map { try Self.load(db, $0) }
+            return UserPage(users: users, nextAfter: ids.count > limit ? users.last?.id : nil)
+        }
+    }
+
+    func disable(_ id: String) async throws -> User {
+        try await writer.write { db in
+            _ = try Self.load(db, id)
+            try db.cachedStatement(sql: "UPDATE users SET status = 'disabled' WHERE id = ?").execute(arguments: [id])
+            return try Self.load(db, id)
+        }
+    }
+
+    func passwordHash(user id: String) async throws -> String? {
+        try await pool.read { db in
+            try String.fetchOne(db.cachedStatement(sql: "SELECT password_hash FROM users WHERE id = ?"), arguments: [id])
+        }
+    }
+
+    // MARK: Inside a transaction
+
+    static func load(_ db: GRDB.Database, _ id: String) throws -> User {
+        guard
+            let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT email, full_name, status, created_at FROM users WHERE id = ?"), arguments: [id])
+        else { throw EngineError.notFound("user", id) }
+        return User(
+            id: id, email: row["email"], fullName: row["full_name"], status: User.Status(rawValue: row["status"]) ?? .active,
+            createdAt: row["created_at"])
+    }
+
+    static func requireExists(_ db: GRDB.Database, _ id: String) throws {
+        guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM users WHERE id = ?"), arguments: [id]) == true else {
+            throw EngineError.notFound("user", id)
+        }
+    }
+
+    /// A disabled user can do nothing that costs or moves credits.
+    static func requireActive(_ db: GRDB.Database, _ id: String) throws {
+        guard let status = try String.fetchOne(db.cachedStatement(sql: "SELECT status FROM users WHERE id = ?"), arguments: [id]) else {
+            throw EngineError.notFound("user", id)
+        }
+        guard status == "active" else { throw EngineError.conflict("user \(id) is disabled") }
+    }
+}

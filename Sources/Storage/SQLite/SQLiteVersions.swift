@@ -1,0 +1,104 @@
+import Foundation
+import GRDB
+import Protocol
+import VectortCore
+
+/// Versions and their files in SQLite.
+struct SQLiteVersions: VersionRepository {
+    let writer: LedgerWriter
+    let pool: DatabasePool
+
+    func store(project: String, owner: String?, files: [ProjectFile], origin: VersionOrigin, now: Date)
+        async throws -> VersionSummary
+    {
+        try await writer.write { db in
+            try Self.insert(db, project: project, owner: owner, files: files, origin: origin, now: now)
+        }
+    }
+
+    func list(project: String, owner: String?) async throws -> VersionList {
+        try await pool.read { db in
+            let loaded = try SQLiteProjects.load(db, project, owner: owner)
+            let ids = try String.fetchAll(db.cachedStatement(sql: "SELECT id FROM versions WHERE project_id = ? ORDER BY number DESC"), arguments: [project])
+            return VersionList(
+                project: project, versions: try ids.map { try Self.summary(db, $0, current: loaded.currentVersion) })
+        }
+    }
+
+    func code(project: String, owner: String?, version: String?, path: String?) async throws -> ProjectCode {
+        try await pool.read { db in
+            let id = try Self.resolve(db, project: project, owner: owner, version: version)
+            let rows: [Row]
+            if let path {
+                rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT path, contents FROM version_files WHERE version_id = ? AND path = ?"), arguments: [id, path])
+                if rows.isEmpty { throw EngineError.notFound("file", path) }
+            } else {
+                rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT path, contents FROM version_files WHERE version_id = ? ORDER BY path"), arguments: [id])
+            }
+            return ProjectCode(
+                project: project, version: id, files: rows.map { ProjectFile(path: $0["path"], contents: $0["contents"]) })
+        }
+    }
+
+    func createdAt(version id: String) async throws -> String? {
+        try await pool.read { db in
+            try String.fetchOne(db, sql: "SELECT created_at FROM versions WHERE id = ?", arguments: [id])
+        }
+    }
+
+    // MARK: Inside a transaction
+
+    /// Stores a version and makes it current (files already validated by `PathRules`).
+    static func insert(
+        _ db: GRDB.Database, project: String, owner: String?, files: [ProjectFile], origin: VersionOrigin, now: Date
+    ) throws -> VersionSummary {
+        let bytes = files.reduce(0) { $0 + $1.contents.utf8.count }
+        let now = Timestamps.string(now)
+        _ = try SQLiteProjects.load(db, project, owner: owner)
+        let number =
+            (try Int.fetchOne(db.cachedStatement(sql: "SELECT MAX(number) FROM versions WHERE project_id = ?"), arguments: [project])
+                ?? 0) + 1
+        let id = Identifiers.make("v")
+        try db.cachedStatement(sql: """
+                INSERT INTO versions(id, project_id, number, generation, provider, model, files, bytes, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """).execute(arguments: [
+                id, project, number, origin.generation, origin.provider, origin.model, files.count, bytes, now,
+            ])
+        let insert = try db.cachedStatement(sql: "INSERT INTO version_files(version_id, path, contents) VALUES (?, ?, ?)")
+        for file in files { try insert.execute(arguments: [id, file.path, file.contents]) }
+        try db.cachedStatement(sql: "UPDATE projects SET current_version = ?, status = 'completed', updated_at = ? WHERE id = ?").execute(arguments: [id, now, project])
+        return VersionSummary(
+            id: id, project: project, number: number, generation: origin.generation, provider: origin.provider,
+            model: origin.model, files: files.count, bytes: bytes, createdAt: now, current: true)
+    }
+
+    /// The version id meant by `version` (an id or a number), or the current version.
+    static func resolve(_ db: GRDB.Database, project: String, owner: String?, version: String?) throws -> String {
+        let loaded = try SQLiteProjects.load(db, project, owner: owner)
+        guard let version else {
+            guard let current = loaded.currentVersion else { throw EngineError.notFound("version", "(current) of \(project)") }
+            return current
+        }
+        if let number = Int(version) {
+            if let id = try String.fetchOne(db.cachedStatement(sql: "SELECT id FROM versions WHERE project_id = ? AND number = ?"), arguments: [project, number])
+            {
+                return id
+            }
+        } else if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM versions WHERE project_id = ? AND id = ?"), arguments: [project, version]) == true
+        {
+            return version
+        }
+        throw EngineError.notFound("version", version)
+    }
+
+    static func summary(_ db: GRDB.Database, _ id: String, current: String?) throws -> VersionSummary {
+        guard
+            let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT project_id, number, generation, provider, model, files, bytes, created_at FROM versions WHERE id = ?"), arguments: [id])
+        else { throw EngineError.notFound("version", id) }
+        return VersionSummary(
+            id: id, project: row["project_id"], number: row["number"], generation: row["generation"],
+            provider: row["provider"], model: row["model"], files: row["files"], bytes: row["bytes"],
+            createdAt: row["created_at"], current: id == current)
+    }
+}
