@@ -210,5 +210,53 @@ extension DaemonSuite {
                 #expect(verify["mismatches"]?.arrayValue?.isEmpty == true, "\(verify)")
             }
         }
+
+        @Test func sigtermDuringAStreamingGenerationAnswersUnavailableAndRecordsTheFailure() async throws {
+            try await withFakeLLMServer(.openai, apiKey: Self.key) { fake in
+                fake.setDefaultScript(.stall(beforeFirstToken: .seconds(60)))
+                let directory = try TemporaryDirectory(prefix: "vtgst")
+                var options = Self.options(chain: "openai", fake: fake)
+                options.config! += "shutdown:\n  grace_seconds: 0.5\n"
+                var user = ""
+                var project = ""
+                do {
+                    let daemon = try await DaemonProcess(options, in: directory)
+                    let client = try await daemon.connect()
+                    (user, project) = try await Self.userAndProject(client)
+                    let caller = try await daemon.connect(callTimeout: 60)
+                    let events = Mutex<[String]>([])
+                    let generation = Task {
+                        try await caller.callStreaming(
+                            MethodName.projectsGenerate,
+                            ["user": .string(user), "project": .string(project), "prompt": .string("a shop")], timeout: 60
+                        ) { reply in events.withLock { $0.append(reply.parameters?["event"]?.stringValue ?? "") } }
+                    }
+                    #expect(await fake.waitUntil { $0.calls == 1 })
+                    #expect(try await Self.waitForBalance(client, user, 8))
+                    daemon.signal(SIGTERM)
+                    do {
+                        _ = try await generation.value
+                        Issue.record("expected io.vectort.Unavailable")
+                    } catch let error as VectortClientError {
+                        _ = await daemon.waitForExit()
+                        let wire = try #require(error.remoteError, "the caller got \(error), not a reply: \(daemon.output)")
+                        #expect(wire.name == .unavailable)
+                        #expect(wire.message.contains("shutting down"))
+                    }
+                    #expect(events.withLock { $0.first } == "started")
+                    #expect(await daemon.waitForExit() == 0)
+                }
+                // Recorded before the daemon exited: the next start finds nothing to recover.
+                let daemon = try await DaemonProcess(options, in: directory)
+                let client = try await daemon.connect()
+                let record = try await client.call(
+                    MethodName.projectsListGenerations, ["user": .string(user), "project": .string(project)])
+                let generation = record["generations"]?.arrayValue?.first
+                #expect(generation?["status"] == .string("failed"))
+                #expect(generation?["error"] == .string("shutdown"))
+                #expect(try await Self.balance(client, user) == 10)
+                #expect(!daemon.output.contains("interrupted by the previous run"))
+            }
+        }
     }
 }

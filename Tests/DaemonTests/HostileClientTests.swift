@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Protocol
 import Testing
 import VectortTesting
@@ -73,6 +74,77 @@ extension DaemonSuite {
             // the daemon sees the close. The rest never do.
             #expect(total < 10 + 250, "grants of the closed connection ran on (balance \(total))")
         }
+
+        @Test func aStalledFrameGetsTimeoutAndPartlyReceivedFramesShareOneBudget() async throws {
+            var options = DaemonProcess.Options()
+            options.config = "control:\n  frame_timeout_seconds: 1\n  max_partial_frame_bytes: 1048576\n"
+            let daemon = try await DaemonProcess(options)
+            let probe = try await daemon.connect()
+            // 900 KB announced, a few bytes sent, and then nothing.
+            var header: [UInt8] = []
+            Framing.appendHeader(900_000, to: &header)
+            let stalled = try await daemon.connect()
+            try await stalled.sendRaw(header + Array(#"{"method":"#.utf8))
+            try await Task.sleep(for: .milliseconds(100))
+            // A second one does not fit beside it in the daemon's 1 MiB budget.
+            let second = try await daemon.connect()
+            try await second.sendRaw(header + [0x7B])
+            let refusal = try await second.receive(deadline: .now + .seconds(20))
+            #expect(refusal.error == .unavailable)
+            #expect(refusal.parameters?["message"]?.stringValue?.contains("max_partial_frame_bytes") == true)
+
+            let timeout = try await stalled.receive(deadline: .now + .seconds(20))
+            #expect(timeout.error == .timeout)
+            #expect(timeout.parameters?["reason"] == "frame")
+            await #expect(throws: VectortClientError.self) { _ = try await stalled.receive(deadline: .now + .seconds(20)) }
+            // The stalled frame's share went back with its connection: the next one is taken.
+            let third = try await daemon.connect()
+            try await third.sendRaw(header + [0x7B])
+            #expect(try await third.receive(deadline: .now + .seconds(20)).error == .timeout)
+            _ = try await probe.call(MethodName.ping)
+        }
+
+        @Test func aMessageOnlyTheFullDecoderTakesDoesNotStallOtherClients() async throws {
+            let daemon = try await DaemonProcess()
+            // About 12 MB of fractions, which only Foundation's decoder reads: seconds of work.
+            var payload = Array(#"{"method":"\#(MethodName.ping)","parameters":{"x":["#.utf8)
+            let item = Array("1.5,".utf8)
+            payload.reserveCapacity(12_100_000)
+            for _ in 0..<3_000_000 { payload += item }
+            payload.removeLast()
+            payload += Array("]}}".utf8)
+            // Probes on several connections, so that some share the heavy connection's event loop.
+            var probes: [AsyncVectortClient] = []
+            for _ in 0..<4 { probes.append(try await daemon.connect()) }
+            let heavy = try await daemon.connect(callTimeout: 300)
+            let done = DoneFlag()
+            let started = ContinuousClock.now
+            let answered = Task {
+                try await heavy.sendFrame(payload)
+                let reply = try await heavy.receive(deadline: .now + .seconds(300))
+                done.set()
+                return (reply, ContinuousClock.now - started)
+            }
+            let worst = try await withThrowingTaskGroup(of: Duration.self) { group in
+                for probe in probes {
+                    group.addTask {
+                        var worst = Duration.zero
+                        while !done.isSet {
+                            let sent = ContinuousClock.now
+                            _ = try await probe.call(MethodName.ping)
+                            worst = max(worst, ContinuousClock.now - sent)
+                            try await Task.sleep(for: .milliseconds(5))
+                        }
+                        return worst
+                    }
+                }
+                return try await group.reduce(Duration.zero) { max($0, $1) }
+            }
+            let (reply, total) = try await answered.value
+            #expect(reply.error == .invalidParameter, "Ping takes no parameter x")
+            // On the event loop, the decode held every connection of that loop for all of it.
+            #expect(worst < total / 2, "a probe waited \(worst) while the message took \(total)")
+        }
     }
 }
 
@@ -103,4 +175,13 @@ extension DaemonSuite {
             #expect(health["checks"]?["accept"]?["status"] == "ok")
         }
     }
+}
+
+/// Set once by one task, read by others.
+private final class DoneFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+
+    var isSet: Bool { flag.load(ordering: .relaxed) }
+
+    func set() { flag.store(true, ordering: .relaxed) }
 }

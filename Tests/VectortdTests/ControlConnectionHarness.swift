@@ -19,7 +19,12 @@ struct ControlConnectionHarness {
 
     static let maxMessageBytes = 1024
 
-    static func make(methods: MethodTable, role: Role, maxPipelinedCalls: Int = 16) async throws -> Self {
+    static func make(
+        methods: MethodTable, role: Role, maxPipelinedCalls: Int = 16,
+        idleTimeout: TimeAmount = ControlSettings.defaultIdleTimeout,
+        frameTimeout: TimeAmount = ControlSettings.defaultFrameTimeout,
+        budget: PartialFrameBudget = PartialFrameBudget(limit: ControlSettings.defaultMaxPartialFrameBytes)
+    ) async throws -> Self {
         let logger = Logger(label: "vectortd.test")
         let state = ControlServerState(
             methods: methods,
@@ -31,10 +36,13 @@ struct ControlConnectionHarness {
             role: role, peer: PeerCredentials(pid: 4242, uid: 1000, gid: 1000), connectionID: 1, logger: logger)
         let log = SocketRecorder.Log()
         let channel = try await NIOAsyncTestingChannel { channel in
+            let tracker = PartialFrameTracker(budget: budget)
             try channel.pipeline.syncOperations.addHandlers([
                 SocketRecorder(log: log),
-                ByteToMessageHandler(ControlFrameDecoder(maxMessageBytes: maxMessageBytes)),
-                ControlConnectionHandler(state: state, callContext: context, maxPipelinedCalls: maxPipelinedCalls),
+                ByteToMessageHandler(ControlFrameDecoder(maxMessageBytes: maxMessageBytes, tracker: tracker)),
+                ControlConnectionHandler(
+                    state: state, callContext: context, maxPipelinedCalls: maxPipelinedCalls, idleTimeout: idleTimeout,
+                    frameTimeout: frameTimeout, tracker: tracker),
             ])
         }
         try await channel.connect(to: SocketAddress(unixDomainSocketPath: "/run/vectortd.sock")).get()

@@ -117,6 +117,7 @@ struct ControlConnectionStateMachineTests {
         let actions = machine.taskFinished(task, sequence: running, reply: "done", writable: true)
         #expect(actions.writes == ["done", "unavailable"])
         #expect(actions.close)
+        #expect(actions.flushNow, "a close discards what was not flushed")
     }
 
     @Test func anIdleConnectionClosesAtOnceWhenDrained() {

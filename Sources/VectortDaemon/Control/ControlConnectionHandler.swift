@@ -58,8 +58,10 @@ final class ControlConnectionHandler: ChannelDuplexHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        lastActivity = .now()
+        let eventLoop = context.eventLoop
+        lastActivity = eventLoop.now
         arm(at: lastActivity + idleTimeout, context: context)
+        tracker?.now = { eventLoop.now }
         tracker?.onStart = { [unowned self] in
             guard let context = self.context, let started = self.tracker?.startedAt else { return }
             self.arm(at: started + self.frameTimeout, context: context)
@@ -96,7 +98,7 @@ final class ControlConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        lastActivity = .now()
+        lastActivity = context.eventLoop.now
         if machine.readBurstEnded() { context.flush() }
         context.fireChannelReadComplete()
     }
@@ -152,7 +154,7 @@ final class ControlConnectionHandler: ChannelDuplexHandler {
     private func timerFired() {
         timer = nil
         guard let context, machine.acceptingCalls else { return }
-        let now = NIODeadline.now()
+        let now = context.eventLoop.now
         if let tracker, let started = tracker.startedAt {
             if machine.isHoldingRead {
                 // The peer could not send the rest while the server held its reads.
@@ -327,7 +329,7 @@ final class ControlConnectionHandler: ChannelDuplexHandler {
     private func finishTask(_ taskID: UInt64, sequence: UInt64?, buffer: ByteBuffer) {
         tasks[taskID] = nil
         guard let context else { return }
-        lastActivity = .now()
+        lastActivity = context.eventLoop.now
         perform(
             machine.taskFinished(
                 taskID, sequence: sequence, reply: buffer, bytes: buffer.readableBytes, writable: context.channel.isWritable))

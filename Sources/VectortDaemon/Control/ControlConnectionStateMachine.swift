@@ -312,6 +312,8 @@ struct ControlConnectionStateMachine<Reply, Frame> {
 
     private mutating func afterProgress(writable: Bool, into actions: inout Actions) {
         if draining && inFlight == 0 && runningTasks.isEmpty && !parsing {
+            // The last replies go out before the close, which would discard unflushed writes.
+            actions.flushNow = true
             actions.close = true
             return
         }

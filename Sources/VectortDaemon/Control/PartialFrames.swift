@@ -52,6 +52,8 @@ final class PartialFrameTracker {
     var onStart: (() -> Void)?
     /// The handler gave up on the connection's input: the decoder discards every byte.
     var discarding = false
+    /// The connection's event loop's time (virtual on a test loop).
+    var now: () -> NIODeadline = { .now() }
 
     init(budget: PartialFrameBudget?) {
         self.budget = budget
@@ -61,7 +63,7 @@ final class PartialFrameTracker {
     /// length once the header is in. False when the budget cannot hold it.
     func incomplete(announced: Int?) -> Bool {
         if startedAt == nil {
-            startedAt = .now()
+            startedAt = now()
             onStart?()
         }
         guard let announced, reserved == 0 else { return true }
@@ -82,6 +84,6 @@ final class PartialFrameTracker {
 
     /// The frame's clock starts again: the connection held its reads, so the peer could not send.
     func restartClock() {
-        if startedAt != nil { startedAt = .now() }
+        if startedAt != nil { startedAt = now() }
     }
 }
