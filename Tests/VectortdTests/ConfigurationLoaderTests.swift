@@ -15,6 +15,10 @@ struct ConfigurationLoaderTests {
           max_message_bytes: 65536
           max_connections: 10
           max_pipelined_calls: 4
+          max_unsent_reply_bytes: 131072
+          max_partial_frame_bytes: 1048576
+          idle_timeout_seconds: 60
+          frame_timeout_seconds: 2.5
         database:
           path: /var/lib/custom/db.sqlite
         shutdown:
@@ -63,6 +67,10 @@ struct ConfigurationLoaderTests {
         #expect(configuration.control.maxMessageBytes == 65536)
         #expect(configuration.control.maxConnections == 10)
         #expect(configuration.control.maxPipelinedCalls == 4)
+        #expect(configuration.control.maxUnsentReplyBytes == 131072)
+        #expect(configuration.control.maxPartialFrameBytes == 1048576)
+        #expect(configuration.control.idleTimeoutSeconds == 60)
+        #expect(configuration.control.frameTimeoutSeconds == 2.5)
         #expect(configuration.database.path == "/var/lib/custom/db.sqlite")
         #expect(configuration.shutdown.graceSeconds == 2.5)
         #expect(configuration.log.level == "debug")
@@ -78,6 +86,15 @@ struct ConfigurationLoaderTests {
         #expect(configuration.stripe.apiBase == "http://127.0.0.1:12111")
         #expect(configuration.sources.count == 2)
         #expect(configuration.sources.last?.hasSuffix("/vectortd.yaml") == true)
+    }
+
+    @Test func timeoutsOutsideTheirRangeAreRefusedNamingTheKey() async throws {
+        let idle = await Self.loadError(yaml: "control:\n  idle_timeout_seconds: 0\n")
+        #expect(idle?.key == "control.idle_timeout_seconds")
+        let frame = await Self.loadError(yaml: "control:\n  frame_timeout_seconds: 7200\n")
+        #expect(frame?.key == "control.frame_timeout_seconds")
+        let budget = await Self.loadError(yaml: "control:\n  max_partial_frame_bytes: 10\n")
+        #expect(budget?.key == "control.max_partial_frame_bytes")
     }
 
     @Test func environmentOverridesTheFile() async throws {
