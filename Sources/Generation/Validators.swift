@@ -41,7 +41,8 @@ public enum Validators {
         var issues = pathConflicts(files)
         var htmlScripts: [String: [HTMLChecker.Script]] = [:]
 
-        for file in byPath.values {
+        // Binary files (images, fonts) have no syntax to check.
+        for file in byPath.values where !file.isBinary {
             let path = file.path
             switch fileExtension(path) {
             case "json":

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A user of the platform (`io.vectort.Users`).
 public struct User: Sendable, Codable, Hashable {
     public enum Status: String, Sendable, Codable, Hashable {
@@ -144,13 +146,70 @@ public struct VersionList: Sendable, Codable, Hashable {
 }
 
 /// One file of a version; contents are UTF-8 text.
+/// One file of a version. A file whose bytes are UTF-8 is text (`contents`); any other is
+/// binary (`binary`, with `contents` empty) and travels as `contents_base64`.
 public struct ProjectFile: Sendable, Codable, Hashable {
     public var path: String
+    /// The text of a text file (it may hold U+0000); empty for a binary file.
     public var contents: String
+    /// The bytes of a file that is not UTF-8; nil for a text file.
+    public var binary: [UInt8]?
 
     public init(path: String, contents: String) {
         self.path = path
         self.contents = contents
+        self.binary = nil
+    }
+
+    /// Text when `bytes` are UTF-8, else binary.
+    public init(path: String, bytes: some Collection<UInt8>) {
+        self.path = path
+        if let text = String(validating: bytes, as: UTF8.self) {
+            contents = text
+            binary = nil
+        } else {
+            contents = ""
+            binary = Array(bytes)
+        }
+    }
+
+    public var isBinary: Bool { binary != nil }
+
+    /// The file's size in bytes.
+    public var byteCount: Int { binary?.count ?? contents.utf8.count }
+
+    /// The file's bytes.
+    public var bytes: [UInt8] { binary ?? Array(contents.utf8) }
+
+    private enum CodingKeys: String, CodingKey {
+        case path, contents
+        case contentsBase64 = "contents_base64"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        path = try container.decode(String.self, forKey: .path)
+        if let encoded = try container.decodeIfPresent(String.self, forKey: .contentsBase64) {
+            guard let data = Data(base64Encoded: encoded) else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .contentsBase64, in: container, debugDescription: "contents_base64 is not base64")
+            }
+            contents = ""
+            binary = Array(data)
+        } else {
+            contents = try container.decode(String.self, forKey: .contents)
+            binary = nil
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(path, forKey: .path)
+        if let binary {
+            try container.encode(Data(binary).base64EncodedString(), forKey: .contentsBase64)
+        } else {
+            try container.encode(contents, forKey: .contents)
+        }
     }
 }
 

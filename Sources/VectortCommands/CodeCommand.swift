@@ -64,7 +64,7 @@ struct CodeCommand: ParsableCommand {
             let code = try decode(ProjectCode.self, try global.connect().call(MethodName.projectsGetCode, parameters))
             if let output {
                 try ProjectDirectory.write(code.files, to: output)
-                let files = code.files.map { Written.File(path: $0.path, bytes: $0.contents.utf8.count) }
+                let files = code.files.map { Written.File(path: $0.path, bytes: $0.byteCount) }
                 let written = Written(directory: output, project: code.project, version: code.version, files: files)
                 Output.render(written, as: global.format)
             } else {
@@ -78,7 +78,7 @@ struct CodeCommand: ParsableCommand {
 extension ProjectCode: CommandResult {
     /// `p_1 version v_2`, then each file's path and size in bytes.
     var text: String {
-        let rows = files.map { [$0.path, String($0.contents.utf8.count)] }
+        let rows = files.map { [$0.path, String($0.byteCount)] }
         return Output.lines("\(project) version \(version)", Output.table([["PATH", "BYTES"]] + rows, indent: "  "))
     }
 }
@@ -89,5 +89,9 @@ struct FileContents: CommandResult {
 
     func encode(to encoder: any Encoder) throws { try code.encode(to: encoder) }
 
-    var text: String { code.files.map(\.contents).joined() }
+    var text: String {
+        code.files.map { file in
+            file.isBinary ? "\(file.path): a binary file of \(file.byteCount) bytes; write it with -o DIR\n" : file.contents
+        }.joined()
+    }
 }

@@ -34,10 +34,7 @@ enum ProjectDirectory {
                 guard let data = FileManager.default.contents(atPath: full) else {
                     throw CommandFailure("cannot read \(full)")
                 }
-                guard let text = String(validating: data, as: UTF8.self) else {
-                    throw CommandFailure("\(full) is not UTF-8 text; only text files can be imported")
-                }
-                files.append(ProjectFile(path: path, contents: text))
+                files.append(ProjectFile(path: path, bytes: data))
             }
         }
     }

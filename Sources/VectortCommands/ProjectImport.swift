@@ -9,7 +9,8 @@ extension Projects {
             discussion: """
                 Every regular file under DIR, recursively, becomes a file of the version at its path relative \
                 to DIR. Directories whose names begin with a dot (.git, .build) are skipped and symbolic links \
-                are not followed. Files must be UTF-8 text: any other file exits 1 and nothing is stored.
+                are not followed. Files that are not UTF-8 text (images, fonts) are sent as binary files and \
+                stored byte for byte.
                 """)
 
         @OptionGroup var global: GlobalOptions
@@ -25,7 +26,9 @@ extension Projects {
                 let files = try ProjectDirectory.files(under: directory)
                 let parameters: [String: JSONValue] = [
                     "project": .string(project),
-                    "files": .object(Dictionary(uniqueKeysWithValues: files.map { ($0.path, .string($0.contents)) })),
+                    "files": .object(Dictionary(uniqueKeysWithValues: files.map { file in
+                        (file.path, file.binary.map { .object(["base64": .string(Data($0).base64EncodedString())]) } ?? .string(file.contents))
+                    })),
                 ]
                 let version = try decode(
                     VersionSummary.self, try global.connect().call(MethodName.projectsImportFiles, parameters))

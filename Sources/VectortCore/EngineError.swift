@@ -23,6 +23,14 @@ public struct EngineError: WireConvertibleError, Equatable, CustomStringConverti
         EngineError(.invalidParameter(parameter, message))
     }
 
+    /// Refuses U+0000 in `values` (parameter name → value): it is never part of an identifier,
+    /// key, name or reason, and a text column bound as a C string would end at it.
+    public static func refuseNUL(_ values: KeyValuePairs<String, String?>) throws(EngineError) {
+        for (parameter, value) in values where value?.utf8.contains(0) == true {
+            throw invalid(parameter, "\(parameter) must not contain the NUL character (U+0000)")
+        }
+    }
+
     public static func conflict(_ reason: String) -> EngineError {
         EngineError(WireError(.conflict, reason, ["reason": .string(reason)]))
     }

@@ -25,7 +25,7 @@ public enum PathRules {
         for file in files {
             try validate(path: file.path, limits: limits)
             guard seen.insert(file.path).inserted else { throw EngineError.invalid("files", "duplicate path \(file.path)") }
-            total += file.contents.utf8.count
+            total += file.byteCount
         }
         if let (file, inside) = fileDirectoryConflicts(files.map(\.path)).first {
             throw EngineError.invalid("files", "path \"\(file)\" is a file and also the directory of \"\(inside)\"")

@@ -47,5 +47,43 @@ extension DaemonSuite {
             #expect(reply.parameters?["parameter"] == "files")
             #expect(try await versions(client, project) == 0)
         }
+
+        @Test func textWithNULAndBinaryFilesSurviveImportAndGetCodeByteForByte() async throws {
+            let daemon = try await DaemonProcess()
+            let client = try await daemon.connect()
+            let project = try await project(client)
+            let png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D, 0xFF]
+            let imported = try await importRaw(
+                client, project: project,
+                files: #"{"page.html": "<p>before\u0000after</p>", "logo.png": {"base64": "\#(Data(png).base64EncodedString())"}}"#)
+            #expect(imported.error == nil, "\(imported)")
+            #expect(imported.parameters?["bytes"] == .int(Int64("<p>before\u{0}after</p>".utf8.count + png.count)))
+            let code = try await client.call(MethodName.projectsGetCode, ["project": .string(project)])
+            let files = code["files"]?.arrayValue ?? []
+            let page = files.first { $0["path"] == "page.html" }
+            #expect(page?["contents"] == "<p>before\u{0}after</p>")
+            let logo = files.first { $0["path"] == "logo.png" }
+            #expect(logo?["contents"] == nil)
+            #expect(logo?["contents_base64"]?.stringValue.flatMap { Data(base64Encoded: $0) } == Data(png))
+        }
+
+        @Test func nulInAKeyOrNameIsRefusedAndChangesNothing() async throws {
+            let daemon = try await DaemonProcess()
+            let client = try await daemon.connect()
+            let user = try await client.call(MethodName.usersCreate, ["email": "keys@example.com"])
+            let userID = try #require(user["id"]?.stringValue)
+            for key in ["job\u{0}-1", "job\u{0}-2"] {
+                await #expect {
+                    _ = try await client.call(
+                        MethodName.creditsGrant,
+                        ["user": .string(userID), "amount": 5, "reason": "r", "idempotency_key": .string(key)])
+                } throws: { error in
+                    let wire = (error as? VectortClientError)?.remoteError
+                    return wire?.name == .invalidParameter && wire?.details["parameter"] == "idempotency_key"
+                }
+            }
+            let balance = try await client.call(MethodName.creditsGetBalance, ["user": .string(userID)])
+            #expect(balance["total"] == .int(10))
+        }
     }
 }

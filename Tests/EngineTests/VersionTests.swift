@@ -131,4 +131,48 @@ struct VersionTests {
             }
         }
     }
+
+    @Test func textWithNULAndBinaryFilesRoundTripByteForByte() async throws {
+        try await withEngine { engine in
+            let owner = try await engine.user()
+            let project = try await engine.projects.create(user: owner, title: "NUL")
+            // A PNG's signature and header: 0x89 is not UTF-8, and the bytes hold NULs.
+            let png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D, 0x49, 0x48, 0x44, 0x52, 0xFF, 0]
+            let files = [
+                ProjectFile(path: "page.html", contents: "<p>before\u{0}after</p>"),
+                ProjectFile(path: "logo.png", bytes: png),
+            ]
+            #expect(files[1].isBinary)
+            let stored = try await engine.versions.store(project: project.id, files: files)
+            #expect(stored.bytes == "<p>before\u{0}after</p>".utf8.count + png.count, "bytes counts every byte, NULs included")
+            let code = try await engine.versions.code(project: project.id, owner: owner)
+            let page = try #require(code.files.first { $0.path == "page.html" })
+            #expect(page.contents == "<p>before\u{0}after</p>")
+            #expect(!page.isBinary)
+            let logo = try #require(code.files.first { $0.path == "logo.png" })
+            #expect(logo.binary == png)
+        }
+    }
+
+    @Test func nulInANameKeyOrReasonIsRefusedNamingIt() async throws {
+        try await withEngine { engine in
+            let owner = try await engine.user()
+            await expectEngineError(.invalidParameter, parameter: "title") {
+                try await engine.projects.create(user: owner, title: "Soap\u{0}Shop")
+            }
+            await expectEngineError(.invalidParameter, parameter: "idempotency_key") {
+                try await engine.ledger.grant(user: owner, amount: 5, reason: "promo", idempotencyKey: "job\u{0}-1")
+            }
+            await expectEngineError(.invalidParameter, parameter: "reason") {
+                try await engine.ledger.grant(user: owner, amount: 5, reason: "promo\u{0}x")
+            }
+            await expectEngineError(.invalidParameter, parameter: "reference") {
+                try await engine.ledger.hold(user: owner, amount: 1, reference: "r\u{0}1")
+            }
+            await expectEngineError(.invalidParameter, parameter: "full_name") {
+                try await engine.users.create(email: "nul@example.com", fullName: "A\u{0}B")
+            }
+            #expect(try await engine.ledger.balance(user: owner).total == 10, "nothing was granted or held")
+        }
+    }
 }

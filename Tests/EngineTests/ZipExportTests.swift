@@ -21,6 +21,8 @@ struct ZipExportTests {
         ProjectFile(path: ".gitignore", contents: "node_modules/\n"),
         ProjectFile(path: "emoji.txt", contents: "🎉 e\u{301} 日本語"),
         ProjectFile(path: "big/lorem.txt", contents: Self.largeText()),
+        ProjectFile(path: "nul.txt", contents: "before\u{0}after"),
+        ProjectFile(path: "img/logo.png", bytes: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0xFF, 0xFE]),
     ]
 
     /// About 200 KiB of varied text, larger than one deflate buffer.
@@ -66,7 +68,7 @@ struct ZipExportTests {
             #expect(try await run(["-q", zipPath, "-d", extracted.path]).status == 0)
             for file in Self.files {
                 let data = try Data(contentsOf: extracted.appendingPathComponent(file.path))
-                #expect(data == Data(file.contents.utf8), "\(file.path)")
+                #expect(data == Data(file.bytes), "\(file.path)")
             }
         }
     }

@@ -17,6 +17,7 @@ public struct Projects: Sendable {
     public func create(user: String, title: String, description: String? = nil, type: String? = nil) async throws
         -> Project
     {
+        try EngineError.refuseNUL(["user": user, "title": title, "description": description, "type": type])
         let title = try Self.validTitle(title)
         try Self.validate(description: description, type: type)
         return try await repository.create(user: user, title: title, description: description, type: type, now: now())
@@ -35,6 +36,7 @@ public struct Projects: Sendable {
         _ id: String, owner: String?, title: String? = nil, description: String? = nil,
         config: [String: JSONValue]? = nil
     ) async throws -> Project {
+        try EngineError.refuseNUL(["project": id, "owner": owner, "title": title, "description": description])
         let title = try title.map(Self.validTitle)
         try Self.validate(description: description, type: nil)
         let configText = try config.map { String(decoding: try WireCoding.encoder.encode($0), as: UTF8.self) }

@@ -19,6 +19,7 @@ public struct Users: Sendable {
     }
 
     public func create(email: String, fullName: String? = nil, password: String? = nil) async throws -> User {
+        try EngineError.refuseNUL(["email": email, "full_name": fullName, "password": password])
         let email = email.trimmingCharacters(in: .whitespacesAndNewlines)
         try Self.validate(email: email)
         if let fullName, fullName.count > 200 { throw EngineError.invalid("full_name", "full_name is longer than 200 characters") }

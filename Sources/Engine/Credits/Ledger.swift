@@ -50,6 +50,7 @@ public struct Ledger: Sendable {
         user: String, amount: Int, bucket: CreditBucket = .topup, reason: String, expiresAt: Date? = nil,
         idempotencyKey: String? = nil
     ) async throws -> CreditGrant {
+        try EngineError.refuseNUL(["user": user, "reason": reason, "idempotency_key": idempotencyKey])
         guard amount > 0 else { throw EngineError.invalid("amount", "amount must be a positive number of credits") }
         guard amount <= 1_000_000_000 else { throw EngineError.invalid("amount", "amount is too large") }
         let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -80,6 +81,7 @@ public struct Ledger: Sendable {
     public func hold(user: String, amount: Int, reference: String, idempotencyKey: String? = nil) async throws
         -> CreditHold
     {
+        try EngineError.refuseNUL(["user": user, "reference": reference, "idempotency_key": idempotencyKey])
         guard amount > 0 else { throw EngineError.invalid("amount", "amount must be a positive number of credits") }
         guard !reference.isEmpty, reference.utf8.count <= 255 else {
             throw EngineError.invalid("reference", "reference must be 1 to 255 bytes")

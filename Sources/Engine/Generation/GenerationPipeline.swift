@@ -89,6 +89,10 @@ public struct GenerationPipeline: Sendable {
 
     public func generate(_ request: Request, emit: @escaping Emit) async throws -> GenerationResult {
         let settings = settings()
+        try EngineError.refuseNUL([
+            "project": request.project, "user": request.owner, "prompt": request.prompt,
+            "idempotency_key": request.idempotencyKey,
+        ])
         let prompt = request.prompt.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !prompt.isEmpty else { throw EngineError.invalid("prompt", "prompt must not be empty") }
         guard prompt.utf8.count <= settings.maxPromptBytes else {

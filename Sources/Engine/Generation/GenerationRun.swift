@@ -69,7 +69,7 @@ struct Run: Sendable {
     static let validateInPlaceBytes = 256 * 1024
 
     private func validate(_ files: [ProjectFile]) async -> [ValidationIssue] {
-        let bytes = files.reduce(0) { $0 + $1.contents.utf8.count }
+        let bytes = files.reduce(0) { $0 + $1.byteCount }
         guard bytes > Self.validateInPlaceBytes else { return check(files) }
         return await withTaskExecutorPreference(globalConcurrentExecutor) { check(files) }
     }
@@ -145,7 +145,7 @@ struct Run: Sendable {
         case .fileCompleted(let file):
             var reply = GenerationEvent(.file)
             reply.path = file.path
-            reply.bytes = file.contents.utf8.count
+            reply.bytes = file.byteCount
             reply.provider = provider
             try await emit(reply)
         case .fileRejected(let path, let reason):

@@ -36,7 +36,7 @@ struct SQLiteVersions: VersionRepository {
                 rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT path, contents FROM version_files WHERE version_id = ? ORDER BY path"), arguments: [id])
             }
             return ProjectCode(
-                project: project, version: id, files: rows.map { ProjectFile(path: $0["path"], contents: $0["contents"]) })
+                project: project, version: id, files: rows.map { ProjectFile(path: $0["path"], bytes: $0["contents"] as Data) })
         }
     }
 
@@ -52,7 +52,7 @@ struct SQLiteVersions: VersionRepository {
     static func insert(
         _ db: GRDB.Database, project: String, owner: String?, files: [ProjectFile], origin: VersionOrigin, now: Date
     ) throws -> VersionSummary {
-        let bytes = files.reduce(0) { $0 + $1.contents.utf8.count }
+        let bytes = files.reduce(0) { $0 + $1.byteCount }
         let now = Timestamps.string(now)
         _ = try SQLiteProjects.load(db, project, owner: owner)
         let number =
@@ -66,7 +66,9 @@ struct SQLiteVersions: VersionRepository {
                 id, project, number, origin.generation, origin.provider, origin.model, files.count, bytes, now,
             ])
         let insert = try db.cachedStatement(sql: "INSERT INTO version_files(version_id, path, contents) VALUES (?, ?, ?)")
-        for file in files { try insert.execute(arguments: [id, file.path, file.contents]) }
+        // Contents are stored as BLOBs and read back by length: text bound as a C string would
+        // end at its first U+0000.
+        for file in files { try insert.execute(arguments: [id, file.path, Data(file.bytes)]) }
         try db.cachedStatement(sql: "UPDATE projects SET current_version = ?, status = 'completed', updated_at = ? WHERE id = ?").execute(arguments: [id, now, project])
         return VersionSummary(
             id: id, project: project, number: number, generation: origin.generation, provider: origin.provider,

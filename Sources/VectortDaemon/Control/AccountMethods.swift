@@ -110,10 +110,19 @@ enum AccountMethods {
             .async { _, p, _ in
                 var files: [ProjectFile] = []
                 for (path, contents) in p.values["files"]?.objectValue ?? [:] {
-                    guard case .string(let text) = contents else {
-                        throw WireError.invalidParameter("files", "the contents of \(path) must be a string")
+                    switch contents {
+                    case .string(let text):
+                        files.append(ProjectFile(path: path, contents: text))
+                    case .object(let object) where object.count == 1:
+                        guard case .string(let encoded)? = object["base64"], let data = Data(base64Encoded: encoded) else {
+                            throw WireError.invalidParameter(
+                                "files", "the contents of \(path) must be a string or {\"base64\": \"…\"} with base64 text")
+                        }
+                        files.append(ProjectFile(path: path, bytes: data))
+                    default:
+                        throw WireError.invalidParameter(
+                            "files", "the contents of \(path) must be a string or {\"base64\": \"…\"}")
                     }
-                    files.append(ProjectFile(path: path, contents: text))
                 }
                 return try await versions.store(
                     project: p.required("project"), files: files.sorted { $0.path < $1.path },

@@ -87,6 +87,11 @@ struct MethodTable: Sendable {
                 throw .invalidParameter(
                     name, "parameter \"\(name)\" must be of type \(parameter.type.rawValue), not \(value.typeName)")
             }
+            // Strings name things (ids, keys, emails, titles, reasons): U+0000 is never part of
+            // one, and SQLite would cut a text value at it. File contents travel in objects.
+            if case .string(let text) = value, text.utf8.contains(0) {
+                throw .invalidParameter(name, "parameter \"\(name)\" must not contain the NUL character (U+0000)")
+            }
             accepted[name] = value
         }
         for parameter in route.descriptor.parameters where parameter.required && accepted[parameter.name] == nil {
