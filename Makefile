@@ -3,6 +3,7 @@
 #   make run        start a development daemon in the foreground (state in ./.vectortd)
 #   make test       build everything and run the test suite
 #   make bench      release build, then bench/run.sh
+#   make bench-instructions  callgrind instructions per call against a baseline commit
 #   make install    install binaries, units, config, man pages, completions (DESTDIR, PREFIX)
 #
 # Works on a fresh Debian 12 with the Swift toolchain in /opt/swift: missing Debian packages are
@@ -76,10 +77,10 @@ if [ -n "$$missing" ]; then \
 fi
 endef
 
-.PHONY: help deps swift build release run test bench man completions install uninstall clean distclean
+.PHONY: help deps swift build release run test bench bench-instructions man completions install uninstall clean distclean
 
 help:
-	@echo "targets: deps build release run test bench man completions install uninstall clean distclean"
+	@echo "targets: deps build release run test bench bench-instructions man completions install uninstall clean distclean"
 	@echo "  make run       development daemon in the foreground (state in .vectortd/)"
 	@echo "  make test      swift build --build-tests, then swift test"
 	@echo "  make install   DESTDIR=$(DESTDIR) PREFIX=$(PREFIX)"
@@ -120,6 +121,10 @@ test: deps
 bench: release
 	@test -x bench/run.sh || { echo "make: bench/run.sh is missing or not executable" >&2; exit 1; }
 	bench/run.sh
+
+bench-instructions: release
+	$(call ensure-packages,valgrind)
+	bench/instructions.sh $(BASE)
 
 man: release
 	$(call ensure-packages,python3)

@@ -5,5 +5,8 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vectort-bench",
         abstract: "Benchmarks of vectortd. Each prints a comparison measured in the same run.",
-        subcommands: [IPCBenchmark.self, StartupBenchmark.self, LedgerBenchmark.self, GenerateBenchmark.self, EchoServerCommand.self])
+        subcommands: [
+            IPCBenchmark.self, StartupBenchmark.self, LedgerBenchmark.self, GenerateBenchmark.self,
+            InstructionsBenchmark.self, EchoServerCommand.self,
+        ])
 }
