@@ -59,13 +59,17 @@ public struct GenerationIssue: Sendable, Codable, Hashable {
     public var path: String?
     public var rule: String
     public var message: String
+    /// 1-based.
     public var line: Int?
+    /// 1-based; build errors have one.
+    public var column: Int?
 
-    public init(path: String?, rule: String, message: String, line: Int? = nil) {
+    public init(path: String?, rule: String, message: String, line: Int? = nil, column: Int? = nil) {
         self.path = path
         self.rule = rule
         self.message = message
         self.line = line
+        self.column = column
     }
 }
 

@@ -147,6 +147,7 @@ extension GenerationEvent: WireJSONWritable {
             for issue in issues {
                 writer.element()
                 writer.beginObject()
+                writer.member("column", issue.column)
                 writer.member("line", issue.line)
                 writer.member("message", issue.message)
                 writer.member("path", issue.path)
