@@ -36,7 +36,7 @@ DEV_DIR := $(CURDIR)/.vectortd
 
 VERSION := $(shell sed -n 's/.*vectortVersion = "\(.*\)".*/\1/p' Sources/Protocol/Version.swift 2>/dev/null)
 
-DEBIAN_PACKAGES := libsystemd-dev libsqlite3-dev pkg-config systemd util-linux passwd python3 chromium unzip
+DEBIAN_PACKAGES := libsystemd-dev libsqlite3-dev pkg-config systemd util-linux passwd python3 chromium unzip esbuild node-react node-react-dom
 
 # Installation layout. Units go to /lib/systemd/system for PREFIX=/usr (Debian's unit directory;
 # /usr/lib/systemd/system is the same place on a merged-/usr system).

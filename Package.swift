@@ -67,6 +67,7 @@ let package = Package(
                 "VectortCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict
         ),
@@ -122,6 +123,7 @@ let package = Package(
                 "VectortCore",
                 "Generation",
                 "Engine",
+                "Build",
                 "CSystemd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

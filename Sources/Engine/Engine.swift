@@ -1,4 +1,5 @@
 import Foundation
+public import Build
 public import Logging
 public import Protocol
 package import Storage
@@ -20,12 +21,15 @@ public struct Engine: Sendable {
         public var versionLimits: VersionLimits
         /// Wall-clock time for records and expiry.
         public var clock: any VectortClock
+        /// How versions are built; nil stores them without a build.
+        public var build: BuildSettings?
 
         public init(
             databasePath: String, maxBatch: Int = 512, packages: [CreditPackage] = CreditRules.defaultPackages,
             freeOnSignup: Int = 10, versionLimits: VersionLimits = VersionLimits(),
-            clock: any VectortClock = SystemClock()
+            clock: any VectortClock = SystemClock(), build: BuildSettings? = nil
         ) {
+            self.build = build
             self.databasePath = databasePath
             self.maxBatch = maxBatch
             self.packages = packages
@@ -54,16 +58,19 @@ public struct Engine: Sendable {
     package let storage: any StorageBackend
 
     /// Opens (creating and migrating) the SQLite database and makes every service over it.
+    /// Fails with `SiteBuilder.Unavailable` when builds are on and esbuild is missing.
     public static func open(_ options: Options, logger: Logger) throws -> Engine {
+        let builder = try options.build.map { try SiteBuilder(settings: $0) }
+        builder?.sweepScratch()
         let storage = try SQLiteStorage.open(path: options.databasePath, maxBatch: options.maxBatch, logger: logger)
-        return Engine(storage: storage, options: options)
+        return Engine(storage: storage, options: options, builder: builder)
     }
 
     /// Every service over `storage`, on the options' clock.
-    package init(storage: any StorageBackend, options: Options) {
+    package init(storage: any StorageBackend, options: Options, builder: SiteBuilder? = nil) {
         let clock = options.clock
         let now: @Sendable () -> Date = { clock.date }
-        let versions = Versions(repository: storage.versions, limits: options.versionLimits, now: now)
+        let versions = Versions(repository: storage.versions, limits: options.versionLimits, builder: builder, now: now)
         self.users = Users(repository: storage.users, freeOnSignup: options.freeOnSignup, now: now)
         self.projects = Projects(repository: storage.projects, now: now)
         self.versions = versions

@@ -102,11 +102,15 @@ public struct GenerationResult: Sendable, Codable, Hashable {
     public var usage: GenerationUsage
     public var attempts: Int
     public var durationMs: Int
+    /// What building the version produced (absent on a replay and where builds are not set up).
+    public var build: ProjectBuild?
 
     public init(
         generation: String, project: String, version: String, versionNumber: Int, provider: String, model: String,
-        files: [String], creditsCharged: Int, usage: GenerationUsage, attempts: Int, durationMs: Int
+        files: [String], creditsCharged: Int, usage: GenerationUsage, attempts: Int, durationMs: Int,
+        build: ProjectBuild? = nil
     ) {
+        self.build = build
         self.generation = generation
         self.project = project
         self.version = version
@@ -121,7 +125,7 @@ public struct GenerationResult: Sendable, Codable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case generation, project, version, provider, model, files, usage, attempts
+        case generation, project, version, provider, model, files, usage, attempts, build
         case versionNumber = "version_number"
         case creditsCharged = "credits_charged"
         case durationMs = "duration_ms"

@@ -32,6 +32,9 @@ enum Migrations {
         migrator.registerMigration("0005-ledger-checks-without-in-lists", foreignKeyChecks: .immediate) { db in
             try db.execute(sql: ledgerChecksWithoutInLists)
         }
+        migrator.registerMigration("0006-builds") { db in
+            try db.execute(sql: builds)
+        }
         return migrator
     }
 }
@@ -237,4 +240,29 @@ private let ledgerChecksWithoutInLists = """
     ALTER TABLE credit_holds_new RENAME TO credit_holds;
     CREATE INDEX credit_holds_open ON credit_holds(created_at) WHERE status = 'held';
     CREATE INDEX credit_holds_open_by_user ON credit_holds(user_id) WHERE status = 'held';
+    """
+
+/// What building a version produced, immutable like the version. The built files' bytes are
+/// stored once per content (`blobs`, by SHA-256): versions that build to the same bundle, or
+/// copy the same public files, share them.
+private let builds = """
+    CREATE TABLE blobs (
+        hash TEXT PRIMARY KEY,
+        data BLOB NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE builds (
+        version_id TEXT PRIMARY KEY REFERENCES versions(id) ON DELETE CASCADE,
+        status TEXT NOT NULL CHECK (status IN ('ok', 'failed', 'skipped')),
+        duration_ms INTEGER NOT NULL,
+        errors TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE build_files (
+        version_id TEXT NOT NULL REFERENCES builds(version_id) ON DELETE CASCADE,
+        path TEXT NOT NULL,
+        hash TEXT NOT NULL REFERENCES blobs(hash),
+        bytes INTEGER NOT NULL,
+        PRIMARY KEY (version_id, path)
+    ) WITHOUT ROWID;
+    CREATE INDEX build_files_by_hash ON build_files(hash);
     """

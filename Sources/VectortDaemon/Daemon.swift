@@ -1,3 +1,4 @@
+import Build
 import Engine
 import Foundation
 import Logging
@@ -56,8 +57,11 @@ struct Daemon {
                     databasePath: databasePath, maxBatch: configuration.database.maxBatch, packages: packages,
                     freeOnSignup: configuration.credits.freeOnSignup,
                     versionLimits: VersionLimits(
-                        maxFiles: configuration.projects.maxFiles, maxBytes: configuration.projects.maxVersionBytes)),
+                        maxFiles: configuration.projects.maxFiles, maxBytes: configuration.projects.maxVersionBytes),
+                    build: Self.buildSettings(configuration, paths: paths)),
                 logger: logger)
+        } catch let unavailable as SiteBuilder.Unavailable {
+            throw ControlServer.StartError(description: unavailable.description, errno: ENOENT)
         } catch {
             throw ControlServer.StartError(description: "cannot open the database \(databasePath): \(error)", errno: EIO)
         }
@@ -70,7 +74,7 @@ struct Daemon {
         let generationSettings = Locked(Self.generationSettings(configuration))
         let pipeline = GenerationPipeline(
             store: engine.generations, chain: FallbackChain(registry: registry),
-            settings: { generationSettings.value }, logger: logger)
+            settings: { generationSettings.value }, builder: engine.versions.builder, logger: logger)
 
         // Holds still open belong to calls that died with the previous process.
         notifier.status("releasing credit holds left by the previous run")
@@ -185,6 +189,21 @@ struct Daemon {
             idleTimeout: .milliseconds(Int64((configuration.control.idleTimeoutSeconds * 1000).rounded())),
             frameTimeout: .milliseconds(Int64((configuration.control.frameTimeoutSeconds * 1000).rounded())),
             maxPartialFrameBytes: configuration.control.maxPartialFrameBytes)
+    }
+
+    /// How versions are built; the scratch directory is private to the daemon's cache or state.
+    static func buildSettings(_ configuration: DaemonConfiguration, paths: DaemonPaths) -> BuildSettings {
+        var settings = BuildSettings()
+        settings.enabled = configuration.build.enabled
+        settings.esbuildPath = configuration.build.esbuildPath
+        settings.nodePaths = configuration.build.nodePaths
+        settings.timeout = .milliseconds(Int64((configuration.build.timeoutSeconds * 1000).rounded()))
+        settings.maxOutputBytes = configuration.build.maxOutputBytes
+        settings.externalPackages = BuildSettings.ExternalPackages(rawValue: configuration.build.externalPackages) ?? .error
+        settings.cdnBase = configuration.build.cdnBase
+        settings.maxConcurrent = configuration.build.maxConcurrent
+        settings.scratchDirectory = paths.databasePath("build-scratch")
+        return settings
     }
 
     static func generationSettings(_ configuration: DaemonConfiguration) -> GenerationSettings {

@@ -2,19 +2,23 @@ package import Foundation
 public import Protocol
 public import VectortCore
 package import Storage
+package import Build
 
 /// Immutable file sets of a project. Storing one makes it the project's current version.
 public struct Versions: Sendable {
     package let repository: any VersionRepository
     public let limits: VersionLimits
+    /// Builds each stored version; nil stores versions without a build.
+    package let builder: SiteBuilder?
     let now: @Sendable () -> Date
 
     package init(
-        repository: any VersionRepository, limits: VersionLimits = VersionLimits(),
+        repository: any VersionRepository, limits: VersionLimits = VersionLimits(), builder: SiteBuilder? = nil,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.repository = repository
         self.limits = limits
+        self.builder = builder
         self.now = now
     }
 
@@ -35,10 +39,38 @@ public struct Versions: Sendable {
         async throws -> VersionSummary
     {
         try PathRules.validate(files, limits: limits)
+        // An imported version is stored whether it builds or not; its build says which.
+        var build: VersionBuild?
+        if let builder { build = VersionBuild(try await builder.build(files)) }
         return try await repository.store(
             project: project, owner: owner, files: files,
             origin: VersionOrigin(generation: origin.generation, provider: origin.provider, model: origin.model),
-            now: now())
+            build: build, now: now())
+    }
+
+    /// What building a version (default: the current one) produced.
+    public func build(project: String, owner: String?, version: String? = nil) async throws -> ProjectBuild {
+        try await repository.build(project: project, owner: owner, version: version)
+    }
+
+    /// Builds a version that has no build (stored before builds existed, or while they were
+    /// off) and stores the result; a version that has one keeps it.
+    public func buildNow(project: String, owner: String?, version: String? = nil) async throws -> ProjectBuild {
+        let existing = try await repository.build(project: project, owner: owner, version: version)
+        guard existing.status == .none || existing.status == .skipped, let builder, builder.settings.enabled else {
+            return existing
+        }
+        let code = try await repository.code(project: project, owner: owner, version: existing.version, path: nil)
+        let built = try await builder.build(code.files)
+        return try await repository.storeBuild(
+            project: project, owner: owner, version: existing.version, build: VersionBuild(built), now: now())
+    }
+
+    /// The built site of a version (default: the current one), or its file at `path`.
+    public func builtCode(project: String, owner: String?, version: String? = nil, path: String? = nil) async throws
+        -> ProjectCode
+    {
+        try await repository.builtCode(project: project, owner: owner, version: version, path: path)
     }
 
     public func list(project: String, owner: String?) async throws -> VersionList {
@@ -50,5 +82,14 @@ public struct Versions: Sendable {
         -> ProjectCode
     {
         try await repository.code(project: project, owner: owner, version: version, path: path)
+    }
+}
+
+extension VersionBuild {
+    package init(_ site: SiteBuild) {
+        let (seconds, attoseconds) = site.duration.components
+        self.init(
+            status: site.status, durationMs: Int(seconds * 1000 + attoseconds / 1_000_000_000_000_000),
+            errors: site.errors, files: site.files)
     }
 }

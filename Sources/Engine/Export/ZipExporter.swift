@@ -12,13 +12,20 @@ public struct ZipExporter: Sendable {
         self.versions = versions
     }
 
-    public func export(project: String, owner: String?, version: String? = nil) async throws -> ZipExport {
-        let code = try await versions.code(project: project, owner: owner, version: version)
+    /// `built`: the version's built site instead of its sources.
+    public func export(project: String, owner: String?, version: String? = nil, built: Bool = false) async throws
+        -> ZipExport
+    {
+        let code =
+            built
+            ? try await versions.builtCode(project: project, owner: owner, version: version)
+            : try await versions.code(project: project, owner: owner, version: version)
         let created = try await versions.repository.createdAt(version: code.version)
         let date = created.flatMap(Timestamps.parse) ?? Date(timeIntervalSince1970: 0)
         let data = try Self.archive(code.files, modified: date)
         return ZipExport(
-            project: project, version: code.version, filename: "\(project)-\(code.version).zip", bytes: data.count,
+            project: project, version: code.version,
+            filename: "\(project)-\(code.version)\(built ? "-site" : "").zip", bytes: data.count,
             zipBase64: data.base64EncodedString())
     }
 

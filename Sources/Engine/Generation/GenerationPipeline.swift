@@ -5,6 +5,7 @@ import Synchronization
 public import VectortCore
 public import Generation
 import Storage
+public import Build
 
 /// Prices, deadlines and limits of generations (from configuration; replaced on reload).
 public struct GenerationSettings: Sendable, Equatable {
@@ -62,6 +63,8 @@ public struct GenerationPipeline: Sendable {
 
     public let store: GenerationStore
     public let chain: FallbackChain
+    /// Builds each answer before it is stored; nil stores answers unbuilt.
+    let builder: SiteBuilder?
     let settings: @Sendable () -> GenerationSettings
     let logger: Logger
     /// Times each generation and ends it at its mode's deadline.
@@ -72,8 +75,9 @@ public struct GenerationPipeline: Sendable {
 
     public init(
         store: GenerationStore, chain: FallbackChain, settings: @escaping @Sendable () -> GenerationSettings,
-        clock: any VectortClock = SystemClock(), logger: Logger
+        builder: SiteBuilder? = nil, clock: any VectortClock = SystemClock(), logger: Logger
     ) {
+        self.builder = builder
         self.store = store
         self.chain = chain
         self.settings = settings
@@ -111,11 +115,12 @@ public struct GenerationPipeline: Sendable {
         let log = AttemptLog()
         let events = EventGate(emit)
         let deadline = settings.deadline(request.mode)
+        let builder = builder
         let draft: @Sendable (Project) async throws -> Draft = { [chain] project in
             let brief = AppBrief(prompt: prompt, title: project.title, description: project.description, type: project.type)
             let run = Run(
                 chain: chain, settings: settings, mode: request.mode, brief: brief, log: log, emit: events.emit,
-                logger: logger)
+                builder: builder, logger: logger)
             return try await Deadline.run(deadline, clock: clock) { try await run.execute(deadline: startedAt + deadline) }
         }
 
@@ -140,11 +145,18 @@ public struct GenerationPipeline: Sendable {
                 try await events.open(with: started(generation, request, startRequest.price))
                 if early == nil { group.addTask { try await draft(project) } }
                 guard let draft = try await group.next() else { throw CancellationError() }
-                let result = try await store.complete(
+                let built = draft.build.map(VersionBuild.init)
+                var result = try await store.complete(
                     GenerationStore.Success(
                         generation: generation, project: request.project, hold: hold.id, files: draft.files,
                         provider: draft.provider, model: draft.model, usage: log.usage, attempts: log.attempts,
-                        durationMs: Int((clock.now - startedAt).seconds * 1000)))
+                        durationMs: Int((clock.now - startedAt).seconds * 1000), build: built))
+                if let built {
+                    result.build = ProjectBuild(
+                        project: result.project, version: result.version, status: built.status,
+                        durationMs: built.durationMs, errors: built.errors,
+                        files: built.files.map { ProjectBuild.File(path: $0.path, bytes: $0.byteCount) })
+                }
                 var completed = GenerationEvent(.completed)
                 completed.generation = generation
                 completed.version = result.version
@@ -306,6 +318,8 @@ struct Draft: Sendable {
     var files: [ProjectFile]
     var provider: String
     var model: String
+    /// The build of `files` (ok, or skipped when builds are off); nil without a builder.
+    var build: SiteBuild?
 }
 
 /// Runs an operation under a deadline; when the time is up the operation is cancelled and

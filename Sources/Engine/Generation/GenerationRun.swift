@@ -5,6 +5,7 @@ import Synchronization
 import VectortCore
 import Generation
 import Storage
+import Build
 
 /// The provider work of one generation: the plan (advanced), the files with continuations
 /// when an answer is cut off, validation, and the repair turn (advanced). Each step goes
@@ -16,6 +17,7 @@ struct Run: Sendable {
     let brief: AppBrief
     let log: AttemptLog
     let emit: GenerationPipeline.Emit
+    let builder: SiteBuilder?
     let logger: Logger
 
     func execute(deadline: ContinuousClock.Instant) async throws -> Draft {
@@ -43,9 +45,11 @@ struct Run: Sendable {
     {
         var parsed = try await answer(provider, providerSettings, base, purpose: .generate)
         var files = parsed.files
-        var issues = await validate(files)
+        var (issues, build) = try await validate(files)
         try await reportValidation(issues)
-        if !issues.isEmpty, mode == .advanced {
+        // One repair turn in every mode: the build's errors, like the checks', go back to the
+        // provider that wrote the files.
+        if !issues.isEmpty {
             let repairMessages = base + [
                 ChatMessage(.assistant, parsed.text), ChatMessage(.user, Prompts.repair(Validators.summary(issues))),
             ]
@@ -54,27 +58,37 @@ struct Run: Sendable {
             for file in parsed.files where byPath[file.path] == nil { files.append(file) }
             for file in parsed.files { byPath[file.path] = file }
             files = files.map { byPath[$0.path]! }
-            issues = await validate(files)
+            (issues, build) = try await validate(files)
             try await reportValidation(issues)
         }
         guard issues.isEmpty else {
             log.lastIssues = issues
             throw ProviderFailure(.invalidOutput, .fallback, message: "\(issues.count) validation problem(s): \(Validators.summary(Array(issues.prefix(3))))")
         }
-        return Draft(files: files, provider: provider.name, model: provider.model)
+        return Draft(files: files, provider: provider.name, model: provider.model, build: build)
+    }
+
+    /// The checks' issues and, when there is a builder, the build's errors beside them: the
+    /// build runs even when a check failed, so one repair turn sees every problem.
+    private func validate(_ files: [ProjectFile]) async throws -> ([ValidationIssue], SiteBuild?) {
+        var issues = await check(files)
+        guard let builder else { return (issues, nil) }
+        let build = try await builder.build(files)
+        if build.status == .failed { issues += build.errors }
+        return (issues, build)
     }
 
     /// Answers larger than this are validated on the global executor: a generation's task may
     /// run on a connection's event loop, which must not stall for long.
     static let validateInPlaceBytes = 256 * 1024
 
-    private func validate(_ files: [ProjectFile]) async -> [ValidationIssue] {
+    private func check(_ files: [ProjectFile]) async -> [ValidationIssue] {
         let bytes = files.reduce(0) { $0 + $1.byteCount }
-        guard bytes > Self.validateInPlaceBytes else { return check(files) }
-        return await withTaskExecutorPreference(globalConcurrentExecutor) { check(files) }
+        guard bytes > Self.validateInPlaceBytes else { return checkInPlace(files) }
+        return await withTaskExecutorPreference(globalConcurrentExecutor) { checkInPlace(files) }
     }
 
-    private func check(_ files: [ProjectFile]) -> [ValidationIssue] {
+    private func checkInPlace(_ files: [ProjectFile]) -> [ValidationIssue] {
         var issues = Validators.validate(files)
         do {
             try PathRules.validate(files, limits: settings.limits)

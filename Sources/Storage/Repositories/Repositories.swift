@@ -59,14 +59,40 @@ package protocol ProjectRepository: Sendable {
 }
 
 package protocol VersionRepository: Sendable {
-    /// Stores validated files as the project's next version and makes it current.
-    func store(project: String, owner: String?, files: [ProjectFile], origin: VersionOrigin, now: Date)
-        async throws -> VersionSummary
+    /// Stores validated files as the project's next version, with what building it produced,
+    /// and makes it current.
+    func store(
+        project: String, owner: String?, files: [ProjectFile], origin: VersionOrigin, build: VersionBuild?, now: Date
+    ) async throws -> VersionSummary
+    /// What building the version produced (`none` when it has no build).
+    func build(project: String, owner: String?, version: String?) async throws -> ProjectBuild
+    /// Stores the build of a version that has none (or was skipped); a version that has one
+    /// keeps it, and that one is returned.
+    func storeBuild(project: String, owner: String?, version: String, build: VersionBuild, now: Date) async throws
+        -> ProjectBuild
+    /// The built site of a version (all files, or the one at `path`); Conflict when it did not
+    /// build.
+    func builtCode(project: String, owner: String?, version: String?, path: String?) async throws -> ProjectCode
     func list(project: String, owner: String?) async throws -> VersionList
     /// All files of a version (an id or a number; nil is the current one), or the one at `path`.
     func code(project: String, owner: String?, version: String?, path: String?) async throws -> ProjectCode
     /// When the version was stored (RFC 3339), nil when there is no such version.
     func createdAt(version id: String) async throws -> String?
+}
+
+/// What building a version produced, as stored with it.
+package struct VersionBuild: Sendable, Equatable {
+    package var status: ProjectBuild.Status
+    package var durationMs: Int
+    package var errors: [GenerationIssue]
+    package var files: [ProjectFile]
+
+    package init(status: ProjectBuild.Status, durationMs: Int, errors: [GenerationIssue], files: [ProjectFile]) {
+        self.status = status
+        self.durationMs = durationMs
+        self.errors = errors
+        self.files = files
+    }
 }
 
 /// Where a stored version came from.
@@ -192,11 +218,13 @@ package struct GenerationSuccess: Sendable {
     package var usage: GenerationUsage
     package var attempts: [GenerationAttempt]
     package var durationMs: Int
+    package var build: VersionBuild?
 
     package init(
         generation: String, project: String, hold: String, files: [ProjectFile], provider: String, model: String,
-        usage: GenerationUsage, attempts: [GenerationAttempt], durationMs: Int
+        usage: GenerationUsage, attempts: [GenerationAttempt], durationMs: Int, build: VersionBuild? = nil
     ) {
+        self.build = build
         self.generation = generation
         self.project = project
         self.hold = hold

@@ -61,7 +61,7 @@ struct SQLiteGenerations: GenerationRepository {
             let version = try SQLiteVersions.insert(
                 db, project: success.project, owner: nil, files: success.files,
                 origin: VersionOrigin(generation: success.generation, provider: success.provider, model: success.model),
-                now: now)
+                build: success.build, now: now)
             let hold = try SQLiteLedger.finish(db, hold: success.hold, settleFor: nil, now: now)
             try db.cachedStatement(sql: """
                     UPDATE generations SET status = 'completed', version_id = ?, provider = ?, model = ?,

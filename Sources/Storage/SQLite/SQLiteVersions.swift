@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import GRDB
 import Protocol
@@ -8,11 +9,51 @@ struct SQLiteVersions: VersionRepository {
     let writer: LedgerWriter
     let pool: DatabasePool
 
-    func store(project: String, owner: String?, files: [ProjectFile], origin: VersionOrigin, now: Date)
-        async throws -> VersionSummary
+    func store(
+        project: String, owner: String?, files: [ProjectFile], origin: VersionOrigin, build: VersionBuild?, now: Date
+    ) async throws -> VersionSummary {
+        try await writer.write { db in
+            try Self.insert(db, project: project, owner: owner, files: files, origin: origin, build: build, now: now)
+        }
+    }
+
+    func build(project: String, owner: String?, version: String?) async throws -> ProjectBuild {
+        try await pool.read { db in
+            let id = try Self.resolve(db, project: project, owner: owner, version: version)
+            return try Self.loadBuild(db, project: project, version: id)
+        }
+    }
+
+    func storeBuild(project: String, owner: String?, version: String, build: VersionBuild, now: Date) async throws
+        -> ProjectBuild
     {
         try await writer.write { db in
-            try Self.insert(db, project: project, owner: owner, files: files, origin: origin, now: now)
+            let id = try Self.resolve(db, project: project, owner: owner, version: version)
+            let existing = try Self.loadBuild(db, project: project, version: id)
+            guard existing.status == .none || existing.status == .skipped else { return existing }
+            try db.cachedStatement(sql: "DELETE FROM builds WHERE version_id = ?").execute(arguments: [id])
+            try Self.insertBuild(db, version: id, build: build, now: Timestamps.string(now))
+            return try Self.loadBuild(db, project: project, version: id)
+        }
+    }
+
+    func builtCode(project: String, owner: String?, version: String?, path: String?) async throws -> ProjectCode {
+        try await pool.read { db in
+            let id = try Self.resolve(db, project: project, owner: owner, version: version)
+            let status = try String.fetchOne(db.cachedStatement(sql: "SELECT status FROM builds WHERE version_id = ?"), arguments: [id])
+            guard status == ProjectBuild.Status.ok.rawValue else {
+                throw EngineError.conflict("version \(id) has no built site (build: \(status ?? "none"))")
+            }
+            let rows: [Row]
+            let select = "SELECT f.path, b.data FROM build_files f JOIN blobs b ON b.hash = f.hash WHERE f.version_id = ?"
+            if let path {
+                rows = try Row.fetchAll(db.cachedStatement(sql: select + " AND f.path = ?"), arguments: [id, path])
+                if rows.isEmpty { throw EngineError.notFound("file", path) }
+            } else {
+                rows = try Row.fetchAll(db.cachedStatement(sql: select + " ORDER BY f.path"), arguments: [id])
+            }
+            return ProjectCode(
+                project: project, version: id, files: rows.map { ProjectFile(path: $0[0], bytes: $0[1] as Data) })
         }
     }
 
@@ -50,7 +91,8 @@ struct SQLiteVersions: VersionRepository {
 
     /// Stores a version and makes it current (files already validated by `PathRules`).
     static func insert(
-        _ db: GRDB.Database, project: String, owner: String?, files: [ProjectFile], origin: VersionOrigin, now: Date
+        _ db: GRDB.Database, project: String, owner: String?, files: [ProjectFile], origin: VersionOrigin,
+        build: VersionBuild? = nil, now: Date
     ) throws -> VersionSummary {
         let bytes = files.reduce(0) { $0 + $1.byteCount }
         let now = Timestamps.string(now)
@@ -69,10 +111,41 @@ struct SQLiteVersions: VersionRepository {
         // Contents are stored as BLOBs and read back by length: text bound as a C string would
         // end at its first U+0000.
         for file in files { try insert.execute(arguments: [id, file.path, Data(file.bytes)]) }
+        if let build { try insertBuild(db, version: id, build: build, now: now) }
         try db.cachedStatement(sql: "UPDATE projects SET current_version = ?, status = 'completed', updated_at = ? WHERE id = ?").execute(arguments: [id, now, project])
         return VersionSummary(
             id: id, project: project, number: number, generation: origin.generation, provider: origin.provider,
             model: origin.model, files: files.count, bytes: bytes, createdAt: now, current: true)
+    }
+
+    /// A version's build and its files, each file's bytes stored once by content.
+    static func insertBuild(_ db: GRDB.Database, version: String, build: VersionBuild, now: String) throws {
+        let errors = String(decoding: try WireCoding.encoder.encode(build.errors), as: UTF8.self)
+        try db.cachedStatement(sql: "INSERT INTO builds(version_id, status, duration_ms, errors, created_at) VALUES (?, ?, ?, ?, ?)")
+            .execute(arguments: [version, build.status.rawValue, build.durationMs, errors, now])
+        let blob = try db.cachedStatement(sql: "INSERT INTO blobs(hash, data) VALUES (?, ?) ON CONFLICT(hash) DO NOTHING")
+        let file = try db.cachedStatement(sql: "INSERT INTO build_files(version_id, path, hash, bytes) VALUES (?, ?, ?, ?)")
+        for built in build.files {
+            let bytes = built.bytes
+            let hash = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+            try blob.execute(arguments: [hash, Data(bytes)])
+            try file.execute(arguments: [version, built.path, hash, bytes.count])
+        }
+    }
+
+    static func loadBuild(_ db: GRDB.Database, project: String, version: String) throws -> ProjectBuild {
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT status, duration_ms, errors, created_at FROM builds WHERE version_id = ?"),
+                arguments: [version])
+        else { return ProjectBuild(project: project, version: version, status: .none) }
+        let errors = (try? WireCoding.decoder.decode([GenerationIssue].self, from: Data((row["errors"] as String).utf8))) ?? []
+        let files = try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT path, bytes FROM build_files WHERE version_id = ? ORDER BY path"), arguments: [version]
+        ).map { ProjectBuild.File(path: $0[0], bytes: $0[1]) }
+        return ProjectBuild(
+            project: project, version: version, status: ProjectBuild.Status(rawValue: row["status"]) ?? .failed,
+            durationMs: row["duration_ms"], errors: errors, files: files, createdAt: row["created_at"])
     }
 
     /// The version id meant by `version` (an id or a number), or the current version.

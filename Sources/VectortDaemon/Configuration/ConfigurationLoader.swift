@@ -107,6 +107,24 @@ struct ConfigurationLoader {
 
         c.shutdown.graceSeconds = try values.double("shutdown.grace_seconds", in: 0...3600) ?? c.shutdown.graceSeconds
 
+        c.build.enabled = try values.bool("build.enabled") ?? c.build.enabled
+        c.build.esbuildPath = try values.string("build.esbuild_path") ?? c.build.esbuildPath
+        if c.build.esbuildPath.isEmpty { throw ConfigurationError(key: "build.esbuild_path", problem: "must not be empty") }
+        c.build.nodePaths = try values.stringArray("build.node_paths") ?? c.build.nodePaths
+        c.build.timeoutSeconds = try values.double("build.timeout_seconds", in: 1...600) ?? c.build.timeoutSeconds
+        c.build.maxOutputBytes = try values.int("build.max_output_bytes", in: 65536...(1 << 32)) ?? c.build.maxOutputBytes
+        if let mode = try values.string("build.external_packages") {
+            guard ["error", "cdn"].contains(mode) else {
+                throw ConfigurationError(key: "build.external_packages", problem: "\"\(mode)\" is not one of error, cdn")
+            }
+            c.build.externalPackages = mode
+        }
+        c.build.cdnBase = try values.string("build.cdn_base") ?? c.build.cdnBase
+        guard c.build.cdnBase.hasPrefix("https://") || c.build.cdnBase.hasPrefix("http://") else {
+            throw ConfigurationError(key: "build.cdn_base", problem: "must be an http(s) URL")
+        }
+        c.build.maxConcurrent = try values.int("build.max_concurrent", in: 1...64) ?? c.build.maxConcurrent
+
         if let level = try values.string("log.level") {
             guard logLevelNames.contains(level) else {
                 throw ConfigurationError(
@@ -197,6 +215,15 @@ struct ConfigurationLoader {
                     key: key, problem: "\(value) is outside \(range.lowerBound)...\(range.upperBound)")
             }
             return value
+        }
+
+        func bool(_ key: String) throws -> Bool? {
+            guard let text = try string(key) else { return nil }
+            switch text.trimmingCharacters(in: .whitespaces).lowercased() {
+            case "true", "yes", "on", "1": return true
+            case "false", "no", "off", "0": return false
+            default: throw ConfigurationError(key: key, problem: "\"\(text)\" is not true or false")
+            }
         }
 
         func stringArray(_ key: String) throws -> [String]? {

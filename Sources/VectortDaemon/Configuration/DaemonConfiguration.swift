@@ -38,6 +38,17 @@ struct DaemonConfiguration: Sendable, Equatable {
         var maxVersionBytes = 6 * 1024 * 1024
     }
 
+    struct BuildSection: Sendable, Equatable {
+        var enabled = true
+        var esbuildPath = "esbuild"
+        var nodePaths = ["/usr/share/nodejs"]
+        var timeoutSeconds = 20.0
+        var maxOutputBytes = 20 * 1024 * 1024
+        var externalPackages = "error"
+        var cdnBase = "https://esm.sh"
+        var maxConcurrent = 2
+    }
+
     struct Shutdown: Sendable, Equatable {
         var graceSeconds = 20.0
     }
@@ -85,6 +96,7 @@ struct DaemonConfiguration: Sendable, Equatable {
     var database = DatabaseSettings()
     var projects = Projects()
     var shutdown = Shutdown()
+    var build = BuildSection()
     var log = Log()
     var credits = Credits()
     var generation = Generation()

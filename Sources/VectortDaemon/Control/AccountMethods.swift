@@ -81,11 +81,32 @@ enum AccountMethods {
         table.register(
             MethodDescriptor(
                 method: MethodName.projectsGetCode, role: .client,
-                parameters: [optionalUser, project, version, ParameterDescriptor("path", .string, "one file only")],
+                parameters: [
+                    optionalUser, project, version, ParameterDescriptor("path", .string, "one file only"),
+                    ParameterDescriptor("built", .bool, "the built site instead of the sources"),
+                ],
                 summary: "The files of a version."),
             .async { context, p, _ in
-                try await versions.code(
+                if p.bool("built") == true {
+                    return try await versions.builtCode(
+                        project: p.required("project"), owner: p.owner(context), version: p.version(), path: p.string("path"))
+                }
+                return try await versions.code(
                     project: p.required("project"), owner: p.owner(context), version: p.version(), path: p.string("path"))
+            })
+        table.register(
+            MethodDescriptor(
+                method: MethodName.projectsGetBuild, role: .client, parameters: [optionalUser, project, version],
+                summary: "What building a version produced: status, errors, the built files."),
+            .async { context, p, _ in
+                try await versions.build(project: p.required("project"), owner: p.owner(context), version: p.version())
+            })
+        table.register(
+            MethodDescriptor(
+                method: MethodName.projectsBuild, role: .admin, parameters: [project, version],
+                summary: "Builds a version that has no build yet and stores the result."),
+            .async { _, p, _ in
+                try await versions.buildNow(project: p.required("project"), owner: nil, version: p.version())
             })
         table.register(
             MethodDescriptor(
@@ -94,10 +115,12 @@ enum AccountMethods {
             .async { context, p, _ in try await versions.list(project: p.required("project"), owner: p.owner(context)) })
         table.register(
             MethodDescriptor(
-                method: MethodName.projectsExportZip, role: .client, parameters: [optionalUser, project, version],
+                method: MethodName.projectsExportZip, role: .client,
+                parameters: [optionalUser, project, version, ParameterDescriptor("built", .bool, "the built site")],
                 summary: "A version as a ZIP archive (base64)."),
             .async { context, p, _ in
-                try await exporter.export(project: p.required("project"), owner: p.owner(context), version: p.version())
+                try await exporter.export(
+                    project: p.required("project"), owner: p.owner(context), version: p.version(), built: p.bool("built") == true)
             })
         table.register(
             MethodDescriptor(

@@ -226,10 +226,11 @@ struct GenerationPipelineTests {
         }
     }
 
-    @Test func quickModeDoesNotRepairAndFallsBackOnInvalidFiles() async throws {
+    @Test func quickModeRepairsOnceThenFailsWithTheIssues() async throws {
         var broken = SampleApp.files
         broken[2] = ProjectFile(path: "app.js", contents: "const x = 'unterminated;\n")
-        let primary = ScriptedProvider("primary", [.answer(SampleApp.answer(broken))])
+        let primary = ScriptedProvider(
+            "primary", [.answer(SampleApp.answer(broken)), .answer(SampleApp.answer([broken[2]]))])
         try await withPipeline([primary]) { h in
             let (user, project) = try await h.project()
             let error = await expectEngineError(.generationFailed) { try await h.generate(project) }
@@ -239,8 +240,22 @@ struct GenerationPipelineTests {
             } else {
                 Issue.record("the error lists no issues: \(String(describing: error))")
             }
-            #expect(primary.calls == 1)
+            #expect(primary.calls == 2, "the answer and one repair")
             #expect(try await h.balance(user) == 10)
+        }
+    }
+
+    @Test func quickModeRepairTurnFixesTheAnswerAndChargesOnce() async throws {
+        var broken = SampleApp.files
+        broken[2] = ProjectFile(path: "app.js", contents: "const x = 'unterminated;\n")
+        let primary = ScriptedProvider(
+            "primary", [.answer(SampleApp.answer(broken)), .answer(SampleApp.answer([SampleApp.files[2]]))])
+        try await withPipeline([primary]) { h in
+            let (user, project) = try await h.project()
+            let result = try await h.generate(project)
+            #expect(primary.calls == 2)
+            #expect(result.creditsCharged == 2)
+            #expect(try await h.balance(user) == 8)
         }
     }
 
