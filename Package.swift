@@ -223,7 +223,7 @@ let package = Package(
         .testTarget(
             name: "EngineTests",
             dependencies: [
-                "Engine", "Storage", "Generation", "Starters", "Protocol", "VectortCore", "VectortTesting",
+                "Engine", "Storage", "Generation", "Starters", "Build", "Protocol", "VectortCore", "VectortTesting",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

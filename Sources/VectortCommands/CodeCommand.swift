@@ -14,6 +14,8 @@ struct CodeCommand: ParsableCommand {
             given, and a path that would land outside DIR is refused before anything is written (exit 1). \
             With --json and -o, prints what was written (directory, project, version, files with their bytes).
 
+            With --built, the same for the version's built site: what a browser or a static host serves.
+
             Example: vectortctl code p_3f2a --version 2 -o ./todo-app
             """)
 
@@ -31,6 +33,9 @@ struct CodeCommand: ParsableCommand {
 
     @Flag(name: .long, help: "Write into DIR even if it is not empty, replacing files of the same paths.")
     var force = false
+
+    @Flag(name: .long, help: "The version's built site (index.html and its hashed bundles) instead of its sources.")
+    var built = false
 
     /// What `--json` prints with `-o`.
     struct Written: CommandResult {
@@ -59,6 +64,7 @@ struct CodeCommand: ParsableCommand {
         var parameters = target.parameters
         if let version { parameters["version"] = .string(version) }
         if let path { parameters["path"] = .string(path) }
+        if built { parameters["built"] = true }
         try global.run {
             if let output { try ProjectDirectory.checkWritable(output, force: force) }
             let code = try decode(ProjectCode.self, try global.connect().call(MethodName.projectsGetCode, parameters))

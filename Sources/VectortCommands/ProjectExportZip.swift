@@ -24,6 +24,9 @@ extension Projects {
         @Flag(name: .long, help: "Replace FILE if it exists.")
         var force = false
 
+        @Flag(name: .long, help: "The version's built site instead of its sources.")
+        var built = false
+
         /// What `--json` prints: the reply without the archive itself.
         struct Written: CommandResult {
             var file: String
@@ -38,6 +41,7 @@ extension Projects {
         func run() throws {
             var parameters = target.parameters
             if let version { parameters["version"] = .string(version) }
+            if built { parameters["built"] = true }
             try global.run {
                 if !force, FileManager.default.fileExists(atPath: output) {
                     throw CommandFailure("\(output) exists; pass --force to replace it")

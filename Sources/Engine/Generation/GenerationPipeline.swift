@@ -269,6 +269,7 @@ public struct GenerationPipeline: Sendable {
         var object: [String: JSONValue] = ["rule": .string(issue.rule), "message": .string(issue.message)]
         if let path = issue.path { object["path"] = .string(path) }
         if let line = issue.line { object["line"] = .int(Int64(line)) }
+        if let column = issue.column { object["column"] = .int(Int64(column)) }
         return .object(object)
     }
 }

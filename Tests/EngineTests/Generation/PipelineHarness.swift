@@ -1,3 +1,4 @@
+import Build
 import Foundation
 import Logging
 import Protocol
@@ -145,7 +146,8 @@ func withPipeline<T>(
     _ providers: [ScriptedProvider], chain: [String]? = nil, freeOnSignup: Int = 10,
     retry: RetryPolicy = RetryPolicy(maxRetries: 2, base: .seconds(1), cap: .seconds(8)),
     breaker: BreakerPolicy = BreakerPolicy(), settings: GenerationSettings = GenerationSettings(),
-    deadlineClock: any VectortClock = SystemClock(), _ body: (PipelineHarness) async throws -> T
+    deadlineClock: any VectortClock = SystemClock(), builder: SiteBuilder? = nil,
+    _ body: (PipelineHarness) async throws -> T
 ) async throws -> T {
     let entries: [(ProviderSettings, any LLMProvider)] = providers.map {
         (
@@ -155,14 +157,15 @@ func withPipeline<T>(
         )
     }
     return try await withPipeline(
-        entries: entries, chain: chain, freeOnSignup: freeOnSignup, settings: settings, deadlineClock: deadlineClock, body)
+        entries: entries, chain: chain, freeOnSignup: freeOnSignup, settings: settings, deadlineClock: deadlineClock,
+        builder: builder, body)
 }
 
 /// The pipeline over any providers (real HTTP clients included), with virtual time for retries.
 func withPipeline<T>(
     entries: [(ProviderSettings, any LLMProvider)], chain: [String]? = nil, freeOnSignup: Int = 10,
     settings: GenerationSettings = GenerationSettings(), deadlineClock: any VectortClock = SystemClock(),
-    _ body: (PipelineHarness) async throws -> T
+    builder: SiteBuilder? = nil, _ body: (PipelineHarness) async throws -> T
 ) async throws -> T {
     try await withEngine(freeOnSignup: freeOnSignup) { engine in
         let time = VirtualTime()
@@ -170,7 +173,7 @@ func withPipeline<T>(
         let chainRunner = FallbackChain(registry: registry, clock: time, random: { $0.upperBound })
         let store = GenerationStore(repository: engine.storage.generations, now: { engine.clock.date })
         let pipeline = GenerationPipeline(
-            store: store, chain: chainRunner, settings: { settings }, clock: deadlineClock,
+            store: store, chain: chainRunner, settings: { settings }, builder: builder, clock: deadlineClock,
             logger: Logger(label: "pipeline-tests"))
         return try await body(PipelineHarness(engine: engine, registry: registry, pipeline: pipeline, time: time))
     }
