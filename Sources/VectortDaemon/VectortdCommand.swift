@@ -1,3 +1,4 @@
+import Build
 public import ArgumentParser
 import Engine
 import Foundation
@@ -68,6 +69,13 @@ public struct VectortdCommand: AsyncParsableCommand {
                 environment: environment)
         } catch {
             Self.fail("\(error)", notifier: notifier, errno: EINVAL, checking: checkConfig)
+        }
+        if configuration.build.enabled {
+            do {
+                _ = try SiteBuilder(settings: Daemon.buildSettings(configuration, paths: paths))
+            } catch {
+                Self.fail(error.description, notifier: notifier, errno: ENOENT, checking: checkConfig)
+            }
         }
         if checkConfig {
             print(CheckConfigReport(configuration: configuration, secrets: secrets, paths: paths).text, terminator: "")
