@@ -202,7 +202,13 @@ struct Daemon {
         settings.externalPackages = BuildSettings.ExternalPackages(rawValue: configuration.build.externalPackages) ?? .error
         settings.cdnBase = configuration.build.cdnBase
         settings.maxConcurrent = configuration.build.maxConcurrent
-        settings.scratchDirectory = paths.databasePath("build-scratch")
+        // The unit's cache directory when there is one (private, writable under ProtectSystem=),
+        // else beside the database.
+        if let cache = ProcessInfo.processInfo.environment["CACHE_DIRECTORY"]?.split(separator: ":").first {
+            settings.scratchDirectory = String(cache) + "/build"
+        } else {
+            settings.scratchDirectory = paths.databasePath("build-scratch")
+        }
         return settings
     }
 
