@@ -79,7 +79,8 @@ struct BuildJob {
         let outcome = try await runner.run(arguments, workingDirectory: scratch.project, environment: environment)
         if let failure = failure(outcome) { return failure }
         let meta = try Metafile.read(scratch.metafile)
-        if let outside = meta.inputs.first(where: { !allowedInput($0) }) {
+        let packages = allowedPackageRoots
+        if let outside = meta.inputs.first(where: { !allowedInput($0, packages: packages) }) {
             return failed("the build read \(outside), outside the project and the allowed packages")
         }
         var site: [ProjectFile] = []
@@ -132,16 +133,19 @@ struct BuildJob {
         return text.replacing(#/(src|href)="\/(?!\/)/#) { match in "\(match.output.1)=\"./" }
     }
 
-    private func allowedInput(_ path: String) -> Bool {
+    /// Whether esbuild may have read `path` (relative to the project): a file of the project or
+    /// of an allowed package, symbolic links resolved.
+    private func allowedInput(_ path: String, packages: [String]) -> Bool {
         let absolute = URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: scratch.project + "/")).standardizedFileURL.path
         if absolute.hasPrefix(scratch.project + "/") { return true }
-        for root in settings.nodePaths {
-            for name in BuildSettings.allowedPackages {
-                let package = URL(fileURLWithPath: root + "/" + name).resolvingSymlinksInPath().path
-                if absolute.hasPrefix(package + "/") { return true }
-            }
+        return packages.contains { absolute.hasPrefix($0 + "/") }
+    }
+
+    /// The real directories of the allowed packages.
+    private var allowedPackageRoots: [String] {
+        settings.nodePaths.flatMap { root in
+            BuildSettings.allowedPackages.map { URL(fileURLWithPath: root + "/" + $0).resolvingSymlinksInPath().path }
         }
-        return false
     }
 
     // MARK: Static sites

@@ -10,6 +10,10 @@ package enum Prompts {
         for a plain static site, in which case write index.html, styles.css and app.js with no build step.
         A Vite app has: package.json (with "name" and "scripts" {"dev", "build", "preview"}), \
         index.html at the root loading /src/main.jsx, src/main.jsx, src/App.jsx and src/*.css.
+        The app is built offline with esbuild: the only packages available are react and react-dom \
+        (react-dom/client, react/jsx-runtime). Do not import any other package (no router, UI kit, \
+        icon set or CSS framework): write what you need. Server frameworks (Next.js, Remix, Nuxt) \
+        cannot be built. Static files go in public/.
 
         Output format, strictly:
         - Every file is one block: <file path="relative/path.ext"> then the full contents, then </file> \
