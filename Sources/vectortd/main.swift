@@ -7,7 +7,8 @@ import VectortDaemon
 import Dispatch
 
 let stopped = DispatchSemaphore(value: 0)
-Task {
+// Detached: top-level code is on the main actor, whose queue the blocked main thread never runs.
+Task.detached {
     await VectortdCommand.start()
     stopped.signal()
 }
