@@ -76,7 +76,24 @@ struct BuildJob {
         arguments += files.filter { $0.path.hasPrefix("public/") }.map { "--external:/" + $0.path.dropFirst("public/".count) }
         arguments += Self.assetExtensions.map { "--loader:.\($0)=file" }
         arguments += commonArguments
-        let outcome = try await runner.run(arguments, workingDirectory: scratch.project, environment: environment)
+        var external: [String] = []
+        if settings.externalPackages == .cdn {
+            // React comes from the CDN too: a package from there bundles its own React otherwise.
+            external = ["react", "react-dom"]
+        }
+        var outcome = try await runner.run(
+            arguments + Self.externalArguments(external), workingDirectory: scratch.project, environment: environment)
+        if settings.externalPackages == .cdn, outcome.status != 0, !outcome.timedOut, !outcome.outputOverLimit {
+            // Packages the machine does not have are found by a first run and left to the CDN.
+            let missing = Self.unresolvedPackages(EsbuildMessages.errors(outcome.output))
+            if !missing.isEmpty {
+                external += missing
+                try? FileManager.default.removeItem(atPath: scratch.out)
+                try FileManager.default.createDirectory(atPath: scratch.out, withIntermediateDirectories: false)
+                outcome = try await runner.run(
+                    arguments + Self.externalArguments(external), workingDirectory: scratch.project, environment: environment)
+            }
+        }
         if let failure = failure(outcome) { return failure }
         let meta = try Metafile.read(scratch.metafile)
         let packages = allowedPackageRoots
@@ -98,14 +115,14 @@ struct BuildJob {
         guard total <= settings.maxOutputBytes else {
             return failed("the built site is \(total) bytes, above build.max_output_bytes (\(settings.maxOutputBytes))")
         }
-        site.append(ProjectFile(path: "index.html", contents: page(entry: entry, meta: meta)))
+        site.append(ProjectFile(path: "index.html", contents: page(entry: entry, meta: meta, importMap: importMap(external))))
         return SiteBuild(status: .ok, duration: .zero, files: site.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) })
     }
 
     /// The page pointing at the bundles: the entry script at the hashed module, local
     /// stylesheets at their built files, the entry's CSS linked in the head, root-relative URLs
     /// made relative (the site may be served below a path).
-    private func page(entry: String, meta: Metafile) -> String {
+    private func page(entry: String, meta: Metafile, importMap: String?) -> String {
         let source = files.first { $0.path == plan.page }!.contents
         let html = HTMLPage(source)
         let directory = BuildPlan.parent(plan.page)
@@ -124,6 +141,7 @@ struct BuildJob {
             }
         }
         var head = ""
+        if let importMap { head += #"<script type="importmap">"# + importMap + "</script>\n" }
         if let css = meta.cssBundle(for: entry) { head += #"<link rel="stylesheet" href="./\#(css)">"# + "\n" }
         if !entryTagSeen, let built = meta.output(for: entry) {
             head += #"<script type="module" crossorigin src="./\#(built)"></script>"# + "\n"
@@ -135,6 +153,39 @@ struct BuildJob {
 
     /// Whether esbuild may have read `path` (relative to the project): a file of the project or
     /// of an allowed package, symbolic links resolved.
+    static func externalArguments(_ packages: [String]) -> [String] {
+        packages.flatMap { ["--external:\($0)", "--external:\($0)/*"] }
+    }
+
+    /// The bare packages esbuild could not resolve, from its errors (`Could not resolve "x/y"`).
+    static func unresolvedPackages(_ errors: [GenerationIssue]) -> [String] {
+        var names: [String] = []
+        for error in errors where error.message.hasPrefix("Could not resolve \"") {
+            let specifier = error.message.dropFirst("Could not resolve \"".count).prefix { $0 != "\"" }
+            guard let first = specifier.first, first != ".", first != "/" else { continue }
+            let parts = specifier.split(separator: "/")
+            let name = specifier.hasPrefix("@") && parts.count > 1 ? parts[0] + "/" + parts[1] : parts[0]
+            if !names.contains(String(name)) { names.append(String(name)) }
+        }
+        return names
+    }
+
+    /// The page's import map for packages left to the CDN (`build.external_packages: cdn`).
+    private func importMap(_ packages: [String]) -> String? {
+        guard !packages.isEmpty else { return nil }
+        let base = settings.cdnBase.hasSuffix("/") ? String(settings.cdnBase.dropLast()) : settings.cdnBase
+        var imports: [String: String] = [:]
+        for name in packages {
+            let url =
+                ["react", "react-dom"].contains(name) ? "\(base)/\(name)@18.2.0" : "\(base)/\(name)?external=react,react-dom"
+            imports[name] = url
+            imports[name + "/"] = ["react", "react-dom"].contains(name) ? "\(base)/\(name)@18.2.0/" : "\(base)/\(name)/"
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(["imports": imports])).map { String(decoding: $0, as: UTF8.self) }
+    }
+
     private func allowedInput(_ path: String, packages: [String]) -> Bool {
         let absolute = URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: scratch.project + "/")).standardizedFileURL.path
         if absolute.hasPrefix(scratch.project + "/") { return true }

@@ -102,6 +102,19 @@ struct SiteBuilderTests {
         #expect(site.errors.contains { $0.message.contains("lodash") && $0.path == "src/components/Header.jsx" })
     }
 
+    @Test func withTheCDNModeUnknownPackagesAndReactComeFromAnImportMap() async throws {
+        var files = Self.viteApp
+        files[4] = ProjectFile(path: "src/components/Header.jsx", contents: "import confetti from 'canvas-confetti'\nexport function Header() { return <h1 onClick={() => confetti()}>Soap Shop</h1> }\n")
+        let site = try await builder { $0.externalPackages = .cdn }.build(files)
+        #expect(site.status == .ok, "\(site.errors)")
+        let page = try #require(site.files.first { $0.path == "index.html" }?.contents)
+        #expect(page.contains(#"<script type="importmap">"#))
+        #expect(page.contains(#""canvas-confetti":"https://esm.sh/canvas-confetti?external=react,react-dom""#))
+        #expect(page.contains(#""react":"https://esm.sh/react@18.2.0""#))
+        let bundle = try #require(site.files.first { $0.path.hasPrefix("main-") && $0.path.hasSuffix(".js") }?.contents)
+        #expect(bundle.contains("canvas-confetti"), "left as an import")
+    }
+
     @Test func importsThatReachOutsideTheProjectAreRefusedBeforeEsbuildRuns() async throws {
         for specifier in ["/etc/passwd", "../../../../etc/hostname", "file:///etc/passwd"] {
             var files = Self.viteApp
