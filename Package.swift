@@ -215,7 +215,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StartersTests",
-            dependencies: ["Starters", "Generation", "Protocol", "VectortCore", "VectortTesting"],
+            dependencies: ["Starters", "Generation", "Build", "Protocol", "VectortCore", "VectortTesting"],
             swiftSettings: strict
         ),
         .testTarget(
