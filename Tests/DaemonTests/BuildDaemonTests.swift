@@ -105,5 +105,36 @@ extension DaemonSuite {
             #expect(check.status == 1)
             #expect(check.stderr.split(separator: "\n").count == 1, "one clear line: \(check.stderr)")
         }
+
+        @Test func aGeneratedThirtyFileReactAppIsBuiltBeforeItIsStored() async throws {
+            let key = "sk-test-\(UUID().uuidString.prefix(12))"
+            try await withFakeLLMServer(.openai, apiKey: key) { fake in
+                let app = SampleApps.vite(files: 30)
+                let answer = "Here is the shop.\n" + app.map { "<file path=\"\($0.path)\">\n\($0.contents)</file>\n" }.joined()
+                fake.setDefaultScript(.answer(answer, chunkSize: 512))
+                var options = DaemonProcess.Options()
+                options.config = """
+                    generation:
+                      chain: [openai]
+                    providers:
+                      openai:
+                        base_url: "\(fake.baseURL)"
+
+                    """
+                options.credentials = ["openai-api-key": key]
+                let daemon = try await DaemonProcess(options)
+                let client = try await daemon.connect()
+                let user = try await client.call(MethodName.usersCreate, ["email": "react@example.com"])
+                let project = try await client.call(MethodName.projectsCreate, ["user": try #require(user["id"]), "title": "Soap"])
+                let result = try await client.call(
+                    MethodName.projectsGenerate,
+                    ["user": try #require(user["id"]), "project": try #require(project["id"]), "prompt": "a soap shop in React"],
+                    timeout: 60)
+                #expect(result["files"]?.arrayValue?.count == 30)
+                #expect(result["build"]?["status"] == "ok", "\(result)")
+                #expect(result["build"]?["files"]?.arrayValue?.contains { $0["path"] == "index.html" } == true)
+                #expect(result["credits_charged"] == 2)
+            }
+        }
     }
 }
