@@ -26,6 +26,9 @@ public struct SiteBuild: Sendable, Equatable {
 public final class SiteBuilder: Sendable {
     public let settings: BuildSettings
     private let esbuild: String?
+
+    /// The esbuild the builds run (nil while builds are off).
+    public var esbuildExecutable: String? { esbuild }
     private let slots: BuildSlots
 
     public struct Unavailable: Error, CustomStringConvertible {

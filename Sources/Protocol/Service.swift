@@ -26,11 +26,25 @@ public struct ServiceInfo: Sendable, Codable, Hashable {
     public var role: Role
     /// Process id of the daemon (an addition to version 1; optional for clients).
     public var pid: Int?
+    /// Whether versions are built, and with which esbuild (an addition to version 1).
+    public var builds: Builds?
+
+    /// `build.enabled` and the esbuild it found.
+    public struct Builds: Sendable, Codable, Hashable {
+        public var enabled: Bool
+        public var esbuild: String?
+
+        public init(enabled: Bool, esbuild: String? = nil) {
+            self.enabled = enabled
+            self.esbuild = esbuild
+        }
+    }
 
     public init(
         product: String, version: String, protocol: Int, interfaces: [String], listeners: Listeners,
-        startedAt: String, role: Role, pid: Int? = nil
+        startedAt: String, role: Role, pid: Int? = nil, builds: Builds? = nil
     ) {
+        self.builds = builds
         self.product = product
         self.version = version
         self.protocol = `protocol`
@@ -42,7 +56,7 @@ public struct ServiceInfo: Sendable, Codable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case product, version, `protocol`, interfaces, listeners, role, pid
+        case product, version, `protocol`, interfaces, listeners, role, pid, builds
         case startedAt = "started_at"
     }
 }

@@ -119,7 +119,10 @@ struct Daemon {
             into: &methods,
             identity: DaemonIdentity(
                 version: vectortVersion, startedAt: startedAt, controlSocket: controlPath,
-                webhook: nil),
+                webhook: nil,
+                builds: engine.versions.builder.map {
+                    ServiceInfo.Builds(enabled: $0.settings.enabled, esbuild: $0.settings.enabled ? $0.esbuildExecutable : nil)
+                }),
             health: health, reloader: reloader, describe: { describeBox.descriptors },
             interfaces: { describeBox.interfaces })
         AccountMethods.register(

@@ -30,6 +30,9 @@ extension DaemonSuite {
             let project = try await Self.importApp(client)
             let build = try await client.call(MethodName.projectsGetBuild, ["project": .string(project)])
             #expect(build["status"] == "ok", "\(build)")
+            let info = try await client.call(MethodName.getInfo)
+            #expect(info["builds"]?["enabled"] == true)
+            #expect(info["builds"]?["esbuild"]?.stringValue?.hasSuffix("esbuild") == true)
             let paths = build["files"]?.arrayValue?.compactMap { $0["path"]?.stringValue } ?? []
             #expect(paths.contains("index.html"))
             #expect(paths.contains { $0.hasPrefix("main-") && $0.hasSuffix(".css") })
@@ -81,6 +84,8 @@ extension DaemonSuite {
                 project = try await Self.importApp(client)
                 let build = try await client.call(MethodName.projectsGetBuild, ["project": .string(project)])
                 #expect(build["status"] == "skipped")
+                let info = try await client.call(MethodName.getInfo)
+                #expect(info["builds"]?["enabled"] == false)
                 daemon.signal(SIGTERM)
                 _ = await daemon.waitForExit()
             }

@@ -7,6 +7,7 @@ struct DaemonIdentity: Sendable {
     var startedAt: Date
     var controlSocket: String
     var webhook: String?
+    var builds: ServiceInfo.Builds? = nil
 }
 
 /// `io.vectort.Service`: GetInfo, Ping, GetHealth, Describe, Reload.
@@ -25,7 +26,7 @@ enum ServiceMethods {
                     product: "vectortd", version: identity.version, protocol: protocolVersion,
                     interfaces: interfaces(),
                     listeners: .init(control: identity.controlSocket, webhook: identity.webhook),
-                    startedAt: startedAt, role: context.role, pid: Int(getpid()))
+                    startedAt: startedAt, role: context.role, pid: Int(getpid()), builds: identity.builds)
             })
         table.register(
             MethodDescriptor(method: MethodName.ping, role: .client, summary: "Answers {} at once."),
