@@ -8,7 +8,7 @@ struct BuildJob {
     let files: [ProjectFile]
     let scratch: Scratch
     let settings: BuildSettings
-    let runner: EsbuildRunner
+    let runner: BoundedProcess
 
     /// Loaders for files a bundle imports that are not code: emitted beside the page, hashed.
     static let assetExtensions = ["svg", "png", "jpg", "jpeg", "gif", "webp", "ico", "woff", "woff2", "ttf"]
@@ -218,7 +218,7 @@ struct BuildJob {
 
     // MARK: Failures
 
-    private func failure(_ outcome: EsbuildRunner.Outcome) -> SiteBuild? {
+    private func failure(_ outcome: BoundedProcess.Outcome) -> SiteBuild? {
         if outcome.timedOut {
             return failed("esbuild ran past build.timeout_seconds (\(settings.timeout.components.seconds) s) and was stopped")
         }

@@ -22,6 +22,12 @@ public struct BuildSettings: Sendable, Equatable {
     public var cdnBase = "https://esm.sh"
     /// Builds running at once; more wait.
     public var maxConcurrent = 2
+    /// Load each built site in headless Chromium and count console errors as build errors.
+    public var renderCheck = false
+    /// Virtual time the page gets to run in the render check.
+    public var renderSeconds = 3.0
+    /// The Chromium of the render check: a name on `PATH`, or a path.
+    public var chromiumPath = "chromium"
     /// Where each build gets its private directory (swept at start).
     public var scratchDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("vectortd-build").path
 
@@ -32,12 +38,21 @@ public struct BuildSettings: Sendable, Equatable {
 
     /// The esbuild executable, when it can be found: the path itself, or the first match on `PATH`.
     public func resolvedEsbuild(environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
-        if esbuildPath.contains("/") {
-            return FileManager.default.isExecutableFile(atPath: esbuildPath) ? esbuildPath : nil
+        Self.resolve(esbuildPath, environment: environment)
+    }
+
+    /// The Chromium of the render check, when it can be found.
+    public func resolvedChromium(environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
+        Self.resolve(chromiumPath, environment: environment)
+    }
+
+    static func resolve(_ name: String, environment: [String: String]) -> String? {
+        if name.contains("/") {
+            return FileManager.default.isExecutableFile(atPath: name) ? name : nil
         }
         let path = environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
         for directory in path.split(separator: ":") {
-            let candidate = "\(directory)/\(esbuildPath)"
+            let candidate = "\(directory)/\(name)"
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }
         return nil

@@ -26,6 +26,9 @@ public struct SiteBuild: Sendable, Equatable {
 public final class SiteBuilder: Sendable {
     public let settings: BuildSettings
     private let esbuild: String?
+    private let chromium: String?
+    /// Render checks run one at a time: each Chromium takes about a second and 220 MB.
+    private let renderSlots = BuildSlots(1)
 
     /// The esbuild the builds run (nil while builds are off).
     public var esbuildExecutable: String? { esbuild }
@@ -41,7 +44,17 @@ public final class SiteBuilder: Sendable {
         slots = BuildSlots(settings.maxConcurrent)
         guard settings.enabled else {
             esbuild = nil
+            chromium = nil
             return
+        }
+        if settings.renderCheck {
+            guard let found = settings.resolvedChromium() else {
+                throw Unavailable(
+                    description: "chromium not found (build.render_check is on); install Debian's chromium or turn the check off")
+            }
+            chromium = found
+        } else {
+            chromium = nil
         }
         guard let found = settings.resolvedEsbuild() else {
             throw Unavailable(
@@ -78,8 +91,18 @@ public final class SiteBuilder: Sendable {
         defer { scratch.remove() }
         var result = try await BuildJob(
             plan: plan, files: files, scratch: scratch, settings: settings,
-            runner: EsbuildRunner(executable: esbuild, timeout: settings.timeout, maxOutputBytes: settings.maxOutputBytes)
+            runner: BoundedProcess(executable: esbuild, timeout: settings.timeout, maxOutputBytes: settings.maxOutputBytes)
         ).run()
+        if result.status == .ok, let chromium {
+            try await renderSlots.acquire()
+            defer { renderSlots.release() }
+            let issues = try await RenderCheck.issues(
+                site: result.files, chromium: chromium, seconds: settings.renderSeconds, scratch: scratch.path,
+                timeout: settings.timeout + .seconds(settings.renderSeconds * 2))
+            if !issues.isEmpty {
+                result = SiteBuild(status: .failed, duration: .zero, errors: issues)
+            }
+        }
         result.duration = clock.now - started
         return result
     }

@@ -205,6 +205,8 @@ struct Daemon {
         settings.externalPackages = BuildSettings.ExternalPackages(rawValue: configuration.build.externalPackages) ?? .error
         settings.cdnBase = configuration.build.cdnBase
         settings.maxConcurrent = configuration.build.maxConcurrent
+        settings.renderCheck = configuration.build.renderCheck
+        settings.renderSeconds = configuration.build.renderSeconds
         // The unit's cache directory when there is one (private, writable under ProtectSystem=),
         // else beside the database.
         if let cache = ProcessInfo.processInfo.environment["CACHE_DIRECTORY"]?.split(separator: ":").first {

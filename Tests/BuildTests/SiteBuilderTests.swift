@@ -213,6 +213,34 @@ struct SiteBuilderTests {
     }
 }
 
+private let chromiumInstalled = BuildSettings().resolvedChromium() != nil
+
+/// The render check, with Debian's Chromium: at most two launches.
+@Suite("SiteBuilder: the render check", .enabled(if: esbuildInstalled && chromiumInstalled))
+struct RenderCheckTests {
+    func builder() throws -> SiteBuilder {
+        var settings = BuildSettings()
+        settings.scratchDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("vtrender-\(UUID().uuidString.prefix(8))").path
+        settings.renderCheck = true
+        settings.renderSeconds = 1
+        return try SiteBuilder(settings: settings)
+    }
+
+    @Test func aSiteThatRendersPassesAndOneThatThrowsFailsWithTheError() async throws {
+        let builder = try builder()
+        let good = try await builder.build(SiteBuilderTests.viteApp)
+        #expect(good.status == .ok, "\(good.errors)")
+
+        var files = SiteBuilderTests.viteApp
+        files[4] = ProjectFile(
+            path: "src/components/Header.jsx",
+            contents: "export function Header() { throw new Error('header exploded') }\n")
+        let broken = try await builder.build(files)
+        #expect(broken.status == .failed)
+        #expect(broken.errors.contains { $0.rule == "render" && $0.message.contains("header exploded") }, "\(broken.errors)")
+    }
+}
+
 @Suite("EsbuildMessages: esbuild's errors as issues")
 struct EsbuildMessagesTests {
     @Test func errorBlocksBecomeIssuesWithOneBasedColumns() {

@@ -22,10 +22,10 @@ struct BuiltAppRenderTests {
         let site = try await SiteBuilder(settings: settings).build(files)
         #expect(site.status == .ok, "\(site.errors)")
 
-        let served = try site.files.map { file in
-            file.path == "index.html" ? ProjectFile(path: file.path, contents: try ConsoleProbe.inject(into: file.contents)) : file
+        let served = site.files.map { file in
+            file.path == "index.html" ? ProjectFile(path: file.path, contents: RenderCheck.inject(into: file.contents)) : file
         }
-        let server = try await StaticSiteServer.start(served)
+        let server = try await SiteServer.start(served)
         let page = try await chromium.dumpDOM(url: server.baseURL + "index.html", scratch: directory.file(".chromium"))
         try await server.shutdown()
 

@@ -1,3 +1,4 @@
+import Build
 import Foundation
 import Protocol
 import Testing
@@ -65,7 +66,7 @@ struct TemplateRenderTests {
         let chromium = try Chromium.locate()
         let directory = try TemporaryDirectory(prefix: "vt-render")
         for file in StarterTemplates.files(render.kind, for: render.brief) {
-            let contents = file.path == "index.html" ? try ConsoleProbe.inject(into: file.contents) : file.contents
+            let contents = file.path == "index.html" ? RenderCheck.inject(into: file.contents) : file.contents
             try directory.write(file.path, contents)
         }
         let page = try await chromium.dumpDOM(
@@ -92,7 +93,7 @@ struct TemplateRenderTests {
             case "index.html":
                 let index = file.contents.replacingOccurrences(
                     of: "</head>", with: "  <link rel=\"stylesheet\" href=\"missing.css\">\n</head>")
-                try directory.write(file.path, try ConsoleProbe.inject(into: index))
+                try directory.write(file.path, RenderCheck.inject(into: index))
             case "app.js":
                 try directory.write(file.path, file.contents + "\nthrow new Error(\"deliberately broken\");\n")
             default:
@@ -105,44 +106,6 @@ struct TemplateRenderTests {
         let probeErrors = try #require(page.probeErrors)
         #expect(probeErrors.contains("missing.css"))
         #expect(probeErrors.contains("Script error") || probeErrors.contains("deliberately broken"))
-    }
-}
-
-/// A script put first in `<head>` that records every error the page sees in the
-/// `data-probe-errors` attribute of `<html>`.
-enum ConsoleProbe {
-    static let attribute = "data-probe-errors"
-
-    static let script = """
-        <script>
-        (function () {
-          var errors = [];
-          function note(text) {
-            errors.push(String(text));
-            document.documentElement.setAttribute("\(attribute)", JSON.stringify(errors));
-          }
-          window.addEventListener("error", function (event) {
-            var target = event.target;
-            if (target && target !== window && (target.src || target.href)) note("failed to load " + (target.src || target.href));
-            else note(event.message || "error");
-          }, true);
-          window.addEventListener("unhandledrejection", function (event) { note("unhandled rejection: " + event.reason); });
-          var consoleError = console.error;
-          console.error = function () {
-            note(Array.prototype.join.call(arguments, " "));
-            return consoleError.apply(console, arguments);
-          };
-        })();
-        </script>
-        """
-
-    struct NoHead: Error, CustomStringConvertible {
-        var description: String { "index.html has no <head>" }
-    }
-
-    static func inject(into html: String) throws -> String {
-        guard let head = html.range(of: "<head>") else { throw NoHead() }
-        return html.replacingCharacters(in: head, with: "<head>\n" + script)
     }
 }
 
@@ -180,7 +143,7 @@ struct Chromium {
 
         /// What the probe recorded (HTML-escaped JSON), or nil when it recorded nothing.
         var probeErrors: String? {
-            guard let start = dom.range(of: ConsoleProbe.attribute + "=\"") else { return nil }
+            guard let start = dom.range(of: RenderCheck.attribute + "=\"") else { return nil }
             let rest = dom[start.upperBound...]
             return String(rest[..<(rest.firstIndex(of: "\"") ?? rest.endIndex)])
         }

@@ -124,6 +124,8 @@ struct ConfigurationLoader {
             throw ConfigurationError(key: "build.cdn_base", problem: "must be an http(s) URL")
         }
         c.build.maxConcurrent = try values.int("build.max_concurrent", in: 1...64) ?? c.build.maxConcurrent
+        c.build.renderCheck = try values.bool("build.render_check") ?? c.build.renderCheck
+        c.build.renderSeconds = try values.double("build.render_seconds", in: 0.5...60) ?? c.build.renderSeconds
 
         if let level = try values.string("log.level") {
             guard logLevelNames.contains(level) else {

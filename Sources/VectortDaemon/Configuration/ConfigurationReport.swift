@@ -29,6 +29,8 @@ extension DaemonConfiguration {
             ("build.external_packages", build.externalPackages),
             ("build.cdn_base", build.cdnBase),
             ("build.max_concurrent", String(build.maxConcurrent)),
+            ("build.render_check", String(build.renderCheck)),
+            ("build.render_seconds", seconds(build.renderSeconds)),
             ("log.level", log.level),
             ("log.target", log.target.rawValue),
             ("credits.free_on_signup", String(credits.freeOnSignup)),

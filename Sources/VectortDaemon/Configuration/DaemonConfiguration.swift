@@ -47,6 +47,8 @@ struct DaemonConfiguration: Sendable, Equatable {
         var externalPackages = "error"
         var cdnBase = "https://esm.sh"
         var maxConcurrent = 2
+        var renderCheck = false
+        var renderSeconds = 3.0
     }
 
     struct Shutdown: Sendable, Equatable {

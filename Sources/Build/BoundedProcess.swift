@@ -7,11 +7,12 @@ import SystemPackage
 import Glibc
 #endif
 
-/// Runs one esbuild process: in its own process group (the deadline kills the group), with
-/// only the environment it needs, its output captured up to a cap, and every file it writes
-/// capped too (`prlimit --fsize`, since the child inherits no limit otherwise). It is waited
-/// for by swift-subprocess's monitor, holding no thread.
-struct EsbuildRunner: Sendable {
+/// Runs one child of a build (esbuild, or Chromium for the render check): in its own process
+/// group (the deadline kills the group), with only the environment it needs, its output
+/// captured up to a cap, and, for esbuild, every file it writes capped too (`prlimit --fsize`,
+/// since the child inherits no limit otherwise). It is waited for by swift-subprocess's
+/// monitor, holding no thread.
+struct BoundedProcess: Sendable {
     struct Outcome: Sendable {
         var status: Int32
         var output: String
@@ -22,12 +23,14 @@ struct EsbuildRunner: Sendable {
     let executable: String
     let timeout: Duration
     let maxOutputBytes: Int
+    /// Cap each file the child writes at `maxOutputBytes`.
+    var capFiles = true
 
     static let prlimit = "/usr/bin/prlimit"
 
     func run(_ arguments: [String], workingDirectory: String, environment: [String: String]) async throws -> Outcome {
         var command = [executable] + arguments
-        if FileManager.default.isExecutableFile(atPath: Self.prlimit) {
+        if capFiles, FileManager.default.isExecutableFile(atPath: Self.prlimit) {
             command = [Self.prlimit, "--fsize=\(maxOutputBytes)", "--"] + command
         }
         var options = PlatformOptions()

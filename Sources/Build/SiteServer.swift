@@ -6,8 +6,9 @@ import Synchronization
 
 /// Serves a built site from memory on 127.0.0.1 (an ephemeral port), as a static host would:
 /// `GET /path` answers the file with its content type, `/` answers `index.html`, anything else
-/// 404. Browsers load module scripts only over HTTP, never from `file://`.
-public final class StaticSiteServer: Sendable {
+/// 404. Browsers load module scripts only over HTTP, never from `file://`: the render check and
+/// the tests open built sites from here.
+public final class SiteServer: Sendable {
     public let port: Int
     private let listener: any Channel
     private let log: Log
@@ -23,7 +24,7 @@ public final class StaticSiteServer: Sendable {
         self.log = log
     }
 
-    public static func start(_ files: [ProjectFile]) async throws -> StaticSiteServer {
+    public static func start(_ files: [ProjectFile]) async throws -> SiteServer {
         let site = Dictionary(files.map { ($0.path, $0.bytes) }, uniquingKeysWith: { $1 })
         let log = Log()
         let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -40,7 +41,7 @@ public final class StaticSiteServer: Sendable {
             try? await listener.close()
             throw ChannelError.inappropriateOperationForState
         }
-        return StaticSiteServer(port: port, listener: listener, log: log)
+        return SiteServer(port: port, listener: listener, log: log)
     }
 
     public func shutdown() async throws {
@@ -91,7 +92,7 @@ public final class StaticSiteServer: Sendable {
                 log.paths.withLock { $0.append(name) }
                 let body = site[name]
                 var headers = HTTPHeaders()
-                headers.add(name: "Content-Type", value: body == nil ? "text/plain" : StaticSiteServer.contentType(name))
+                headers.add(name: "Content-Type", value: body == nil ? "text/plain" : SiteServer.contentType(name))
                 let bytes = body ?? Array("not found\n".utf8)
                 headers.add(name: "Content-Length", value: String(bytes.count))
                 context.write(
