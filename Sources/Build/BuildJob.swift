@@ -17,11 +17,14 @@ struct BuildJob {
 
     func run() async throws -> SiteBuild {
         try write()
-        try linkModules()
-        try writeTSConfig()
         switch plan.kind {
-        case .bundle(let entry): return try await bundle(entry: entry)
-        case .staticSite: return try await checkStaticSite()
+        case .bundle(let entry):
+            try linkModules()
+            try writeTSConfig()
+            return try await bundle(entry: entry)
+        case .staticSite:
+            // Nothing is resolved in a static site: no packages, no tsconfig.
+            return try await checkStaticSite()
         }
     }
 
@@ -208,7 +211,7 @@ struct BuildJob {
         }.map(\.path)
         if !sources.isEmpty {
             let arguments = sources + ["--outdir=\(scratch.out)", "--outbase=.", "--loader:.mjs=js"] + commonArguments.filter {
-                $0 != "--loader:.js=jsx"
+                $0 != "--loader:.js=jsx" && !$0.hasPrefix("--tsconfig=")
             }
             let outcome = try await runner.run(arguments, workingDirectory: scratch.project, environment: environment)
             if let failure = failure(outcome) { return failure }
