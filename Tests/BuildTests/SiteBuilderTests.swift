@@ -11,7 +11,7 @@ private let esbuildInstalled = BuildSettings().resolvedEsbuild() != nil
     && FileManager.default.fileExists(atPath: "/usr/share/nodejs/react")
 
 /// Builds with Debian's esbuild and React, offline, in private scratch directories.
-@Suite("SiteBuilder: versions built with esbuild", .enabled(if: esbuildInstalled))
+@Suite("SiteBuilder: versions built with esbuild", .serialized, .enabled(if: esbuildInstalled))
 struct SiteBuilderTests {
     static let viteApp: [ProjectFile] = [
         ProjectFile(path: "package.json", contents: #"{"name":"soap","private":true,"scripts":{"dev":"vite"},"dependencies":{"react":"^18.2.0","react-dom":"^18.2.0"},"devDependencies":{"vite":"^5.0.0"}}"#),
@@ -216,7 +216,7 @@ struct SiteBuilderTests {
 private let chromiumInstalled = BuildSettings().resolvedChromium() != nil
 
 /// The render check, with Debian's Chromium: at most two launches.
-@Suite("SiteBuilder: the render check", .enabled(if: esbuildInstalled && chromiumInstalled))
+@Suite("SiteBuilder: the render check", .serialized, .enabled(if: esbuildInstalled && chromiumInstalled))
 struct RenderCheckTests {
     func builder() throws -> SiteBuilder {
         var settings = BuildSettings()

@@ -107,12 +107,9 @@ extension DaemonSuite {
         @Test func aMessageOnlyTheFullDecoderTakesDoesNotStallOtherClients() async throws {
             let daemon = try await DaemonProcess()
             // About 12 MB of fractions, which only Foundation's decoder reads: seconds of work.
-            var payload = Array(#"{"method":"\#(MethodName.ping)","parameters":{"x":["#.utf8)
-            let item = Array("1.5,".utf8)
-            payload.reserveCapacity(12_100_000)
-            for _ in 0..<3_000_000 { payload += item }
-            payload.removeLast()
-            payload += Array("]}}".utf8)
+            let payload = Array(
+                (#"{"method":"\#(MethodName.ping)","parameters":{"x":["# + String(repeating: "1.5,", count: 3_000_000)
+                    + "1.5]}}").utf8)
             // Probes on several connections, so that some share the heavy connection's event loop.
             var probes: [AsyncVectortClient] = []
             for _ in 0..<4 { probes.append(try await daemon.connect()) }

@@ -11,7 +11,7 @@ private let esbuildInstalled = BuildSettings().resolvedEsbuild() != nil
 
 /// Generation with the build in the pipeline: what does not build is repaired once, and never
 /// stored or charged.
-@Suite("Generation pipeline with builds", .enabled(if: esbuildInstalled))
+@Suite("Generation pipeline with builds", .serialized, .enabled(if: esbuildInstalled))
 struct BuildPipelineTests {
     static let app: [ProjectFile] = [
         ProjectFile(path: "package.json", contents: #"{"name":"soap","private":true,"scripts":{"dev":"vite","build":"vite build"},"dependencies":{"react":"^18.2.0","react-dom":"^18.2.0"},"devDependencies":{"vite":"^5.0.0","@vitejs/plugin-react":"^4.0.0"}}"#),
