@@ -15,9 +15,11 @@ public typealias ValidationIssue = GenerationIssue
 /// - `package_json`: the root `package.json` has a string `name` and an object `scripts` (nested
 ///   ones may be mere `{"type": "module"}` markers).
 /// - `html_structure`: `.html`/`.htm` files are well-formed enough to render (see `HTMLChecker`).
-/// - `lexical`: `.js .jsx .mjs .cjs .ts .tsx .css` files, and inline `<script>`/`<style>`, pass a
-///   lexical check (see `JavaScriptScanner` and `CSSScanner`).
-/// - `import_resolution`: relative imports point at generated files (see `ImportResolver`).
+/// - `import_resolution`: the page's relative references (`<script src>`, stylesheets) point at
+///   generated files (see `ImportResolver`).
+///
+/// Scripts and stylesheets themselves are read by the build (esbuild), whose errors come back
+/// as issues with `rule: "build"`.
 /// - `entry_point`: the project can start: `index.html` at the root, or `package.json` with
 ///   `src/main.*`/`src/index.*` (a Vite app needs `index.html` at the root, loading a module script;
 ///   a Next.js app needs `app/page.*` or `pages/index.*`).
@@ -26,7 +28,6 @@ public enum Validators {
         public static let jsonSyntax = "json_syntax"
         public static let packageJSON = "package_json"
         public static let htmlStructure = "html_structure"
-        public static let lexical = "lexical"
         public static let importResolution = "import_resolution"
         public static let entryPoint = "entry_point"
         public static let pathConflict = "path_conflict"
@@ -57,19 +58,6 @@ public enum Validators {
                 issues += result.problems.map { ValidationIssue(path: path, rule: $0.rule, message: $0.message, line: $0.line) }
                 htmlScripts[path] = result.scripts
                 for reference in result.references {
-                    issues += resolver.check(reference, from: path)
-                }
-            case "js", "jsx", "mjs", "cjs", "ts", "tsx", "mts", "cts":
-                let dialect = JavaScriptScanner.Dialect(fileExtension: fileExtension(path))
-                let result = JavaScriptScanner.scan(file.contents, dialect: dialect)
-                issues += result.problems.map { ValidationIssue(path: path, rule: Rule.lexical, message: $0.message, line: $0.line) }
-                for reference in result.imports {
-                    issues += resolver.check(reference, from: path)
-                }
-            case "css":
-                let result = CSSScanner.scan(file.contents)
-                issues += result.problems.map { ValidationIssue(path: path, rule: Rule.lexical, message: $0.message, line: $0.line) }
-                for reference in result.imports {
                     issues += resolver.check(reference, from: path)
                 }
             default:
@@ -180,7 +168,7 @@ struct SourceProblem: Sendable, Equatable {
     var message: String
     var line: Int
 
-    init(_ message: String, line: Int, rule: String = Validators.Rule.lexical) {
+    init(_ message: String, line: Int, rule: String) {
         self.rule = rule
         self.message = message
         self.line = line

@@ -157,6 +157,24 @@ struct SiteBuilderTests {
         #expect(site.errors.first?.path == "app.js")
     }
 
+    @Test func theCreateReactAppShapeBuilds() async throws {
+        let files = [
+            ProjectFile(path: "package.json", contents: #"{"name":"cra","private":true,"dependencies":{"react":"^18.2.0","react-dom":"^18.2.0","react-scripts":"5.0.1"},"scripts":{"start":"react-scripts start"}}"#),
+            ProjectFile(path: "public/index.html", contents: #"<!DOCTYPE html><html><head><link rel="icon" href="%PUBLIC_URL%/favicon.ico"><title>CRA</title></head><body><div id="root"></div></body></html>"#),
+            ProjectFile(path: "public/favicon.ico", bytes: [0, 0, 1, 0, 1, 0]),
+            ProjectFile(path: "src/index.js", contents: "import React from 'react'\nimport ReactDOM from 'react-dom/client'\nimport App from './App'\nReactDOM.createRoot(document.getElementById('root')).render(<App />)\n"),
+            ProjectFile(path: "src/App.js", contents: "export default function App() { return <h1>CRA</h1> }\n"),
+        ]
+        let site = try await builder().build(files)
+        #expect(site.status == .ok, "\(site.errors)")
+        let paths = site.files.map(\.path)
+        #expect(paths.contains("favicon.ico"))
+        #expect(!paths.contains("public/index.html"))
+        let page = try #require(site.files.first { $0.path == "index.html" }?.contents)
+        #expect(page.contains(#"<script type="module" crossorigin src="./index-"#), "the entry the page did not name")
+        #expect(page.contains(#"href="./favicon.ico""#))
+    }
+
     @Test func entryPointProblemsAreNamed() async throws {
         let builder = try builder()
         let none = try await builder.build([ProjectFile(path: "src/main.jsx", contents: "console.log(1)")])

@@ -33,16 +33,7 @@ enum ASCII {
     static let closeBrace: UInt8 = 0x7D
     static let tilde: UInt8 = 0x7E
 
-    /// Skips a `/* … */` comment starting at `start` (on its `/`), counting the newlines it
-    /// crosses into `line`. Returns the index after `*/`, or nil when the comment never closes
-    /// (then `line` counts to the end of `bytes`).
-    static func skipBlockComment(_ bytes: [UInt8], from start: Int, line: inout Int) -> Int? {
-        var i = start + 2
-        while i < bytes.count {
-            if bytes[i] == star, i + 1 < bytes.count, bytes[i + 1] == slash { return i + 2 }
-            if bytes[i] == newline { line += 1 }
-            i += 1
-        }
-        return nil
+    static func isLetter(_ byte: UInt8) -> Bool {
+        (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
     }
 }

@@ -11,9 +11,9 @@
 ///   (as in SVG); elements whose end tag is optional (`<p>`, `<li>`, `<td>`, `<tr>`, `<option>`,
 ///   `<html>`, `<body>`…) left open; fragments without `<html>`/`<body>`; text containing `<` not
 ///   followed by a letter.
-/// - Inline `<script>` code goes through `JavaScriptScanner` (JSX for `text/babel`), inline JSON
-///   (`application/json`, `importmap`, `application/ld+json`) through `JSONChecker`, inline
-///   `<style>` through `CSSScanner`; their problems carry the document's line numbers.
+/// - Inline JSON (`application/json`, `importmap`, `application/ld+json`) goes through
+///   `JSONChecker`, with the document's line numbers. Inline code and styles are left to the
+///   build (esbuild).
 ///
 /// Known limits: no implied-end-tag rules beyond "optional end tags may stay open" (`<p><div></p>`
 /// passes; a browser would move things around); attribute syntax is not checked; misnested inline
@@ -102,10 +102,10 @@ struct HTMLChecker {
         if next == ASCII.bang || next == ASCII.question {
             return skip(past: ">", what: "declaration")
         }
-        if next == ASCII.slash, let after = byte(at: i + 2), JavaScriptScanner.isLetter(after) {
+        if next == ASCII.slash, let after = byte(at: i + 2), ASCII.isLetter(after) {
             return endTag()
         }
-        if let next, JavaScriptScanner.isLetter(next) {
+        if let next, ASCII.isLetter(next) {
             return startTag()
         }
         i += 1
@@ -276,29 +276,14 @@ struct HTMLChecker {
         return true
     }
 
+    /// Inline JSON is checked here; inline code is esbuild's to read when the version builds.
     private mutating func checkInline(_ name: String, contents: String, attributes: [String: String], firstLine: Int) {
-        let offset = firstLine - 1
-        switch name {
-        case "script" where attributes["src"] == nil:
-            let type = (attributes["type"] ?? "").lowercased().trimmingSpaces
-            let found: [SourceProblem]
-            switch type {
-            case "", "text/javascript", "application/javascript", "module", "text/ecmascript":
-                let result = JavaScriptScanner.scan(contents, dialect: JavaScriptScanner.Dialect(jsx: false, typescript: false))
-                found = result.problems
-                references += result.imports.map { ImportResolver.Reference(specifier: $0.specifier, line: $0.line + offset, kind: $0.kind) }
-            case "text/babel", "text/jsx":
-                found = JavaScriptScanner.scan(contents, dialect: JavaScriptScanner.Dialect(jsx: true, typescript: false)).problems
-            case "application/json", "importmap", "application/ld+json", "speculationrules":
-                found = JSONChecker.check(contents).map { [SourceProblem($0.message, line: $0.line, rule: Validators.Rule.jsonSyntax)] } ?? []
-            default:
-                found = []
+        guard name == "script", attributes["src"] == nil else { return }
+        switch (attributes["type"] ?? "").lowercased().trimmingSpaces {
+        case "application/json", "importmap", "application/ld+json", "speculationrules":
+            if let problem = JSONChecker.check(contents) {
+                problems.append(SourceProblem(problem.message, line: problem.line + firstLine - 1, rule: Validators.Rule.jsonSyntax))
             }
-            problems += found.map { SourceProblem($0.message, line: $0.line + offset, rule: $0.rule) }
-        case "style":
-            let result = CSSScanner.scan(contents)
-            problems += result.problems.map { SourceProblem($0.message, line: $0.line + offset, rule: $0.rule) }
-            references += result.imports.map { ImportResolver.Reference(specifier: $0.specifier, line: $0.line + offset, kind: $0.kind) }
         default:
             break
         }

@@ -204,12 +204,12 @@ struct GenerationPipelineTests {
 
     @Test func advancedModePlansThenRepairsFilesThatFailValidation() async throws {
         var broken = SampleApp.files
-        broken[2] = ProjectFile(path: "app.js", contents: "function start() {\n  console.log('x');\n")
+        broken[0] = ProjectFile(path: "index.html", contents: "<!DOCTYPE html>\n<html><body><main id=\"app\">\n")
         let primary = ScriptedProvider(
             "primary",
             [
                 .answer("Files: index.html, styles.css, app.js"), .answer(SampleApp.answer(broken)),
-                .answer(SampleApp.answer([SampleApp.files[2]])),
+                .answer(SampleApp.answer([SampleApp.files[0]])),
             ])
         try await withPipeline([primary]) { h in
             let (user, project) = try await h.project()
@@ -218,19 +218,19 @@ struct GenerationPipelineTests {
             #expect(try await h.balance(user) == 6)
             #expect(primary.requests.map(\.purpose) == [.plan, .generate, .repair])
             #expect(primary.requests[1].messages.count == 3)
-            #expect(primary.requests[2].messages.last?.text.contains("app.js") == true)
+            #expect(primary.requests[2].messages.last?.text.contains("index.html") == true)
             let validations = h.events.all.filter { $0.event == .validation }
             #expect(validations.map(\.passed) == [false, true])
-            let code = try await h.engine.versions.code(project: project, owner: user, path: "app.js")
-            #expect(code.files.first?.contents == SampleApp.files[2].contents)
+            let code = try await h.engine.versions.code(project: project, owner: user, path: "index.html")
+            #expect(code.files.first?.contents == SampleApp.files[0].contents)
         }
     }
 
     @Test func quickModeRepairsOnceThenFailsWithTheIssues() async throws {
         var broken = SampleApp.files
-        broken[2] = ProjectFile(path: "app.js", contents: "const x = 'unterminated;\n")
+        broken[0] = ProjectFile(path: "index.html", contents: "<!DOCTYPE html>\n<html><body><main id=\"app\">\n")
         let primary = ScriptedProvider(
-            "primary", [.answer(SampleApp.answer(broken)), .answer(SampleApp.answer([broken[2]]))])
+            "primary", [.answer(SampleApp.answer(broken)), .answer(SampleApp.answer([broken[0]]))])
         try await withPipeline([primary]) { h in
             let (user, project) = try await h.project()
             let error = await expectEngineError(.generationFailed) { try await h.generate(project) }
@@ -247,9 +247,9 @@ struct GenerationPipelineTests {
 
     @Test func quickModeRepairTurnFixesTheAnswerAndChargesOnce() async throws {
         var broken = SampleApp.files
-        broken[2] = ProjectFile(path: "app.js", contents: "const x = 'unterminated;\n")
+        broken[0] = ProjectFile(path: "index.html", contents: "<!DOCTYPE html>\n<html><body><main id=\"app\">\n")
         let primary = ScriptedProvider(
-            "primary", [.answer(SampleApp.answer(broken)), .answer(SampleApp.answer([SampleApp.files[2]]))])
+            "primary", [.answer(SampleApp.answer(broken)), .answer(SampleApp.answer([SampleApp.files[0]]))])
         try await withPipeline([primary]) { h in
             let (user, project) = try await h.project()
             let result = try await h.generate(project)
