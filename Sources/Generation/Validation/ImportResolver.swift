@@ -1,16 +1,10 @@
 import Protocol
 
-/// Resolves the local references of generated files against the generated paths.
+/// Resolves the local references of generated pages against the generated paths (module
+/// imports and stylesheet `@import`s are the build's to resolve).
 ///
-/// - JS/TS module specifiers (`import … from`, `export … from`, `import '…'`, `import('…')`,
-///   `require('…')`): only `./…`, `../…` and root-relative `/…` (as Vite reads them) are checked;
-///   bare package names and aliases such as `@/…` are left to the bundler. A specifier matches the
-///   file itself, or with one of `.js .jsx .ts .tsx .mjs .cjs .json .css` added, or `/index` plus one
-///   of those; `./x.js` also matches `x.ts`/`x.tsx` (TypeScript's ESM convention).
 /// - HTML `<script src>` and `<link rel="stylesheet|modulepreload|preload" href>`: relative to the
 ///   document; `/x` from the project root. Icons and other link kinds are not checked.
-/// - CSS `@import`: `./`, `../` and `/` forms are checked; a plain name is checked only if it
-///   names a generated file, otherwise it is taken for a package (`@import "tailwindcss"`).
 /// - Root-relative references may also name a file under `public/` (Vite's static directory).
 /// - URLs with a scheme (`http:`, `data:`, `mailto:`…), protocol-relative `//…`, fragments `#…`
 ///   and template placeholders (`%PUBLIC_URL%`, `{{…}}`, `${…}`) are ignored; `?query` and
@@ -18,7 +12,7 @@ import Protocol
 struct ImportResolver {
     struct Reference: Sendable, Equatable {
         enum Kind: Sendable, Equatable {
-            case module, style, scriptSource, linkHref
+            case scriptSource, linkHref
         }
 
         var specifier: String
@@ -33,8 +27,6 @@ struct ImportResolver {
         case outside
     }
 
-    static let moduleExtensions = [".js", ".jsx", ".ts", ".tsx", ".mjs", ".cjs", ".json", ".css"]
-
     let paths: Set<String>
     private let byLowercase: [String: String]
 
@@ -48,8 +40,6 @@ struct ImportResolver {
     func check(_ reference: Reference, from importer: String) -> [ValidationIssue] {
         let what: String
         switch reference.kind {
-        case .module: what = "import \"\(reference.specifier)\""
-        case .style: what = "@import \"\(reference.specifier)\""
         case .scriptSource: what = "<script src=\"\(reference.specifier)\">"
         case .linkHref: what = "<link href=\"\(reference.specifier)\">"
         }
@@ -63,8 +53,6 @@ struct ImportResolver {
             var text = "\(what) matches no generated file"
             if let near = candidates(for: target, reference: reference).lazy.compactMap({ byLowercase[$0.lowercased()] }).first {
                 text += " (did you mean \(near)? letter case differs)"
-            } else if reference.kind == .module {
-                text += " (looked for \(target) with .js/.jsx/.ts/.tsx/… and /index.*)"
             } else {
                 text += " (looked for \(target))"
             }
@@ -81,8 +69,6 @@ struct ImportResolver {
         guard !specifier.isEmpty else { return .ignored }
 
         let rootRelative = specifier.hasPrefix("/")
-        let explicit = rootRelative || specifier == "." || specifier == ".." || specifier.hasPrefix("./") || specifier.hasPrefix("../")
-        if reference.kind == .module && !explicit { return .ignored }
 
         var segments: [Substring] = rootRelative ? [] : importer.split(separator: "/").dropLast()
         for segment in specifier.split(separator: "/") {
@@ -99,20 +85,11 @@ struct ImportResolver {
         if let found = candidates(for: target, reference: reference).first(where: paths.contains) {
             return .found(found)
         }
-        if reference.kind == .style && !explicit { return .ignored }
         return .missing(target)
     }
 
     private func candidates(for target: String, reference: Reference) -> [String] {
         var candidates = [target]
-        if reference.kind == .module {
-            candidates += Self.moduleExtensions.map { target + $0 }
-            candidates += Self.moduleExtensions.map { target + "/index" + $0 }
-            for (written, source) in [(".js", [".ts", ".tsx"]), (".jsx", [".tsx"]), (".mjs", [".mts"]), (".cjs", [".cts"])]
-            where target.hasSuffix(written) {
-                candidates += source.map { target.dropLast(written.count) + $0 }
-            }
-        }
         if reference.specifier.trimmingPrefix(while: \.isWhitespace).hasPrefix("/") {
             candidates += candidates.map { "public/" + $0 }
         }
