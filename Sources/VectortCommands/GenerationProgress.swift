@@ -33,7 +33,9 @@ enum GenerationProgress {
                 ["tokens", "\(result.usage.inputTokens) in, \(result.usage.outputTokens) out"],
                 ["attempts", String(result.attempts)],
                 ["duration", QuantityDisplay.duration(milliseconds: result.durationMs)],
-            ]
+            ] + (result.build.map { build in
+                [["build", "\(build.status.rawValue), \(build.files.count) files in \(QuantityDisplay.duration(milliseconds: build.durationMs ?? 0))"]]
+            } ?? [])
             return Output.lines(
                 "generated \(result.project) version \(result.versionNumber) (\(result.version))",
                 Output.table(rows, indent: "  "))
@@ -102,10 +104,11 @@ enum GenerationProgress {
         return lines
     }
 
-    /// `src/App.jsx:12: rule: message`.
+    /// `src/App.jsx:12: rule: message`, or `src/App.jsx:12:7:` with a column (build errors).
     static func issueLines(_ issues: [GenerationIssue], indent: String) -> [String] {
         issues.map { issue in
-            let place = [issue.path, issue.line.map(String.init)].compactMap { $0 }.joined(separator: ":")
+            let column = issue.line == nil ? nil : issue.column.map(String.init)
+            let place = [issue.path, issue.line.map(String.init), column].compactMap { $0 }.joined(separator: ":")
             return indent + (place.isEmpty ? "" : place + ": ") + "\(issue.rule): \(issue.message)"
         }
     }
