@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import GRDB
 import VectortCore
@@ -34,6 +35,9 @@ enum Migrations {
         }
         migrator.registerMigration("0006-builds") { db in
             try db.execute(sql: builds)
+        }
+        migrator.registerMigration("0007-content-addressed-version-files") { db in
+            try contentAddressVersionFiles(db)
         }
         return migrator
     }
@@ -266,3 +270,39 @@ private let builds = """
     ) WITHOUT ROWID;
     CREATE INDEX build_files_by_hash ON build_files(hash);
     """
+
+/// Version files move to content-addressed storage: each distinct content once in `blobs` (by
+/// SHA-256), versions referencing it by path. No version's files change: the bytes are moved as
+/// they are, only where they live changes.
+private func contentAddressVersionFiles(_ db: GRDB.Database) throws {
+    try db.execute(sql: """
+        CREATE TABLE version_blobs (
+            version_id TEXT NOT NULL REFERENCES versions(id) ON DELETE CASCADE,
+            path TEXT NOT NULL,
+            hash TEXT NOT NULL REFERENCES blobs(hash),
+            bytes INTEGER NOT NULL,
+            PRIMARY KEY (version_id, path)
+        ) WITHOUT ROWID;
+        """)
+    let blob = try db.makeStatement(sql: "INSERT INTO blobs(hash, data) VALUES (?, ?) ON CONFLICT(hash) DO NOTHING")
+    let file = try db.makeStatement(sql: "INSERT INTO version_blobs(version_id, path, hash, bytes) VALUES (?, ?, ?, ?)")
+    let rows = try Row.fetchCursor(db, sql: "SELECT version_id, path, CAST(contents AS BLOB) FROM version_files")
+    while let row = try rows.next() {
+        let data: Data = row[2] ?? Data()
+        let hash = ContentHash.of(data)
+        try blob.execute(arguments: [hash, data])
+        try file.execute(arguments: [row[0] as String, row[1] as String, hash, data.count])
+    }
+    try db.execute(sql: """
+        DROP TABLE version_files;
+        ALTER TABLE version_blobs RENAME TO version_files;
+        CREATE INDEX version_files_by_hash ON version_files(hash);
+        """)
+}
+
+/// The key of a content in `blobs`: its SHA-256, in lowercase hex.
+enum ContentHash {
+    static func of(_ bytes: some DataProtocol) -> String {
+        SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+    }
+}

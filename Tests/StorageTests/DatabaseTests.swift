@@ -38,7 +38,7 @@ struct DatabaseTests {
         #expect(id.count == 36)
         let applied = try await first.pool.read { db in try Migrations.migrator.appliedIdentifiers(db) }
         #expect(applied == ["0001-meta", "0002-accounts-credits", "0003-generations", "0004-open-holds-by-user",
-            "0005-ledger-checks-without-in-lists", "0006-builds",
+            "0005-ledger-checks-without-in-lists", "0006-builds", "0007-content-addressed-version-files",
         ])
         let second = try Database.open(path: path, logger: Logger(label: "test"))
         #expect(try await second.instanceID() == id)

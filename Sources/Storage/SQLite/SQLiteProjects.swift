@@ -68,8 +68,11 @@ struct SQLiteProjects: ProjectRepository {
                 throw EngineError.conflict("project \(id) is generating; delete it when the generation has ended")
             }
             try db.cachedStatement(sql: "DELETE FROM projects WHERE id = ?").execute(arguments: [id])
-            // Built files no other version shares go with it.
-            try db.execute(sql: "DELETE FROM blobs WHERE NOT EXISTS (SELECT 1 FROM build_files f WHERE f.hash = blobs.hash)")
+            // Contents no other version (or built site) references go with it.
+            try db.execute(sql: """
+                DELETE FROM blobs WHERE NOT EXISTS (SELECT 1 FROM version_files f WHERE f.hash = blobs.hash)
+                    AND NOT EXISTS (SELECT 1 FROM build_files f WHERE f.hash = blobs.hash)
+                """)
             return Done(id: id)
         }
     }

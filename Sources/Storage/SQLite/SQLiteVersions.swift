@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import GRDB
 import Protocol
@@ -71,13 +70,13 @@ struct SQLiteVersions: VersionRepository {
             let id = try Self.resolve(db, project: project, owner: owner, version: version)
             let rows: [Row]
             if let path {
-                rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT path, contents FROM version_files WHERE version_id = ? AND path = ?"), arguments: [id, path])
+                rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT f.path, b.data FROM version_files f JOIN blobs b ON b.hash = f.hash WHERE f.version_id = ? AND f.path = ?"), arguments: [id, path])
                 if rows.isEmpty { throw EngineError.notFound("file", path) }
             } else {
-                rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT path, contents FROM version_files WHERE version_id = ? ORDER BY path"), arguments: [id])
+                rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT f.path, b.data FROM version_files f JOIN blobs b ON b.hash = f.hash WHERE f.version_id = ? ORDER BY f.path"), arguments: [id])
             }
             return ProjectCode(
-                project: project, version: id, files: rows.map { ProjectFile(path: $0["path"], bytes: $0["contents"] as Data) })
+                project: project, version: id, files: rows.map { ProjectFile(path: $0[0], bytes: $0[1] as Data) })
         }
     }
 
@@ -107,10 +106,17 @@ struct SQLiteVersions: VersionRepository {
                 """).execute(arguments: [
                 id, project, number, origin.generation, origin.provider, origin.model, files.count, bytes, now,
             ])
-        let insert = try db.cachedStatement(sql: "INSERT INTO version_files(version_id, path, contents) VALUES (?, ?, ?)")
-        // Contents are stored as BLOBs and read back by length: text bound as a C string would
-        // end at its first U+0000.
-        for file in files { try insert.execute(arguments: [id, file.path, Data(file.bytes)]) }
+        // Each distinct content is stored once (a file carried over from an earlier version costs
+        // a reference), as a BLOB read back by length: text bound as a C string would end at its
+        // first U+0000.
+        let blob = try db.cachedStatement(sql: "INSERT INTO blobs(hash, data) VALUES (?, ?) ON CONFLICT(hash) DO NOTHING")
+        let insert = try db.cachedStatement(sql: "INSERT INTO version_files(version_id, path, hash, bytes) VALUES (?, ?, ?, ?)")
+        for file in files {
+            let bytes = Data(file.bytes)
+            let hash = ContentHash.of(bytes)
+            try blob.execute(arguments: [hash, bytes])
+            try insert.execute(arguments: [id, file.path, hash, bytes.count])
+        }
         if let build { try insertBuild(db, version: id, build: build, now: now) }
         try db.cachedStatement(sql: "UPDATE projects SET current_version = ?, status = 'completed', updated_at = ? WHERE id = ?").execute(arguments: [id, now, project])
         return VersionSummary(
@@ -127,7 +133,7 @@ struct SQLiteVersions: VersionRepository {
         let file = try db.cachedStatement(sql: "INSERT INTO build_files(version_id, path, hash, bytes) VALUES (?, ?, ?, ?)")
         for built in build.files {
             let bytes = built.bytes
-            let hash = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+            let hash = ContentHash.of(bytes)
             try blob.execute(arguments: [hash, Data(bytes)])
             try file.execute(arguments: [version, built.path, hash, bytes.count])
         }
