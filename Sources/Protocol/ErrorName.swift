@@ -34,6 +34,9 @@ public struct ErrorName: RawRepresentable, Hashable, Sendable, Codable, CustomSt
     /// An extension of version 1: a generation whose answers never became a valid app
     /// (no files, still truncated, or files failing validation). Parameters: `reason`, `issues?`.
     public static let generationFailed = ErrorName(rawValue: "io.vectort.GenerationFailed")
+    /// An extension of version 1: a change that would make a version identical to the current one
+    /// (a Restore of the current version). Nothing is stored or charged.
+    public static let nothingChanged = ErrorName(rawValue: "io.vectort.NothingChanged")
 
     /// Every name of protocol version 1, in the order of PROTOCOL.md's table.
     public static let allVersion1: [ErrorName] = [

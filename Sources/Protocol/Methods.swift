@@ -91,6 +91,8 @@ extension MethodName {
     public static let projectsListVersions = "io.vectort.Projects.ListVersions"
     public static let projectsExportZip = "io.vectort.Projects.ExportZip"
     public static let projectsGetBuild = "io.vectort.Projects.GetBuild"
+    public static let projectsDiff = "io.vectort.Projects.Diff"
+    public static let projectsRestore = "io.vectort.Projects.Restore"
     public static let projectsBuild = "io.vectort.Projects.Build"
     public static let creditsGetBalance = "io.vectort.Credits.GetBalance"
     public static let creditsListPackages = "io.vectort.Credits.ListPackages"

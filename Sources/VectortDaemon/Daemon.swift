@@ -127,7 +127,7 @@ struct Daemon {
             interfaces: { describeBox.interfaces })
         AccountMethods.register(
             into: &methods, users: engine.users, projects: engine.projects, versions: engine.versions,
-            exporter: engine.exporter)
+            exporter: engine.exporter, diffLimit: configuration.projects.diffMaxBytes)
         CreditMethods.register(into: &methods, ledger: engine.ledger)
         GenerationMethods.register(into: &methods, pipeline: pipeline, store: engine.generations, registry: registry)
         describeBox.descriptors = methods.descriptors

@@ -223,6 +223,29 @@ extension DaemonSuite {
             #expect(shown.stdout.contains("a binary file of \(png.count) bytes"))
         }
 
+        @Test func diffAndRestoreVersionsThroughTheCLI() async throws {
+            let harness = try await Harness()
+            let user = try await harness.createUser("diff@example.com")
+            let project = try await harness.json(Project.self, ["projects", "create", user.id, "Diffs"])
+            for (index, text) in ["one\ntwo\nthree\n", "one\n2\nthree\n"].enumerated() {
+                let source = try TemporaryDirectory(prefix: "vtdf\(index)")
+                _ = try source.write("a.txt", text)
+                _ = try await harness.json(VersionSummary.self, ["projects", "import", project.id, source.path])
+            }
+            let diff = try await harness.ctl(["diff", project.id, "1", "2"])
+            #expect(diff.status == 0, "\(diff.stderr)")
+            #expect(diff.stdout == "--- a/a.txt\n+++ b/a.txt\n@@ -1,3 +1,3 @@\n one\n-two\n+2\n three\n", "plain when piped")
+            let json = try await harness.json(VersionDiff.self, ["diff", project.id, "1", "2"])
+            #expect(json.files.map(\.status) == [.changed])
+
+            let restored = try await harness.json(VersionSummary.self, ["restore", project.id, "1"])
+            #expect(restored.number == 3)
+            #expect(try await harness.ctl(["diff", project.id, "1", "3"]).stdout.contains("have the same files"))
+            let again = try await harness.ctl(["restore", project.id, "3", "--json"])
+            #expect(again.status != 0)
+            #expect(try Self.errorName(again) == "io.vectort.NothingChanged")
+        }
+
         @Test func importADirectoryThenReadAndExportTheVersion() async throws {
             let harness = try await Harness()
             let user = try await harness.createUser("import@example.com")

@@ -66,6 +66,38 @@ public struct Versions: Sendable {
             project: project, owner: owner, version: existing.version, build: VersionBuild(built), now: now())
     }
 
+    /// A new version identical to `version` (files and build), made current: no provider call,
+    /// no charge. `NothingChanged` when `version` is the current one.
+    public func restore(project: String, owner: String?, version: String) async throws -> VersionSummary {
+        try await repository.restore(project: project, owner: owner, version: version, now: now())
+    }
+
+    /// How version `to` differs from version `from`: each added, deleted or changed file, with a
+    /// unified diff for text, each diff at most `diffLimit` bytes.
+    public func diff(project: String, owner: String?, from: String, to: String, diffLimit: Int = 256 * 1024) async throws
+        -> VersionDiff
+    {
+        let old = try await repository.code(project: project, owner: owner, version: from, path: nil)
+        let new = try await repository.code(project: project, owner: owner, version: to, path: nil)
+        let before = Dictionary(old.files.map { ($0.path, $0) }, uniquingKeysWith: { $1 })
+        let after = Dictionary(new.files.map { ($0.path, $0) }, uniquingKeysWith: { $1 })
+        var files: [VersionDiff.File] = []
+        for path in Set(before.keys).union(after.keys).sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
+            let a = before[path], b = after[path]
+            let status: VersionDiff.File.Status = a == nil ? .added : (b == nil ? .deleted : .changed)
+            if let a, let b, a.bytes == b.bytes { continue }
+            if a?.isBinary == true || b?.isBinary == true {
+                files.append(VersionDiff.File(path: path, status: status, binary: true))
+                continue
+            }
+            let (text, truncated) = UnifiedDiff.render(
+                path: path, old: a?.contents ?? "", new: b?.contents ?? "", oldExists: a != nil, newExists: b != nil,
+                limit: diffLimit)
+            files.append(VersionDiff.File(path: path, status: status, diff: text, truncated: truncated ? true : nil))
+        }
+        return VersionDiff(project: project, from: old.version, to: new.version, files: files)
+    }
+
     /// The built site of a version (default: the current one), or its file at `path`.
     public func builtCode(project: String, owner: String?, version: String? = nil, path: String? = nil) async throws
         -> ProjectCode

@@ -78,6 +78,9 @@ package protocol VersionRepository: Sendable {
     func code(project: String, owner: String?, version: String?, path: String?) async throws -> ProjectCode
     /// When the version was stored (RFC 3339), nil when there is no such version.
     func createdAt(version id: String) async throws -> String?
+    /// A new version identical to `version` (its files and its build, by reference), made
+    /// current; `NothingChanged` when `version` is the current one.
+    func restore(project: String, owner: String?, version: String, now: Date) async throws -> VersionSummary
 }
 
 /// What building a version produced, as stored with it.

@@ -80,6 +80,34 @@ struct SQLiteVersions: VersionRepository {
         }
     }
 
+    func restore(project: String, owner: String?, version: String, now: Date) async throws -> VersionSummary {
+        try await writer.write { db in
+            let loaded = try SQLiteProjects.load(db, project, owner: owner)
+            let source = try Self.resolve(db, project: project, owner: owner, version: version)
+            guard source != loaded.currentVersion else {
+                throw EngineError(WireError(.nothingChanged, "version \(source) is already the current version", ["version": .string(source)]))
+            }
+            let stamp = Timestamps.string(now)
+            let number =
+                (try Int.fetchOne(db.cachedStatement(sql: "SELECT MAX(number) FROM versions WHERE project_id = ?"), arguments: [project]) ?? 0) + 1
+            let id = Identifiers.make("v")
+            // Files and build are the source's rows: the contents are shared, not copied.
+            try db.cachedStatement(sql: """
+                    INSERT INTO versions(id, project_id, number, generation, provider, model, files, bytes, created_at)
+                    SELECT ?, project_id, ?, NULL, NULL, NULL, files, bytes, ? FROM versions WHERE id = ?
+                    """).execute(arguments: [id, number, stamp, source])
+            try db.cachedStatement(sql: "INSERT INTO version_files(version_id, path, hash, bytes) SELECT ?, path, hash, bytes FROM version_files WHERE version_id = ?")
+                .execute(arguments: [id, source])
+            try db.cachedStatement(sql: "INSERT INTO builds(version_id, status, duration_ms, errors, created_at) SELECT ?, status, duration_ms, errors, created_at FROM builds WHERE version_id = ?")
+                .execute(arguments: [id, source])
+            try db.cachedStatement(sql: "INSERT INTO build_files(version_id, path, hash, bytes) SELECT ?, path, hash, bytes FROM build_files WHERE version_id = ?")
+                .execute(arguments: [id, source])
+            try db.cachedStatement(sql: "UPDATE projects SET current_version = ?, status = 'completed', updated_at = ? WHERE id = ?")
+                .execute(arguments: [id, stamp, project])
+            return try Self.summary(db, id, current: id)
+        }
+    }
+
     func createdAt(version id: String) async throws -> String? {
         try await pool.read { db in
             try String.fetchOne(db, sql: "SELECT created_at FROM versions WHERE id = ?", arguments: [id])

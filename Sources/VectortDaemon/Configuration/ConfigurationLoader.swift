@@ -105,6 +105,7 @@ struct ConfigurationLoader {
                 problem: "\(c.projects.maxVersionBytes) is more than half of control.max_message_bytes (\(c.control.maxMessageBytes)); a version must fit in one message as JSON or base64")
         }
 
+        c.projects.diffMaxBytes = try values.int("projects.diff_max_bytes", in: 1024...(1 << 26)) ?? c.projects.diffMaxBytes
         c.shutdown.graceSeconds = try values.double("shutdown.grace_seconds", in: 0...3600) ?? c.shutdown.graceSeconds
 
         c.build.enabled = try values.bool("build.enabled") ?? c.build.enabled

@@ -20,6 +20,7 @@ extension DaemonConfiguration {
             ("database.max_batch", String(database.maxBatch)),
             ("projects.max_files", String(projects.maxFiles)),
             ("projects.max_version_bytes", String(projects.maxVersionBytes)),
+            ("projects.diff_max_bytes", String(projects.diffMaxBytes)),
             ("shutdown.grace_seconds", seconds(shutdown.graceSeconds)),
             ("build.enabled", String(build.enabled)),
             ("build.esbuild_path", build.esbuildPath),

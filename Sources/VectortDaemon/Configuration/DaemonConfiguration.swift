@@ -36,6 +36,8 @@ struct DaemonConfiguration: Sendable, Equatable {
         /// Kept well under control.max_message_bytes: a version travels as JSON (ImportFiles,
         /// GetCode) and as base64 ZIP (ExportZip) in one message.
         var maxVersionBytes = 6 * 1024 * 1024
+        /// Bytes of one file's diff in `Projects.Diff` at most.
+        var diffMaxBytes = 256 * 1024
     }
 
     struct BuildSection: Sendable, Equatable {

@@ -7,7 +7,8 @@ import VectortCore
 /// `io.vectort.Users` and `io.vectort.Projects`.
 enum AccountMethods {
     static func register(
-        into table: inout MethodTable, users: Users, projects: Projects, versions: Versions, exporter: ZipExporter
+        into table: inout MethodTable, users: Users, projects: Projects, versions: Versions, exporter: ZipExporter,
+        diffLimit: Int = 256 * 1024
     ) {
         let user = ParameterDescriptor("user", .string, required: true, "user id")
         let optionalUser = ParameterDescriptor("user", .string, "the user acted for (required for client callers)")
@@ -93,6 +94,27 @@ enum AccountMethods {
                 }
                 return try await versions.code(
                     project: p.required("project"), owner: p.owner(context), version: p.version(), path: p.string("path"))
+            })
+        table.register(
+            MethodDescriptor(
+                method: MethodName.projectsDiff, role: .client,
+                parameters: [
+                    optionalUser, project, ParameterDescriptor("from", .any, required: true, "version id or number"),
+                    ParameterDescriptor("to", .any, required: true, "version id or number"),
+                ],
+                summary: "How one version differs from another, file by file, with unified diffs."),
+            .async { context, p, _ in
+                try await versions.diff(
+                    project: p.required("project"), owner: p.owner(context), from: try p.versionNamed("from"),
+                    to: try p.versionNamed("to"), diffLimit: diffLimit)
+            })
+        table.register(
+            MethodDescriptor(
+                method: MethodName.projectsRestore, role: .client,
+                parameters: [optionalUser, project, ParameterDescriptor("version", .any, required: true, "version id or number")],
+                summary: "A new current version identical to an earlier one; no provider call, no charge."),
+            .async { context, p, _ in
+                try await versions.restore(project: p.required("project"), owner: p.owner(context), version: try p.versionNamed("version"))
             })
         table.register(
             MethodDescriptor(

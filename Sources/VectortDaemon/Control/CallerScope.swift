@@ -28,11 +28,21 @@ extension Parameters {
 
     /// A version given as its id or its number.
     func version() throws -> String? {
-        switch values["version"] {
+        try optionalVersion("version")
+    }
+
+    /// A required version parameter: an id (`v_…`) or a number.
+    func versionNamed(_ name: String) throws -> String {
+        guard let value = try optionalVersion(name) else { throw WireError.invalidParameter(name, "\(name) is required") }
+        return value
+    }
+
+    private func optionalVersion(_ name: String) throws -> String? {
+        switch values[name] {
         case nil: return nil
         case .string(let id)?: return id
         case let value? where value.intValue != nil: return String(value.intValue!)
-        default: throw WireError.invalidParameter("version", "version must be a version id or number")
+        default: throw WireError.invalidParameter(name, "\(name) must be a version id or number")
         }
     }
 }
