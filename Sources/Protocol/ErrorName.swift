@@ -37,6 +37,9 @@ public struct ErrorName: RawRepresentable, Hashable, Sendable, Codable, CustomSt
     /// An extension of version 1: a change that would make a version identical to the current one
     /// (a Restore of the current version). Nothing is stored or charged.
     public static let nothingChanged = ErrorName(rawValue: "io.vectort.NothingChanged")
+    /// An extension of version 1: the generation was cancelled by `Projects.CancelGeneration`
+    /// (the end of its `Generate` stream). Parameters: `generation`.
+    public static let cancelled = ErrorName(rawValue: "io.vectort.Cancelled")
 
     /// Every name of protocol version 1, in the order of PROTOCOL.md's table.
     public static let allVersion1: [ErrorName] = [

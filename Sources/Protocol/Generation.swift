@@ -299,3 +299,14 @@ public struct ProviderList: Sendable, Codable, Hashable {
         self.chain = chain
     }
 }
+
+/// Result of `Projects.CancelGeneration`: the generation has ended and released its hold.
+public struct GenerationCancellation: Sendable, Codable, Hashable {
+    public var generation: String
+    public var status: GenerationRecord.Status
+
+    public init(generation: String, status: GenerationRecord.Status) {
+        self.generation = generation
+        self.status = status
+    }
+}

@@ -92,6 +92,7 @@ extension MethodName {
     public static let projectsExportZip = "io.vectort.Projects.ExportZip"
     public static let projectsGetBuild = "io.vectort.Projects.GetBuild"
     public static let projectsDiff = "io.vectort.Projects.Diff"
+    public static let projectsCancelGeneration = "io.vectort.Projects.CancelGeneration"
     public static let projectsRestore = "io.vectort.Projects.Restore"
     public static let projectsBuild = "io.vectort.Projects.Build"
     public static let creditsGetBalance = "io.vectort.Credits.GetBalance"

@@ -72,6 +72,8 @@ public struct GenerationPipeline: Sendable {
     /// Set when the daemon stops: a generation cancelled from then on was cut short by the
     /// shutdown, not by its caller.
     private let stopping = Locked(false)
+    /// Running generations by id, for `cancel`.
+    private let running = Locked<[String: GenerationAbort]>([:])
 
     public init(
         store: GenerationStore, chain: FallbackChain, settings: @escaping @Sendable () -> GenerationSettings,
@@ -89,6 +91,22 @@ public struct GenerationPipeline: Sendable {
     /// shutdown, and their callers get `Unavailable`.
     public func beginShutdown() {
         stopping.value = true
+    }
+
+    /// Cancels a running generation (`Projects.CancelGeneration`) and returns once it has
+    /// recorded its end and released its hold. `owner`, when given, must own it.
+    public func cancel(generation: String, owner: String?) async throws -> GenerationCancellation {
+        if let abort = running.withLock({ $0[generation] }) {
+            if let owner, let user = abort.user, user != owner { throw EngineError.notFound("generation", generation) }
+            guard abort.abort() else {
+                throw EngineError.conflict("generation \(generation) has already produced its version")
+            }
+            await abort.waitForEnd()
+            return GenerationCancellation(generation: generation, status: .cancelled)
+        }
+        let record = try await store.get(generation)
+        if let owner, record.user != owner { throw EngineError.notFound("generation", generation) }
+        throw EngineError.conflict("generation \(generation) is \(record.status.rawValue), not running")
     }
 
     public func generate(_ request: Request, emit: @escaping Emit) async throws -> GenerationResult {
@@ -116,12 +134,20 @@ public struct GenerationPipeline: Sendable {
         let events = EventGate(emit)
         let deadline = settings.deadline(request.mode)
         let builder = builder
+        let abort = GenerationAbort(user: request.owner)
+        running.withLock { $0[generation] = abort }
+        defer {
+            running.withLock { $0[generation] = nil }
+            abort.end()
+        }
         let draft: @Sendable (Project) async throws -> Draft = { [chain] project in
             let brief = AppBrief(prompt: prompt, title: project.title, description: project.description, type: project.type)
             let run = Run(
                 chain: chain, settings: settings, mode: request.mode, brief: brief, log: log, emit: events.emit,
                 builder: builder, logger: logger)
-            return try await Deadline.run(deadline, clock: clock) { try await run.execute(deadline: startedAt + deadline) }
+            return try await Deadline.run(deadline, clock: clock, abort: abort) {
+                try await run.execute(deadline: startedAt + deadline)
+            }
         }
 
         // When the start will most likely succeed, the provider call begins beside the start
@@ -140,11 +166,14 @@ public struct GenerationPipeline: Sendable {
             case .started(_, let h, let p):
                 hold = h
                 project = p
+                abort.user = p.user
             }
             do {
                 try await events.open(with: started(generation, request, startRequest.price))
                 if early == nil { group.addTask { try await draft(project) } }
                 guard let draft = try await group.next() else { throw CancellationError() }
+                // Cancelled between the answer and its storing: the cancellation wins.
+                guard abort.settle() else { throw GenerationAbort.Aborted() }
                 let built = draft.build.map(VersionBuild.init)
                 var result = try await store.complete(
                     GenerationStore.Success(
@@ -188,7 +217,7 @@ public struct GenerationPipeline: Sendable {
         // Whatever a cancelled call last threw, it ended because the caller went away.
         let cause: any Error = Task.isCancelled && !(error is Deadline.Reached) ? CancellationError() : error
         let (status, name, message, wire) = Self.outcome(
-            of: cause, mode: mode, settings: settings, log: log, stopping: stopping.value)
+            of: cause, mode: mode, settings: settings, log: log, stopping: stopping.value, generation: generation)
         let attempts = log.attempts
         let usage = log.usage
         // The record and the release must happen even when the caller went away: a task
@@ -219,9 +248,14 @@ public struct GenerationPipeline: Sendable {
 
     /// The record's status and error for a failure, and the error the caller receives.
     static func outcome(
-        of error: any Error, mode: GenerationMode, settings: GenerationSettings, log: AttemptLog, stopping: Bool = false
+        of error: any Error, mode: GenerationMode, settings: GenerationSettings, log: AttemptLog, stopping: Bool = false,
+        generation: String? = nil
     ) -> (GenerationRecord.Status, String, String, (any Error)?) {
         switch error {
+        case is GenerationAbort.Aborted:
+            let wire = EngineError(
+                WireError(.cancelled, "the generation was cancelled", ["generation": .string(generation ?? "")]))
+            return (.cancelled, "cancelled", "cancelled by Projects.CancelGeneration", wire)
         case is CancellationError where stopping:
             let wire = EngineError(.unavailable("vectortd is shutting down"))
             return (.failed, "shutdown", "vectortd shut down while this generation ran", wire)
@@ -329,13 +363,20 @@ enum Deadline {
     struct Reached: Error {}
 
     static func run<T: Sendable>(
-        _ limit: Duration, clock: any VectortClock, _ operation: @escaping @Sendable () async throws -> T
+        _ limit: Duration, clock: any VectortClock, abort: GenerationAbort? = nil,
+        _ operation: @escaping @Sendable () async throws -> T
     ) async throws -> T {
         try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask { try await operation() }
             group.addTask {
                 try await clock.sleep(for: limit)
                 return nil
+            }
+            if let abort {
+                group.addTask {
+                    try await abort.wait()
+                    return nil
+                }
             }
             defer { group.cancelAll() }
             guard let first = try await group.next(), let value = first else { throw Reached() }

@@ -34,6 +34,14 @@ enum GenerationMethods {
             })
         table.register(
             MethodDescriptor(
+                method: MethodName.projectsCancelGeneration, role: .client,
+                parameters: [optionalUser, ParameterDescriptor("generation", .string, required: true, "generation id")],
+                summary: "Cancels a running generation from any connection; returns once its hold is released."),
+            .async { context, p, _ in
+                try await pipeline.cancel(generation: p.required("generation"), owner: p.owner(context))
+            })
+        table.register(
+            MethodDescriptor(
                 method: MethodName.projectsListGenerations, role: .client,
                 parameters: [optionalUser, project, ParameterDescriptor("limit", .int, "1 to 200 (default 20)")],
                 summary: "A project's generations with every provider attempt, newest first (an addition to version 1)."),

@@ -1,0 +1,40 @@
+import Foundation
+import Protocol
+import Testing
+import VectortTesting
+
+@testable import Engine
+
+/// `Projects.CancelGeneration`: another caller stops a running generation.
+@Suite("Cancelling a generation from elsewhere")
+struct CancelGenerationTests {
+    @Test func aRunningGenerationIsCancelledItsHoldReleasedAndItsCallerTold() async throws {
+        let primary = ScriptedProvider("primary", [.hang])
+        try await withPipeline([primary]) { h in
+            let (user, project) = try await h.project()
+            let call = Task { try await h.generate(project, owner: user) }
+            while primary.calls == 0 || h.events.all.first(where: { $0.event == .started }) == nil {
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            let generation = try #require(h.events.all.first { $0.event == .started }?.generation)
+            #expect(try await h.balance(user) == 8, "held")
+
+            // Another user cannot see it; its owner cancels it.
+            let (stranger, _) = try await h.project()
+            await expectEngineError(.notFound) { try await h.pipeline.cancel(generation: generation, owner: stranger) }
+            let cancelled = try await h.pipeline.cancel(generation: generation, owner: user)
+            #expect(cancelled == GenerationCancellation(generation: generation, status: .cancelled))
+            #expect(try await h.balance(user) == 10, "released before the cancel returned")
+
+            let error = await expectEngineError(.cancelled) { try await call.value }
+            #expect(error?.details["generation"] == .string(generation))
+            let record = try await h.pipeline.store.get(generation)
+            #expect(record.status == .cancelled)
+            #expect(record.error == "cancelled")
+            // Once ended, a cancel is a conflict; an unknown generation is not found.
+            await expectEngineError(.conflict) { try await h.pipeline.cancel(generation: generation, owner: nil) }
+            await expectEngineError(.notFound) { try await h.pipeline.cancel(generation: "g_0000000000000000", owner: nil) }
+            #expect(try await h.engine.ledgerViolations().isEmpty)
+        }
+    }
+}
