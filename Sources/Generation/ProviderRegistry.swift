@@ -69,6 +69,11 @@ public actor ProviderRegistry {
         self.chain = chain.filter { next[$0] != nil }
     }
 
+    /// Whether `name` is a configured provider (it has its settings and, for a hosted one, its key).
+    public func isConfigured(_ name: String) -> Bool {
+        provider(name) != nil
+    }
+
     func provider(_ name: String) -> (any LLMProvider, ProviderSettings)? {
         entries[name].map { ($0.provider, $0.settings) }
     }

@@ -39,6 +39,10 @@ enum Migrations {
         migrator.registerMigration("0007-content-addressed-version-files") { db in
             try contentAddressVersionFiles(db)
         }
+        migrator.registerMigration("0008-generation-requested-provider") { db in
+            // The provider a caller asked to start with; part of what an idempotency key is bound to.
+            try db.execute(sql: "ALTER TABLE generations ADD COLUMN requested_provider TEXT")
+        }
         return migrator
     }
 }

@@ -38,6 +38,9 @@ struct Generate: ParsableCommand {
     @Option(name: .long, help: "A repeat with the same key returns the first result instead of generating again.")
     var idempotencyKey: String?
 
+    @Option(name: .long, help: "A configured provider to try first (see `providers`); then the chain without it.")
+    var provider: String?
+
     func validate() throws {
         guard !prompt.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
             throw ValidationError("PROMPT must not be empty")
@@ -50,6 +53,7 @@ struct Generate: ParsableCommand {
         parameters["prompt"] = .string(prompt)
         parameters["mode"] = .string(mode)
         if let idempotencyKey { parameters["idempotency_key"] = .string(idempotencyKey) }
+        if let provider { parameters["provider"] = .string(provider) }
         try global.run {
             let client = try global.connect()
             let final: JSONValue

@@ -49,8 +49,14 @@ public struct GenerationPipeline: Sendable {
         public var prompt: String
         public var mode: GenerationMode
         public var idempotencyKey: String?
+        /// A configured provider to try first; then the chain in order without it.
+        public var provider: String?
 
-        public init(project: String, owner: String?, prompt: String, mode: GenerationMode, idempotencyKey: String? = nil) {
+        public init(
+            project: String, owner: String?, prompt: String, mode: GenerationMode, idempotencyKey: String? = nil,
+            provider: String? = nil
+        ) {
+            self.provider = provider
             self.project = project
             self.owner = owner
             self.prompt = prompt
@@ -120,9 +126,16 @@ public struct GenerationPipeline: Sendable {
         guard prompt.utf8.count <= settings.maxPromptBytes else {
             throw EngineError.invalid("prompt", "prompt is longer than \(settings.maxPromptBytes) bytes")
         }
+        var order: [String]?
+        if let first = request.provider {
+            guard await chain.registry.isConfigured(first) else {
+                throw EngineError.invalid("provider", "no provider \"\(first)\" is configured (see Providers.List)")
+            }
+            order = [first] + (await chain.registry.chain).filter { $0 != first }
+        }
         let startRequest = GenerationStore.StartRequest(
             project: request.project, owner: request.owner, prompt: prompt, mode: request.mode,
-            price: settings.price(request.mode), idempotencyKey: request.idempotencyKey)
+            price: settings.price(request.mode), idempotencyKey: request.idempotencyKey, provider: request.provider)
         let generation = startRequest.generation
         var tagged = logger
         tagged[metadataKey: "generation"] = "\(generation)"
@@ -134,6 +147,7 @@ public struct GenerationPipeline: Sendable {
         let events = EventGate(emit)
         let deadline = settings.deadline(request.mode)
         let builder = builder
+        let providerOrder = order
         let abort = GenerationAbort(user: request.owner)
         running.withLock { $0[generation] = abort }
         defer {
@@ -144,7 +158,7 @@ public struct GenerationPipeline: Sendable {
             let brief = AppBrief(prompt: prompt, title: project.title, description: project.description, type: project.type)
             let run = Run(
                 chain: chain, settings: settings, mode: request.mode, brief: brief, log: log, emit: events.emit,
-                builder: builder, logger: logger)
+                builder: builder, providers: providerOrder, logger: logger)
             return try await Deadline.run(deadline, clock: clock, abort: abort) {
                 try await run.execute(deadline: startedAt + deadline)
             }

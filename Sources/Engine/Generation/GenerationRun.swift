@@ -18,12 +18,14 @@ struct Run: Sendable {
     let log: AttemptLog
     let emit: GenerationPipeline.Emit
     let builder: SiteBuilder?
+    /// The providers in the order to try them; nil: the configured chain.
+    let providers: [String]?
     let logger: Logger
 
     func execute(deadline: ContinuousClock.Instant) async throws -> Draft {
         var messages = [ChatMessage(.user, Prompts.userRequest(brief))]
         if mode == .advanced {
-            let plan = try await chain.run(deadline: deadline, observe: observe(.plan)) { provider, settings in
+            let plan = try await chain.run(providers: providers, deadline: deadline, observe: observe(.plan)) { provider, settings in
                 try await call(provider, settings, CompletionRequest(
                     system: Prompts.system, messages: [ChatMessage(.user, Prompts.userRequest(brief) + "\n" + Prompts.plan)],
                     maxTokens: min(2048, self.settings.maxOutputTokens), purpose: .plan, brief: brief)
@@ -32,7 +34,7 @@ struct Run: Sendable {
             messages += [ChatMessage(.assistant, plan.value), ChatMessage(.user, Prompts.afterPlan)]
         }
         let base = messages
-        let drafted = try await chain.run(deadline: deadline, observe: observe(.generate)) { provider, settings in
+        let drafted = try await chain.run(providers: providers, deadline: deadline, observe: observe(.generate)) { provider, settings in
             try await draft(provider, settings, base)
         }
         return drafted.value

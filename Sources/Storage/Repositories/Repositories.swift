@@ -187,13 +187,16 @@ package struct GenerationStartRequest: Sendable {
     package var mode: GenerationMode
     package var price: Int
     package var idempotencyKey: String?
+    /// The provider the caller asked to start with.
+    package var provider: String?
     /// The id the generation gets when it starts.
     package var generation: String
 
     package init(
         project: String, owner: String?, prompt: String, mode: GenerationMode, price: Int, idempotencyKey: String?,
-        generation: String = Identifiers.make("g")
+        provider: String? = nil, generation: String = Identifiers.make("g")
     ) {
+        self.provider = provider
         self.project = project
         self.owner = owner
         self.prompt = prompt

@@ -27,11 +27,11 @@ struct SQLiteGenerations: GenerationRepository {
                     throw EngineError.invalid("idempotency_key", "idempotency_key must be 1 to 255 bytes")
                 }
                 if let row = try Row.fetchOne(
-                    db.cachedStatement(sql: "SELECT id, project_id, prompt, mode, status FROM generations WHERE user_id = ? AND idempotency_key = ?"),
+                    db.cachedStatement(sql: "SELECT id, project_id, prompt, mode, status, requested_provider FROM generations WHERE user_id = ? AND idempotency_key = ?"),
                     arguments: [project.user, key])
                 {
                     guard row["project_id"] == request.project, row["prompt"] == request.prompt,
-                        row["mode"] == request.mode.rawValue
+                        row["mode"] == request.mode.rawValue, (row["requested_provider"] as String?) == request.provider
                     else { throw EngineError.conflict("idempotency_key \(key) was already used with other parameters") }
                     if row["status"] == "completed" { return .replay(try Self.result(db, row["id"])) }
                     throw EngineError.conflict("a generation with idempotency_key \(key) is still running")
@@ -45,11 +45,11 @@ struct SQLiteGenerations: GenerationRepository {
             let stamp = Timestamps.string(now)
             try db.cachedStatement(sql: """
                     INSERT INTO generations(id, project_id, user_id, mode, prompt, status, idempotency_key, hold_id,
-                        credits_held, started_at)
-                    VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)
+                        credits_held, started_at, requested_provider)
+                    VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)
                     """).execute(arguments: [
                     id, project.id, project.user, request.mode.rawValue, request.prompt, request.idempotencyKey,
-                    hold.id, request.price, stamp,
+                    hold.id, request.price, stamp, request.provider,
                 ])
             try db.cachedStatement(sql: "UPDATE projects SET status = 'generating', updated_at = ? WHERE id = ?").execute(arguments: [stamp, project.id])
             return .started(id: id, hold: hold, project: project)

@@ -19,6 +19,7 @@ enum GenerationMethods {
                     ParameterDescriptor("prompt", .string, required: true, "what to build"),
                     ParameterDescriptor("mode", .string, "quick (default) or advanced"),
                     ParameterDescriptor("idempotency_key", .string, "the same key returns the first completed result"),
+                    ParameterDescriptor("provider", .string, "a configured provider to try first, then the chain without it"),
                 ],
                 summary: "Generates the project's files as a new version; streams progress events with more."),
             .onLoop { context, p, replies in
@@ -29,7 +30,7 @@ enum GenerationMethods {
                 return try await pipeline.generate(
                     GenerationPipeline.Request(
                         project: p.required("project"), owner: p.owner(context), prompt: p.required("prompt"), mode: mode,
-                        idempotencyKey: p.string("idempotency_key")),
+                        idempotencyKey: p.string("idempotency_key"), provider: p.string("provider")),
                     emit: { event in try await replies.yield(event) })
             })
         table.register(

@@ -37,4 +37,31 @@ struct CancelGenerationTests {
             #expect(try await h.engine.ledgerViolations().isEmpty)
         }
     }
+
+    @Test func aRequestedProviderIsTriedFirstAndAKeyIsBoundToIt() async throws {
+        let primary = ScriptedProvider("primary", [])
+        let secondary = ScriptedProvider("secondary", [.answer(SampleApp.answer()), .answer(SampleApp.answer())])
+        try await withPipeline([primary, secondary]) { h in
+            let (user, project) = try await h.project()
+            let result = try await h.pipeline.generate(
+                GenerationPipeline.Request(
+                    project: project, owner: user, prompt: "a shop", mode: .quick, idempotencyKey: "k-1", provider: "secondary"),
+                emit: { _ in })
+            #expect(result.provider == "secondary")
+            #expect(primary.calls == 0)
+            // The same key with another provider is another request.
+            await expectEngineError(.conflict) {
+                try await h.pipeline.generate(
+                    GenerationPipeline.Request(
+                        project: project, owner: user, prompt: "a shop", mode: .quick, idempotencyKey: "k-1", provider: "primary"),
+                    emit: { _ in })
+            }
+            await expectEngineError(.invalidParameter, parameter: "provider") {
+                try await h.pipeline.generate(
+                    GenerationPipeline.Request(project: project, owner: user, prompt: "a shop", mode: .quick, provider: "nope"),
+                    emit: { _ in })
+            }
+            #expect(try await h.balance(user) == 8)
+        }
+    }
 }
