@@ -46,6 +46,15 @@ package enum Prompts {
         <file> tag. Close every block you finish with </file>.
         """
 
+    /// After a failover: the files above are done; the answer writes only the rest.
+    package static func remaining(_ done: [String]) -> String {
+        """
+        The answer above was cut off. These files are finished and kept as they are: \(done.joined(separator: ", ")). \
+        Write only the files that are still missing, each as a whole <file> block. Do not repeat the \
+        finished ones.
+        """
+    }
+
     package static func repair(_ issues: String) -> String {
         """
         The files you wrote have these problems:

@@ -13,7 +13,9 @@ public struct GenerationEvent: Sendable, Codable, Hashable {
         case attempt
         /// A call failed and will be tried again: `provider`, `reason`, `message`, `delay_seconds`.
         case retry
-        /// A provider is given up (or skipped, its breaker open): `provider`, `to`, `reason`, `message`.
+        /// A provider is given up (or skipped, its breaker open): `provider`, `to`, `reason`,
+        /// `message`, and `kept`: the files finished before a cut, which the next attempt does not
+        /// write again.
         case fallback
         /// An answer was cut off; the same provider is asked to continue: `provider`, `path`.
         case `continue`
@@ -43,12 +45,13 @@ public struct GenerationEvent: Sendable, Codable, Hashable {
     public var passed: Bool?
     public var issues: [GenerationIssue]?
     public var version: String?
+    public var kept: [String]?
 
     public init(_ event: Kind) { self.event = event }
 
     enum CodingKeys: String, CodingKey {
         case event, generation, project, mode, provider, model, attempt, purpose, reason, message, to, path, bytes
-        case passed, issues, version
+        case passed, issues, version, kept
         case creditsHeld = "credits_held"
         case delaySeconds = "delay_seconds"
     }

@@ -156,6 +156,15 @@ extension GenerationEvent: WireJSONWritable {
             }
             writer.endArray()
         }
+        if let kept {
+            writer.key("kept")
+            writer.beginArray()
+            for path in kept {
+                writer.element()
+                writer.string(path)
+            }
+            writer.endArray()
+        }
         writer.member("message", message)
         writer.member("mode", mode?.rawValue)
         writer.member("model", model)

@@ -21,6 +21,9 @@ struct Run: Sendable {
     /// The providers in the order to try them; nil: the configured chain.
     let providers: [String]?
     let logger: Logger
+    /// Files an attempt finished before its stream was cut or failed: the next attempt writes
+    /// only the rest.
+    let kept = Shared<[ProjectFile]>([])
 
     func execute(deadline: ContinuousClock.Instant) async throws -> Draft {
         var messages = [ChatMessage(.user, Prompts.userRequest(brief))]
@@ -45,8 +48,17 @@ struct Run: Sendable {
     private func draft(_ provider: any LLMProvider, _ providerSettings: ProviderSettings, _ base: [ChatMessage])
         async throws -> Draft
     {
-        var parsed = try await answer(provider, providerSettings, base, purpose: .generate)
-        var files = parsed.files
+        let finished = kept.withLock { $0 }
+        var request = base
+        if !finished.isEmpty {
+            // A failover keeps what the last attempt finished: this one writes the rest.
+            request += [
+                ChatMessage(.assistant, finished.map { "<file path=\"\($0.path)\">\n\($0.contents)</file>\n" }.joined()),
+                ChatMessage(.user, Prompts.remaining(finished.map(\.path))),
+            ]
+        }
+        var parsed = try await answer(provider, providerSettings, request, purpose: .generate)
+        var files = Self.merged(finished, parsed.files)
         var (issues, build) = try await validate(files)
         try await reportValidation(issues)
         // One repair turn in every mode: the build's errors, like the checks', go back to the
@@ -68,6 +80,18 @@ struct Run: Sendable {
             throw ProviderFailure(.invalidOutput, .fallback, message: "\(issues.count) validation problem(s): \(Validators.summary(Array(issues.prefix(3))))")
         }
         return Draft(files: files, provider: provider.name, model: provider.model, build: build)
+    }
+
+    /// `base` with `changes` over it, in the order files were first written.
+    static func merged(_ base: [ProjectFile], _ changes: [ProjectFile]) -> [ProjectFile] {
+        guard !base.isEmpty else { return changes }
+        var byPath = Dictionary(base.map { ($0.path, $0) }, uniquingKeysWith: { $1 })
+        var order = base.map(\.path)
+        for file in changes {
+            if byPath[file.path] == nil { order.append(file.path) }
+            byPath[file.path] = file
+        }
+        return order.map { byPath[$0]! }
     }
 
     /// The checks' issues and, when there is a builder, the build's errors beside them: the
@@ -122,8 +146,16 @@ struct Run: Sendable {
             let request = CompletionRequest(
                 system: Prompts.system, messages: conversation, maxTokens: settings.maxOutputTokens,
                 purpose: currentPurpose, brief: brief)
-            let reply = try await call(provider, providerSettings, request) { chunk in
-                for event in parser.withLock({ $0.feed(chunk) }) { try await self.report(event, provider: provider.name) }
+            let reply: (text: String, finish: FinishReason, usage: TokenUsage?)
+            do {
+                reply = try await call(provider, providerSettings, request) { chunk in
+                    for event in parser.withLock({ $0.feed(chunk) }) { try await self.report(event, provider: provider.name) }
+                }
+            } catch let failure as ProviderFailure where purpose == .generate || purpose == .continue {
+                // The files this answer finished survive it; the one open at the cut does not.
+                let done = parser.withLock { $0.files }
+                kept.withLock { $0 = Self.merged($0, done) }
+                throw failure
             }
             text += reply.text
             let (insideFile, openPath) = parser.withLock { ($0.isInsideFile, $0.openPath) }
@@ -239,6 +271,7 @@ struct Run: Sendable {
     private func observe(_ purpose: CompletionPurpose) -> @Sendable (FallbackChain.Event) async throws -> Void {
         let emit = emit
         let log = log
+        let kept = kept
         return { event in
             var reply: GenerationEvent
             switch event {
@@ -260,6 +293,8 @@ struct Run: Sendable {
                 reply.to = to
                 reply.reason = reason
                 reply.message = message
+                let paths = kept.withLock { $0.map(\.path) }
+                if !paths.isEmpty { reply.kept = paths }
             case .skipped(let provider, let model):
                 log.record(
                     provider: provider, model: model, purpose: purpose, outcome: "skipped",

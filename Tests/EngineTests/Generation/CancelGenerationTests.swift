@@ -1,4 +1,5 @@
 import Foundation
+import Generation
 import Protocol
 import Testing
 import VectortTesting
@@ -61,6 +62,34 @@ struct CancelGenerationTests {
                     GenerationPipeline.Request(project: project, owner: user, prompt: "a shop", mode: .quick, provider: "nope"),
                     emit: { _ in })
             }
+            #expect(try await h.balance(user) == 8)
+        }
+    }
+
+    @Test func aFailoverKeepsTheFilesFinishedBeforeTheCutAndAsksOnlyForTheRest() async throws {
+        let app = SampleApps.vite(files: 30)
+        let blocks = app.map { "<file path=\"\($0.path)\">\n\($0.contents)</file>\n" }
+        // Twelve whole files and half of the thirteenth, then the stream breaks.
+        let cut = blocks[..<12].joined() + String(blocks[12].prefix(blocks[12].count / 2))
+        let primary = ScriptedProvider(
+            "primary", [.failAfter(cut, ProviderFailure(.streamCut, .fallback, message: "the stream broke"))])
+        let secondary = ScriptedProvider("secondary", [.answer("The rest.\n" + blocks[12...].joined())])
+        try await withPipeline([primary, secondary]) { h in
+            let (user, project) = try await h.project()
+            let result = try await h.generate(project, owner: user)
+            #expect(result.provider == "secondary")
+            #expect(result.files.count == 30)
+            let code = try await h.engine.versions.code(project: project, owner: user)
+            #expect(Set(code.files.map(\.path)) == Set(app.map(\.path)))
+            for file in app { #expect(code.files.first { $0.path == file.path }?.contents == file.contents, "\(file.path)") }
+
+            let fallback = try #require(h.events.all.first { $0.event == .fallback })
+            #expect(fallback.kept == app[..<12].map(\.path))
+            // The second provider was shown the finished files and asked for the rest only.
+            let asked = try #require(secondary.requests.first?.messages)
+            #expect(asked.last?.text.contains("Write only the files that are still missing") == true)
+            #expect(asked.dropLast().last?.text.contains(app[11].path) == true)
+            #expect(asked.dropLast().last?.text.contains(app[12].path) == false, "the file open at the cut is dropped")
             #expect(try await h.balance(user) == 8)
         }
     }
