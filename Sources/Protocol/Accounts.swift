@@ -112,11 +112,18 @@ public struct VersionSummary: Sendable, Codable, Hashable {
     public var bytes: Int
     public var createdAt: String
     public var current: Bool
+    /// The version this one was made from (a restored one; an edited one); absent when it was
+    /// made from nothing (an addition within version 1).
+    public var baseVersion: String?
+    /// The first 200 characters of the prompt that generated it (an addition within version 1).
+    public var prompt: String?
 
     public init(
         id: String, project: String, number: Int, generation: String?, provider: String?, model: String?,
-        files: Int, bytes: Int, createdAt: String, current: Bool
+        files: Int, bytes: Int, createdAt: String, current: Bool, baseVersion: String? = nil, prompt: String? = nil
     ) {
+        self.baseVersion = baseVersion
+        self.prompt = prompt
         self.id = id
         self.project = project
         self.number = number
@@ -130,8 +137,9 @@ public struct VersionSummary: Sendable, Codable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, project, number, generation, provider, model, files, bytes, current
+        case id, project, number, generation, provider, model, files, bytes, current, prompt
         case createdAt = "created_at"
+        case baseVersion = "base_version"
     }
 }
 

@@ -43,6 +43,10 @@ enum Migrations {
             // The provider a caller asked to start with; part of what an idempotency key is bound to.
             try db.execute(sql: "ALTER TABLE generations ADD COLUMN requested_provider TEXT")
         }
+        migrator.registerMigration("0009-version-base") { db in
+            // The version a version was made from (a restore's source, an edit's base).
+            try db.execute(sql: "ALTER TABLE versions ADD COLUMN base_version TEXT")
+        }
         return migrator
     }
 }

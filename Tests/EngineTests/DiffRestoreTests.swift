@@ -67,6 +67,8 @@ struct DiffRestoreTests {
             let restored = try await engine.versions.restore(project: project.id, owner: owner, version: "1")
             #expect(restored.number == 3)
             #expect(restored.current)
+            #expect(restored.baseVersion == v1.id)
+            #expect(try await engine.versions.list(project: project.id, owner: owner).versions.first?.baseVersion == v1.id)
             let code = try await engine.versions.code(project: project.id, owner: owner)
             let original = try await engine.versions.code(project: project.id, owner: owner, version: "1")
             #expect(code.files == original.files)

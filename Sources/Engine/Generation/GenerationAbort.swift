@@ -10,7 +10,10 @@ final class GenerationAbort: Sendable {
 
     private struct State {
         var phase = Phase.running
-        var waiters: [CheckedContinuation<Void, any Error>] = []
+        var waiters: [Int: CheckedContinuation<Void, any Error>] = [:]
+        /// Waiters whose task was cancelled before they could register.
+        var cancelledWaiters: Set<Int> = []
+        var nextWaiter = 0
         var ended = false
         var endWaiters: [CheckedContinuation<Void, Never>] = []
         /// The user whose generation it is, once known.
@@ -33,8 +36,8 @@ final class GenerationAbort: Sendable {
         let waiters = state.withLock { state -> [CheckedContinuation<Void, any Error>]? in
             guard state.phase == .running, !state.ended else { return nil }
             state.phase = .aborted
-            defer { state.waiters = [] }
-            return state.waiters
+            defer { state.waiters = [:] }
+            return Array(state.waiters.values)
         }
         guard let waiters else { return false }
         for waiter in waiters { waiter.resume(throwing: Aborted()) }
@@ -51,23 +54,31 @@ final class GenerationAbort: Sendable {
     }
 
     /// Returns only by throwing: `Aborted` when cancelled, `CancellationError` when the waiting
-    /// task is.
+    /// task is (even if that happened before it began to wait).
     func wait() async throws {
+        let id = state.withLock { state -> Int in
+            defer { state.nextWaiter += 1 }
+            return state.nextWaiter
+        }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let aborted = state.withLock { state -> Bool in
-                    if state.phase == .aborted { return true }
-                    state.waiters.append(continuation)
-                    return false
+                let outcome = state.withLock { state -> (any Error)? in
+                    if state.phase == .aborted { return Aborted() }
+                    if state.cancelledWaiters.remove(id) != nil { return CancellationError() }
+                    state.waiters[id] = continuation
+                    return nil
                 }
-                if aborted { continuation.resume(throwing: Aborted()) }
+                if let outcome { continuation.resume(throwing: outcome) }
             }
         } onCancel: {
-            let waiters = state.withLock { state -> [CheckedContinuation<Void, any Error>] in
-                defer { state.waiters = [] }
-                return state.waiters
+            let waiter = state.withLock { state -> CheckedContinuation<Void, any Error>? in
+                guard let waiter = state.waiters.removeValue(forKey: id) else {
+                    state.cancelledWaiters.insert(id)
+                    return nil
+                }
+                return waiter
             }
-            for waiter in waiters { waiter.resume(throwing: CancellationError()) }
+            waiter?.resume(throwing: CancellationError())
         }
     }
 

@@ -93,8 +93,8 @@ struct SQLiteVersions: VersionRepository {
             let id = Identifiers.make("v")
             // Files and build are the source's rows: the contents are shared, not copied.
             try db.cachedStatement(sql: """
-                    INSERT INTO versions(id, project_id, number, generation, provider, model, files, bytes, created_at)
-                    SELECT ?, project_id, ?, NULL, NULL, NULL, files, bytes, ? FROM versions WHERE id = ?
+                    INSERT INTO versions(id, project_id, number, generation, provider, model, files, bytes, created_at, base_version)
+                    SELECT ?, project_id, ?, NULL, NULL, NULL, files, bytes, ?, id FROM versions WHERE id = ?
                     """).execute(arguments: [id, number, stamp, source])
             try db.cachedStatement(sql: "INSERT INTO version_files(version_id, path, hash, bytes) SELECT ?, path, hash, bytes FROM version_files WHERE version_id = ?")
                 .execute(arguments: [id, source])
@@ -203,11 +203,15 @@ struct SQLiteVersions: VersionRepository {
 
     static func summary(_ db: GRDB.Database, _ id: String, current: String?) throws -> VersionSummary {
         guard
-            let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT project_id, number, generation, provider, model, files, bytes, created_at FROM versions WHERE id = ?"), arguments: [id])
+            let row = try Row.fetchOne(db.cachedStatement(sql: """
+                    SELECT v.project_id, v.number, v.generation, v.provider, v.model, v.files, v.bytes, v.created_at,
+                        v.base_version, substr(g.prompt, 1, 200) AS prompt
+                    FROM versions v LEFT JOIN generations g ON g.id = v.generation WHERE v.id = ?
+                    """), arguments: [id])
         else { throw EngineError.notFound("version", id) }
         return VersionSummary(
             id: id, project: row["project_id"], number: row["number"], generation: row["generation"],
             provider: row["provider"], model: row["model"], files: row["files"], bytes: row["bytes"],
-            createdAt: row["created_at"], current: id == current)
+            createdAt: row["created_at"], current: id == current, baseVersion: row["base_version"], prompt: row["prompt"])
     }
 }

@@ -50,6 +50,9 @@ struct CancelGenerationTests {
                 emit: { _ in })
             #expect(result.provider == "secondary")
             #expect(primary.calls == 0)
+            let listed = try await h.engine.versions.list(project: project, owner: user).versions.first
+            #expect(listed?.prompt == "a shop", "ListVersions carries the prompt")
+            #expect(listed?.baseVersion == nil)
             // The same key with another provider is another request.
             await expectEngineError(.conflict) {
                 try await h.pipeline.generate(
@@ -92,5 +95,22 @@ struct CancelGenerationTests {
             #expect(asked.dropLast().last?.text.contains(app[12].path) == false, "the file open at the cut is dropped")
             #expect(try await h.balance(user) == 8)
         }
+    }
+
+    /// A wait whose task is cancelled before it begins to wait still ends (it once hung there).
+    @Test func waitingForAnAbortEndsWhenTheTaskWasCancelledFirst() async throws {
+        for _ in 0..<200 {
+            let abort = GenerationAbort(user: nil)
+            let waiter = Task {
+                try await abort.wait()
+            }
+            waiter.cancel()
+            await #expect(throws: CancellationError.self) { try await waiter.value }
+        }
+        let abort = GenerationAbort(user: nil)
+        let waiter = Task { try await abort.wait() }
+        while !abort.abort() { await Task.yield() }
+        await #expect(throws: GenerationAbort.Aborted.self) { try await waiter.value }
+        #expect(abort.settle() == false, "an aborted generation is not stored")
     }
 }
