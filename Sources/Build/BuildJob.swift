@@ -33,7 +33,7 @@ struct BuildJob {
             let target = scratch.project + "/" + file.path
             try FileManager.default.createDirectory(
                 atPath: BuildPlan.parent(target), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            try Data(file.bytes).write(to: URL(fileURLWithPath: target))
+            try file.data.write(to: URL(fileURLWithPath: target))
         }
     }
 

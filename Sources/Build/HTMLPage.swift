@@ -83,10 +83,14 @@ struct HTMLPage {
     }
 
     private func findCaseInsensitive(_ text: String, from index: Int) -> Int? {
+        Self.findCaseInsensitive(text, in: bytes, from: index)
+    }
+
+    private static func findCaseInsensitive(_ text: String, in bytes: [UInt8], from index: Int) -> Int? {
         let needle = Array(text.lowercased().utf8)
         var i = index
         while i + needle.count <= bytes.count {
-            if bytes[i..<i + needle.count].map(Self.lower).elementsEqual(needle) { return i }
+            if bytes[i..<i + needle.count].lazy.map(lower).elementsEqual(needle) { return i }
             i += 1
         }
         return nil
@@ -175,12 +179,7 @@ struct HTMLPage {
         }
         output += bytes[cursor...]
         guard !extraHead.isEmpty else { return String(decoding: output, as: UTF8.self) }
-        let page = HTMLPage(bytes: output)
-        let head = page.findCaseInsensitive("</head", from: 0) ?? 0
+        let head = Self.findCaseInsensitive("</head", in: output, from: 0) ?? 0
         return String(decoding: Array(output[..<head]) + Array(extraHead.utf8) + Array(output[head...]), as: UTF8.self)
-    }
-
-    private init(bytes: [UInt8]) {
-        self.bytes = bytes
     }
 }

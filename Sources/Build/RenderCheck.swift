@@ -53,7 +53,6 @@ public enum RenderCheck {
     ) async throws -> [GenerationIssue] {
         let served = site.map { $0.path == "index.html" ? ProjectFile(path: $0.path, contents: inject(into: $0.contents)) : $0 }
         let server = try await SiteServer.start(served)
-        defer { Task { try? await server.shutdown() } }
         let profile = scratch + "/chromium"
         try FileManager.default.createDirectory(atPath: profile, withIntermediateDirectories: true)
         let arguments = [
@@ -65,9 +64,16 @@ public enum RenderCheck {
             "--virtual-time-budget=\(Int(seconds * 1000))", "--dump-dom", server.baseURL + "index.html",
         ]
         let runner = BoundedProcess(executable: chromium, timeout: timeout, maxOutputBytes: 16 * 1024 * 1024, capFiles: false)
-        let outcome = try await runner.run(
-            arguments, workingDirectory: scratch,
-            environment: ["PATH": "/usr/bin:/bin", "HOME": profile, "XDG_CONFIG_HOME": profile, "XDG_CACHE_HOME": profile])
+        let outcome: BoundedProcess.Outcome
+        do {
+            outcome = try await runner.run(
+                arguments, workingDirectory: scratch,
+                environment: ["PATH": "/usr/bin:/bin", "HOME": profile, "XDG_CONFIG_HOME": profile, "XDG_CACHE_HOME": profile])
+        } catch {
+            try? await server.shutdown()
+            throw error
+        }
+        try? await server.shutdown()
         if outcome.timedOut {
             return [GenerationIssue(path: "index.html", rule: "render", message: "the page did not finish loading in time")]
         }

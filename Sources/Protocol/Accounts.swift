@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A user of the platform (`io.vectort.Users`).
 public struct User: Sendable, Codable, Hashable {
@@ -188,6 +188,9 @@ public struct ProjectFile: Sendable, Codable, Hashable {
 
     /// The file's bytes.
     public var bytes: [UInt8] { binary ?? Array(contents.utf8) }
+
+    /// The file's bytes as `Data`, for storing and writing.
+    public var data: Data { binary.map { Data($0) } ?? Data(contents.utf8) }
 
     private enum CodingKeys: String, CodingKey {
         case path, contents

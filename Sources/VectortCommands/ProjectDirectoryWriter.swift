@@ -40,7 +40,7 @@ extension ProjectDirectory {
                 throw CommandFailure("refusing to write \(file.path): \(target) is a symbolic link")
             }
             do {
-                try Data(file.bytes).write(to: URL(fileURLWithPath: target), options: .atomic)
+                try file.data.write(to: URL(fileURLWithPath: target), options: .atomic)
             } catch {
                 throw CommandFailure("cannot write \(target): \(Projects.ExportZip.reason(error))")
             }

@@ -106,7 +106,7 @@ struct BuildBenchmark: AsyncParsableCommand {
             let target = directory + "/" + file.path
             try FileManager.default.createDirectory(
                 atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try Data(file.bytes).write(to: URL(fileURLWithPath: target))
+            try file.data.write(to: URL(fileURLWithPath: target))
         }
         return directory
     }

@@ -121,12 +121,8 @@ struct Chromium {
     }
 
     static func locate() throws -> Chromium {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        for directory in path.split(separator: ":") {
-            let candidate = String(directory) + "/chromium"
-            if FileManager.default.isExecutableFile(atPath: candidate) { return Chromium(executable: candidate) }
-        }
-        throw NotInstalled()
+        guard let found = BuildSettings().resolvedChromium() else { throw NotInstalled() }
+        return Chromium(executable: found)
     }
 
     struct Page {

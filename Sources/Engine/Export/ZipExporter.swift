@@ -32,7 +32,7 @@ public struct ZipExporter: Sendable {
     static func archive(_ files: [ProjectFile], modified: Date) throws -> Data {
         let archive = try Archive(data: Data(), accessMode: .create)
         for file in files {
-            let bytes = Data(file.bytes)
+            let bytes = file.data
             try archive.addEntry(
                 with: file.path, type: .file, uncompressedSize: Int64(bytes.count), modificationDate: modified,
                 permissions: 0o644, compressionMethod: .deflate

@@ -140,7 +140,7 @@ struct SQLiteVersions: VersionRepository {
         let blob = try db.cachedStatement(sql: "INSERT INTO blobs(hash, data) VALUES (?, ?) ON CONFLICT(hash) DO NOTHING")
         let insert = try db.cachedStatement(sql: "INSERT INTO version_files(version_id, path, hash, bytes) VALUES (?, ?, ?, ?)")
         for file in files {
-            let bytes = Data(file.bytes)
+            let bytes = file.data
             let hash = ContentHash.of(bytes)
             try blob.execute(arguments: [hash, bytes])
             try insert.execute(arguments: [id, file.path, hash, bytes.count])
@@ -160,9 +160,9 @@ struct SQLiteVersions: VersionRepository {
         let blob = try db.cachedStatement(sql: "INSERT INTO blobs(hash, data) VALUES (?, ?) ON CONFLICT(hash) DO NOTHING")
         let file = try db.cachedStatement(sql: "INSERT INTO build_files(version_id, path, hash, bytes) VALUES (?, ?, ?, ?)")
         for built in build.files {
-            let bytes = built.bytes
+            let bytes = built.data
             let hash = ContentHash.of(bytes)
-            try blob.execute(arguments: [hash, Data(bytes)])
+            try blob.execute(arguments: [hash, bytes])
             try file.execute(arguments: [version, built.path, hash, bytes.count])
         }
     }

@@ -1,3 +1,4 @@
+import Build
 import Configuration
 import Foundation
 import Protocol
@@ -115,8 +116,9 @@ struct ConfigurationLoader {
         c.build.timeoutSeconds = try values.double("build.timeout_seconds", in: 1...600) ?? c.build.timeoutSeconds
         c.build.maxOutputBytes = try values.int("build.max_output_bytes", in: 65536...(1 << 32)) ?? c.build.maxOutputBytes
         if let mode = try values.string("build.external_packages") {
-            guard ["error", "cdn"].contains(mode) else {
-                throw ConfigurationError(key: "build.external_packages", problem: "\"\(mode)\" is not one of error, cdn")
+            guard BuildSettings.ExternalPackages(rawValue: mode) != nil else {
+                let modes = BuildSettings.ExternalPackages.allCases.map(\.rawValue).joined(separator: ", ")
+                throw ConfigurationError(key: "build.external_packages", problem: "\"\(mode)\" is not one of \(modes)")
             }
             c.build.externalPackages = mode
         }
