@@ -59,3 +59,37 @@ extension FileStreamParser {
         return nil
     }
 }
+
+extension FileStreamParser {
+    static func finalContents(_ bytes: ArraySlice<UInt8>, stripWrapper: Bool, path: String) -> String {
+        var start = bytes.startIndex
+        var end = trimmedEnd(bytes)
+        if stripWrapper {
+            var first = start
+            while first < end {
+                let lineEnd = bytes[first..<end].firstIndex(of: ASCII.newline) ?? end
+                guard isBlank(bytes[first..<lineEnd]) else { break }
+                first = lineEnd + 1
+            }
+            let firstEnd = first < end ? (bytes[first..<end].firstIndex(of: ASCII.newline) ?? end) : end
+            if first < end, let opening = Fence(bytes[first..<firstEnd]), wrapperAllowed(opening, path: path) {
+                let lastStart = (bytes[firstEnd..<end].lastIndex(of: ASCII.newline) ?? firstEnd) + 1
+                if lastStart > firstEnd, lastStart <= end, let closing = Fence(bytes[lastStart..<end]),
+                    opening.isClosed(by: closing)
+                {
+                    start = firstEnd + 1
+                    end = max(start, trimmedEnd(bytes[start..<lastStart]))
+                }
+            }
+        }
+        guard start < end else { return "" }
+        return String(decoding: bytes[start..<end], as: UTF8.self) + "\n"
+    }
+
+    private static func wrapperAllowed(_ fence: Fence, path: String) -> Bool {
+        let ext = path.split(separator: ".").last.map { $0.lowercased() } ?? ""
+        guard ["md", "markdown", "mdx"].contains(ext) else { return true }
+        let info = String(decoding: fence.info, as: UTF8.self).lowercased()
+        return fence.length > 3 || ["md", "markdown", "mdx"].contains(info)
+    }
+}

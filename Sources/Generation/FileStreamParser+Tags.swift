@@ -4,6 +4,14 @@ import Protocol
 extension FileStreamParser {
     static let openTag = Array("<file".utf8)
     static let closeTag = Array("</file>".utf8)
+    static let deleteTag = Array("<delete".utf8)
+    static let deleteClose = Array("</delete>".utf8)
+
+    /// A fence whose info string starts with `diff` or `patch`.
+    static func isPatch(_ info: ArraySlice<UInt8>) -> Bool {
+        let word = String(decoding: info.prefix { !isSpace($0) && $0 != ASCII.colon }, as: UTF8.self).lowercased()
+        return word == "diff" || word == "patch"
+    }
 
     /// Where contents end and what follows the closing tag, if `line` closes a `<file>` block.
     static func tagClose(in line: ArraySlice<UInt8>, terminated: Bool, atEnd: Bool) -> (end: Int, resume: Int)? {
@@ -32,13 +40,14 @@ extension FileStreamParser {
     enum OpeningTag: Equatable {
         case incomplete
         case notFileTag
-        case selfClosing
+        case selfClosing(path: String?)
         case opened(path: String?, end: Int)
     }
 
-    /// Reads `<file attr="…" …>` starting at `index`; `end` is just past the `>`.
-    static func parseOpeningTag(_ bytes: ArraySlice<UInt8>, at index: Int) -> OpeningTag {
-        var i = index + openTag.count
+    /// Reads `<file attr="…" …>` (or another tag of `nameLength` bytes with `<`) starting at
+    /// `index`; `end` is just past the `>`.
+    static func parseOpeningTag(_ bytes: ArraySlice<UInt8>, at index: Int, nameLength: Int = openTag.count) -> OpeningTag {
+        var i = index + nameLength
         var path: String?
         func skipSpace() {
             while i < bytes.endIndex, isSpace(bytes[i]) { i += 1 }
@@ -52,7 +61,7 @@ extension FileStreamParser {
             case ASCII.slash:
                 guard i + 1 < bytes.endIndex else { return .incomplete }
                 guard bytes[i + 1] == ASCII.greater else { return .notFileTag }
-                return .selfClosing
+                return .selfClosing(path: path)
             default:
                 break
             }

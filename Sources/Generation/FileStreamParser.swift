@@ -40,6 +40,14 @@ public import VectortCore
 /// block's contents are skipped. A file growing past `VersionLimits.maxBytes`, or a new path beyond
 /// `maxFiles`, is rejected the same way.
 ///
+/// **Edits.** A line holding only `<delete path="…"/>` (outside a file block; the same attribute
+/// names, quoting, entities and path rules as `<file>`) deletes a path. `operations` keeps the
+/// writes and deletes in the order they came, for applying to a base version; `files` is what
+/// the writes leave after the deletes. Created with `edits: true`, the parser also notes what an
+/// edit must not contain: a `<file …/>` with no contents (`selfClosing`), a path-headed fence
+/// marked `diff` or `patch` (`patches`, whose contents are skipped), and blocks whose path is
+/// refused (`refused`).
+///
 /// **Streaming.** Input is examined a line at a time, once the line's newline has arrived (or at
 /// `finish()`); nothing is scanned twice, so the cost is linear in the answer. A continuation fed
 /// after a truncation carries on the open file, even from the middle of a line.
@@ -49,6 +57,21 @@ public struct FileStreamParser: Sendable {
         case fileCompleted(ProjectFile)
         /// The block's path is unsafe, or the file is too large: the file is dropped.
         case fileRejected(path: String, reason: String)
+        /// A `<delete path="…"/>` line.
+        case fileDeleted(path: String)
+    }
+
+    /// A write or a delete, in the order the answer made them.
+    public enum Operation: Sendable, Equatable {
+        case write(ProjectFile)
+        case delete(String)
+
+        public var path: String {
+            switch self {
+            case .write(let file): return file.path
+            case .delete(let path): return path
+            }
+        }
     }
 
     /// Files completed so far, in the order first seen; a later file with the same path replaces
@@ -56,6 +79,24 @@ public struct FileStreamParser: Sendable {
     public private(set) var files: [ProjectFile] = []
     /// Why the last file over the limits (too large, one too many) was skipped; nil if none was.
     public private(set) var overLimit: String?
+    /// Every completed write and every delete, in order.
+    public private(set) var operations: [Operation] = []
+    /// With `edits`: paths of `<file …/>` tags, which name no contents.
+    public private(set) var selfClosing: [String] = []
+    /// With `edits`: paths of fenced blocks marked `diff` or `patch`.
+    public private(set) var patches: [String] = []
+    /// Writes and deletes refused for their path (or size), with why.
+    public private(set) var refused: [(path: String, reason: String)] = []
+    /// The answer's text outside files, tags and fences, up to `proseLimit` bytes.
+    public private(set) var prose = ""
+    public static let proseLimit = 2000
+
+    /// True when the stream, ended now, would end inside a file or inside an unfinished
+    /// `<file`/`<delete` tag: the answer was cut. Costs what `isInsideFile` does.
+    public var isCutOff: Bool {
+        let ended = endedNow
+        return ended.block != nil || ended.cutInTag
+    }
 
     /// True while a file has been opened and not closed: truncation if the stream ends now.
     ///
@@ -77,6 +118,9 @@ public struct FileStreamParser: Sendable {
     }
 
     private let limits: VersionLimits
+    private let edits: Bool
+    /// Set by `finish()` when the last line is an unfinished tag.
+    private var cutInTag = false
     private var positions: [String: Int] = [:]
     private var events: [Event] = []
 
@@ -112,8 +156,9 @@ public struct FileStreamParser: Sendable {
         var blankLines: Int
     }
 
-    public init(limits: VersionLimits = VersionLimits()) {
+    public init(limits: VersionLimits = VersionLimits(), edits: Bool = false) {
         self.limits = limits
+        self.edits = edits
     }
 
     /// Feeds the next piece of the answer, split anywhere; returns the events it completes.
@@ -139,6 +184,7 @@ public struct FileStreamParser: Sendable {
         let line = pending[...]
         switch block?.kind {
         case nil:
+            cutInTag = endsInUnfinishedTag(Self.droppingCarriageReturn(line))
             handle(line, terminated: false, atEnd: true)
             pending.removeAll()
         case .tag:
@@ -209,11 +255,14 @@ public struct FileStreamParser: Sendable {
                 if terminated && tag.count <= 4096 { openingTag = tag }
             case .opened(let path?, let end):
                 openTagBlock(path: path, rest: tag[end...], terminated: terminated, atEnd: atEnd)
-            case .opened(nil, _), .notFileTag, .selfClosing:
+            case .selfClosing(let path):
+                noteSelfClosing(path)
+            case .opened(nil, _), .notFileTag:
                 break
             }
             return
         }
+        if deleteLine(line) { return }
 
         var from = line.startIndex
         while let start = Self.find(Self.openTag, in: line, from: from) {
@@ -225,7 +274,9 @@ public struct FileStreamParser: Sendable {
                 case .opened(let path?, let end):
                     openTagBlock(path: path, rest: line[end...], terminated: terminated, atEnd: atEnd)
                     return
-                case .opened(nil, _), .notFileTag, .selfClosing:
+                case .selfClosing(let path):
+                    noteSelfClosing(path)
+                case .opened(nil, _), .notFileTag:
                     break
                 }
             }
@@ -251,7 +302,10 @@ public struct FileStreamParser: Sendable {
             }
             let path = Self.infoPath(fence.info) ?? header?.path
             header = nil
-            if let path {
+            if edits, let path, Self.isPatch(fence.info) {
+                patches.append(Self.normalize(path))
+                proseFence = fence
+            } else if let path {
                 open(path: path, kind: .fenced(fence, nesting: 0))
             } else {
                 proseFence = fence
@@ -276,6 +330,7 @@ public struct FileStreamParser: Sendable {
             return
         }
         header = Self.headerPath(line).map { Header(path: $0, blankLines: 0) }
+        if header == nil { noteProse(line) }
     }
 
     // MARK: Files
@@ -295,6 +350,7 @@ public struct FileStreamParser: Sendable {
         contents.removeAll(keepingCapacity: true)
         block = Block(path: path, kind: kind, rejected: reason != nil)
         if let reason {
+            refused.append((path, reason))
             events.append(.fileRejected(path: path, reason: reason))
         } else {
             events.append(.fileStarted(path: path))
@@ -310,6 +366,7 @@ public struct FileStreamParser: Sendable {
             contents.removeAll()
             let reason = "is larger than the limit of \(limits.maxBytes) bytes"
             overLimit = "\(open.path) " + reason
+            refused.append((open.path, reason))
             events.append(.fileRejected(path: open.path, reason: reason))
         }
     }
@@ -326,40 +383,80 @@ public struct FileStreamParser: Sendable {
                 positions[closed.path] = files.count
                 files.append(file)
             }
+            operations.append(.write(file))
             events.append(.fileCompleted(file))
         }
         contents.removeAll(keepingCapacity: true)
     }
 
-    static func finalContents(_ bytes: ArraySlice<UInt8>, stripWrapper: Bool, path: String) -> String {
-        var start = bytes.startIndex
-        var end = trimmedEnd(bytes)
-        if stripWrapper {
-            var first = start
-            while first < end {
-                let lineEnd = bytes[first..<end].firstIndex(of: ASCII.newline) ?? end
-                guard isBlank(bytes[first..<lineEnd]) else { break }
-                first = lineEnd + 1
-            }
-            let firstEnd = first < end ? (bytes[first..<end].firstIndex(of: ASCII.newline) ?? end) : end
-            if first < end, let opening = Fence(bytes[first..<firstEnd]), wrapperAllowed(opening, path: path) {
-                let lastStart = (bytes[firstEnd..<end].lastIndex(of: ASCII.newline) ?? firstEnd) + 1
-                if lastStart > firstEnd, lastStart <= end, let closing = Fence(bytes[lastStart..<end]),
-                    opening.isClosed(by: closing)
-                {
-                    start = firstEnd + 1
-                    end = max(start, trimmedEnd(bytes[start..<lastStart]))
-                }
-            }
+    // MARK: Edits
+
+    /// Takes a `<delete path="…"/>` line (the tag alone on it, `</delete>` allowed after a
+    /// plain `>`). Any other line is left for the rest.
+    private mutating func deleteLine(_ line: ArraySlice<UInt8>) -> Bool {
+        let text = Self.trimmed(line)
+        guard text.starts(with: Self.deleteTag), text.count > Self.deleteTag.count,
+            Self.isSpace(text[text.startIndex + Self.deleteTag.count])
+        else { return false }
+        let rawPath: String
+        switch Self.parseOpeningTag(text, at: text.startIndex, nameLength: Self.deleteTag.count) {
+        case .selfClosing(let path?):
+            rawPath = path
+        case .opened(let path?, let end):
+            let rest = Self.trimmed(text[end...])
+            guard rest.isEmpty || rest.elementsEqual(Self.deleteClose) else { return false }
+            rawPath = path
+        default:
+            return false
         }
-        guard start < end else { return "" }
-        return String(decoding: bytes[start..<end], as: UTF8.self) + "\n"
+        let path = Self.normalize(rawPath)
+        do {
+            try PathRules.validate(path: path, limits: limits)
+        } catch {
+            let reason = (error as? EngineError)?.wireError.message ?? "\(error)"
+            refused.append((path, reason))
+            events.append(.fileRejected(path: path, reason: reason))
+            return true
+        }
+        if let index = positions[path] {
+            files.remove(at: index)
+            positions[path] = nil
+            for (other, position) in positions where position > index { positions[other] = position - 1 }
+        }
+        operations.append(.delete(path))
+        events.append(.fileDeleted(path: path))
+        return true
     }
 
-    private static func wrapperAllowed(_ fence: Fence, path: String) -> Bool {
-        let ext = path.split(separator: ".").last.map { $0.lowercased() } ?? ""
-        guard ["md", "markdown", "mdx"].contains(ext) else { return true }
-        let info = String(decoding: fence.info, as: UTF8.self).lowercased()
-        return fence.length > 3 || ["md", "markdown", "mdx"].contains(info)
+    private mutating func noteSelfClosing(_ path: String?) {
+        guard edits, let path else { return }
+        selfClosing.append(Self.normalize(path))
+    }
+
+    private mutating func noteProse(_ line: ArraySlice<UInt8>) {
+        let text = Self.trimmed(line)
+        guard !text.isEmpty, prose.utf8.count < Self.proseLimit else { return }
+        if !prose.isEmpty { prose += "\n" }
+        prose += String(decoding: text.prefix(Self.proseLimit - prose.utf8.count), as: UTF8.self)
+    }
+
+    /// Whether `line`, the last of the stream, leaves a `<file` or `<delete` tag unfinished.
+    private func endsInUnfinishedTag(_ line: ArraySlice<UInt8>) -> Bool {
+        if var tag = openingTag {
+            tag.append(ASCII.newline)
+            tag.append(contentsOf: line)
+            return Self.parseOpeningTag(tag[...], at: 0) == .incomplete
+        }
+        let text = Self.trimmed(line)
+        if text.starts(with: Self.deleteTag) {
+            return Self.parseOpeningTag(text, at: text.startIndex, nameLength: Self.deleteTag.count) == .incomplete
+        }
+        if Self.deleteTag.starts(with: text) || Self.openTag.starts(with: text), text.count >= 2 { return true }
+        var from = line.startIndex
+        while let start = Self.find(Self.openTag, in: line, from: from) {
+            if Self.isFileTag(line, at: start), Self.parseOpeningTag(line, at: start) == .incomplete { return true }
+            from = start + 1
+        }
+        return false
     }
 }

@@ -1,3 +1,4 @@
+public import Protocol
 import VectortCore
 
 /// One turn of a conversation sent to a provider.
@@ -49,11 +50,15 @@ public struct CompletionRequest: Sendable, Equatable {
     public var temperature: Double?
     public var purpose: CompletionPurpose
     public var brief: AppBrief?
+    /// The files of the version being edited, for providers that edit without a model
+    /// (`template`); nil on a fresh generation. Network providers read the messages.
+    public var base: [ProjectFile]?
 
     public init(
         system: String, messages: [ChatMessage], maxTokens: Int = 16_384, temperature: Double? = nil,
-        purpose: CompletionPurpose = .generate, brief: AppBrief? = nil
+        purpose: CompletionPurpose = .generate, brief: AppBrief? = nil, base: [ProjectFile]? = nil
     ) {
+        self.base = base
         self.system = system
         self.messages = messages
         self.maxTokens = maxTokens

@@ -1,3 +1,4 @@
+package import Protocol
 import VectortCore
 
 /// The texts sent to providers. The system prompt fixes the output format the parser reads
@@ -42,17 +43,68 @@ package enum Prompts {
 
     package static let `continue` = """
         Your answer was cut off. Continue exactly where it stopped: the next character of the \
-        unfinished file, without repeating anything already written and without reopening the \
-        <file> tag. Close every block you finish with </file>.
+        unfinished file or of the unfinished <file> or <delete/> tag, without repeating anything \
+        already written and without reopening the <file> tag. Close every block you finish with </file>.
         """
 
-    /// After a failover: the files above are done; the answer writes only the rest.
-    package static func remaining(_ done: [String]) -> String {
+    /// After a failover: the files above are done (and the deletions); the answer writes only the rest.
+    package static func remaining(_ done: [String], deleted: [String] = []) -> String {
+        var text = "The answer above was cut off. "
+        if !done.isEmpty {
+            text += "These files are finished and kept as they are: \(done.joined(separator: ", ")). "
+        }
+        if !deleted.isEmpty { text += "These deletions are done: \(deleted.joined(separator: ", ")). " }
+        return text + """
+            Write only what is still missing, each file as a whole <file> block. Do not repeat the \
+            finished ones.
+            """
+    }
+
+    /// The system prompt of an edit: the generator's, and how an edit is written.
+    package static let editSystem = system + """
+
+
+        You are editing an existing app: its files are in the request. How to write an edit:
+        - Write only the files you change or add, each as a whole <file path="…"> block with its \
+        complete new contents. Never write a diff, a patch or part of a file, and never leave code \
+        out with "...", "rest unchanged" or "existing code" comments.
+        - Delete a file with <delete path="relative/path.ext"/> on a line of its own, outside any \
+        file block. To rename a file, delete it and write it under the new name.
+        - An empty <file> block is an empty file, not a deletion.
+        - Do not write a file you do not change. Files the request lists as left out or binary \
+        stay as they are: do not write them.
         """
-        The answer above was cut off. These files are finished and kept as they are: \(done.joined(separator: ", ")). \
-        Write only the files that are still missing, each as a whole <file> block. Do not repeat the \
-        finished ones.
-        """
+
+    /// The request of an edit: the project, the base version's files, the conversation so far
+    /// and what to change.
+    package static func editRequest(
+        _ brief: AppBrief, version: Int, context: EditContext, history: [String], buildErrors: [GenerationIssue]?
+    ) -> String {
+        var text = "Project: \(brief.title)\n"
+        if let description = brief.description, !description.isEmpty { text += "Description: \(description)\n" }
+        if let type = brief.type, !type.isEmpty { text += "Kind of app: \(type)\n" }
+        text += "\nThe app now (version \(version)) has these files:\n\n"
+        for file in context.shown {
+            text += "<file path=\"\(file.path)\">\n\(file.contents)"
+            if !file.contents.isEmpty && !file.contents.hasSuffix("\n") { text += "\n" }
+            text += "</file>\n"
+        }
+        if !context.omitted.isEmpty {
+            text += "\nLeft out of this request for size, kept as they are: \(context.omitted.joined(separator: ", "))\n"
+        }
+        if !context.binary.isEmpty {
+            text += "\nBinary files, kept as they are: \(context.binary.joined(separator: ", "))\n"
+        }
+        if let buildErrors, !buildErrors.isEmpty {
+            text += "\nThis version does not build. Fix these errors as part of the change:\n"
+            text += Validators.summary(buildErrors) + "\n"
+        }
+        if !history.isEmpty {
+            text += "\nEarlier requests in this conversation, oldest first:\n"
+            for (index, prompt) in history.enumerated() { text += "\(index + 1). \(prompt)\n" }
+        }
+        text += "\nChange the app as asked:\n\(brief.prompt)\n"
+        return text
     }
 
     package static func repair(_ issues: String) -> String {

@@ -117,11 +117,15 @@ public struct VersionSummary: Sendable, Codable, Hashable {
     public var baseVersion: String?
     /// The first 200 characters of the prompt that generated it (an addition within version 1).
     public var prompt: String?
+    /// How many files differ from `base_version`; absent without a base.
+    public var changes: FileChangeCounts?
 
     public init(
         id: String, project: String, number: Int, generation: String?, provider: String?, model: String?,
-        files: Int, bytes: Int, createdAt: String, current: Bool, baseVersion: String? = nil, prompt: String? = nil
+        files: Int, bytes: Int, createdAt: String, current: Bool, baseVersion: String? = nil, prompt: String? = nil,
+        changes: FileChangeCounts? = nil
     ) {
+        self.changes = changes
         self.baseVersion = baseVersion
         self.prompt = prompt
         self.id = id
@@ -137,10 +141,39 @@ public struct VersionSummary: Sendable, Codable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, project, number, generation, provider, model, files, bytes, current, prompt
+        case id, project, number, generation, provider, model, files, bytes, current, prompt, changes
         case createdAt = "created_at"
         case baseVersion = "base_version"
     }
+}
+
+/// How many files a version changed, added and deleted against its base.
+public struct FileChangeCounts: Sendable, Codable, Hashable {
+    public var changed: Int
+    public var added: Int
+    public var deleted: Int
+
+    public init(changed: Int, added: Int, deleted: Int) {
+        self.changed = changed
+        self.added = added
+        self.deleted = deleted
+    }
+}
+
+/// The paths a version changed, added and deleted against its base, each sorted.
+public struct FileChanges: Sendable, Codable, Hashable {
+    public var changed: [String]
+    public var added: [String]
+    public var deleted: [String]
+
+    public init(changed: [String] = [], added: [String] = [], deleted: [String] = []) {
+        self.changed = changed
+        self.added = added
+        self.deleted = deleted
+    }
+
+    public var isEmpty: Bool { changed.isEmpty && added.isEmpty && deleted.isEmpty }
+    public var counts: FileChangeCounts { FileChangeCounts(changed: changed.count, added: added.count, deleted: deleted.count) }
 }
 
 public struct VersionList: Sendable, Codable, Hashable {

@@ -7,7 +7,9 @@ public enum GenerationMode: String, Sendable, Codable, Hashable, CaseIterable {
 /// are omitted from the JSON.
 public struct GenerationEvent: Sendable, Codable, Hashable {
     public enum Kind: String, Sendable, Codable, Hashable {
-        /// The hold is taken: `generation`, `project`, `mode`, `credits_held`.
+        /// The hold is taken: `generation`, `project`, `mode`, `credits_held`; on an edit also
+        /// `base_version`, `base_version_number` and `context_omitted` (base files the request
+        /// left out for size).
         case started
         /// A provider call begins: `provider`, `model`, `attempt` (1-based per provider), `purpose`.
         case attempt
@@ -19,7 +21,7 @@ public struct GenerationEvent: Sendable, Codable, Hashable {
         case fallback
         /// An answer was cut off; the same provider is asked to continue: `provider`, `path`.
         case `continue`
-        /// A file of the answer is complete: `path`, `bytes`.
+        /// A file of the answer is complete: `path`, `bytes`; or deleted by it: `path`, `deleted: true`.
         case file
         /// Validation ran: `passed`, `issues`.
         case validation
@@ -46,12 +48,19 @@ public struct GenerationEvent: Sendable, Codable, Hashable {
     public var issues: [GenerationIssue]?
     public var version: String?
     public var kept: [String]?
+    public var baseVersion: String?
+    public var baseVersionNumber: Int?
+    public var contextOmitted: [String]?
+    public var deleted: Bool?
 
     public init(_ event: Kind) { self.event = event }
 
     enum CodingKeys: String, CodingKey {
         case event, generation, project, mode, provider, model, attempt, purpose, reason, message, to, path, bytes
-        case passed, issues, version, kept
+        case passed, issues, version, kept, deleted
+        case baseVersion = "base_version"
+        case baseVersionNumber = "base_version_number"
+        case contextOmitted = "context_omitted"
         case creditsHeld = "credits_held"
         case delaySeconds = "delay_seconds"
     }
@@ -107,6 +116,29 @@ public struct GenerationResult: Sendable, Codable, Hashable {
     public var durationMs: Int
     /// What building the version produced (absent on a replay and where builds are not set up).
     public var build: ProjectBuild?
+    /// The version an edit started from; absent on a fresh generation.
+    public var baseVersion: String?
+    public var baseVersionNumber: Int?
+    /// An edit's files against `base_version`, sorted; absent on a fresh generation.
+    public var changed: [String]?
+    public var added: [String]?
+    public var deleted: [String]?
+    /// What the answer said outside its files (at most 2,000 characters), e.g. what an offline
+    /// provider did not understand.
+    public var notes: String?
+
+    /// The edit's changes, when it is one.
+    public var changes: FileChanges? {
+        get {
+            guard let changed, let added, let deleted else { return nil }
+            return FileChanges(changed: changed, added: added, deleted: deleted)
+        }
+        set {
+            changed = newValue?.changed
+            added = newValue?.added
+            deleted = newValue?.deleted
+        }
+    }
 
     public init(
         generation: String, project: String, version: String, versionNumber: Int, provider: String, model: String,
@@ -128,7 +160,9 @@ public struct GenerationResult: Sendable, Codable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case generation, project, version, provider, model, files, usage, attempts, build
+        case generation, project, version, provider, model, files, usage, attempts, build, changed, added, deleted, notes
+        case baseVersion = "base_version"
+        case baseVersionNumber = "base_version_number"
         case versionNumber = "version_number"
         case creditsCharged = "credits_charged"
         case durationMs = "duration_ms"

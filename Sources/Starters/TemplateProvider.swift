@@ -24,16 +24,22 @@ public struct TemplateProvider: LLMProvider {
     }
 
     /// `generate` and `repair` stream the whole app; `plan` a short plan naming the files;
-    /// `continue` only `finished`, since an answer from here is never cut.
+    /// `continue` only `finished`, since an answer from here is never cut. An edit (a request
+    /// with `base`) is answered by `TemplateEdit`.
     public func stream(_ request: CompletionRequest) -> AsyncThrowingStream<CompletionEvent, any Error> {
         let brief = Self.brief(of: request)
         let text: String
-        switch request.purpose {
-        case .generate, .repair:
+        switch (request.purpose, request.base) {
+        case (.generate, let base?):
+            text = TemplateEdit.answer(base: base, prompt: brief.prompt)
+        case (.generate, nil), (.repair, nil):
             text = Self.fileBlocks(Self.files(for: brief, type: brief.type).files)
-        case .plan:
+        case (.plan, let base?):
+            text = "Plan: apply what the offline template provider understands of the request to the \(base.count) files.\n"
+        case (.plan, nil):
             text = Self.plan(for: brief)
-        case .continue:
+        case (.continue, _), (.repair, _?):
+            // Never cut off; its edits are valid by construction, so a repair has nothing to add.
             text = ""
         }
         let inputCharacters = request.system.count + request.messages.reduce(0) { $0 + $1.text.count }

@@ -47,6 +47,15 @@ enum Migrations {
             // The version a version was made from (a restore's source, an edit's base).
             try db.execute(sql: "ALTER TABLE versions ADD COLUMN base_version TEXT")
         }
+        migrator.registerMigration("0010-generation-edit-request") { db in
+            // The base version as the caller named it and whether it asked for a fresh app (part of
+            // what an idempotency key is bound to), and what the answer said outside its files.
+            try db.execute(sql: """
+                ALTER TABLE generations ADD COLUMN requested_base TEXT;
+                ALTER TABLE generations ADD COLUMN fresh INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE generations ADD COLUMN notes TEXT;
+                """)
+        }
         return migrator
     }
 }

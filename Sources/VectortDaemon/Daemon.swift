@@ -227,7 +227,9 @@ struct Daemon {
             maxOutputTokens: configuration.generation.maxOutputTokens,
             maxPromptBytes: configuration.generation.maxPromptBytes,
             limits: VersionLimits(
-                maxFiles: configuration.projects.maxFiles, maxBytes: configuration.projects.maxVersionBytes))
+                maxFiles: configuration.projects.maxFiles, maxBytes: configuration.projects.maxVersionBytes),
+            contextMaxBytes: configuration.generation.contextMaxBytes,
+            historyTurns: configuration.generation.historyTurns)
     }
 
     /// Breaker transitions are journal events with their own fields.

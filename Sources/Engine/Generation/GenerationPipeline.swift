@@ -18,12 +18,19 @@ public struct GenerationSettings: Sendable, Equatable {
     public var maxOutputTokens: Int
     public var maxPromptBytes: Int
     public var limits: VersionLimits
+    /// An edit shows the base's files up to this many bytes, the most relevant first.
+    public var contextMaxBytes: Int
+    /// An edit carries this many earlier prompts of the version's ancestry.
+    public var historyTurns: Int
 
     public init(
         priceQuick: Int = 2, priceAdvanced: Int = 4, deadlineQuick: Duration = .seconds(30),
         deadlineAdvanced: Duration = .seconds(90), maxContinuations: Int = 2, maxOutputTokens: Int = 16_384,
-        maxPromptBytes: Int = 32_768, limits: VersionLimits = VersionLimits()
+        maxPromptBytes: Int = 32_768, limits: VersionLimits = VersionLimits(), contextMaxBytes: Int = 200_000,
+        historyTurns: Int = 6
     ) {
+        self.contextMaxBytes = contextMaxBytes
+        self.historyTurns = historyTurns
         self.priceQuick = priceQuick
         self.priceAdvanced = priceAdvanced
         self.deadlineQuick = deadlineQuick
@@ -51,11 +58,17 @@ public struct GenerationPipeline: Sendable {
         public var idempotencyKey: String?
         /// A configured provider to try first; then the chain in order without it.
         public var provider: String?
+        /// The version to edit (an id or a number); nil: the current one.
+        public var baseVersion: String?
+        /// Start from nothing even when the project has a version.
+        public var fresh: Bool
 
         public init(
             project: String, owner: String?, prompt: String, mode: GenerationMode, idempotencyKey: String? = nil,
-            provider: String? = nil
+            provider: String? = nil, baseVersion: String? = nil, fresh: Bool = false
         ) {
+            self.baseVersion = baseVersion
+            self.fresh = fresh
             self.provider = provider
             self.project = project
             self.owner = owner
@@ -119,8 +132,11 @@ public struct GenerationPipeline: Sendable {
         let settings = settings()
         try EngineError.refuseNUL([
             "project": request.project, "user": request.owner, "prompt": request.prompt,
-            "idempotency_key": request.idempotencyKey,
+            "idempotency_key": request.idempotencyKey, "base_version": request.baseVersion,
         ])
+        if request.fresh, request.baseVersion != nil {
+            throw EngineError.invalid("fresh", "fresh starts from nothing: it cannot be given with base_version")
+        }
         let prompt = request.prompt.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !prompt.isEmpty else { throw EngineError.invalid("prompt", "prompt must not be empty") }
         guard prompt.utf8.count <= settings.maxPromptBytes else {
@@ -133,9 +149,16 @@ public struct GenerationPipeline: Sendable {
             }
             order = [first] + (await chain.registry.chain).filter { $0 != first }
         }
+        // An edit starts from the base version read now; the project cannot generate twice at
+        // once, so no other generation moves it meanwhile.
+        let edit = try await request.fresh ? nil : store.editBase(
+            project: request.project, owner: request.owner, version: request.baseVersion,
+            historyTurns: settings.historyTurns
+        ).map { EditPlan($0, prompt: prompt, maxContextBytes: settings.contextMaxBytes) }
         let startRequest = GenerationStore.StartRequest(
             project: request.project, owner: request.owner, prompt: prompt, mode: request.mode,
-            price: settings.price(request.mode), idempotencyKey: request.idempotencyKey, provider: request.provider)
+            price: settings.price(request.mode), idempotencyKey: request.idempotencyKey, provider: request.provider,
+            requestedBase: request.baseVersion, fresh: request.fresh)
         let generation = startRequest.generation
         var tagged = logger
         tagged[metadataKey: "generation"] = "\(generation)"
@@ -157,8 +180,8 @@ public struct GenerationPipeline: Sendable {
         let draft: @Sendable (Project) async throws -> Draft = { [chain] project in
             let brief = AppBrief(prompt: prompt, title: project.title, description: project.description, type: project.type)
             let run = Run(
-                chain: chain, settings: settings, mode: request.mode, brief: brief, log: log, emit: events.emit,
-                builder: builder, providers: providerOrder, logger: logger)
+                chain: chain, settings: settings, mode: request.mode, brief: brief, edit: edit, log: log,
+                emit: events.emit, builder: builder, providers: providerOrder, logger: logger)
             return try await Deadline.run(deadline, clock: clock, abort: abort) {
                 try await run.execute(deadline: startedAt + deadline)
             }
@@ -183,9 +206,10 @@ public struct GenerationPipeline: Sendable {
                 abort.user = p.user
             }
             do {
-                try await events.open(with: started(generation, request, startRequest.price))
+                try await events.open(with: started(generation, request, startRequest.price, edit: edit))
                 if early == nil { group.addTask { try await draft(project) } }
                 guard let draft = try await group.next() else { throw CancellationError() }
+                if draft.unchanged { throw Self.nothingChanged(draft, base: edit) }
                 // Cancelled between the answer and its storing: the cancellation wins.
                 guard abort.settle() else { throw GenerationAbort.Aborted() }
                 let built = draft.build.map(VersionBuild.init)
@@ -193,7 +217,8 @@ public struct GenerationPipeline: Sendable {
                     GenerationStore.Success(
                         generation: generation, project: request.project, hold: hold.id, files: draft.files,
                         provider: draft.provider, model: draft.model, usage: log.usage, attempts: log.attempts,
-                        durationMs: Int((clock.now - startedAt).seconds * 1000), build: built))
+                        durationMs: Int((clock.now - startedAt).seconds * 1000), build: built,
+                        base: edit.map { ($0.version, $0.number, draft.changes ?? FileChanges()) }, notes: draft.notes))
                 if let built {
                     result.build = ProjectBuild(
                         project: result.project, version: result.version, status: built.status,
@@ -251,13 +276,29 @@ public struct GenerationPipeline: Sendable {
         return wire ?? cause
     }
 
-    private func started(_ generation: String, _ request: Request, _ price: Int) -> GenerationEvent {
+    private func started(_ generation: String, _ request: Request, _ price: Int, edit: EditPlan?) -> GenerationEvent {
         var event = GenerationEvent(.started)
         event.generation = generation
         event.project = request.project
         event.mode = request.mode
         event.creditsHeld = price
+        event.baseVersion = edit?.version
+        event.baseVersionNumber = edit?.number
+        event.contextOmitted = edit?.context.omitted
         return event
+    }
+
+    /// An edit whose answer changed nothing: no version, no charge, and what the provider said.
+    static func nothingChanged(_ draft: Draft, base: EditPlan?) -> EngineError {
+        var message = "the answer changed nothing"
+        if let base { message += " in version \(base.number)" }
+        var details: [String: JSONValue] = ["reason": .string("no_changes"), "provider": .string(draft.provider)]
+        if let notes = draft.notes, !notes.isEmpty {
+            message += ": " + notes
+            details["notes"] = .string(notes)
+        }
+        if let base { details["base_version"] = .string(base.version) }
+        return EngineError(WireError(.nothingChanged, message, details))
     }
 
     /// The record's status and error for a failure, and the error the caller receives.
@@ -362,13 +403,59 @@ final class EventGate: Sendable {
     }
 }
 
-/// A draft that passed validation, with where it came from.
+/// A draft that passed validation, with where it came from; or an edit that changed nothing.
 struct Draft: Sendable {
     var files: [ProjectFile]
     var provider: String
     var model: String
     /// The build of `files` (ok, or skipped when builds are off); nil without a builder.
     var build: SiteBuild?
+    /// An edit's changes against its base; nil for a fresh app.
+    var changes: FileChanges?
+    /// What the answer said outside its files.
+    var notes: String?
+    /// The answer of an edit changed nothing: no version, no charge.
+    var unchanged = false
+
+    init(
+        files: [ProjectFile], provider: String, model: String, build: SiteBuild?, changes: FileChanges? = nil,
+        notes: String? = nil
+    ) {
+        self.files = files
+        self.provider = provider
+        self.model = model
+        self.build = build
+        self.changes = changes
+        self.notes = notes
+    }
+
+    init(unchangedBy provider: any LLMProvider, notes: String) {
+        self.init(files: [], provider: provider.name, model: provider.model, build: nil, notes: notes)
+        unchanged = true
+    }
+}
+
+/// What an edit starts from and shows the model.
+struct EditPlan: Sendable {
+    var version: String
+    var number: Int
+    var base: [ProjectFile]
+    var context: EditContext
+    var history: [String]
+    /// The base's build errors, when its build failed.
+    var buildErrors: [GenerationIssue]?
+    var rules: TreeEdit.Rules
+
+    init(_ base: EditBase, prompt: String, maxContextBytes: Int) {
+        version = base.version
+        number = base.number
+        self.base = base.files
+        context = EditContext.select(
+            base.files, prompt: prompt, recentlyChanged: base.recentlyChanged, maxBytes: maxContextBytes)
+        history = base.history
+        buildErrors = base.build == .failed ? base.buildErrors : nil
+        rules = TreeEdit.Rules(base: base.files, omitted: context.omitted)
+    }
 }
 
 /// Runs an operation under a deadline; when the time is up the operation is cancelled and

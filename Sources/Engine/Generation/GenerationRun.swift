@@ -15,23 +15,33 @@ struct Run: Sendable {
     let settings: GenerationSettings
     let mode: GenerationMode
     let brief: AppBrief
+    /// The version being edited; nil for a fresh app.
+    let edit: EditPlan?
     let log: AttemptLog
     let emit: GenerationPipeline.Emit
     let builder: SiteBuilder?
     /// The providers in the order to try them; nil: the configured chain.
     let providers: [String]?
     let logger: Logger
-    /// Files an attempt finished before its stream was cut or failed: the next attempt writes
-    /// only the rest.
-    let kept = Shared<[ProjectFile]>([])
+    /// Writes and deletes an attempt finished before its stream was cut or failed: the next
+    /// attempt does only the rest.
+    let kept = Shared<[FileStreamParser.Operation]>([])
+
+    private var system: String { edit == nil ? Prompts.system : Prompts.editSystem }
+    private var rules: TreeEdit.Rules? { edit?.rules }
 
     func execute(deadline: ContinuousClock.Instant) async throws -> Draft {
-        var messages = [ChatMessage(.user, Prompts.userRequest(brief))]
+        let opening =
+            edit.map {
+                Prompts.editRequest(
+                    brief, version: $0.number, context: $0.context, history: $0.history, buildErrors: $0.buildErrors)
+            } ?? Prompts.userRequest(brief)
+        var messages = [ChatMessage(.user, opening)]
         if mode == .advanced {
             let plan = try await chain.run(providers: providers, deadline: deadline, observe: observe(.plan)) { provider, settings in
                 try await call(provider, settings, CompletionRequest(
-                    system: Prompts.system, messages: [ChatMessage(.user, Prompts.userRequest(brief) + "\n" + Prompts.plan)],
-                    maxTokens: min(2048, self.settings.maxOutputTokens), purpose: .plan, brief: brief)
+                    system: system, messages: [ChatMessage(.user, opening + "\n" + Prompts.plan)],
+                    maxTokens: min(2048, self.settings.maxOutputTokens), purpose: .plan, brief: brief, base: edit?.base)
                 ).text
             }
             messages += [ChatMessage(.assistant, plan.value), ChatMessage(.user, Prompts.afterPlan)]
@@ -43,8 +53,8 @@ struct Run: Sendable {
         return drafted.value
     }
 
-    /// One provider's answer: parsed, continued while cut off, validated, repaired once in
-    /// advanced mode.
+    /// One provider's answer: parsed, continued while cut off, applied to the base (an edit)
+    /// or to nothing, validated with the build, repaired once.
     private func draft(_ provider: any LLMProvider, _ providerSettings: ProviderSettings, _ base: [ChatMessage])
         async throws -> Draft
     {
@@ -52,52 +62,68 @@ struct Run: Sendable {
         var request = base
         if !finished.isEmpty {
             // A failover keeps what the last attempt finished: this one writes the rest.
+            let done = Self.outcome(of: finished)
             request += [
-                ChatMessage(.assistant, finished.map { "<file path=\"\($0.path)\">\n\($0.contents)</file>\n" }.joined()),
-                ChatMessage(.user, Prompts.remaining(finished.map(\.path))),
+                ChatMessage(
+                    .assistant,
+                    done.written.map { "<file path=\"\($0.path)\">\n\($0.contents)</file>\n" }.joined()
+                        + done.deleted.map { "<delete path=\"\($0)\"/>\n" }.joined()),
+                ChatMessage(.user, Prompts.remaining(done.written.map(\.path), deleted: done.deleted)),
             ]
         }
         var parsed = try await answer(provider, providerSettings, request, purpose: .generate)
-        var files = Self.merged(finished, parsed.files)
-        var (issues, build) = try await validate(files)
+        var tree = TreeEdit(edit?.base ?? [])
+        tree.apply(finished, rules: rules)
+        tree.apply(parsed.parser, rules: rules)
+        if let edit, tree.issues.isEmpty, TreeEdit.changes(from: edit.base, to: tree.files).isEmpty {
+            return Draft(unchangedBy: provider, notes: parsed.parser.prose)
+        }
+        var (issues, build) = try await validate(tree)
         try await reportValidation(issues)
         // One repair turn in every mode: the build's errors, like the checks', go back to the
-        // provider that wrote the files.
+        // provider that wrote the files. In an edit it edits the merged tree.
         if !issues.isEmpty {
             let repairMessages = base + [
                 ChatMessage(.assistant, parsed.text), ChatMessage(.user, Prompts.repair(Validators.summary(issues))),
             ]
             parsed = try await answer(provider, providerSettings, repairMessages, purpose: .repair)
-            var byPath = Dictionary(files.map { ($0.path, $0) }, uniquingKeysWith: { $1 })
-            for file in parsed.files where byPath[file.path] == nil { files.append(file) }
-            for file in parsed.files { byPath[file.path] = file }
-            files = files.map { byPath[$0.path]! }
-            (issues, build) = try await validate(files)
+            var repaired = TreeEdit(tree.files)
+            repaired.apply(parsed.parser, rules: rules)
+            tree = repaired
+            (issues, build) = try await validate(tree)
             try await reportValidation(issues)
         }
         guard issues.isEmpty else {
             log.lastIssues = issues
             throw ProviderFailure(.invalidOutput, .fallback, message: "\(issues.count) validation problem(s): \(Validators.summary(Array(issues.prefix(3))))")
         }
-        return Draft(files: files, provider: provider.name, model: provider.model, build: build)
+        let changes = edit.map { TreeEdit.changes(from: $0.base, to: tree.files) }
+        if let changes, changes.isEmpty { return Draft(unchangedBy: provider, notes: parsed.parser.prose) }
+        return Draft(
+            files: tree.files, provider: provider.name, model: provider.model, build: build, changes: changes,
+            notes: parsed.parser.prose.isEmpty ? nil : parsed.parser.prose)
     }
 
-    /// `base` with `changes` over it, in the order files were first written.
-    static func merged(_ base: [ProjectFile], _ changes: [ProjectFile]) -> [ProjectFile] {
-        guard !base.isEmpty else { return changes }
-        var byPath = Dictionary(base.map { ($0.path, $0) }, uniquingKeysWith: { $1 })
-        var order = base.map(\.path)
-        for file in changes {
-            if byPath[file.path] == nil { order.append(file.path) }
-            byPath[file.path] = file
+    /// What a list of operations leaves: the files written last, and the paths deleted last.
+    static func outcome(of operations: [FileStreamParser.Operation]) -> (written: [ProjectFile], deleted: [String]) {
+        var written: [ProjectFile] = []
+        var deleted: [String] = []
+        for operation in operations {
+            written.removeAll { $0.path == operation.path }
+            deleted.removeAll { $0 == operation.path }
+            switch operation {
+            case .write(let file): written.append(file)
+            case .delete(let path): deleted.append(path)
+            }
         }
-        return order.map { byPath[$0]! }
+        return (written, deleted)
     }
 
     /// The checks' issues and, when there is a builder, the build's errors beside them: the
     /// build runs even when a check failed, so one repair turn sees every problem.
-    private func validate(_ files: [ProjectFile]) async throws -> ([ValidationIssue], SiteBuild?) {
-        var issues = await check(files)
+    private func validate(_ tree: TreeEdit) async throws -> ([ValidationIssue], SiteBuild?) {
+        let files = tree.files
+        var issues = tree.issues + (await check(files))
         guard let builder else { return (issues, nil) }
         let build = try await builder.build(files)
         if build.status == .failed { issues += build.errors }
@@ -136,16 +162,16 @@ struct Run: Sendable {
     private func answer(
         _ provider: any LLMProvider, _ providerSettings: ProviderSettings, _ messages: [ChatMessage],
         purpose: CompletionPurpose
-    ) async throws -> (files: [ProjectFile], text: String) {
-        let parser = Shared(FileStreamParser(limits: settings.limits))
+    ) async throws -> (parser: FileStreamParser, text: String) {
+        let parser = Shared(FileStreamParser(limits: settings.limits, edits: edit != nil))
         var text = ""
         var continuations = 0
         var conversation = messages
         var currentPurpose = purpose
         while true {
             let request = CompletionRequest(
-                system: Prompts.system, messages: conversation, maxTokens: settings.maxOutputTokens,
-                purpose: currentPurpose, brief: brief)
+                system: system, messages: conversation, maxTokens: settings.maxOutputTokens,
+                purpose: currentPurpose, brief: brief, base: edit?.base)
             let reply: (text: String, finish: FinishReason, usage: TokenUsage?)
             do {
                 reply = try await call(provider, providerSettings, request) { chunk in
@@ -153,12 +179,12 @@ struct Run: Sendable {
                 }
             } catch let failure as ProviderFailure where purpose == .generate || purpose == .continue {
                 // The files this answer finished survive it; the one open at the cut does not.
-                let done = parser.withLock { $0.files }
-                kept.withLock { $0 = Self.merged($0, done) }
+                let done = parser.withLock { $0.operations }
+                kept.withLock { $0 += done }
                 throw failure
             }
             text += reply.text
-            let (insideFile, openPath) = parser.withLock { ($0.isInsideFile, $0.openPath) }
+            let (insideFile, openPath) = parser.withLock { ($0.isCutOff, $0.openPath) }
             let cut = insideFile || reply.finish == .length
             guard cut else { break }
             guard continuations < settings.maxContinuations else {
@@ -176,14 +202,16 @@ struct Run: Sendable {
             currentPurpose = .continue
         }
         for event in parser.withLock({ $0.finish() }) { try await report(event, provider: provider.name) }
-        let (files, overLimit) = parser.withLock { ($0.files, $0.overLimit) }
-        guard !files.isEmpty else {
-            if let overLimit {
+        let done = parser.withLock { $0 }
+        // An edit may change nothing (its caller decides what that means); a new app may not.
+        guard !(edit == nil ? done.files.isEmpty : done.operations.isEmpty) else {
+            if let overLimit = done.overLimit {
                 throw ProviderFailure(.tooLarge, .fallback, message: "the answer's files were over the limits: \(overLimit)")
             }
+            if edit != nil { return (done, text) }
             throw ProviderFailure(.noFiles, .fallback, message: "the answer contained no <file> blocks")
         }
-        return (files, text)
+        return (done, text)
     }
 
     private func report(_ event: FileStreamParser.Event, provider: String) async throws {
@@ -198,6 +226,12 @@ struct Run: Sendable {
             try await emit(reply)
         case .fileRejected(let path, let reason):
             logger.warning("generated file dropped", metadata: ["path": "\(path)", "reason": "\(reason)"])
+        case .fileDeleted(let path):
+            var reply = GenerationEvent(.file)
+            reply.path = path
+            reply.deleted = true
+            reply.provider = provider
+            try await emit(reply)
         }
     }
 
@@ -293,8 +327,9 @@ struct Run: Sendable {
                 reply.to = to
                 reply.reason = reason
                 reply.message = message
-                let paths = kept.withLock { $0.map(\.path) }
-                if !paths.isEmpty { reply.kept = paths }
+                let paths = kept.withLock { Run.outcome(of: $0) }
+                let all = paths.written.map(\.path) + paths.deleted
+                if !all.isEmpty { reply.kept = all }
             case .skipped(let provider, let model):
                 log.record(
                     provider: provider, model: model, purpose: purpose, outcome: "skipped",

@@ -64,6 +64,12 @@ public struct GenerationStore: Sendable {
         return try await repository.list(project: project, owner: owner, limit: limit)
     }
 
+    /// What an edit of `version` (nil: the current one) starts from; nil when the project has
+    /// no version yet and none was named.
+    func editBase(project: String, owner: String?, version: String?, historyTurns: Int) async throws -> EditBase? {
+        try await repository.editBase(project: project, owner: owner, version: version, historyTurns: historyTurns)
+    }
+
     /// One generation record.
     public func get(_ id: String) async throws -> GenerationRecord {
         try await repository.get(id)

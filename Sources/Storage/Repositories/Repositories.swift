@@ -103,8 +103,11 @@ package struct VersionOrigin: Sendable, Equatable {
     package var generation: String?
     package var provider: String?
     package var model: String?
+    /// The version it was edited from.
+    package var base: String?
 
-    package init(generation: String? = nil, provider: String? = nil, model: String? = nil) {
+    package init(generation: String? = nil, provider: String? = nil, model: String? = nil, base: String? = nil) {
+        self.base = base
         self.generation = generation
         self.provider = provider
         self.model = model
@@ -178,6 +181,37 @@ package protocol GenerationRepository: Sendable {
     /// A project's generations, newest first.
     func list(project: String, owner: String?, limit: Int) async throws -> GenerationList
     func get(_ id: String) async throws -> GenerationRecord
+    /// What an edit of `version` (an id or a number; nil: the current one) starts from: nil
+    /// when `version` is nil and the project has no version yet. Reads only.
+    func editBase(project: String, owner: String?, version: String?, historyTurns: Int) async throws -> EditBase?
+}
+
+/// The version an edit starts from, with what the request tells the model about it.
+package struct EditBase: Sendable {
+    package var version: String
+    package var number: Int
+    package var files: [ProjectFile]
+    /// Its build's status (`none` without one) and errors.
+    package var build: ProjectBuild.Status
+    package var buildErrors: [GenerationIssue]
+    /// Prompts of the completed generations in its ancestry (itself, its base, its base's
+    /// base…), oldest first, at most `historyTurns`.
+    package var history: [String]
+    /// Paths it and its two nearest ancestors changed or added against their own bases.
+    package var recentlyChanged: [String]
+
+    package init(
+        version: String, number: Int, files: [ProjectFile], build: ProjectBuild.Status, buildErrors: [GenerationIssue],
+        history: [String], recentlyChanged: [String]
+    ) {
+        self.version = version
+        self.number = number
+        self.files = files
+        self.build = build
+        self.buildErrors = buildErrors
+        self.history = history
+        self.recentlyChanged = recentlyChanged
+    }
 }
 
 package struct GenerationStartRequest: Sendable {
@@ -189,13 +223,20 @@ package struct GenerationStartRequest: Sendable {
     package var idempotencyKey: String?
     /// The provider the caller asked to start with.
     package var provider: String?
+    /// `base_version` as the caller gave it, and `fresh`: with the rest, what an idempotency
+    /// key is bound to.
+    package var requestedBase: String?
+    package var fresh: Bool
     /// The id the generation gets when it starts.
     package var generation: String
 
     package init(
         project: String, owner: String?, prompt: String, mode: GenerationMode, price: Int, idempotencyKey: String?,
-        provider: String? = nil, generation: String = Identifiers.make("g")
+        provider: String? = nil, requestedBase: String? = nil, fresh: Bool = false,
+        generation: String = Identifiers.make("g")
     ) {
+        self.requestedBase = requestedBase
+        self.fresh = fresh
         self.provider = provider
         self.project = project
         self.owner = owner
@@ -225,11 +266,18 @@ package struct GenerationSuccess: Sendable {
     package var attempts: [GenerationAttempt]
     package var durationMs: Int
     package var build: VersionBuild?
+    /// The version an edit started from, and what it changed; nil on a fresh generation.
+    package var base: (version: String, number: Int, changes: FileChanges)?
+    /// What the answer said outside its files.
+    package var notes: String?
 
     package init(
         generation: String, project: String, hold: String, files: [ProjectFile], provider: String, model: String,
-        usage: GenerationUsage, attempts: [GenerationAttempt], durationMs: Int, build: VersionBuild? = nil
+        usage: GenerationUsage, attempts: [GenerationAttempt], durationMs: Int, build: VersionBuild? = nil,
+        base: (version: String, number: Int, changes: FileChanges)? = nil, notes: String? = nil
     ) {
+        self.notes = notes
+        self.base = base
         self.build = build
         self.generation = generation
         self.project = project

@@ -27,11 +27,12 @@ struct SQLiteGenerations: GenerationRepository {
                     throw EngineError.invalid("idempotency_key", "idempotency_key must be 1 to 255 bytes")
                 }
                 if let row = try Row.fetchOne(
-                    db.cachedStatement(sql: "SELECT id, project_id, prompt, mode, status, requested_provider FROM generations WHERE user_id = ? AND idempotency_key = ?"),
+                    db.cachedStatement(sql: "SELECT id, project_id, prompt, mode, status, requested_provider, requested_base, fresh FROM generations WHERE user_id = ? AND idempotency_key = ?"),
                     arguments: [project.user, key])
                 {
                     guard row["project_id"] == request.project, row["prompt"] == request.prompt,
-                        row["mode"] == request.mode.rawValue, (row["requested_provider"] as String?) == request.provider
+                        row["mode"] == request.mode.rawValue, (row["requested_provider"] as String?) == request.provider,
+                        (row["requested_base"] as String?) == request.requestedBase, (row["fresh"] as Bool) == request.fresh
                     else { throw EngineError.conflict("idempotency_key \(key) was already used with other parameters") }
                     if row["status"] == "completed" { return .replay(try Self.result(db, row["id"])) }
                     throw EngineError.conflict("a generation with idempotency_key \(key) is still running")
@@ -45,11 +46,11 @@ struct SQLiteGenerations: GenerationRepository {
             let stamp = Timestamps.string(now)
             try db.cachedStatement(sql: """
                     INSERT INTO generations(id, project_id, user_id, mode, prompt, status, idempotency_key, hold_id,
-                        credits_held, started_at, requested_provider)
-                    VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)
+                        credits_held, started_at, requested_provider, requested_base, fresh)
+                    VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)
                     """).execute(arguments: [
                     id, project.id, project.user, request.mode.rawValue, request.prompt, request.idempotencyKey,
-                    hold.id, request.price, stamp, request.provider,
+                    hold.id, request.price, stamp, request.provider, request.requestedBase, request.fresh,
                 ])
             try db.cachedStatement(sql: "UPDATE projects SET status = 'generating', updated_at = ? WHERE id = ?").execute(arguments: [stamp, project.id])
             return .started(id: id, hold: hold, project: project)
@@ -60,26 +61,34 @@ struct SQLiteGenerations: GenerationRepository {
         try await writer.write { db in
             let version = try SQLiteVersions.insert(
                 db, project: success.project, owner: nil, files: success.files,
-                origin: VersionOrigin(generation: success.generation, provider: success.provider, model: success.model),
+                origin: VersionOrigin(
+                    generation: success.generation, provider: success.provider, model: success.model,
+                    base: success.base?.version),
                 build: success.build, now: now)
             let hold = try SQLiteLedger.finish(db, hold: success.hold, settleFor: nil, now: now)
             try db.cachedStatement(sql: """
                     UPDATE generations SET status = 'completed', version_id = ?, provider = ?, model = ?,
-                        credits_charged = ?, input_tokens = ?, output_tokens = ?, finished_at = ?, duration_ms = ?
+                        credits_charged = ?, input_tokens = ?, output_tokens = ?, finished_at = ?, duration_ms = ?, notes = ?
                     WHERE id = ?
                     """).execute(arguments: [
                     version.id, success.provider, success.model, hold.charged ?? 0, success.usage.inputTokens,
-                    success.usage.outputTokens, Timestamps.string(now), success.durationMs, success.generation,
+                    success.usage.outputTokens, Timestamps.string(now), success.durationMs, success.notes,
+                    success.generation,
                 ])
             try Self.insertAttempts(db, success.generation, success.attempts)
             // What `result` would read back, from what was just written; paths in SQLite's
             // byte order, as its ORDER BY gives them to a replay.
-            return GenerationResult(
+            var result = GenerationResult(
                 generation: success.generation, project: success.project, version: version.id,
                 versionNumber: version.number, provider: success.provider, model: success.model,
                 files: success.files.map(\.path).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) },
                 creditsCharged: hold.charged ?? 0, usage: success.usage, attempts: success.attempts.count,
                 durationMs: success.durationMs)
+            result.baseVersion = success.base?.version
+            result.baseVersionNumber = success.base?.number
+            result.changes = success.base?.changes
+            result.notes = success.notes
+            return result
         }
     }
 
@@ -117,6 +126,49 @@ struct SQLiteGenerations: GenerationRepository {
 
     func get(_ id: String) async throws -> GenerationRecord {
         try await pool.read { db in try Self.record(db, id) }
+    }
+
+    func editBase(project: String, owner: String?, version: String?, historyTurns: Int) async throws -> EditBase? {
+        try await pool.read { db in
+            let loaded = try SQLiteProjects.load(db, project, owner: owner)
+            if version == nil && loaded.currentVersion == nil { return nil }
+            let id = try SQLiteVersions.resolve(db, project: project, owner: owner, version: version)
+            let files = try Row.fetchAll(
+                db.cachedStatement(sql: "SELECT f.path, b.data FROM version_files f JOIN blobs b ON b.hash = f.hash WHERE f.version_id = ? ORDER BY f.path"),
+                arguments: [id]
+            ).map { ProjectFile(path: $0[0], bytes: $0[1] as Data) }
+            let build = try SQLiteVersions.loadBuild(db, project: project, version: id)
+            // The ancestry, nearest first: each version's prompt (a restore has none) and base.
+            var history: [String] = []
+            var recentlyChanged: [String] = []
+            var seen = Set<String>()
+            var next: String? = id
+            var depth = 0
+            while let current = next, seen.insert(current).inserted, history.count < historyTurns || depth < 3 {
+                guard
+                    let row = try Row.fetchOne(
+                        db.cachedStatement(sql: """
+                            SELECT v.base_version, g.prompt FROM versions v
+                            LEFT JOIN generations g ON g.id = v.generation AND g.status = 'completed'
+                            WHERE v.id = ?
+                            """), arguments: [current])
+                else { break }
+                if let prompt: String = row["prompt"], history.count < historyTurns { history.append(prompt) }
+                let base: String? = row["base_version"]
+                if depth < 3, let base {
+                    let changes = try SQLiteVersions.changes(db, from: base, to: current)
+                    for path in changes.changed + changes.added where !recentlyChanged.contains(path) {
+                        recentlyChanged.append(path)
+                    }
+                }
+                depth += 1
+                next = base
+            }
+            let number = try Int.fetchOne(db.cachedStatement(sql: "SELECT number FROM versions WHERE id = ?"), arguments: [id]) ?? 0
+            return EditBase(
+                version: id, number: number, files: files, build: build.status, buildErrors: build.errors,
+                history: history.reversed(), recentlyChanged: recentlyChanged)
+        }
     }
 
     // MARK: Inside a transaction
@@ -176,8 +228,10 @@ struct SQLiteGenerations: GenerationRepository {
             let row = try Row.fetchOne(
                 db.cachedStatement(sql: """
                     SELECT g.project_id, g.version_id, g.provider, g.model, g.credits_charged, g.input_tokens,
-                        g.output_tokens, g.duration_ms, v.number
-                    FROM generations g JOIN versions v ON v.id = g.version_id WHERE g.id = ?
+                        g.output_tokens, g.duration_ms, g.notes, v.number, v.base_version, b.number AS base_number
+                    FROM generations g JOIN versions v ON v.id = g.version_id
+                        LEFT JOIN versions b ON b.id = v.base_version
+                    WHERE g.id = ?
                     """), arguments: [id])
         else { throw EngineError.notFound("generation", id) }
         let version: String = row["version_id"]
@@ -185,11 +239,18 @@ struct SQLiteGenerations: GenerationRepository {
             db.cachedStatement(sql: "SELECT path FROM version_files WHERE version_id = ? ORDER BY path"), arguments: [version])
         let attempts = try Int.fetchOne(
             db.cachedStatement(sql: "SELECT COUNT(*) FROM generation_attempts WHERE generation_id = ?"), arguments: [id]) ?? 0
-        return GenerationResult(
+        var result = GenerationResult(
             generation: id, project: row["project_id"], version: version, versionNumber: row["number"],
             provider: row["provider"] ?? "", model: row["model"] ?? "", files: files, creditsCharged: row["credits_charged"],
             usage: GenerationUsage(inputTokens: row["input_tokens"], outputTokens: row["output_tokens"]),
             attempts: attempts, durationMs: row["duration_ms"] ?? 0)
+        result.notes = row["notes"]
+        if let base: String = row["base_version"] {
+            result.baseVersion = base
+            result.baseVersionNumber = row["base_number"]
+            result.changes = try SQLiteVersions.changes(db, from: base, to: version)
+        }
+        return result
     }
 
     static func record(_ db: GRDB.Database, _ id: String) throws -> GenerationRecord {

@@ -129,10 +129,10 @@ struct SQLiteVersions: VersionRepository {
                 ?? 0) + 1
         let id = Identifiers.make("v")
         try db.cachedStatement(sql: """
-                INSERT INTO versions(id, project_id, number, generation, provider, model, files, bytes, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO versions(id, project_id, number, generation, provider, model, files, bytes, created_at, base_version)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """).execute(arguments: [
-                id, project, number, origin.generation, origin.provider, origin.model, files.count, bytes, now,
+                id, project, number, origin.generation, origin.provider, origin.model, files.count, bytes, now, origin.base,
             ])
         // Each distinct content is stored once (a file carried over from an earlier version costs
         // a reference), as a BLOB read back by length: text bound as a C string would end at its
@@ -147,9 +147,7 @@ struct SQLiteVersions: VersionRepository {
         }
         if let build { try insertBuild(db, version: id, build: build, now: now) }
         try db.cachedStatement(sql: "UPDATE projects SET current_version = ?, status = 'completed', updated_at = ? WHERE id = ?").execute(arguments: [id, now, project])
-        return VersionSummary(
-            id: id, project: project, number: number, generation: origin.generation, provider: origin.provider,
-            model: origin.model, files: files.count, bytes: bytes, createdAt: now, current: true)
+        return try summary(db, id, current: id)
     }
 
     /// A version's build and its files, each file's bytes stored once by content.
@@ -209,9 +207,35 @@ struct SQLiteVersions: VersionRepository {
                     FROM versions v LEFT JOIN generations g ON g.id = v.generation WHERE v.id = ?
                     """), arguments: [id])
         else { throw EngineError.notFound("version", id) }
+        let base: String? = row["base_version"]
         return VersionSummary(
             id: id, project: row["project_id"], number: row["number"], generation: row["generation"],
             provider: row["provider"], model: row["model"], files: row["files"], bytes: row["bytes"],
-            createdAt: row["created_at"], current: id == current, baseVersion: row["base_version"], prompt: row["prompt"])
+            createdAt: row["created_at"], current: id == current, baseVersion: base, prompt: row["prompt"],
+            changes: try base.map { try changes(db, from: $0, to: id).counts })
+    }
+
+    /// How version `to` differs from version `from`, by path and content hash.
+    static func changes(_ db: GRDB.Database, from: String, to: String) throws -> FileChanges {
+        let rows = try Row.fetchAll(
+            db.cachedStatement(sql: """
+                SELECT t.path, CASE WHEN f.hash IS NULL THEN 'added' ELSE 'changed' END
+                FROM version_files t LEFT JOIN version_files f ON f.version_id = ?1 AND f.path = t.path
+                WHERE t.version_id = ?2 AND (f.hash IS NULL OR f.hash != t.hash)
+                UNION ALL
+                SELECT f.path, 'deleted' FROM version_files f
+                WHERE f.version_id = ?1 AND NOT EXISTS (SELECT 1 FROM version_files t WHERE t.version_id = ?2 AND t.path = f.path)
+                ORDER BY 1
+                """), arguments: [from, to])
+        var changes = FileChanges()
+        for row in rows {
+            let path: String = row[0]
+            switch row[1] as String {
+            case "added": changes.added.append(path)
+            case "deleted": changes.deleted.append(path)
+            default: changes.changed.append(path)
+            }
+        }
+        return changes
     }
 }

@@ -172,6 +172,9 @@ struct ConfigurationLoader {
             try values.int("generation.max_output_tokens", in: 256...1_000_000) ?? c.generation.maxOutputTokens
         c.generation.maxPromptBytes =
             try values.int("generation.max_prompt_bytes", in: 1...1_000_000) ?? c.generation.maxPromptBytes
+        c.generation.contextMaxBytes =
+            try values.int("generation.context_max_bytes", in: 1_000...20_000_000) ?? c.generation.contextMaxBytes
+        c.generation.historyTurns = try values.int("generation.history_turns", in: 0...100) ?? c.generation.historyTurns
         if let chain = c.generation.chain, chain.isEmpty {
             throw ConfigurationError(key: "generation.chain", problem: "must name at least one provider")
         }

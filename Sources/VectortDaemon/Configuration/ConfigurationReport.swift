@@ -45,6 +45,8 @@ extension DaemonConfiguration {
             ("generation.max_continuations", String(generation.maxContinuations)),
             ("generation.max_output_tokens", String(generation.maxOutputTokens)),
             ("generation.max_prompt_bytes", String(generation.maxPromptBytes)),
+            ("generation.context_max_bytes", String(generation.contextMaxBytes)),
+            ("generation.history_turns", String(generation.historyTurns)),
             ("webhook.listen", webhook.listen.isEmpty ? "(disabled)" : webhook.listen),
             ("webhook.path", webhook.path),
             ("stripe.api_base", stripe.apiBase),

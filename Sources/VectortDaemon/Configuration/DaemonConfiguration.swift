@@ -85,6 +85,10 @@ struct DaemonConfiguration: Sendable, Equatable {
         var maxContinuations = 2
         var maxOutputTokens = 16_384
         var maxPromptBytes = 32_768
+        /// An edit shows the base version's files up to this many bytes.
+        var contextMaxBytes = 200_000
+        /// Earlier prompts an edit carries.
+        var historyTurns = 6
     }
 
     struct Webhook: Sendable, Equatable {

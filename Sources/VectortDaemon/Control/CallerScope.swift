@@ -37,6 +37,11 @@ extension Parameters {
         return value
     }
 
+    /// An optional version parameter other than `version`.
+    func versionNamedIfGiven(_ name: String) throws -> String? {
+        try optionalVersion(name)
+    }
+
     private func optionalVersion(_ name: String) throws -> String? {
         switch values[name] {
         case nil: return nil

@@ -20,8 +20,10 @@ enum GenerationMethods {
                     ParameterDescriptor("mode", .string, "quick (default) or advanced"),
                     ParameterDescriptor("idempotency_key", .string, "the same key returns the first completed result"),
                     ParameterDescriptor("provider", .string, "a configured provider to try first, then the chain without it"),
+                    ParameterDescriptor("base_version", .any, "the version to edit, id or number (default: the current one)"),
+                    ParameterDescriptor("fresh", .bool, "start from nothing even when the project has a version"),
                 ],
-                summary: "Generates the project's files as a new version; streams progress events with more."),
+                summary: "Edits the project's current version (or writes a new app) as a new version; streams progress events with more."),
             .onLoop { context, p, replies in
                 let modeText = p.string("mode") ?? GenerationMode.quick.rawValue
                 guard let mode = GenerationMode(rawValue: modeText) else {
@@ -30,7 +32,8 @@ enum GenerationMethods {
                 return try await pipeline.generate(
                     GenerationPipeline.Request(
                         project: p.required("project"), owner: p.owner(context), prompt: p.required("prompt"), mode: mode,
-                        idempotencyKey: p.string("idempotency_key"), provider: p.string("provider")),
+                        idempotencyKey: p.string("idempotency_key"), provider: p.string("provider"),
+                        baseVersion: p.versionNamedIfGiven("base_version"), fresh: p.bool("fresh") ?? false),
                     emit: { event in try await replies.yield(event) })
             })
         table.register(

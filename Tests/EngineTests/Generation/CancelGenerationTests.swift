@@ -90,7 +90,7 @@ struct CancelGenerationTests {
             #expect(fallback.kept == app[..<12].map(\.path))
             // The second provider was shown the finished files and asked for the rest only.
             let asked = try #require(secondary.requests.first?.messages)
-            #expect(asked.last?.text.contains("Write only the files that are still missing") == true)
+            #expect(asked.last?.text.contains("Write only what is still missing") == true)
             #expect(asked.dropLast().last?.text.contains(app[11].path) == true)
             #expect(asked.dropLast().last?.text.contains(app[12].path) == false, "the file open at the cut is dropped")
             #expect(try await h.balance(user) == 8)

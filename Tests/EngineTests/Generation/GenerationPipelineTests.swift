@@ -133,7 +133,7 @@ struct GenerationPipelineTests {
             #expect(primary.calls == 2)
             #expect(await h.registry.list().providers.first?.state == "open")
 
-            let result = try await h.generate(project)
+            let result = try await h.generate(project, fresh: true)
             #expect(result.provider == "secondary")
             #expect(primary.calls == 2, "an open breaker must not let a call through")
             let record = try await h.pipeline.store.get(result.generation)

@@ -129,11 +129,13 @@ struct PipelineHarness: Sendable {
 
     func generate(
         _ project: String, owner: String? = nil, prompt: String = "a shop for handmade soap", mode: GenerationMode = .quick,
-        key: String? = nil
+        key: String? = nil, base: String? = nil, fresh: Bool = false
     ) async throws -> GenerationResult {
         let events = events
         return try await pipeline.generate(
-            GenerationPipeline.Request(project: project, owner: owner, prompt: prompt, mode: mode, idempotencyKey: key),
+            GenerationPipeline.Request(
+                project: project, owner: owner, prompt: prompt, mode: mode, idempotencyKey: key, baseVersion: base,
+                fresh: fresh),
             emit: { events.append($0) })
     }
 
