@@ -40,7 +40,7 @@ extension FileStreamParser {
     enum OpeningTag: Equatable {
         case incomplete
         case notFileTag
-        case selfClosing(path: String?)
+        case selfClosing(path: String?, end: Int)
         case opened(path: String?, end: Int)
     }
 
@@ -61,7 +61,7 @@ extension FileStreamParser {
             case ASCII.slash:
                 guard i + 1 < bytes.endIndex else { return .incomplete }
                 guard bytes[i + 1] == ASCII.greater else { return .notFileTag }
-                return .selfClosing(path: path)
+                return .selfClosing(path: path, end: i + 2)
             default:
                 break
             }

@@ -255,7 +255,7 @@ public struct FileStreamParser: Sendable {
                 if terminated && tag.count <= 4096 { openingTag = tag }
             case .opened(let path?, let end):
                 openTagBlock(path: path, rest: tag[end...], terminated: terminated, atEnd: atEnd)
-            case .selfClosing(let path):
+            case .selfClosing(let path, _):
                 noteSelfClosing(path)
             case .opened(nil, _), .notFileTag:
                 break
@@ -274,7 +274,7 @@ public struct FileStreamParser: Sendable {
                 case .opened(let path?, let end):
                     openTagBlock(path: path, rest: line[end...], terminated: terminated, atEnd: atEnd)
                     return
-                case .selfClosing(let path):
+                case .selfClosing(let path, _):
                     noteSelfClosing(path)
                 case .opened(nil, _), .notFileTag:
                     break
@@ -400,7 +400,8 @@ public struct FileStreamParser: Sendable {
         else { return false }
         let rawPath: String
         switch Self.parseOpeningTag(text, at: text.startIndex, nameLength: Self.deleteTag.count) {
-        case .selfClosing(let path?):
+        case .selfClosing(let path?, let end):
+            guard Self.trimmed(text[end...]).isEmpty else { return false }
             rawPath = path
         case .opened(let path?, let end):
             let rest = Self.trimmed(text[end...])

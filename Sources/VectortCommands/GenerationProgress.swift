@@ -35,11 +35,23 @@ enum GenerationProgress {
                 ["duration", QuantityDisplay.duration(milliseconds: result.durationMs)],
             ] + (result.build.map { build in
                 [["build", "\(build.status.rawValue), \(build.files.count) files in \(QuantityDisplay.duration(milliseconds: build.durationMs ?? 0))"]]
-            } ?? [])
+            } ?? []) + GenerationProgress.changeRows(result) + (result.notes.map { [["notes", QuantityDisplay.truncated($0, to: 300)]] } ?? [])
+            let verb = result.baseVersionNumber.map { "edited version \($0) of \(result.project) into" } ?? "generated \(result.project)"
             return Output.lines(
-                "generated \(result.project) version \(result.versionNumber) (\(result.version))",
+                "\(verb) version \(result.versionNumber) (\(result.version))",
                 Output.table(rows, indent: "  "))
         }
+    }
+
+    /// An edit's changed, added and deleted files, a row each that has any.
+    static func changeRows(_ result: GenerationResult) -> [[String]] {
+        guard let changes = result.changes else { return [] }
+        var rows: [[String]] = []
+        for (name, paths) in [("changed", changes.changed), ("added", changes.added), ("deleted", changes.deleted)]
+        where !paths.isEmpty {
+            rows.append([name, paths.joined(separator: ", ")])
+        }
+        return rows.isEmpty ? [["changes", "none"]] : rows
     }
 
     /// The lines of one event; an event this client does not know is shown by its name.
@@ -58,7 +70,12 @@ enum GenerationProgress {
                 event.mode?.rawValue, event.creditsHeld.map { "\($0) credits held" },
             ].compactMap { $0 }
             let suffix = details.isEmpty ? "" : " (\(details.joined(separator: ", ")))"
-            return ["generation \(event.generation ?? "") started\(suffix)"]
+            guard let base = event.baseVersionNumber else { return ["generation \(event.generation ?? "") started\(suffix)"] }
+            var lines = ["editing version \(base): generation \(event.generation ?? "") started\(suffix)"]
+            if let omitted = event.contextOmitted, !omitted.isEmpty {
+                lines.append("  left out of the request for size: \(omitted.joined(separator: ", "))")
+            }
+            return lines
         case .attempt:
             var details = ["attempt \(event.attempt ?? 1)"]
             if let purpose = event.purpose, purpose != "generate" { details.append(purpose) }
@@ -73,6 +90,7 @@ enum GenerationProgress {
         case .continue:
             return ["  continuing (cut off\(event.path.map { " in \($0)" } ?? ""))"]
         case .file:
+            if event.deleted == true { return ["  - \(event.path ?? "?") (deleted)"] }
             let size = event.bytes.map { " (\(QuantityDisplay.bytes($0)))" } ?? ""
             return ["  + \(event.path ?? "?")\(size)"]
         case .validation:
@@ -97,6 +115,9 @@ enum GenerationProgress {
         if let issues = try? error.details["issues"]?.decode(as: [GenerationIssue].self), !issues.isEmpty {
             lines.append("  issues:")
             lines += issueLines(issues, indent: "    ")
+        }
+        if error.name == .nothingChanged, let notes = error.details["notes"]?.stringValue {
+            lines.append("  provider said: \(notes)")
         }
         if let retry = error.details["retry_after_seconds"], let seconds = try? retry.decode(as: Double.self) {
             lines.append("  retry after \(QuantityDisplay.seconds(seconds))")

@@ -48,13 +48,19 @@ extension Projects {
 
 extension VersionList: CommandResult {
     var text: String {
+        let numbers = Dictionary(versions.map { ($0.id, $0.number) }, uniquingKeysWith: { $1 })
         let rows = versions.map { version -> [String] in
-            let source = [version.generation, version.provider, version.model].compactMap { $0 }
+            let source = [version.provider, version.model].compactMap { $0 }
+            let base = version.baseVersion.map { numbers[$0].map(String.init) ?? $0 } ?? "-"
+            let changes = version.changes.map { "~\($0.changed) +\($0.added) -\($0.deleted)" } ?? "new"
+            let origin = version.generation == nil && version.baseVersion != nil ? "restored" : source.joined(separator: " ")
             return [
                 (version.current ? "*" : " ") + String(version.number), version.id, String(version.files),
-                String(version.bytes), version.createdAt, source.joined(separator: " "),
+                String(version.bytes), version.createdAt, base, changes, origin,
+                version.prompt.map { QuantityDisplay.truncated($0, to: 50) } ?? "",
             ]
         }
-        return Output.lines(Output.table([[" #", "ID", "FILES", "BYTES", "CREATED", "SOURCE"]] + rows))
+        return Output.lines(
+            Output.table([[" #", "ID", "FILES", "BYTES", "CREATED", "BASE", "CHANGES", "SOURCE", "PROMPT"]] + rows))
     }
 }
