@@ -130,6 +130,20 @@ public struct WireJSONWriter {
     }
 }
 
+extension WireJSONWriter {
+    /// `"key": ["a", "b"]`, or nothing when `values` is nil.
+    mutating func strings(_ key: StaticString, _ values: [String]?) {
+        guard let values else { return }
+        self.key(key)
+        beginArray()
+        for value in values {
+            element()
+            string(value)
+        }
+        endArray()
+    }
+}
+
 extension GenerationEvent: WireJSONWritable {
     /// Keys in sorted order, as `WireCoding.encoder` writes them. A retry's `delay_seconds` is
     /// left to the encoder, whose number formatting is the reference.
@@ -137,8 +151,12 @@ extension GenerationEvent: WireJSONWritable {
         guard delaySeconds == nil else { return false }
         writer.beginObject()
         writer.member("attempt", attempt)
+        writer.member("base_version", baseVersion)
+        writer.member("base_version_number", baseVersionNumber)
         writer.member("bytes", bytes)
+        writer.strings("context_omitted", contextOmitted)
         writer.member("credits_held", creditsHeld)
+        writer.member("deleted", deleted)
         writer.member("event", event.rawValue)
         writer.member("generation", generation)
         if let issues {
@@ -156,15 +174,7 @@ extension GenerationEvent: WireJSONWritable {
             }
             writer.endArray()
         }
-        if let kept {
-            writer.key("kept")
-            writer.beginArray()
-            for path in kept {
-                writer.element()
-                writer.string(path)
-            }
-            writer.endArray()
-        }
+        writer.strings("kept", kept)
         writer.member("message", message)
         writer.member("mode", mode?.rawValue)
         writer.member("model", model)
