@@ -343,6 +343,15 @@ enum StreamingHTTPLoad {
 /// The fixed answer: a static app whose 30 files all pass the daemon's validators.
 enum BenchApp {
     static func answer(files count: Int) -> String {
+        "Here is the app.\n" + blocks(files(count))
+    }
+
+    static func blocks(_ files: [(String, String)]) -> String {
+        files.map { "<file path=\"\($0.0)\">\n\($0.1)</file>\n" }.joined()
+    }
+
+    /// A static catalogue: a page, a stylesheet, a script and JSON items up to `count` files.
+    static func files(_ count: Int) -> [(String, String)] {
         var files: [(String, String)] = [
             (
                 "index.html",
@@ -374,6 +383,6 @@ enum BenchApp {
                 ))
             index += 1
         }
-        return "Here is the app.\n" + files.map { "<file path=\"\($0.0)\">\n\($0.1)</file>\n" }.joined()
+        return files
     }
 }
