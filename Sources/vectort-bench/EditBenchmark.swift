@@ -37,6 +37,9 @@ struct EditBenchmark: AsyncParsableCommand {
     @Option(help: "The vectortd binary (default: next to this benchmark).")
     var daemon: String = Binaries.vectortd
 
+    @Flag(inversion: .prefixedNo, help: "Build each version with esbuild (build.enabled), as a default daemon does.")
+    var build = true
+
     static let key = "sk-bench-\(UUID().uuidString.prefix(12))"
 
     func run() async throws {
@@ -45,7 +48,7 @@ struct EditBenchmark: AsyncParsableCommand {
         let interval = Duration.microseconds(Int64(intervalMs * 1000))
         print(
             "vectort-bench edit: \(edits) edits of a \(app.count)-file app (\(appAnswer.utf8.count / 1024) KB), "
-                + "two files each, answers in \(chunks) chunks \(intervalMs) ms apart")
+                + "two files each, answers in \(chunks) chunks \(intervalMs) ms apart, builds \(build ? "on" : "off")")
         let fake = try await FakeLLMServer.start(.openai, apiKey: Self.key, defaultScript: .answer(appAnswer))
         defer { Task { try? await fake.shutdown() } }
 
@@ -56,6 +59,8 @@ struct EditBenchmark: AsyncParsableCommand {
               level: warning
             credits:
               free_on_signup: 100000
+            build:
+              enabled: \(build)
             generation:
               chain: [openai]
             providers:
