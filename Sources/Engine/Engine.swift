@@ -1,3 +1,4 @@
+public import AsyncHTTPClient
 import Foundation
 public import Build
 public import Logging
@@ -78,6 +79,16 @@ public struct Engine: Sendable {
         self.generations = GenerationStore(repository: storage.generations, now: now)
         self.exporter = ZipExporter(versions: versions)
         self.storage = storage
+    }
+
+    /// Payments over this engine's storage, calling Stripe through `http`.
+    public func payments(
+        http: HTTPClient, settings: @escaping @Sendable () -> PaymentSettings, clock: any VectortClock = SystemClock(),
+        logger: Logger
+    ) -> Payments {
+        Payments(
+            repository: storage.payments, users: storage.users, http: http, settings: settings, now: { clock.date },
+            logger: logger)
     }
 
     /// Runs the backend's writes until `stop()`; every request queued before then is answered.

@@ -28,6 +28,24 @@ public struct ServiceInfo: Sendable, Codable, Hashable {
     public var pid: Int?
     /// Whether versions are built, and with which esbuild (an addition to version 1).
     public var builds: Builds?
+    /// Whether credits can be bought (a Stripe key is configured) and webhooks verified (an
+    /// addition to version 1).
+    public var payments: Payments?
+
+    public struct Payments: Sendable, Codable, Hashable {
+        public var enabled: Bool
+        public var webhookSecrets: Int
+
+        public init(enabled: Bool, webhookSecrets: Int) {
+            self.enabled = enabled
+            self.webhookSecrets = webhookSecrets
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case enabled
+            case webhookSecrets = "webhook_secrets"
+        }
+    }
 
     /// `build.enabled` and the esbuild it found.
     public struct Builds: Sendable, Codable, Hashable {
@@ -42,8 +60,9 @@ public struct ServiceInfo: Sendable, Codable, Hashable {
 
     public init(
         product: String, version: String, protocol: Int, interfaces: [String], listeners: Listeners,
-        startedAt: String, role: Role, pid: Int? = nil, builds: Builds? = nil
+        startedAt: String, role: Role, pid: Int? = nil, builds: Builds? = nil, payments: Payments? = nil
     ) {
+        self.payments = payments
         self.builds = builds
         self.product = product
         self.version = version
@@ -56,7 +75,7 @@ public struct ServiceInfo: Sendable, Codable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case product, version, `protocol`, interfaces, listeners, role, pid, builds
+        case product, version, `protocol`, interfaces, listeners, role, pid, builds, payments
         case startedAt = "started_at"
     }
 }

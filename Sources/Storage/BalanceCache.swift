@@ -37,7 +37,9 @@ package struct BalanceRows: Sendable, Equatable {
         var result: [CreditBucket: Int] = [:]
         for (bucket, balance) in buckets {
             if bucket == .monthly, let expires = monthlyExpiresAt, expires <= stamp { continue }
-            result[bucket] = max(0, balance)
+            // A bucket is below zero only when a refund or dispute took back credits already
+            // spent; it shows, and counts against the total.
+            result[bucket] = balance
         }
         return result
     }

@@ -56,9 +56,60 @@ enum Migrations {
                 ALTER TABLE generations ADD COLUMN notes TEXT;
                 """)
         }
+        migrator.registerMigration("0011-payments") { db in
+            try db.execute(sql: payments)
+        }
         return migrator
     }
 }
+
+/// Purchases through Stripe Checkout and every Stripe event received, each recorded with its
+/// effect in one transaction. An event id is recorded once: a repeat changes nothing.
+private let payments = """
+    CREATE TABLE payments (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES users(id),
+        package TEXT NOT NULL,
+        credits INTEGER NOT NULL CHECK (credits > 0),
+        amount_minor INTEGER NOT NULL CHECK (amount_minor > 0),
+        currency TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status = 'pending' OR status = 'paid' OR status = 'failed' OR status = 'expired'
+            OR status = 'refunded' OR status = 'partially_refunded' OR status = 'disputed'),
+        checkout_session TEXT UNIQUE,
+        checkout_url TEXT,
+        payment_intent TEXT,
+        awaiting_payment INTEGER NOT NULL DEFAULT 0,
+        idempotency_key TEXT,
+        success_url TEXT NOT NULL,
+        cancel_url TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        paid_at TEXT,
+        expires_at TEXT NOT NULL,
+        credits_granted INTEGER NOT NULL DEFAULT 0,
+        credits_reversed INTEGER NOT NULL DEFAULT 0,
+        amount_refunded INTEGER NOT NULL DEFAULT 0,
+        dispute_reversed INTEGER,
+        UNIQUE (user_id, idempotency_key)
+    );
+    CREATE INDEX payments_by_user ON payments(user_id, id);
+    CREATE INDEX payments_by_intent ON payments(payment_intent);
+    CREATE INDEX payments_pending ON payments(expires_at) WHERE status = 'pending';
+    CREATE TABLE stripe_events (
+        id TEXT PRIMARY KEY,
+        type TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        received_at TEXT NOT NULL,
+        source TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        payment_id TEXT REFERENCES payments(id),
+        payment_intent TEXT,
+        fact TEXT NOT NULL,
+        body BLOB NOT NULL
+    );
+    CREATE INDEX stripe_events_by_payment ON stripe_events(payment_id);
+    CREATE INDEX stripe_events_unmatched ON stripe_events(payment_intent) WHERE outcome = 'unmatched';
+    CREATE INDEX stripe_events_by_created ON stripe_events(created);
+    """
 
 /// Generation records and every provider call each one made. A generation claims its
 /// idempotency key while it runs and keeps it only if it completes.

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Build
 import Engine
 import Foundation
@@ -97,6 +98,13 @@ struct Daemon {
         let controlLoop = group.next()
         let controlPath = activation.control.flatMap(ControlServer.socketPath(of:)) ?? paths.socket
 
+        let stripeHTTP = HTTPClient(
+            eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
+            configuration: HTTPClient.Configuration(timeout: .init(connect: .seconds(5), read: .seconds(20))))
+        let paymentSettings = Locked(Self.paymentSettings(configuration, secrets, packages: packages))
+        let payments = engine.payments(http: stripeHTTP, settings: { paymentSettings.value }, logger: logger)
+        let webhookAddress = Locked<String?>(nil)
+
         let stateBox = StateBox()
         let health = HealthMonitor(
             engine: engine, controlLoop: controlLoop,
@@ -107,6 +115,7 @@ struct Daemon {
             apply: { newConfiguration, newSecrets in
                 stateBox.state?.settings = Self.controlSettings(newConfiguration, connectionRoom: connectionRoom)
                 generationSettings.value = Self.generationSettings(newConfiguration)
+                paymentSettings.value = Self.paymentSettings(newConfiguration, newSecrets, packages: packages)
                 await registry.configure(
                     providers: fleet.providers(newConfiguration, newSecrets), chain: fleet.chain(newConfiguration, newSecrets))
             },
@@ -119,9 +128,13 @@ struct Daemon {
             into: &methods,
             identity: DaemonIdentity(
                 version: vectortVersion, startedAt: startedAt, controlSocket: controlPath,
-                webhook: nil,
+                webhook: { webhookAddress.value },
                 builds: engine.versions.builder.map {
                     ServiceInfo.Builds(enabled: $0.settings.enabled, esbuild: $0.settings.enabled ? $0.esbuildExecutable : nil)
+                },
+                payments: {
+                    let settings = paymentSettings.value
+                    return ServiceInfo.Payments(enabled: settings.configured, webhookSecrets: settings.webhookSecrets.count)
                 }),
             health: health, reloader: reloader, describe: { describeBox.descriptors },
             interfaces: { describeBox.interfaces })
@@ -130,6 +143,7 @@ struct Daemon {
             exporter: engine.exporter, diffLimit: configuration.projects.diffMaxBytes)
         CreditMethods.register(into: &methods, ledger: engine.ledger)
         GenerationMethods.register(into: &methods, pipeline: pipeline, store: engine.generations, registry: registry)
+        PaymentMethods.register(into: &methods, payments: payments)
         describeBox.descriptors = methods.descriptors
         describeBox.interfaces = methods.interfaces
 
@@ -150,6 +164,22 @@ struct Daemon {
             server,
             ReloadSignalService(signals: signals, reloader: reloader, logger: logger),
         ]
+        if !configuration.webhook.listen.isEmpty {
+            let address = try HostPort.parse(configuration.webhook.listen, key: "webhook.listen")
+            services.append(
+                WebhookServer(
+                    settings: WebhookServer.Settings(
+                        host: address.host, port: address.port, path: configuration.webhook.path,
+                        maxBodyBytes: configuration.webhook.maxBodyBytes,
+                        readTimeout: .milliseconds(Int64(configuration.webhook.readTimeoutSeconds * 1000)),
+                        maxConnections: configuration.webhook.maxConnections),
+                    payments: payments, ping: { try await engine.ping() }, bound: { webhookAddress.value = $0 },
+                    logger: logger))
+        }
+        let reconcileMinutes = Locked(configuration.payments.reconcileMinutes)
+        services.append(
+            ReconcilerService(
+                payments: payments, interval: { .milliseconds(Int64(reconcileMinutes.value * 60_000)) }, logger: logger))
         if let interval = notifier.watchdogInterval() {
             logger.info("watchdog enabled", metadata: ["watchdog.interval": "\(interval)"])
             services.append(
@@ -174,9 +204,11 @@ struct Daemon {
             try await ServiceGroup(configuration: groupConfiguration).run()
         } catch {
             await fleet.shutdown()
+            try? await stripeHTTP.shutdown()
             throw error
         }
         await fleet.shutdown()
+        try? await stripeHTTP.shutdown()
         logger.info("stopped")
     }
 
@@ -230,6 +262,21 @@ struct Daemon {
                 maxFiles: configuration.projects.maxFiles, maxBytes: configuration.projects.maxVersionBytes),
             contextMaxBytes: configuration.generation.contextMaxBytes,
             historyTurns: configuration.generation.historyTurns)
+    }
+
+    /// Stripe's settings: the key and webhook secrets from credentials (a secret of several
+    /// lines is a rotation: every line is accepted).
+    static func paymentSettings(_ configuration: DaemonConfiguration, _ secrets: Secrets, packages: [CreditPackage])
+        -> PaymentSettings
+    {
+        PaymentSettings(
+            apiBase: configuration.stripe.apiBase, apiVersion: configuration.stripe.apiVersion,
+            secretKey: secrets["stripe-secret-key"]?.value,
+            webhookSecrets: (secrets["stripe-webhook-secret"]?.value ?? "").split(whereSeparator: \.isNewline)
+                .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty },
+            toleranceSeconds: configuration.webhook.toleranceSeconds,
+            checkoutExpiryMinutes: configuration.payments.checkoutExpiryMinutes,
+            successURL: configuration.payments.successURL, cancelURL: configuration.payments.cancelURL, packages: packages)
     }
 
     /// Breaker transitions are journal events with their own fields.

@@ -23,6 +23,7 @@ package protocol StorageBackend: Sendable {
     var versions: any VersionRepository { get }
     var ledger: any LedgerRepository { get }
     var generations: any GenerationRepository { get }
+    var payments: any PaymentRepository { get }
     /// Runs the backend's writes until `stop()`; writes asked for before it wait.
     func run() async
     /// Refuses new writes; `run()` returns once every queued one is answered.

@@ -11,6 +11,7 @@ package struct SQLiteStorage: StorageBackend {
     package let versions: any VersionRepository
     package let ledger: any LedgerRepository
     package let generations: any GenerationRepository
+    package let payments: any PaymentRepository
 
     /// Opens (creating and migrating) the database at `path`; at most `maxBatch` writes commit
     /// in one transaction.
@@ -28,6 +29,7 @@ package struct SQLiteStorage: StorageBackend {
         versions = SQLiteVersions(writer: writer, pool: pool)
         ledger = SQLiteLedger(writer: writer, pool: pool)
         generations = SQLiteGenerations(writer: writer, pool: pool)
+        payments = SQLitePayments(writer: writer, pool: pool)
     }
 
     package func run() async {

@@ -13,8 +13,11 @@ public enum CreditRules {
     /// Soonest-expiring first: monthly (while unexpired), free, topup.
     public static let spendingOrder: [CreditBucket] = [.monthly, .free, .topup]
 
-    /// Takes `amount` from the buckets in spending order; `nil` when they hold too little.
+    /// Takes `amount` from the buckets in spending order; `nil` when they hold too little. A
+    /// bucket below zero (a refund or dispute took back credits already spent) counts against
+    /// the total: a hold needs the sum of the buckets to cover it.
     package static func allocate(_ amount: Int, from available: [CreditBucket: Int]) -> [CreditBucket: Int]? {
+        guard available.values.reduce(0, +) >= amount else { return nil }
         var remaining = amount
         var taken: [CreditBucket: Int] = [:]
         for bucket in spendingOrder where remaining > 0 {

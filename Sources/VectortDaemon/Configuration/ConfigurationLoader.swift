@@ -186,6 +186,25 @@ struct ConfigurationLoader {
         if !c.webhook.path.hasPrefix("/") {
             throw ConfigurationError(key: "webhook.path", problem: "must start with /")
         }
+        c.webhook.toleranceSeconds =
+            try values.double("webhook.tolerance_seconds", in: 1...86_400) ?? c.webhook.toleranceSeconds
+        c.webhook.maxBodyBytes = try values.int("webhook.max_body_bytes", in: 1024...64 * 1_048_576) ?? c.webhook.maxBodyBytes
+        c.webhook.readTimeoutSeconds =
+            try values.double("webhook.read_timeout_seconds", in: 0.1...3600) ?? c.webhook.readTimeoutSeconds
+        c.webhook.maxConnections = try values.int("webhook.max_connections", in: 1...100_000) ?? c.webhook.maxConnections
+        c.stripe.apiVersion = try values.string("stripe.api_version") ?? c.stripe.apiVersion
+        c.payments.reconcileMinutes =
+            try values.double("payments.reconcile_minutes", in: 0.01...10_080) ?? c.payments.reconcileMinutes
+        c.payments.checkoutExpiryMinutes =
+            try values.int("payments.checkout_expiry_minutes", in: 30...1440) ?? c.payments.checkoutExpiryMinutes
+        for (key, value) in [("payments.success_url", try values.string("payments.success_url")),
+                             ("payments.cancel_url", try values.string("payments.cancel_url"))] {
+            guard let value, !value.isEmpty else { continue }
+            guard let url = URL(string: value), url.scheme == "https" || url.scheme == "http", url.host != nil else {
+                throw ConfigurationError(key: key, problem: "\"\(value)\" is not an http(s) URL")
+            }
+            if key == "payments.success_url" { c.payments.successURL = value } else { c.payments.cancelURL = value }
+        }
         c.stripe.apiBase = try values.string("stripe.api_base") ?? c.stripe.apiBase
         guard let url = URL(string: c.stripe.apiBase), url.scheme == "https" || url.scheme == "http", url.host != nil
         else {

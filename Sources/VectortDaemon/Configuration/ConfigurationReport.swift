@@ -49,7 +49,16 @@ extension DaemonConfiguration {
             ("generation.history_turns", String(generation.historyTurns)),
             ("webhook.listen", webhook.listen.isEmpty ? "(disabled)" : webhook.listen),
             ("webhook.path", webhook.path),
+            ("webhook.tolerance_seconds", seconds(webhook.toleranceSeconds)),
+            ("webhook.max_body_bytes", String(webhook.maxBodyBytes)),
+            ("webhook.read_timeout_seconds", seconds(webhook.readTimeoutSeconds)),
+            ("webhook.max_connections", String(webhook.maxConnections)),
             ("stripe.api_base", stripe.apiBase),
+            ("stripe.api_version", stripe.apiVersion),
+            ("payments.reconcile_minutes", seconds(payments.reconcileMinutes)),
+            ("payments.checkout_expiry_minutes", String(payments.checkoutExpiryMinutes)),
+            ("payments.success_url", payments.successURL ?? "(none)"),
+            ("payments.cancel_url", payments.cancelURL ?? "(payments.success_url)"),
         ]
         return lines + providers.flatMap { $0.flattened() }
     }
@@ -68,7 +77,9 @@ extension DaemonConfiguration {
     /// Keys that only take effect after a restart.
     static let restartOnlyKeys: Set<String> = [
         "control.socket", "database.path", "database.max_batch", "log.target", "shutdown.grace_seconds",
-        "webhook.listen", "credits.free_on_signup", "credits.packages", "credits.hold_max_age_seconds",
+        "webhook.listen", "webhook.path", "webhook.max_connections", "webhook.read_timeout_seconds",
+        "payments.reconcile_minutes",
+        "credits.free_on_signup", "credits.packages", "credits.hold_max_age_seconds",
         "projects.max_files", "projects.max_version_bytes",
     ]
 }

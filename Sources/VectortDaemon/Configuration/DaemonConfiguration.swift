@@ -1,5 +1,6 @@
 import Foundation
 import Protocol
+import Engine
 
 /// The daemon's effective configuration: built-in defaults, then `vectortd.yaml`, then
 /// `VECTORTD_*` environment variables. Secrets are not here; see `Secrets`.
@@ -94,10 +95,22 @@ struct DaemonConfiguration: Sendable, Equatable {
     struct Webhook: Sendable, Equatable {
         var listen = "127.0.0.1:8402"
         var path = "/api/webhook/stripe"
+        var toleranceSeconds = 300.0
+        var maxBodyBytes = 1_048_576
+        var readTimeoutSeconds = 10.0
+        var maxConnections = 256
     }
 
     struct Stripe: Sendable, Equatable {
         var apiBase = "https://api.stripe.com"
+        var apiVersion = PaymentSettings.defaultAPIVersion
+    }
+
+    struct PaymentOptions: Sendable, Equatable {
+        var reconcileMinutes = 10.0
+        var checkoutExpiryMinutes = 60
+        var successURL: String?
+        var cancelURL: String?
     }
 
     var control = Control()
@@ -112,6 +125,7 @@ struct DaemonConfiguration: Sendable, Equatable {
     var providers: [ProviderEntry] = ProviderEntry.builtIn
     var webhook = Webhook()
     var stripe = Stripe()
+    var payments = PaymentOptions()
 
     /// Where the configuration came from, for `--check-config` and the journal.
     var sources: [String] = ["defaults"]

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import CDispatch
 import Logging
 import NIOCore
 import NIOPosix

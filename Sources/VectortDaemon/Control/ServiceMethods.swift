@@ -6,8 +6,10 @@ struct DaemonIdentity: Sendable {
     var version: String
     var startedAt: Date
     var controlSocket: String
-    var webhook: String?
+    /// `host:port` of the webhook listener once it runs.
+    var webhook: @Sendable () -> String? = { nil }
     var builds: ServiceInfo.Builds? = nil
+    var payments: @Sendable () -> ServiceInfo.Payments? = { nil }
 }
 
 /// `io.vectort.Service`: GetInfo, Ping, GetHealth, Describe, Reload.
@@ -25,8 +27,9 @@ enum ServiceMethods {
                 ServiceInfo(
                     product: "vectortd", version: identity.version, protocol: protocolVersion,
                     interfaces: interfaces(),
-                    listeners: .init(control: identity.controlSocket, webhook: identity.webhook),
-                    startedAt: startedAt, role: context.role, pid: Int(getpid()), builds: identity.builds)
+                    listeners: .init(control: identity.controlSocket, webhook: identity.webhook()),
+                    startedAt: startedAt, role: context.role, pid: Int(getpid()), builds: identity.builds,
+                    payments: identity.payments())
             })
         table.register(
             MethodDescriptor(method: MethodName.ping, role: .client, summary: "Answers {} at once."),

@@ -1,3 +1,4 @@
+import CDispatch
 import CSystemd
 import Foundation
 import CoreFoundation  // owns struct stat and timespec once swift-crypto's C modules are in the build

@@ -1,0 +1,102 @@
+import Crypto
+public import Foundation
+
+/// Verifies Stripe's `Stripe-Signature` header over the raw body: `t=<unix>,v1=<hex>[,v1=…]`,
+/// where each `v1` is HMAC-SHA256 of `"<t>.<body>"` keyed with the endpoint secret's UTF-8
+/// bytes. Any `v1` may match any configured secret (a rotation sends one per active secret);
+/// `v0` and unknown keys are ignored; the comparison is constant-time; `t` must lie within the
+/// tolerance of `now`, in the past or in the future.
+public enum StripeSignature {
+    public enum Rejection: Error, Equatable, CustomStringConvertible {
+        case missing
+        case malformed
+        case noSignature
+        case mismatch
+        case outsideTolerance
+
+        /// The short reason answered with the 400: it names no secret and no signature.
+        public var description: String {
+            switch self {
+            case .missing: "missing Stripe-Signature header"
+            case .malformed: "unable to read a timestamp and signatures from the Stripe-Signature header"
+            case .noSignature: "no v1 signature in the Stripe-Signature header"
+            case .mismatch: "no signature matches the payload"
+            case .outsideTolerance: "timestamp outside the tolerance"
+            }
+        }
+    }
+
+    /// Returns the signed timestamp when the header verifies.
+    @discardableResult
+    public static func verify(
+        header: String?, body: some Collection<UInt8>, secrets: [String], now: Date, tolerance: TimeInterval
+    ) throws(Rejection) -> Int {
+        guard let header, !header.isEmpty else { throw .missing }
+        var timestamp: Int?
+        var signatures: [[UInt8]] = []
+        for item in header.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let equals = item.firstIndex(of: "=") else { throw .malformed }
+            let key = item[..<equals].trimmingCharacters(in: .whitespaces)
+            let value = item[item.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+            switch key {
+            case "t":
+                guard let t = Int(value) else { throw .malformed }
+                timestamp = t
+            case "v1":
+                if let bytes = hexBytes(value), bytes.count == 32 { signatures.append(bytes) }
+            default:
+                continue
+            }
+        }
+        guard let timestamp else { throw .malformed }
+        guard !signatures.isEmpty else { throw .noSignature }
+        var payload = Array(String(timestamp).utf8)
+        payload.append(UInt8(ascii: "."))
+        payload.append(contentsOf: body)
+        var matched = false
+        for secret in secrets where !secret.isEmpty {
+            let key = SymmetricKey(data: Array(secret.utf8))
+            for signature in signatures where HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: payload, using: key) {
+                matched = true
+            }
+        }
+        guard matched else { throw .mismatch }
+        guard abs(now.timeIntervalSince1970 - TimeInterval(timestamp)) <= tolerance else { throw .outsideTolerance }
+        return timestamp
+    }
+
+    /// The header a Stripe endpoint with these secrets would send for `body` at `timestamp`.
+    public static func header(body: some Collection<UInt8>, secrets: [String], timestamp: Int) -> String {
+        var payload = Array(String(timestamp).utf8)
+        payload.append(UInt8(ascii: "."))
+        payload.append(contentsOf: body)
+        let signatures = secrets.map { secret in
+            "v1=" + HMAC<SHA256>.authenticationCode(for: payload, using: SymmetricKey(data: Array(secret.utf8)))
+                .map { String(format: "%02x", $0) }.joined()
+        }
+        return (["t=\(timestamp)"] + signatures).joined(separator: ",")
+    }
+
+    static func hexBytes(_ text: String) -> [UInt8]? {
+        let utf8 = Array(text.utf8)
+        guard utf8.count % 2 == 0 else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(utf8.count / 2)
+        var index = 0
+        while index < utf8.count {
+            guard let high = nibble(utf8[index]), let low = nibble(utf8[index + 1]) else { return nil }
+            bytes.append(high << 4 | low)
+            index += 2
+        }
+        return bytes
+    }
+
+    private static func nibble(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+}

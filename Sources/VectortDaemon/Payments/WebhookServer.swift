@@ -1,0 +1,113 @@
+import Engine
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import VectortCore
+import Protocol
+import HummingbirdCore
+import HTTPTypes
+
+/// The Stripe webhook listener: `POST <webhook.path>` verified and applied before the 200,
+/// `GET /healthz`, and nothing else. A Hummingbird 2 application run as a service of the
+/// daemon's group, so it stops with the daemon (requests in flight finish first).
+struct WebhookServer: Service {
+    struct Settings: Sendable {
+        var host: String
+        var port: Int
+        var path: String
+        var maxBodyBytes: Int
+        var readTimeout: TimeAmount
+        var maxConnections: Int
+    }
+
+    let application: Application<RouterResponder<BasicRequestContext>>
+
+    /// `bound` receives `host:port` once the listener runs (port 0 picks one).
+    init(
+        settings: Settings, payments: Payments, ping: @escaping @Sendable () async throws -> Void,
+        bound: @escaping @Sendable (String) -> Void, logger: Logger
+    ) {
+        let router = Router()
+        let maxBody = settings.maxBodyBytes
+        router.post(RouterPath(settings.path)) { request, _ -> Response in
+            let body: ByteBuffer
+            do {
+                body = try await request.body.collect(upTo: maxBody)
+            } catch is NIOTooManyBytesError {
+                return Self.text(413, "the body is larger than \(maxBody) bytes")
+            }
+            let signature = request.headers[HTTPField.Name("Stripe-Signature")!]
+            let answer = await payments.webhook(body: Array(body.readableBytesView), signature: signature)
+            return Self.text(answer.status, answer.text)
+        }
+        for method in [HTTPRequest.Method.get, .put, .delete, .patch, .head] {
+            router.on(RouterPath(settings.path), method: method) { _, _ -> Response in
+                var response = Self.text(405, "use POST")
+                response.headers[.allow] = "POST"
+                return response
+            }
+        }
+        router.get("/healthz") { _, _ -> Response in
+            do {
+                try await ping()
+                return Self.text(200, "ok")
+            } catch {
+                return Self.text(503, "the database does not answer")
+            }
+        }
+        let host = settings.host
+        application = Application(
+            router: router,
+            server: .http1(
+                configuration: HTTP1Channel.Configuration(
+                    idleTimeout: settings.readTimeout,
+                    httpDecoderConfiguration: .init(maxHeaderFieldSize: 16 * 1024, maxHeaderListSize: 32 * 1024, maxHeaderFieldCount: 100))),
+            configuration: ApplicationConfiguration(
+                address: .hostname(settings.host, port: settings.port), serverName: nil,
+                availableConnectionsDelegate: MaximumAvailableConnections(settings.maxConnections, logger: logger)),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? 0
+                bound("\(host):\(port)")
+                logger.info("webhook listener running", metadata: ["webhook.listen": "\(host):\(port)"])
+            },
+            logger: logger)
+    }
+
+    func run() async throws {
+        try await application.run()
+    }
+
+    static func text(_ status: Int, _ text: String) -> Response {
+        Response(
+            status: HTTPResponse.Status(code: status), headers: [.contentType: "text/plain; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: text + "\n")))
+    }
+}
+
+/// The reconciler: catches up with Stripe at start and every `payments.reconcile_minutes`.
+struct ReconcilerService: Service {
+    let payments: Payments
+    let interval: @Sendable () -> Duration
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isCancelledOrShuttingDown {
+            do {
+                _ = try await payments.reconcile()
+            } catch let error as EngineError where error.wireError.details["reason"] == .string("payments_not_configured") {
+                // Payments are off: nothing to catch up with.
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.warning("stripe reconciliation failed; trying again later", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: interval())
+        }
+    }
+}
+
+extension Task where Success == Never, Failure == Never {
+    static var isCancelledOrShuttingDown: Bool { Task.isCancelled || Task.isShuttingDownGracefully }
+}
