@@ -4,9 +4,10 @@ import Protocol
 
 struct Credits: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Balances, history, packages, grants, holds and verification of the credit ledger.",
+        abstract: "Balances, history, packages, purchases, grants, holds and verification of the credit ledger.",
         subcommands: [
-            Balance.self, History.self, Packages.self, Grant.self, Verify.self, Hold.self, Settle.self, Release.self,
+            Balance.self, History.self, Packages.self, Purchase.self, Grant.self, Verify.self, Hold.self, Settle.self,
+            Release.self,
         ])
 
     struct Balance: ParsableCommand {

@@ -319,6 +319,13 @@ public final class FakeStripe: Sendable {
         return (Int(response.status.code), String(buffer: text))
     }
 
+    /// A plain GET (the webhook path's 405, `/healthz`); returns the status and body.
+    public static func get(_ url: String, client: HTTPClient = .shared) async throws -> (status: Int, text: String) {
+        let response = try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(30))
+        let text = try await response.body.collect(upTo: 1 << 20)
+        return (Int(response.status.code), String(buffer: text))
+    }
+
     // MARK: Wire shapes
 
     static func sessionObject(_ s: Session) -> String {

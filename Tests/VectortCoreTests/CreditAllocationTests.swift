@@ -24,8 +24,10 @@ struct CreditAllocationTests {
         Case(amount: 1, available: [:], expected: nil),
         Case(amount: 11, available: [.free: 10], expected: nil),
         Case(amount: 4, available: [.monthly: 0, .free: 4], expected: [.free: 4]),
-        Case(amount: 5, available: [.monthly: -3, .free: 5], expected: [.free: 5]),
-        Case(amount: 6, available: [.monthly: -3, .free: 5, .topup: 1], expected: [.free: 5, .topup: 1]),
+        // A bucket below zero (a refund took back credits already spent) counts against the total.
+        Case(amount: 2, available: [.topup: -3, .free: 5], expected: [.free: 2]),
+        Case(amount: 3, available: [.topup: -3, .free: 5], expected: nil),
+        Case(amount: 3, available: [.monthly: -3, .free: 5, .topup: 1], expected: [.free: 3]),
         Case(amount: 6, available: [.monthly: -3, .free: 5], expected: nil),
     ]
 
@@ -44,7 +46,7 @@ struct CreditAllocationTests {
             var available: [CreditBucket: Int] = [:]
             for bucket in CreditBucket.allCases { available[bucket] = Int.random(in: -2...8, using: &generator) }
             let amount = Int.random(in: 1...26, using: &generator)
-            let spendable = available.values.reduce(0) { $0 + max($1, 0) }
+            let spendable = min(available.values.reduce(0) { $0 + max($1, 0) }, available.values.reduce(0, +))
             guard let taken = CreditRules.allocate(amount, from: available) else {
                 #expect(amount > spendable, "refused \(amount) from \(available)")
                 continue

@@ -93,21 +93,23 @@ struct ReconcilerService: Service {
     let logger: Logger
 
     func run() async throws {
-        while !Task.isCancelledOrShuttingDown {
-            do {
-                _ = try await payments.reconcile()
-            } catch let error as EngineError where error.wireError.details["reason"] == .string("payments_not_configured") {
-                // Payments are off: nothing to catch up with.
-            } catch is CancellationError {
-                return
-            } catch {
-                logger.warning("stripe reconciliation failed; trying again later", metadata: ["error": "\(error)"])
+        // A graceful shutdown ends the wait between runs (and a run in progress) at once.
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    _ = try await payments.reconcile()
+                } catch let error as EngineError
+                    where error.wireError.details["reason"] == .string("payments_not_configured")
+                {
+                    // Payments are off: nothing to catch up with.
+                } catch is CancellationError {
+                    return
+                } catch {
+                    logger.warning("stripe reconciliation failed; trying again later", metadata: ["error": "\(error)"])
+                }
+                try await Task.sleep(for: interval())
             }
-            try? await Task.sleep(for: interval())
         }
     }
 }
 
-extension Task where Success == Never, Failure == Never {
-    static var isCancelledOrShuttingDown: Bool { Task.isCancelled || Task.isShuttingDownGracefully }
-}
