@@ -26,10 +26,17 @@ extension DaemonSuite {
             return options
         }
 
+        /// The listener's URL once it runs (it binds beside the control socket, a moment later).
         static func webhookURL(_ client: AsyncVectortClient) async throws -> String {
-            let info = try await client.call(MethodName.getInfo)
-            let address = try #require(info["listeners"]?["webhook"]?.stringValue)
-            return "http://\(address)/api/webhook/stripe"
+            let deadline = ContinuousClock.now + .seconds(20)
+            while ContinuousClock.now < deadline {
+                if let address = try await client.call(MethodName.getInfo)["listeners"]?["webhook"]?.stringValue {
+                    return "http://\(address)/api/webhook/stripe"
+                }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            Issue.record("the webhook listener did not start")
+            throw CancellationError()
         }
 
         static func send(_ body: [UInt8], to url: String, secret: String = secret, age: Int = 0) async throws -> Int {
