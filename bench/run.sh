@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every benchmark against the release build and prints their comparisons.
-#   bench/run.sh [ipc|startup|ledger|generate|build|edit]...   (default: all six)
+#   bench/run.sh [ipc|startup|ledger|generate|build|edit|webhook]...   (default: all seven)
 # Each benchmark measures its own floor or baseline in the same run; see vectort-bench --help.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -14,8 +14,10 @@ done
 export VECTORT_BIN_DIR=$bin
 # generate compares with LiteLLM's proxy when bench/litellm.sh install has put it in place.
 export VECTORT_LITELLM=${VECTORT_LITELLM:-$("$root/bench/litellm.sh" path 2>/dev/null || true)}
+# webhook compares with FastAPI + uvicorn + stripe when bench/webhook-baseline.sh install has put it in place.
+export VECTORT_WEBHOOK_BASELINE=${VECTORT_WEBHOOK_BASELINE:-$("$root/bench/webhook-baseline.sh" path 2>/dev/null || true)}
 benches=("$@")
-[[ ${#benches[@]} -gt 0 ]] || benches=(ipc startup ledger generate build edit)
+[[ ${#benches[@]} -gt 0 ]] || benches=(ipc startup ledger generate build edit webhook)
 for name in "${benches[@]}"; do
     echo "== vectort-bench $name"
     "$bin/vectort-bench" "$name"

@@ -86,7 +86,9 @@ struct WebhookBenchmark: AsyncParsableCommand {
             if address == nil { try await Task.sleep(for: .milliseconds(20)) }
         }
         guard let address else { throw BenchmarkError(description: "the webhook listener did not start") }
+        let cpuBefore = Self.cpuSeconds(pid: process.pid)
         let ours = try await Self.load(url: "http://\(address)/api/webhook/stripe", bodies: bodies, warmUp: concurrency, concurrency: concurrency)
+        let daemonCPU = (Self.cpuSeconds(pid: process.pid) - cpuBefore) / Double(total)
         let balance = try await client.call(MethodName.creditsGetBalance, ["user": .string(user)])
         guard balance["total"] == .int(Int64(total * 80)) else {
             throw BenchmarkError(description: "vectortd granted \(balance["total"] ?? .null), not \(total * 80)")
@@ -102,6 +104,7 @@ struct WebhookBenchmark: AsyncParsableCommand {
         print("")
         print(Self.row(["handler", "events/s", "p50 ms", "p99 ms"]))
         print(Self.row(["vectortd", String(format: "%.0f", ours.perSecond), Self.ms(ours, 50), Self.ms(ours, 99)]))
+        print(String(format: "  vectortd's own CPU: %.0f µs per event (user + system, from /proc), the clients sharing the 2 cores", daemonCPU * 1e6))
         if let baseline {
             print(Self.row(["FastAPI + uvicorn + stripe", String(format: "%.0f", baseline.perSecond), Self.ms(baseline, 50), Self.ms(baseline, 99)]))
             let ratio = ours.perSecond / max(baseline.perSecond, 1e-9)
@@ -206,6 +209,17 @@ struct WebhookBenchmark: AsyncParsableCommand {
             throw BenchmarkError(description: "bench/webhook-baseline/app.py not found; run from the repository")
         }
         return found
+    }
+
+    /// User plus system CPU time of a process so far, from /proc/PID/stat.
+    static func cpuSeconds(pid: Int32) -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return 0 }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        // After the command: state is field 3, utime 14 and stime 15 (1-based, whole line).
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     static func row(_ cells: [String]) -> String {

@@ -205,6 +205,7 @@ public final class Payments: Sendable {
 
     func apply(_ input: StripeEventInput) async throws -> StripeEventResult {
         let result = try await repository.apply(input, now: now())
+        guard logger.logLevel <= .info || result.outcome == "mismatch" else { return result }
         var log = logger
         log[metadataKey: "stripe_event"] = "\(input.id)"
         if let payment = result.payment { log[metadataKey: "payment"] = "\(payment)" }

@@ -34,18 +34,15 @@ public enum StripeSignature {
         guard let header, !header.isEmpty else { throw .missing }
         var timestamp: Int?
         var signatures: [[UInt8]] = []
-        for item in header.split(separator: ",", omittingEmptySubsequences: false) {
-            guard let equals = item.firstIndex(of: "=") else { throw .malformed }
-            let key = item[..<equals].trimmingCharacters(in: .whitespaces)
-            let value = item[item.index(after: equals)...].trimmingCharacters(in: .whitespaces)
-            switch key {
-            case "t":
-                guard let t = Int(value) else { throw .malformed }
+        for item in header.utf8.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
+            guard let equals = item.firstIndex(of: UInt8(ascii: "=")) else { throw .malformed }
+            let key = trimmed(item[..<equals])
+            let value = trimmed(item[item.index(after: equals)...])
+            if key.elementsEqual("t".utf8) {
+                guard let t = Int(String(decoding: value, as: UTF8.self)) else { throw .malformed }
                 timestamp = t
-            case "v1":
-                if let bytes = hexBytes(value), bytes.count == 32 { signatures.append(bytes) }
-            default:
-                continue
+            } else if key.elementsEqual("v1".utf8), let bytes = hexBytes(value), bytes.count == 32 {
+                signatures.append(bytes)
             }
         }
         guard let timestamp else { throw .malformed }
@@ -55,14 +52,28 @@ public enum StripeSignature {
         payload.append(contentsOf: body)
         var matched = false
         for secret in secrets where !secret.isEmpty {
-            let key = SymmetricKey(data: Array(secret.utf8))
-            for signature in signatures where HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: payload, using: key) {
-                matched = true
-            }
+            // One HMAC per secret, compared with every v1 in constant time.
+            let expected = Array(HMAC<SHA256>.authenticationCode(for: payload, using: SymmetricKey(data: Array(secret.utf8))))
+            for signature in signatures where constantTimeEqual(signature, expected) { matched = true }
         }
         guard matched else { throw .mismatch }
         guard abs(now.timeIntervalSince1970 - TimeInterval(timestamp)) <= tolerance else { throw .outsideTolerance }
         return timestamp
+    }
+
+    /// Compares every byte whatever differs, so the time taken says nothing about where.
+    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        var difference: UInt8 = 0
+        for index in a.indices { difference |= a[index] ^ b[index] }
+        return difference == 0
+    }
+
+    private static func trimmed(_ bytes: Substring.UTF8View.SubSequence) -> Substring.UTF8View.SubSequence {
+        var slice = bytes
+        while let first = slice.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") { slice = slice.dropFirst() }
+        while let last = slice.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") { slice = slice.dropLast() }
+        return slice
     }
 
     /// The header a Stripe endpoint with these secrets would send for `body` at `timestamp`.
@@ -77,8 +88,8 @@ public enum StripeSignature {
         return (["t=\(timestamp)"] + signatures).joined(separator: ",")
     }
 
-    static func hexBytes(_ text: String) -> [UInt8]? {
-        let utf8 = Array(text.utf8)
+    static func hexBytes(_ text: some Collection<UInt8>) -> [UInt8]? {
+        let utf8 = Array(text)
         guard utf8.count % 2 == 0 else { return nil }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(utf8.count / 2)

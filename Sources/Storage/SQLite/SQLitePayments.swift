@@ -55,14 +55,16 @@ struct SQLitePayments: PaymentRepository {
     }
 
     func apply(_ event: StripeEventInput, now: Date) async throws -> StripeEventResult {
-        try await writer.write { db in
-            let fact = String(decoding: try WireCoding.encoder.encode(event.fact), as: UTF8.self)
+        // Encoded before the transaction: the writer's thread is the ledger's bottleneck.
+        let fact = String(decoding: try WireCoding.encoder.encode(event.fact), as: UTF8.self)
+        let body = Data(event.body)
+        let received = Timestamps.string(now)
+        return try await writer.write { db in
             try db.cachedStatement(sql: """
                     INSERT INTO stripe_events(id, type, created, received_at, source, outcome, payment_intent, fact, body)
                     VALUES (?, ?, ?, ?, ?, 'unmatched', ?, ?, ?) ON CONFLICT(id) DO NOTHING
                     """).execute(arguments: [
-                    event.id, event.type, event.created, Timestamps.string(now), event.source, event.fact.paymentIntent,
-                    fact, Data(event.body),
+                    event.id, event.type, event.created, received, event.source, event.fact.paymentIntent, fact, body,
                 ])
             guard db.changesCount > 0 else { return StripeEventResult(duplicate: true, outcome: "duplicate") }
             return try Self.applyFact(db, event: event.id, fact: event.fact, now: now)

@@ -38,7 +38,7 @@ struct WebhookServer: Service {
             } catch is NIOTooManyBytesError {
                 return Self.text(413, "the body is larger than \(maxBody) bytes")
             }
-            let signature = request.headers[HTTPField.Name("Stripe-Signature")!]
+            let signature = request.headers[Self.signatureHeader]
             let answer = await payments.webhook(body: Array(body.readableBytesView), signature: signature)
             return Self.text(answer.status, answer.text)
         }
@@ -74,6 +74,8 @@ struct WebhookServer: Service {
             },
             logger: logger)
     }
+
+    static let signatureHeader = HTTPField.Name("Stripe-Signature")!
 
     func run() async throws {
         try await application.run()
