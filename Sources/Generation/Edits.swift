@@ -100,7 +100,7 @@ public struct TreeEdit: Sendable {
 
     /// Applies what `parser` read (its operations, and with `rules` what an edit must not contain).
     public mutating func apply(_ parser: FileStreamParser, rules: Rules?) {
-        if let rules {
+        if rules != nil {
             for path in parser.selfClosing {
                 issue(path, "<file path=\"\(path)\"/> names no contents: write the whole file in a <file> block, or delete it with <delete path=\"\(path)\"/>")
             }

@@ -60,11 +60,15 @@ public struct Project: Sendable, Codable, Hashable {
     public var currentVersion: String?
     public var createdAt: String
     public var updatedAt: String
+    /// Where the project was last exported to on GitHub (an addition within version 1).
+    public var github: GitHubExport?
 
     public init(
         id: String, user: String, title: String, description: String?, type: String?, status: Status,
-        config: [String: JSONValue], currentVersion: String?, createdAt: String, updatedAt: String
+        config: [String: JSONValue], currentVersion: String?, createdAt: String, updatedAt: String,
+        github: GitHubExport? = nil
     ) {
+        self.github = github
         self.id = id
         self.user = user
         self.title = title
@@ -78,7 +82,7 @@ public struct Project: Sendable, Codable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, user, title, description, type, status, config
+        case id, user, title, description, type, status, config, github
         case currentVersion = "current_version"
         case createdAt = "created_at"
         case updatedAt = "updated_at"

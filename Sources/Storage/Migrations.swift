@@ -59,6 +59,10 @@ enum Migrations {
         migrator.registerMigration("0011-payments") { db in
             try db.execute(sql: payments)
         }
+        migrator.registerMigration("0012-project-github") { db in
+            // Where the project was last exported to on GitHub (JSON).
+            try db.execute(sql: "ALTER TABLE projects ADD COLUMN github TEXT")
+        }
         return migrator
     }
 }

@@ -104,6 +104,9 @@ struct Daemon {
         let paymentSettings = Locked(Self.paymentSettings(configuration, secrets, packages: packages))
         let payments = engine.payments(http: stripeHTTP, settings: { paymentSettings.value }, logger: logger)
         let webhookAddress = Locked<String?>(nil)
+        let githubSettings = Locked(Self.githubSettings(configuration, secrets))
+        let github = GitHubExporter(
+            projects: engine.projects, versions: engine.versions, http: stripeHTTP, settings: { githubSettings.value })
 
         let stateBox = StateBox()
         let health = HealthMonitor(
@@ -116,6 +119,7 @@ struct Daemon {
                 stateBox.state?.settings = Self.controlSettings(newConfiguration, connectionRoom: connectionRoom)
                 generationSettings.value = Self.generationSettings(newConfiguration)
                 paymentSettings.value = Self.paymentSettings(newConfiguration, newSecrets, packages: packages)
+                githubSettings.value = Self.githubSettings(newConfiguration, newSecrets)
                 await registry.configure(
                     providers: fleet.providers(newConfiguration, newSecrets), chain: fleet.chain(newConfiguration, newSecrets))
             },
@@ -144,6 +148,7 @@ struct Daemon {
         CreditMethods.register(into: &methods, ledger: engine.ledger)
         GenerationMethods.register(into: &methods, pipeline: pipeline, store: engine.generations, registry: registry)
         PaymentMethods.register(into: &methods, payments: payments)
+        ExportMethods.register(into: &methods, github: github)
         describeBox.descriptors = methods.descriptors
         describeBox.interfaces = methods.interfaces
 
@@ -277,6 +282,11 @@ struct Daemon {
             toleranceSeconds: configuration.webhook.toleranceSeconds,
             checkoutExpiryMinutes: configuration.payments.checkoutExpiryMinutes,
             successURL: configuration.payments.successURL, cancelURL: configuration.payments.cancelURL, packages: packages)
+    }
+
+    static func githubSettings(_ configuration: DaemonConfiguration, _ secrets: Secrets) -> GitHubSettings {
+        GitHubSettings(
+            apiBase: configuration.github.apiBase, owner: configuration.github.owner, token: secrets["github-token"]?.value)
     }
 
     /// Breaker transitions are journal events with their own fields.

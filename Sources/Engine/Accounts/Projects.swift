@@ -27,6 +27,11 @@ public struct Projects: Sendable {
         try await repository.get(id, owner: owner)
     }
 
+    /// Records where the project was exported to on GitHub.
+    func recordGitHub(_ id: String, owner: String?, _ export: GitHubExport) async throws {
+        try await repository.recordGitHub(id, owner: owner, export: export, now: now())
+    }
+
     public func list(user: String, limit: Int = 50, after: String? = nil) async throws -> ProjectPage {
         guard (1...500).contains(limit) else { throw EngineError.invalid("limit", "limit must be 1 to 500") }
         return try await repository.list(user: user, limit: limit, after: after)

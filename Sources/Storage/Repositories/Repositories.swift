@@ -57,6 +57,8 @@ package protocol ProjectRepository: Sendable {
         async throws -> Project
     /// Deletes the project with its versions, unless it is generating.
     func delete(_ id: String, owner: String?) async throws -> Done
+    /// Records where the project was exported to on GitHub.
+    func recordGitHub(_ id: String, owner: String?, export: GitHubExport, now: Date) async throws
 }
 
 package protocol VersionRepository: Sendable {

@@ -79,10 +79,19 @@ struct SQLiteProjects: ProjectRepository {
 
     // MARK: Inside a transaction
 
+    func recordGitHub(_ id: String, owner: String?, export: GitHubExport, now: Date) async throws {
+        let json = String(decoding: try WireCoding.encoder.encode(export), as: UTF8.self)
+        try await writer.write { db in
+            _ = try Self.load(db, id, owner: owner)
+            try db.cachedStatement(sql: "UPDATE projects SET github = ?, updated_at = ? WHERE id = ?")
+                .execute(arguments: [json, Timestamps.string(now), id])
+        }
+    }
+
     static func load(_ db: GRDB.Database, _ id: String, owner: String?) throws -> Project {
         guard
             let row = try Row.fetchOne(db.cachedStatement(sql: """
-                    SELECT user_id, title, description, type, status, config, current_version, created_at, updated_at
+                    SELECT user_id, title, description, type, status, config, current_version, created_at, updated_at, github
                     FROM projects WHERE id = ?
                     """), arguments: [id])
         else { throw EngineError.notFound("project", id) }
@@ -92,6 +101,7 @@ struct SQLiteProjects: ProjectRepository {
         return Project(
             id: id, user: user, title: row["title"], description: row["description"], type: row["type"],
             status: Project.Status(rawValue: row["status"]) ?? .draft, config: config,
-            currentVersion: row["current_version"], createdAt: row["created_at"], updatedAt: row["updated_at"])
+            currentVersion: row["current_version"], createdAt: row["created_at"], updatedAt: row["updated_at"],
+            github: (row["github"] as String?).flatMap { try? WireCoding.decoder.decode(GitHubExport.self, from: Data($0.utf8)) })
     }
 }

@@ -205,6 +205,11 @@ struct ConfigurationLoader {
             }
             if key == "payments.success_url" { c.payments.successURL = value } else { c.payments.cancelURL = value }
         }
+        c.github.apiBase = try values.string("github.api_base") ?? c.github.apiBase
+        guard let githubURL = URL(string: c.github.apiBase), githubURL.scheme == "https" || githubURL.scheme == "http",
+            githubURL.host != nil
+        else { throw ConfigurationError(key: "github.api_base", problem: "\"\(c.github.apiBase)\" is not an http(s) URL") }
+        c.github.owner = try values.string("github.owner") ?? c.github.owner
         c.stripe.apiBase = try values.string("stripe.api_base") ?? c.stripe.apiBase
         guard let url = URL(string: c.stripe.apiBase), url.scheme == "https" || url.scheme == "http", url.host != nil
         else {

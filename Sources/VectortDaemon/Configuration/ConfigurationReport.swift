@@ -55,6 +55,8 @@ extension DaemonConfiguration {
             ("webhook.max_connections", String(webhook.maxConnections)),
             ("stripe.api_base", stripe.apiBase),
             ("stripe.api_version", stripe.apiVersion),
+            ("github.api_base", github.apiBase),
+            ("github.owner", github.owner.isEmpty ? "(the token's user)" : github.owner),
             ("payments.reconcile_minutes", seconds(payments.reconcileMinutes)),
             ("payments.checkout_expiry_minutes", String(payments.checkoutExpiryMinutes)),
             ("payments.success_url", payments.successURL ?? "(none)"),

@@ -106,6 +106,11 @@ struct DaemonConfiguration: Sendable, Equatable {
         var apiVersion = PaymentSettings.defaultAPIVersion
     }
 
+    struct GitHubOptions: Sendable, Equatable {
+        var apiBase = "https://api.github.com"
+        var owner = ""
+    }
+
     struct PaymentOptions: Sendable, Equatable {
         var reconcileMinutes = 10.0
         var checkoutExpiryMinutes = 60
@@ -126,6 +131,7 @@ struct DaemonConfiguration: Sendable, Equatable {
     var webhook = Webhook()
     var stripe = Stripe()
     var payments = PaymentOptions()
+    var github = GitHubOptions()
 
     /// Where the configuration came from, for `--check-config` and the journal.
     var sources: [String] = ["defaults"]
