@@ -236,23 +236,8 @@ public final class FakeGitHub: Sendable {
                 return json(201, ["content": ["path": .string(path), "sha": .string(blob)], "commit": ["sha": .string(commit)]])
             }
         }
-        let running = Locked<CheckedContinuation<Int, Never>?>(nil)
-        let app = Application(
-            router: router, configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in
-                let port = channel.localAddress?.port ?? 0
-                portBox.value = port
-                running.withLock {
-                    $0?.resume(returning: port)
-                    $0 = nil
-                }
-            },
-            logger: Logger(label: "fake-github", factory: { _ in SwiftLogNoOpLogHandler() }))
-        let task = Task { try await app.run() }
-        let port = await withCheckedContinuation { continuation in
-            let ready = portBox.value
-            if ready != 0 { continuation.resume(returning: ready) } else { running.withLock { $0 = continuation } }
-        }
+        let (port, task) = await LoopbackServer.start(router, label: "fake-github")
+        portBox.value = port
         return FakeGitHub(token: token, login: login, organizations: organizations, port: port, state: state, task: task)
     }
 

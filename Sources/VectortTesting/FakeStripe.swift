@@ -154,24 +154,8 @@ public final class FakeStripe: Sendable {
                     200, #"{"object":"list","url":"/v1/events","has_more":\#(newest.count > limit),"data":[\#(data)]}"#)
             }
         }
-        let running = Locked<CheckedContinuation<Int, Never>?>(nil)
-        let app = Application(
-            router: router, configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in
-                let port = channel.localAddress?.port ?? 0
-                portBox.withLock { $0 = port }
-                running.withLock { $0?.resume(returning: port) ; $0 = nil }
-            },
-            logger: Logger(label: "fake-stripe", factory: { _ in SwiftLogNoOpLogHandler() }))
-        let task = Task { try await app.run() }
-        let port = await withCheckedContinuation { continuation in
-            let ready = portBox.withLock { $0 }
-            if ready != 0 {
-                continuation.resume(returning: ready)
-            } else {
-                running.withLock { $0 = continuation }
-            }
-        }
+        let (port, task) = await LoopbackServer.start(router, label: "fake-stripe")
+        portBox.withLock { $0 = port }
         return FakeStripe(secretKey: secretKey, port: port, state: state, clock: clock, task: task)
     }
 

@@ -77,6 +77,11 @@ public final class Payments: Sendable {
         self.logger = logger
     }
 
+    /// Purchases and reconciliation without a Stripe key.
+    static let notConfigured = EngineError(
+        WireError(
+            .unavailable, "payments are not configured (no stripe-secret-key)", ["reason": .string("payments_not_configured")]))
+
     // MARK: Buying
 
     /// `Credits.Purchase`: a pending payment and its Checkout Session.
@@ -101,10 +106,7 @@ public final class Payments: Sendable {
         let account = try await users.get(user)
         guard account.status == .active else { throw EngineError.conflict("user \(user) is disabled") }
         guard let secretKey = settings.secretKey, !secretKey.isEmpty else {
-            throw EngineError(
-                WireError(
-                    .unavailable, "payments are not configured (no stripe-secret-key)",
-                    ["reason": .string("payments_not_configured")]))
+            throw Self.notConfigured
         }
         let now = now()
         let expires = now.addingTimeInterval(TimeInterval(settings.checkoutExpiryMinutes * 60))
@@ -233,10 +235,7 @@ public final class Payments: Sendable {
     public func reconcile(since: Date? = nil) async throws -> ReconcileReport {
         let settings = settings()
         guard let secretKey = settings.secretKey, !secretKey.isEmpty else {
-            throw EngineError(
-                WireError(
-                    .unavailable, "payments are not configured (no stripe-secret-key)",
-                    ["reason": .string("payments_not_configured")]))
+            throw Self.notConfigured
         }
         let now = now()
         let start: Int
