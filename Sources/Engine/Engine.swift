@@ -91,6 +91,16 @@ public struct Engine: Sendable {
             logger: logger)
     }
 
+    /// Deploy jobs over this engine's storage.
+    public func deployments(
+        http: HTTPClient, settings: @escaping @Sendable () -> DeploySettings, clock: any VectortClock = SystemClock(),
+        logger: Logger
+    ) -> Deployments {
+        Deployments(
+            repository: storage.deployments, projects: projects, versions: versions, http: http, settings: settings,
+            clock: clock, logger: logger)
+    }
+
     /// Runs the backend's writes until `stop()`; every request queued before then is answered.
     public func run() async {
         await storage.run()

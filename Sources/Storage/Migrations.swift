@@ -63,6 +63,35 @@ enum Migrations {
             // Where the project was last exported to on GitHub (JSON).
             try db.execute(sql: "ALTER TABLE projects ADD COLUMN github TEXT")
         }
+        migrator.registerMigration("0013-deployments") { db in
+            // Deploy jobs outlive their project (no cascade): they finish or are cancelled.
+            try db.execute(sql: """
+                CREATE TABLE deployments (
+                    id TEXT PRIMARY KEY,
+                    project_id TEXT NOT NULL,
+                    user_id TEXT NOT NULL REFERENCES users(id),
+                    version_id TEXT NOT NULL,
+                    platform TEXT NOT NULL,
+                    state TEXT NOT NULL CHECK (state = 'queued' OR state = 'exporting' OR state = 'uploading'
+                        OR state = 'building' OR state = 'live' OR state = 'failed' OR state = 'cancelled'),
+                    platform_id TEXT,
+                    url TEXT,
+                    reason TEXT,
+                    settings TEXT NOT NULL,
+                    idempotency_key TEXT,
+                    created_at TEXT NOT NULL,
+                    updated_at TEXT NOT NULL,
+                    last_progress_at TEXT NOT NULL,
+                    polls INTEGER NOT NULL,
+                    next_step_at TEXT,
+                    finished_at TEXT,
+                    UNIQUE (user_id, idempotency_key)
+                );
+                CREATE INDEX deployments_due ON deployments(next_step_at)
+                    WHERE state != 'live' AND state != 'failed' AND state != 'cancelled';
+                CREATE INDEX deployments_by_project ON deployments(project_id, id);
+                """)
+        }
         return migrator
     }
 }

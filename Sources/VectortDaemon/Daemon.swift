@@ -107,6 +107,8 @@ struct Daemon {
         let githubSettings = Locked(Self.githubSettings(configuration, secrets))
         let github = GitHubExporter(
             projects: engine.projects, versions: engine.versions, http: stripeHTTP, settings: { githubSettings.value })
+        let deploySettings = Locked(Self.deploySettings(configuration, secrets))
+        let deployments = engine.deployments(http: stripeHTTP, settings: { deploySettings.value }, logger: logger)
 
         let stateBox = StateBox()
         let health = HealthMonitor(
@@ -120,6 +122,7 @@ struct Daemon {
                 generationSettings.value = Self.generationSettings(newConfiguration)
                 paymentSettings.value = Self.paymentSettings(newConfiguration, newSecrets, packages: packages)
                 githubSettings.value = Self.githubSettings(newConfiguration, newSecrets)
+                deploySettings.value = Self.deploySettings(newConfiguration, newSecrets)
                 await registry.configure(
                     providers: fleet.providers(newConfiguration, newSecrets), chain: fleet.chain(newConfiguration, newSecrets))
             },
@@ -149,6 +152,7 @@ struct Daemon {
         GenerationMethods.register(into: &methods, pipeline: pipeline, store: engine.generations, registry: registry)
         PaymentMethods.register(into: &methods, payments: payments)
         ExportMethods.register(into: &methods, github: github)
+        DeploymentMethods.register(into: &methods, deployments: deployments)
         describeBox.descriptors = methods.descriptors
         describeBox.interfaces = methods.interfaces
 
@@ -181,6 +185,7 @@ struct Daemon {
                     payments: payments, ping: { try await engine.ping() }, bound: { webhookAddress.value = $0 },
                     logger: logger))
         }
+        services.append(DeployPollerService(deployments: deployments))
         let reconcileMinutes = Locked(configuration.payments.reconcileMinutes)
         services.append(
             ReconcilerService(
@@ -282,6 +287,21 @@ struct Daemon {
             toleranceSeconds: configuration.webhook.toleranceSeconds,
             checkoutExpiryMinutes: configuration.payments.checkoutExpiryMinutes,
             successURL: configuration.payments.successURL, cancelURL: configuration.payments.cancelURL, packages: packages)
+    }
+
+    static func deploySettings(_ configuration: DaemonConfiguration, _ secrets: Secrets) -> DeploySettings {
+        let deploy = configuration.deploy
+        return DeploySettings(
+            stuckMinutes: deploy.stuckMinutes,
+            vercel: .init(
+                apiBase: deploy.vercelAPIBase, token: secrets["vercel-token"]?.value, team: deploy.vercelTeamID,
+                deadlineMinutes: deploy.deadlineMinutes["vercel"] ?? 50),
+            netlify: .init(
+                apiBase: deploy.netlifyAPIBase, token: secrets["netlify-token"]?.value,
+                deadlineMinutes: deploy.deadlineMinutes["netlify"] ?? 20),
+            render: .init(
+                apiBase: deploy.renderAPIBase, token: secrets["render-api-key"]?.value, team: deploy.renderOwnerID,
+                deadlineMinutes: deploy.deadlineMinutes["render"] ?? 60))
     }
 
     static func githubSettings(_ configuration: DaemonConfiguration, _ secrets: Secrets) -> GitHubSettings {

@@ -24,6 +24,7 @@ package protocol StorageBackend: Sendable {
     var ledger: any LedgerRepository { get }
     var generations: any GenerationRepository { get }
     var payments: any PaymentRepository { get }
+    var deployments: any DeploymentRepository { get }
     /// Runs the backend's writes until `stop()`; writes asked for before it wait.
     func run() async
     /// Refuses new writes; `run()` returns once every queued one is answered.

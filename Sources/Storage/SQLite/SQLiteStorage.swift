@@ -12,6 +12,7 @@ package struct SQLiteStorage: StorageBackend {
     package let ledger: any LedgerRepository
     package let generations: any GenerationRepository
     package let payments: any PaymentRepository
+    package let deployments: any DeploymentRepository
 
     /// Opens (creating and migrating) the database at `path`; at most `maxBatch` writes commit
     /// in one transaction.
@@ -30,6 +31,7 @@ package struct SQLiteStorage: StorageBackend {
         ledger = SQLiteLedger(writer: writer, pool: pool)
         generations = SQLiteGenerations(writer: writer, pool: pool)
         payments = SQLitePayments(writer: writer, pool: pool)
+        deployments = SQLiteDeployments(writer: writer, pool: pool)
     }
 
     package func run() async {

@@ -205,6 +205,22 @@ struct ConfigurationLoader {
             }
             if key == "payments.success_url" { c.payments.successURL = value } else { c.payments.cancelURL = value }
         }
+        c.deploy.stuckMinutes = try values.double("deploy.stuck_minutes", in: 0.05...1440) ?? c.deploy.stuckMinutes
+        for platform in ["vercel", "netlify", "render"] {
+            if let minutes = try values.double("deploy.deadline_minutes.\(platform)", in: 0.1...10_080) {
+                c.deploy.deadlineMinutes[platform] = minutes
+            }
+        }
+        for (key, keyPath) in [("deploy.vercel.api_base", \DaemonConfiguration.DeployOptions.vercelAPIBase),
+                               ("deploy.netlify.api_base", \.netlifyAPIBase), ("deploy.render.api_base", \.renderAPIBase)] {
+            guard let value = try values.string(key) else { continue }
+            guard let url = URL(string: value), url.scheme == "https" || url.scheme == "http", url.host != nil else {
+                throw ConfigurationError(key: key, problem: "\"\(value)\" is not an http(s) URL")
+            }
+            c.deploy[keyPath: keyPath] = value
+        }
+        c.deploy.vercelTeamID = try values.string("deploy.vercel.team_id") ?? c.deploy.vercelTeamID
+        c.deploy.renderOwnerID = try values.string("deploy.render.owner_id") ?? c.deploy.renderOwnerID
         c.github.apiBase = try values.string("github.api_base") ?? c.github.apiBase
         guard let githubURL = URL(string: c.github.apiBase), githubURL.scheme == "https" || githubURL.scheme == "http",
             githubURL.host != nil

@@ -106,6 +106,16 @@ struct DaemonConfiguration: Sendable, Equatable {
         var apiVersion = PaymentSettings.defaultAPIVersion
     }
 
+    struct DeployOptions: Sendable, Equatable {
+        var stuckMinutes = 10.0
+        var deadlineMinutes: [String: Double] = ["vercel": 50, "netlify": 20, "render": 60]
+        var vercelAPIBase = "https://api.vercel.com"
+        var vercelTeamID = ""
+        var netlifyAPIBase = "https://api.netlify.com/api/v1"
+        var renderAPIBase = "https://api.render.com/v1"
+        var renderOwnerID = ""
+    }
+
     struct GitHubOptions: Sendable, Equatable {
         var apiBase = "https://api.github.com"
         var owner = ""
@@ -132,6 +142,7 @@ struct DaemonConfiguration: Sendable, Equatable {
     var stripe = Stripe()
     var payments = PaymentOptions()
     var github = GitHubOptions()
+    var deploy = DeployOptions()
 
     /// Where the configuration came from, for `--check-config` and the journal.
     var sources: [String] = ["defaults"]

@@ -1,0 +1,342 @@
+public import AsyncHTTPClient
+public import Foundation
+public import Logging
+public import Protocol
+public import VectortCore
+package import Storage
+
+/// Deploy settings from configuration and credentials (replaced on reload).
+public struct DeploySettings: Sendable, Equatable {
+    public struct Platform: Sendable, Equatable {
+        public var apiBase: String
+        public var token: String?
+        public var team: String
+        public var deadlineMinutes: Double
+
+        public init(apiBase: String, token: String? = nil, team: String = "", deadlineMinutes: Double) {
+            self.apiBase = apiBase
+            self.token = token
+            self.team = team
+            self.deadlineMinutes = deadlineMinutes
+        }
+    }
+
+    public var stuckMinutes: Double
+    public var vercel: Platform
+    public var netlify: Platform
+    public var render: Platform
+    /// Outbound platform calls in flight at once, across all jobs.
+    public var maxConcurrentCalls: Int
+
+    public init(
+        stuckMinutes: Double = 10, vercel: Platform = Platform(apiBase: "https://api.vercel.com", deadlineMinutes: 50),
+        netlify: Platform = Platform(apiBase: "https://api.netlify.com/api/v1", deadlineMinutes: 20),
+        render: Platform = Platform(apiBase: "https://api.render.com/v1", deadlineMinutes: 60), maxConcurrentCalls: Int = 16
+    ) {
+        self.stuckMinutes = stuckMinutes
+        self.vercel = vercel
+        self.netlify = netlify
+        self.render = render
+        self.maxConcurrentCalls = maxConcurrentCalls
+    }
+
+    func platform(_ name: String) -> Platform? {
+        switch name {
+        case "vercel": vercel
+        case "netlify": netlify
+        case "render": render
+        default: nil
+        }
+    }
+}
+
+/// `io.vectort.Deployments`: jobs persisted at once, driven by one poller that steps every due
+/// job through its `DeploymentMachine`, persisting each transition before acting on it.
+public final class Deployments: Sendable {
+    package let repository: any DeploymentRepository
+    let projects: Projects
+    let versions: Versions
+    let http: HTTPClient
+    let settings: @Sendable () -> DeploySettings
+    let clock: any VectortClock
+    let logger: Logger
+    /// A platform whose credential must not be called before this time (`Retry-After`).
+    private let blockedUntil = Locked<[String: Date]>([:])
+    /// Tests replace the platform clients.
+    let clientFor: Locked<(@Sendable (String, DeploySettings) -> (any DeployPlatformClient)?)?>
+
+    /// Platforms this release deploys to.
+    static let implemented: Set<String> = ["vercel"]
+
+    package init(
+        repository: any DeploymentRepository, projects: Projects, versions: Versions, http: HTTPClient,
+        settings: @escaping @Sendable () -> DeploySettings, clock: any VectortClock = SystemClock(), logger: Logger
+    ) {
+        self.repository = repository
+        self.projects = projects
+        self.versions = versions
+        self.http = http
+        self.settings = settings
+        self.clock = clock
+        self.logger = logger
+        clientFor = Locked(nil)
+    }
+
+    // MARK: Calls
+
+    public func platforms() -> PlatformList {
+        let settings = settings()
+        return PlatformList(platforms: [
+            PlatformInfo(
+                name: "vercel", configured: settings.vercel.token?.isEmpty == false,
+                needs: "the vercel-token credential (deploy.vercel.team_id for a team); deploys the version's built site"),
+            PlatformInfo(
+                name: "netlify", configured: false,
+                needs: "not available in this release (the netlify-token credential will enable it)"),
+            PlatformInfo(
+                name: "render", configured: false,
+                needs: "not available in this release (render-api-key and github-token will enable it)"),
+        ])
+    }
+
+    public func start(
+        project id: String, owner: String?, platform: String, version: String?, settings requested: [String: JSONValue]?,
+        idempotencyKey: String?
+    ) async throws -> Deployment {
+        try EngineError.refuseNUL(["project": id, "platform": platform, "version": version, "idempotency_key": idempotencyKey])
+        guard ["vercel", "netlify", "render"].contains(platform) else {
+            throw EngineError.invalid("platform", "platform must be vercel, netlify or render, not \"\(platform)\"")
+        }
+        let options = requested ?? [:]
+        for key in options.keys where !["env", "framework", "name", "team"].contains(key) {
+            throw EngineError.invalid("settings", "unknown setting \"\(key)\" (env, framework, name, team)")
+        }
+        if let env = options["env"]?.objectValue, !env.isEmpty {
+            let names = env.keys.sorted().joined(separator: ", ")
+            throw EngineError.invalid(
+                "settings", "settings.env is not applied to static deployments in this release (\(names)): the build has no VITE_ variables yet")
+        }
+        if let name = options["name"], name.stringValue.map(Self.validName) != true {
+            throw EngineError.invalid("settings", "settings.name must be 1 to 100 lower-case letters, digits and -")
+        }
+        if let key = idempotencyKey, key.isEmpty || key.utf8.count > 255 {
+            throw EngineError.invalid("idempotency_key", "idempotency_key must be 1 to 255 bytes")
+        }
+        let project = try await projects.get(id, owner: owner)
+        let build = try await versions.build(project: id, owner: owner, version: version)
+        guard build.status == .ok else {
+            throw EngineError(
+                WireError(
+                    .conflict, "version \(build.version) has no successful build (\(build.status.rawValue))",
+                    ["reason": .string("version \(build.version) has no successful build")]))
+        }
+        let settings = settings()
+        guard Self.implemented.contains(platform), settings.platform(platform)?.token?.isEmpty == false else {
+            throw EngineError(
+                WireError(
+                    .unavailable, "\(platform) is not configured on this daemon (see Deployments.Platforms)",
+                    ["reason": "platform_not_configured", "platform": .string(platform)]))
+        }
+        let (deployment, _) = try await repository.create(
+            DeploymentCreate(
+                user: project.user, project: id, version: build.version, platform: platform, settings: options,
+                idempotencyKey: idempotencyKey), now: clock.date)
+        var log = logger
+        log[metadataKey: "deployment"] = "\(deployment.id)"
+        log[metadataKey: "project"] = "\(id)"
+        log[metadataKey: "platform"] = "\(platform)"
+        log.info("deployment queued", metadata: ["version": "\(build.version)"])
+        return deployment
+    }
+
+    public func get(_ id: String, owner: String?) async throws -> Deployment {
+        try await repository.get(id, user: owner).deployment
+    }
+
+    public func list(owner: String?, project: String?, state: String?, limit: Int, after: String?) async throws -> DeploymentList {
+        var filter: DeploymentState?
+        if let state {
+            guard let known = DeploymentState(rawValue: state) else {
+                throw EngineError.invalid("state", "state must be one of \(DeploymentState.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            filter = known
+        }
+        return try await repository.list(user: owner, project: project, state: filter, limit: limit, after: after)
+    }
+
+    /// Cancels a job that has not ended; the platform's deployment is cancelled too.
+    public func cancel(_ id: String, owner: String?) async throws -> Deployment {
+        let record = try await repository.get(id, user: owner)
+        guard !record.deployment.state.isTerminal else {
+            throw EngineError.conflict("deployment \(id) is \(record.deployment.state.rawValue)")
+        }
+        var machine = machine(for: record, settings: settings())
+        let action = machine.handle(.cancel, now: clock.date)
+        let saved = try await persist(record.deployment.id, machine, next: nil)
+        if action == .cancelRemote, let platformID = machine.platformID, let client = client(record.deployment.platform) {
+            do { try await client.cancel(platformID) } catch {
+                logger.warning("the platform did not cancel the deployment", metadata: ["deployment": "\(id)", "error": "\(error)"])
+            }
+        }
+        return saved
+    }
+
+    public func inFlight() async throws -> Int { try await repository.activeCount() }
+
+    // MARK: The poller
+
+    /// Steps every due job until cancelled: one loop for all jobs, at most
+    /// `maxConcurrentCalls` platform calls at once.
+    public func run(interval: Duration = .milliseconds(250)) async {
+        while !Task.isCancelled {
+            do {
+                let due = try await repository.due(at: clock.date, limit: 256)
+                let limit = max(1, settings().maxConcurrentCalls)
+                await withTaskGroup(of: Void.self) { group in
+                    var running = 0
+                    for record in due {
+                        if running >= limit {
+                            await group.next()
+                            running -= 1
+                        }
+                        group.addTask { await self.step(record) }
+                        running += 1
+                    }
+                }
+            } catch {
+                logger.warning("deploy poller could not read its jobs", metadata: ["error": "\(error)"])
+            }
+            try? await clock.sleep(for: interval)
+        }
+    }
+
+    /// One job, as far as it can go now; persisted after each transition.
+    func step(_ record: DeploymentRecord) async {
+        let settings = settings()
+        let job = record.deployment
+        var log = logger
+        log[metadataKey: "deployment"] = "\(job.id)"
+        log[metadataKey: "project"] = "\(job.project)"
+        log[metadataKey: "platform"] = "\(job.platform)"
+        var machine = machine(for: record, settings: settings)
+        guard let client = client(job.platform) else {
+            _ = machine.handle(.refused(reason: "\(job.platform) is no longer configured"), now: clock.date)
+            _ = try? await persist(job.id, machine, next: nil)
+            return
+        }
+        if let until = blockedUntil.withLock({ $0[job.platform] }), until > clock.date {
+            // The platform asked us to wait: no call for this credential before then.
+            _ = try? await persist(job.id, machine, next: until)
+            return
+        }
+        var action = machine.handle(.resume, now: clock.date)
+        do {
+            for _ in 0..<8 {
+                switch action {
+                case .create:
+                    // Persisted first: after a crash this job is looked up, never created twice blindly.
+                    _ = try await persist(job.id, machine, next: clock.date.addingTimeInterval(60))
+                    let files = try await siteFiles(job)
+                    let name = record.settings["name"]?.stringValue ?? Self.defaultName(job)
+                    let id = try await client.create(deployment: job.id, name: name, files: files)
+                    action = machine.handle(.created(platformID: id), now: clock.date)
+                    log.info("deployment created", metadata: ["platform_id": "\(id)"])
+                case .lookup:
+                    if let id = try await client.lookup(deployment: job.id) {
+                        action = machine.handle(.created(platformID: id), now: clock.date)
+                    } else {
+                        action = machine.handle(.notFound, now: clock.date)
+                    }
+                case .poll(let after) where after > .zero:
+                    _ = try await persist(job.id, machine, next: clock.date.addingTimeInterval(DeploymentMachine.seconds(after)))
+                    return
+                case .poll:
+                    guard let platformID = machine.platformID else { return }
+                    let (remote, url, reason) = try await client.status(platformID)
+                    action = machine.handle(.remote(remote, url: url, reason: reason), now: clock.date)
+                case .cancelRemote, .none:
+                    let saved = try await persist(job.id, machine, next: nil)
+                    if saved.state.isTerminal {
+                        log.info(
+                            "deployment \(saved.state.rawValue)",
+                            metadata: ["url": "\(saved.url ?? "")", "reason": "\(saved.reason ?? "")"])
+                    }
+                    return
+                }
+            }
+        } catch let failure as DeployFailure {
+            switch failure {
+            case .transient(let message, let retryAfter):
+                if let retryAfter {
+                    let until = clock.date.addingTimeInterval(min(max(retryAfter, 1), 3600))
+                    blockedUntil.withLock { $0[job.platform] = max($0[job.platform] ?? until, until) }
+                }
+                action = machine.handle(.transient, now: clock.date)
+                log.notice("deployment call failed; trying again", metadata: ["error": "\(message)"])
+            case .refused(let reason):
+                action = machine.handle(.refused(reason: reason), now: clock.date)
+            }
+            var next: Date?
+            if case .poll(let after) = action {
+                next = clock.date.addingTimeInterval(DeploymentMachine.seconds(after))
+                if let until = blockedUntil.withLock({ $0[job.platform] }), until > (next ?? .distantPast) { next = until }
+            }
+            _ = try? await persist(job.id, machine, next: next)
+        } catch let error as EngineError {
+            _ = machine.handle(.refused(reason: error.wireError.message), now: clock.date)
+            _ = try? await persist(job.id, machine, next: nil)
+        } catch {
+            log.warning("deployment step failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    // MARK: Helpers
+
+    func machine(for record: DeploymentRecord, settings: DeploySettings) -> DeploymentMachine {
+        let job = record.deployment
+        var machine = DeploymentMachine(
+            state: job.state, platformID: job.platformID, createdAt: Timestamps.parse(job.createdAt) ?? clock.date,
+            lastProgress: record.lastProgress, polls: record.polls,
+            stuckAfter: .milliseconds(Int64(settings.stuckMinutes * 60_000)),
+            deadline: .milliseconds(Int64((settings.platform(job.platform)?.deadlineMinutes ?? 60) * 60_000)))
+        machine.url = job.url
+        machine.reason = job.reason
+        return machine
+    }
+
+    private func persist(_ id: String, _ machine: DeploymentMachine, next: Date?) async throws -> Deployment {
+        try await repository.save(
+            DeploymentUpdate(
+                id: id, state: machine.state, platformID: machine.platformID, url: machine.url, reason: machine.reason,
+                lastProgress: machine.lastProgress, polls: machine.polls, nextStepAt: machine.state.isTerminal ? nil : next),
+            now: clock.date)
+    }
+
+    private func siteFiles(_ job: Deployment) async throws -> [ProjectFile] {
+        do {
+            return try await versions.builtCode(project: job.project, owner: nil, version: job.version).files
+        } catch let error as EngineError where error.wireError.name == .notFound {
+            throw DeployFailure.refused("the version's built site is gone (its project was deleted)")
+        }
+    }
+
+    func client(_ platform: String) -> (any DeployPlatformClient)? {
+        let settings = settings()
+        if let make = clientFor.value { return make(platform, settings) }
+        switch platform {
+        case "vercel":
+            guard let token = settings.vercel.token, !token.isEmpty else { return nil }
+            return VercelClient(http: http, base: settings.vercel.apiBase, token: token, teamID: settings.vercel.team)
+        default:
+            return nil
+        }
+    }
+
+    static func defaultName(_ job: Deployment) -> String {
+        "vectortd-" + job.project.replacingOccurrences(of: "_", with: "-")
+    }
+
+    static func validName(_ name: String) -> Bool {
+        (1...100).contains(name.count) && name.allSatisfy { ($0.isASCII && ($0.isLowercase || $0.isNumber)) || $0 == "-" }
+    }
+}

@@ -1,0 +1,80 @@
+package import Foundation
+package import Protocol
+
+/// Deploy jobs, persisted after every transition so a restart resumes each where it was.
+package protocol DeploymentRepository: Sendable {
+    /// A new queued job, or the user's job with the same idempotency key (`Conflict` when it
+    /// was asked with another project, version or platform).
+    func create(_ request: DeploymentCreate, now: Date) async throws -> (deployment: Deployment, existing: Bool)
+    /// Stores a transition of a job that is not terminal yet; returns the job as stored. A job
+    /// already terminal (cancelled meanwhile) is returned unchanged.
+    func save(_ update: DeploymentUpdate, now: Date) async throws -> Deployment
+    func get(_ id: String, user: String?) async throws -> DeploymentRecord
+    func list(user: String?, project: String?, state: DeploymentState?, limit: Int, after: String?) async throws
+        -> DeploymentList
+    /// Jobs not terminal whose next step is due at `now`, soonest first.
+    func due(at now: Date, limit: Int) async throws -> [DeploymentRecord]
+    /// Jobs not terminal.
+    func activeCount() async throws -> Int
+}
+
+package struct DeploymentCreate: Sendable {
+    package var user: String
+    package var project: String
+    package var version: String
+    package var platform: String
+    package var settings: [String: JSONValue]
+    package var idempotencyKey: String?
+
+    package init(
+        user: String, project: String, version: String, platform: String, settings: [String: JSONValue],
+        idempotencyKey: String?
+    ) {
+        self.user = user
+        self.project = project
+        self.version = version
+        self.platform = platform
+        self.settings = settings
+        self.idempotencyKey = idempotencyKey
+    }
+}
+
+package struct DeploymentUpdate: Sendable {
+    package var id: String
+    package var state: DeploymentState
+    package var platformID: String?
+    package var url: String?
+    package var reason: String?
+    package var lastProgress: Date
+    package var polls: Int
+    /// When the runner looks at the job again; nil for a terminal job.
+    package var nextStepAt: Date?
+
+    package init(
+        id: String, state: DeploymentState, platformID: String?, url: String?, reason: String?, lastProgress: Date,
+        polls: Int, nextStepAt: Date?
+    ) {
+        self.id = id
+        self.state = state
+        self.platformID = platformID
+        self.url = url
+        self.reason = reason
+        self.lastProgress = lastProgress
+        self.polls = polls
+        self.nextStepAt = nextStepAt
+    }
+}
+
+package struct DeploymentRecord: Sendable {
+    package var deployment: Deployment
+    package var settings: [String: JSONValue]
+    package var lastProgress: Date
+    package var polls: Int
+
+    package init(deployment: Deployment, settings: [String: JSONValue], lastProgress: Date, polls: Int) {
+        self.deployment = deployment
+        self.settings = settings
+        self.lastProgress = lastProgress
+        self.polls = polls
+    }
+}

@@ -1,0 +1,231 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import Protocol
+import Testing
+import VectortTesting
+
+@testable import Engine
+import VectortCore
+
+@testable import Storage
+
+@Suite("Deploy jobs: the machine as a value, and jobs driven to live against a fake Vercel")
+struct DeploymentTests {
+    static let start = Date(timeIntervalSince1970: 1_800_000_000)
+
+    static func machine() -> DeploymentMachine {
+        DeploymentMachine(createdAt: start, stuckAfter: .seconds(600), deadline: .seconds(3000))
+    }
+
+    @Test func aJobIsCreatedOncePolledAndEndsLive() {
+        var m = Self.machine()
+        #expect(m.handle(.resume, now: Self.start) == .create)
+        #expect(m.state == .uploading)
+        #expect(m.handle(.created(platformID: "dpl_1"), now: Self.start) == .poll(after: .seconds(2)))
+        #expect(m.state == .building)
+        #expect(m.handle(.remote(.building, url: nil, reason: nil), now: Self.start) == .poll(after: .seconds(5)))
+        #expect(m.handle(.remote(.building, url: nil, reason: nil), now: Self.start) == .poll(after: .seconds(10)))
+        #expect(m.handle(.remote(.ready, url: "https://x.vercel.app", reason: nil), now: Self.start) == .none)
+        #expect(m.state == .live && m.url == "https://x.vercel.app")
+        #expect(m.handle(.cancel, now: Self.start) == .none, "a terminal job stays as it is")
+        #expect(m.state == .live)
+    }
+
+    @Test func aRestartLooksUpInsteadOfCreatingAgain() {
+        var m = Self.machine()
+        m.state = .uploading
+        #expect(m.handle(.resume, now: Self.start) == .lookup)
+        #expect(m.handle(.notFound, now: Self.start) == .create)
+        var known = Self.machine()
+        known.state = .building
+        known.platformID = "dpl_2"
+        #expect(known.handle(.resume, now: Self.start) == .poll(after: .zero))
+    }
+
+    @Test func stuckDeadlineRefusedAndCancel() {
+        var stuck = Self.machine()
+        _ = stuck.handle(.resume, now: Self.start)
+        _ = stuck.handle(.created(platformID: "dpl_3"), now: Self.start)
+        #expect(stuck.handle(.remote(.building, url: nil, reason: nil), now: Self.start.addingTimeInterval(601)) == .none)
+        #expect(stuck.state == .failed && stuck.reason == "stuck")
+        var late = Self.machine()
+        #expect(late.handle(.resume, now: Self.start.addingTimeInterval(3001)) == .none)
+        #expect(late.reason == "deadline_exceeded")
+        var refused = Self.machine()
+        _ = refused.handle(.resume, now: Self.start)
+        #expect(refused.handle(.refused(reason: "vercel: forbidden"), now: Self.start) == .none)
+        #expect(refused.state == .failed)
+        var cancelled = Self.machine()
+        _ = cancelled.handle(.resume, now: Self.start)
+        _ = cancelled.handle(.created(platformID: "dpl_4"), now: Self.start)
+        #expect(cancelled.handle(.cancel, now: Self.start) == .cancelRemote)
+        #expect(cancelled.state == .cancelled)
+        var transient = Self.machine()
+        _ = transient.handle(.resume, now: Self.start)
+        _ = transient.handle(.created(platformID: "dpl_5"), now: Self.start)
+        #expect(transient.handle(.transient, now: Self.start) == .poll(after: .seconds(5)))
+        #expect(transient.state == .building, "a transient failure does not fail the job")
+    }
+
+    @Test(arguments: [0.0, 0.5, 1.0])
+    func theScheduleSettlesAt20To30Seconds(_ jitter: Double) {
+        let delay = DeploymentMachine.delay(afterPolls: 7, jitter: jitter)
+        #expect(delay >= .seconds(20) && delay <= .seconds(30))
+    }
+
+    // MARK: Against the fake
+
+    static let site = [
+        ProjectFile(path: "index.html", contents: "<!doctype html><script src=\"/assets/app.js\"></script>\n"),
+        ProjectFile(path: "assets/app.js", contents: "console.log(1);\n"),
+        ProjectFile(path: "logo.png", bytes: [0x89, 0x50, 0x4E, 0x47, 0x00, 0xFF]),
+    ]
+
+    static func withVercel<T>(
+        inlineLimit: Int? = nil, _ body: (TestEngine, FakeVercel, Deployments, String, String) async throws -> T
+    ) async throws -> T {
+        let vercel = try await FakeVercel.start()
+        let result: Result<T, any Error>
+        do {
+            result = .success(
+                try await withEngine { engine in
+                    let settings = DeploySettings(
+                        stuckMinutes: 10, vercel: .init(apiBase: vercel.baseURL, token: vercel.token, deadlineMinutes: 50))
+                    let deployments = Deployments(
+                        repository: engine.storage.deployments, projects: engine.projects, versions: engine.versions,
+                        http: HTTPClient.shared, settings: { settings }, clock: engine.clock, logger: Logger(label: "deploy-tests"))
+                    if let inlineLimit {
+                        deployments.clientFor.value = { platform, settings in
+                            var client = VercelClient(
+                                http: HTTPClient.shared, base: settings.vercel.apiBase, token: settings.vercel.token ?? "", teamID: "")
+                            client.inlineLimit = inlineLimit
+                            return client
+                        }
+                    }
+                    let user = try await engine.user()
+                    let project = try await engine.projects.create(user: user, title: "Soap").id
+                    let version = try await engine.versions.store(project: project, owner: user, files: [ProjectFile(path: "src/main.jsx", contents: "x\n")])
+                    _ = try await engine.storage.versions.storeBuild(
+                        project: project, owner: user, version: version.id,
+                        build: VersionBuild(status: .ok, durationMs: 1, errors: [], files: Self.site), now: engine.clock.date)
+                    return try await body(engine, vercel, deployments, user, project)
+                })
+        } catch {
+            result = .failure(error)
+        }
+        await vercel.shutdown()
+        return try result.get()
+    }
+
+    /// Steps every due job, moving the test clock on, until `done` or the steps run out.
+    static func drive(_ engine: TestEngine, _ deployments: Deployments, until done: () async throws -> Bool) async throws {
+        for _ in 0..<60 {
+            for record in try await engine.storage.deployments.due(at: engine.clock.date, limit: 100) {
+                await deployments.step(record)
+            }
+            if try await done() { return }
+            engine.clock.advance(by: .seconds(31))
+        }
+    }
+
+    @Test func aBuiltVersionGoesLiveWithItsFilesByteForByte() async throws {
+        try await Self.withVercel { engine, vercel, deployments, user, project in
+            let job = try await deployments.start(project: project, owner: user, platform: "vercel", version: nil, settings: nil, idempotencyKey: "d-1")
+            #expect(job.state == .queued)
+            let again = try await deployments.start(project: project, owner: user, platform: "vercel", version: nil, settings: nil, idempotencyKey: "d-1")
+            #expect(again.id == job.id)
+            try await Self.drive(engine, deployments) { try await deployments.get(job.id, owner: user).state.isTerminal }
+            let done = try await deployments.get(job.id, owner: user)
+            #expect(done.state == .live)
+            #expect(done.url?.hasPrefix("https://") == true)
+            #expect(vercel.creates == 1)
+            let received = try #require(vercel.deployment(tagged: job.id))
+            for file in Self.site { #expect(received.files[file.path] == file.bytes, "\(file.path)") }
+            #expect(received.files["vercel.json"] != nil, "client-side routes survive a reload")
+        }
+    }
+
+    @Test func theSHAPathUploadsWhatVercelMisses() async throws {
+        try await Self.withVercel(inlineLimit: 10) { engine, vercel, deployments, user, project in
+            let job = try await deployments.start(project: project, owner: user, platform: "vercel", version: nil, settings: nil, idempotencyKey: nil)
+            try await Self.drive(engine, deployments) { try await deployments.get(job.id, owner: user).state.isTerminal }
+            #expect(try await deployments.get(job.id, owner: user).state == .live)
+            #expect(vercel.log.filter { $0.path == "/v2/files" }.count == Self.site.count + 1)
+            #expect(vercel.creates == 1)
+        }
+    }
+
+    @Test func aRateLimitStormSlowsTheJobWithoutFailingItAndNothingIsSentMeanwhile() async throws {
+        try await Self.withVercel { engine, vercel, deployments, user, project in
+            let job = try await deployments.start(project: project, owner: user, platform: "vercel", version: nil, settings: nil, idempotencyKey: nil)
+            vercel.throttle(3, retryAfter: 120)
+            var elapsed: Duration = .zero
+            var requestsWhileBlocked = 0
+            for _ in 0..<80 {
+                let before = vercel.log.count
+                let blocked = vercel.log.last?.throttled == true
+                for record in try await engine.storage.deployments.due(at: engine.clock.date, limit: 100) {
+                    await deployments.step(record)
+                }
+                if blocked && elapsed < .seconds(120) && vercel.log.count > before { requestsWhileBlocked += 1 }
+                if try await deployments.get(job.id, owner: user).state.isTerminal { break }
+                engine.clock.advance(by: .seconds(10))
+                elapsed = vercel.log.last?.throttled == true && vercel.log.count > before ? .seconds(10) : elapsed + .seconds(10)
+            }
+            #expect(try await deployments.get(job.id, owner: user).state == .live)
+            #expect(vercel.log.filter(\.throttled).count == 3)
+            #expect(vercel.creates == 1)
+            #expect(requestsWhileBlocked == 0, "a request went out before the Retry-After had passed")
+        }
+    }
+
+    @Test func stuckAndFailedBuildsAndCancel() async throws {
+        try await Self.withVercel { engine, vercel, deployments, user, project in
+            vercel.setStall(true)
+            let stuck = try await deployments.start(project: project, owner: user, platform: "vercel", version: nil, settings: nil, idempotencyKey: nil)
+            try await Self.drive(engine, deployments) { try await deployments.get(stuck.id, owner: user).state.isTerminal }
+            let record = try await deployments.get(stuck.id, owner: user)
+            #expect(record.state == .failed)
+            #expect(record.reason == "stuck" || record.reason == "deadline_exceeded")
+            vercel.setStall(false)
+            vercel.setFail(true)
+            let failing = try await deployments.start(project: project, owner: user, platform: "vercel", version: nil, settings: nil, idempotencyKey: nil)
+            try await Self.drive(engine, deployments) { try await deployments.get(failing.id, owner: user).state.isTerminal }
+            #expect(try await deployments.get(failing.id, owner: user).reason?.contains("BUILD_FAILED") == true)
+            vercel.setFail(false)
+            vercel.setStall(true)
+            let cancelled = try await deployments.start(project: project, owner: user, platform: "vercel", version: nil, settings: nil, idempotencyKey: nil)
+            for record in try await engine.storage.deployments.due(at: engine.clock.date, limit: 100) { await deployments.step(record) }
+            #expect(try await deployments.cancel(cancelled.id, owner: user).state == .cancelled)
+            #expect(vercel.deployment(tagged: cancelled.id)?.readyState == "CANCELED")
+            await expectEngineError(.conflict) { try await deployments.cancel(cancelled.id, owner: user) }
+        }
+    }
+
+    @Test func badStartsAreNamedAndQueueNothing() async throws {
+        try await Self.withVercel { engine, _, deployments, user, project in
+            await expectEngineError(.invalidParameter, parameter: "platform") {
+                try await deployments.start(project: project, owner: user, platform: "heroku", version: nil, settings: nil, idempotencyKey: nil)
+            }
+            await expectEngineError(.invalidParameter, parameter: "settings") {
+                try await deployments.start(
+                    project: project, owner: user, platform: "vercel", version: nil, settings: ["env": ["SECRET": "x"]], idempotencyKey: nil)
+            }
+            let other = try await engine.user()
+            await expectEngineError(.notFound) {
+                try await deployments.start(project: project, owner: other, platform: "vercel", version: nil, settings: nil, idempotencyKey: nil)
+            }
+            let unbuilt = try await engine.projects.create(user: user, title: "Plain").id
+            _ = try await engine.versions.store(project: unbuilt, owner: user, files: [ProjectFile(path: "a.txt", contents: "a\n")])
+            await expectEngineError(.conflict) {
+                try await deployments.start(project: unbuilt, owner: user, platform: "vercel", version: nil, settings: nil, idempotencyKey: nil)
+            }
+            let error = await expectEngineError(.unavailable) {
+                try await deployments.start(project: project, owner: user, platform: "netlify", version: nil, settings: nil, idempotencyKey: nil)
+            }
+            #expect(error?.details["reason"] == .string("platform_not_configured"))
+            #expect(try await engine.count("deployments") == 0)
+        }
+    }
+}
