@@ -297,7 +297,7 @@ struct Daemon {
                 apiBase: deploy.vercelAPIBase, token: secrets["vercel-token"]?.value, team: deploy.vercelTeamID,
                 deadlineMinutes: deploy.deadlineMinutes["vercel"] ?? 50),
             netlify: .init(
-                apiBase: deploy.netlifyAPIBase, token: secrets["netlify-token"]?.value,
+                apiBase: deploy.netlifyAPIBase, token: secrets["netlify-token"]?.value, team: deploy.netlifyAccountSlug,
                 deadlineMinutes: deploy.deadlineMinutes["netlify"] ?? 20),
             render: .init(
                 apiBase: deploy.renderAPIBase, token: secrets["render-api-key"]?.value, team: deploy.renderOwnerID,

@@ -92,5 +92,36 @@ extension DaemonSuite {
             #expect(vercel.creates == 20, "a deployment was created twice")
             #expect(Set(vercel.deployments.compactMap { $0.meta["vectortd_deployment"] }) == Set(ids))
         }
+
+        /// The same on Netlify: after `kill -9` a job is found by its title and its remaining files
+        /// uploaded; one site for the project, one deploy per job.
+        @Test func killNineOnNetlifyFindsTheSiteAndTheDeploysAgain() async throws {
+            let netlify = try await FakeNetlify.start()
+            defer { Task { await netlify.shutdown() } }
+            let directory = try TemporaryDirectory(prefix: "vtdk9n")
+            var options = DaemonProcess.Options()
+            options.config = "deploy:\n  netlify:\n    api_base: \"\(netlify.baseURL)\"\n"
+            options.credentials["netlify-token"] = netlify.token
+            var ids: [String] = []
+            do {
+                let daemon = try await DaemonProcess(options, in: directory)
+                let client = try await daemon.connect()
+                let (user, project) = try await Self.generatedProject(client, email: "k9netlify@example.com")
+                for _ in 0..<10 {
+                    let job = try await client.call(
+                        MethodName.deploymentsStart, ["user": .string(user), "project": .string(project), "platform": "netlify"])
+                    ids.append(try #require(job["id"]?.stringValue))
+                }
+                try await Task.sleep(for: .milliseconds(Int.random(in: 50...800)))
+                daemon.signal(SIGKILL)
+                _ = await daemon.waitForExit()
+            }
+            let daemon = try await DaemonProcess(options, in: directory)
+            let client = try await daemon.connect()
+            let states = try await Self.waitLive(client, ids)
+            for id in ids { #expect(states[id]?["state"] == "live", "\(id): \(states[id] ?? .null)") }
+            #expect(netlify.siteCreates == 1)
+            #expect(netlify.deployCreates == 10, "a deploy was created twice")
+        }
     }
 }

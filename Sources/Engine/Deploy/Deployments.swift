@@ -66,7 +66,7 @@ public final class Deployments: Sendable {
     let clientFor: Locked<(@Sendable (String, DeploySettings) -> (any DeployPlatformClient)?)?>
 
     /// Platforms this release deploys to.
-    static let implemented: Set<String> = ["vercel"]
+    static let implemented: Set<String> = ["vercel", "netlify"]
 
     package init(
         repository: any DeploymentRepository, projects: Projects, versions: Versions, http: HTTPClient,
@@ -91,8 +91,8 @@ public final class Deployments: Sendable {
                 name: "vercel", configured: settings.vercel.token?.isEmpty == false,
                 needs: "the vercel-token credential (deploy.vercel.team_id for a team); deploys the version's built site"),
             PlatformInfo(
-                name: "netlify", configured: false,
-                needs: "not available in this release (the netlify-token credential will enable it)"),
+                name: "netlify", configured: settings.netlify.token?.isEmpty == false,
+                needs: "the netlify-token credential (deploy.netlify.account_slug for a team); deploys the version's built site"),
             PlatformInfo(
                 name: "render", configured: false,
                 needs: "not available in this release (render-api-key and github-token will enable it)"),
@@ -242,7 +242,8 @@ public final class Deployments: Sendable {
                     action = machine.handle(.created(platformID: id), now: clock.date)
                     log.info("deployment created", metadata: ["platform_id": "\(id)"])
                 case .lookup:
-                    if let id = try await client.lookup(deployment: job.id) {
+                    let name = record.settings["name"]?.stringValue ?? Self.defaultName(job)
+                    if let id = try await client.lookup(deployment: job.id, name: name, files: { try await self.siteFiles(job) }) {
                         action = machine.handle(.created(platformID: id), now: clock.date)
                     } else {
                         action = machine.handle(.notFound, now: clock.date)
@@ -327,6 +328,9 @@ public final class Deployments: Sendable {
         case "vercel":
             guard let token = settings.vercel.token, !token.isEmpty else { return nil }
             return VercelClient(http: http, base: settings.vercel.apiBase, token: token, teamID: settings.vercel.team)
+        case "netlify":
+            guard let token = settings.netlify.token, !token.isEmpty else { return nil }
+            return NetlifyClient(http: http, base: settings.netlify.apiBase, token: token, account: settings.netlify.team)
         default:
             return nil
         }

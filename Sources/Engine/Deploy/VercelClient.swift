@@ -19,8 +19,9 @@ protocol DeployPlatformClient: Sendable {
     /// Creates the deployment of `files` (the built site), tagged with our `deployment` id;
     /// returns the platform's id.
     func create(deployment: String, name: String, files: [ProjectFile]) async throws -> String
-    /// The platform's id of the deployment tagged with our id, if it was created.
-    func lookup(deployment: String) async throws -> String?
+    /// The platform's id of the deployment tagged with our id, if it was created (finishing
+    /// what the creation left undone, such as uploads, with `files`).
+    func lookup(deployment: String, name: String, files: @Sendable () async throws -> [ProjectFile]) async throws -> String?
     func status(_ platformID: String) async throws -> (DeploymentMachine.Remote, url: String?, reason: String?)
     func cancel(_ platformID: String) async throws
 }
@@ -65,7 +66,7 @@ struct VercelClient: DeployPlatformClient {
         throw DeployFailure.transient("Vercel still reported missing files after uploading them", retryAfter: nil)
     }
 
-    func lookup(deployment: String) async throws -> String? {
+    func lookup(deployment: String, name: String, files: @Sendable () async throws -> [ProjectFile]) async throws -> String? {
         let (status, value, headers) = try await call(.GET, "/v6/deployments", query: "meta-vectortd_deployment=\(deployment)&limit=1", body: nil)
         guard (200..<300).contains(status) else { throw failure(status, value, headers) }
         let first = value["deployments"]?.arrayValue?.first

@@ -220,6 +220,7 @@ struct ConfigurationLoader {
             c.deploy[keyPath: keyPath] = value
         }
         c.deploy.vercelTeamID = try values.string("deploy.vercel.team_id") ?? c.deploy.vercelTeamID
+        c.deploy.netlifyAccountSlug = try values.string("deploy.netlify.account_slug") ?? c.deploy.netlifyAccountSlug
         c.deploy.renderOwnerID = try values.string("deploy.render.owner_id") ?? c.deploy.renderOwnerID
         c.github.apiBase = try values.string("github.api_base") ?? c.github.apiBase
         guard let githubURL = URL(string: c.github.apiBase), githubURL.scheme == "https" || githubURL.scheme == "http",

@@ -62,6 +62,7 @@ extension DaemonConfiguration {
             ("deploy.vercel.api_base", deploy.vercelAPIBase),
             ("deploy.vercel.team_id", deploy.vercelTeamID.isEmpty ? "(personal account)" : deploy.vercelTeamID),
             ("deploy.netlify.api_base", deploy.netlifyAPIBase),
+            ("deploy.netlify.account_slug", deploy.netlifyAccountSlug.isEmpty ? "(personal account)" : deploy.netlifyAccountSlug),
             ("deploy.render.api_base", deploy.renderAPIBase),
             ("deploy.render.owner_id", deploy.renderOwnerID.isEmpty ? "(none)" : deploy.renderOwnerID),
             ("github.api_base", github.apiBase),

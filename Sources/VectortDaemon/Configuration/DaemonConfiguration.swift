@@ -112,6 +112,7 @@ struct DaemonConfiguration: Sendable, Equatable {
         var vercelAPIBase = "https://api.vercel.com"
         var vercelTeamID = ""
         var netlifyAPIBase = "https://api.netlify.com/api/v1"
+        var netlifyAccountSlug = ""
         var renderAPIBase = "https://api.render.com/v1"
         var renderOwnerID = ""
     }

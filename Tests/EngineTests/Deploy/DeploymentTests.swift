@@ -228,4 +228,29 @@ struct DeploymentTests {
             #expect(try await engine.count("deployments") == 0)
         }
     }
+
+    @Test func aBuiltVersionGoesLiveOnNetlifyOnOneSitePerProject() async throws {
+        let netlify = try await FakeNetlify.start()
+        defer { Task { await netlify.shutdown() } }
+        try await Self.withVercel { engine, _, _, user, project in
+            let settings = DeploySettings(
+                stuckMinutes: 10, netlify: .init(apiBase: netlify.baseURL, token: netlify.token, deadlineMinutes: 20))
+            let deployments = Deployments(
+                repository: engine.storage.deployments, projects: engine.projects, versions: engine.versions,
+                http: HTTPClient.shared, settings: { settings }, clock: engine.clock, logger: Logger(label: "deploy-tests"))
+            for round in 0..<2 {
+                let job = try await deployments.start(
+                    project: project, owner: user, platform: "netlify", version: nil, settings: nil, idempotencyKey: "n-\(round)")
+                try await Self.drive(engine, deployments) { try await deployments.get(job.id, owner: user).state.isTerminal }
+                let done = try await deployments.get(job.id, owner: user)
+                #expect(done.state == .live, "\(done.reason ?? "")")
+                #expect(done.url?.hasSuffix(".netlify.app") == true)
+                let deploy = try #require(netlify.deploy(titled: job.id))
+                for file in Self.site { #expect(deploy.files[file.path] == file.bytes, "\(file.path)") }
+                #expect(deploy.files["_redirects"] == Array("/*    /index.html   200\n".utf8))
+            }
+            #expect(netlify.siteCreates == 1, "one site per project")
+            #expect(netlify.deployCreates == 2)
+        }
+    }
 }

@@ -1,0 +1,142 @@
+import AsyncHTTPClient
+import Crypto
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Protocol
+import VectortCore
+
+/// Netlify's API: one site per project (named after it, so a retry finds it instead of making
+/// another), a digest deploy of the built site (`files: {path: sha1}`), only the `required`
+/// contents uploaded, `state` polled. Netlify serves the files as they are: what goes is our
+/// build's output, with a `_redirects` so client-side routes survive a reload.
+struct NetlifyClient: DeployPlatformClient {
+    let http: HTTPClient
+    let base: String
+    let token: String
+    /// The account slug for a team; empty: the token's personal account.
+    let account: String
+
+    func create(deployment: String, name: String, files: [ProjectFile]) async throws -> String {
+        let site = try await ensureSite(name)
+        let all = Self.withRedirects(files)
+        var digests: [String: JSONValue] = [:]
+        for file in all { digests["/" + file.path] = .string(VercelClient.sha1(file.data)) }
+        let (status, value, headers) = try await call(
+            .POST, "/sites/\(site)/deploys", query: "title=\(deployment)", body: .json(["files": .object(digests)]))
+        guard (200..<300).contains(status), let id = value["id"]?.stringValue else { throw failure(status, value, headers) }
+        try await upload(deploy: id, required: value["required"], files: all)
+        return "\(site)/\(id)"
+    }
+
+    func lookup(deployment: String, name: String, files: @Sendable () async throws -> [ProjectFile]) async throws -> String? {
+        guard let site = try await findSite(name) else { return nil }
+        let (status, value, headers) = try await call(.GET, "/sites/\(site)/deploys", query: "per_page=100", body: nil)
+        guard (200..<300).contains(status) else { throw failure(status, value, headers) }
+        guard let found = value.arrayValue?.first(where: { $0["title"]?.stringValue == deployment }),
+            let id = found["id"]?.stringValue
+        else { return nil }
+        // Created before a crash: what it still requires is uploaded now.
+        if ["uploading", "prepared", "new"].contains(found["state"]?.stringValue ?? "") {
+            let (_, current, _) = try await call(.GET, "/deploys/\(id)", query: nil, body: nil)
+            try await upload(deploy: id, required: current["required"], files: Self.withRedirects(try await files()))
+        }
+        return "\(site)/\(id)"
+    }
+
+    func status(_ platformID: String) async throws -> (DeploymentMachine.Remote, url: String?, reason: String?) {
+        let deploy = platformID.split(separator: "/").last.map(String.init) ?? platformID
+        let (status, value, headers) = try await call(.GET, "/deploys/\(deploy)", query: nil, body: nil)
+        guard (200..<300).contains(status) else { throw failure(status, value, headers) }
+        let url = value["ssl_url"]?.stringValue ?? value["deploy_ssl_url"]?.stringValue
+        switch value["state"]?.stringValue ?? "" {
+        case "ready": return (.ready, url, nil)
+        case "error", "rejected": return (.failed, url, "netlify: \(value["error_message"]?.stringValue ?? value["state"]?.stringValue ?? "error")")
+        case "building", "processing", "processed", "uploaded", "preparing", "prepared", "uploading": return (.building, url, nil)
+        default: return (.pending, url, nil)
+        }
+    }
+
+    func cancel(_ platformID: String) async throws {
+        let deploy = platformID.split(separator: "/").last.map(String.init) ?? platformID
+        let (status, value, headers) = try await call(.POST, "/deploys/\(deploy)/cancel", query: nil, body: nil)
+        guard (200..<300).contains(status) || status == 422 else { throw failure(status, value, headers) }
+    }
+
+    // MARK: Sites and uploads
+
+    private func findSite(_ name: String) async throws -> String? {
+        let (status, value, headers) = try await call(.GET, "/sites/\(name).netlify.app", query: nil, body: nil)
+        if status == 404 { return nil }
+        guard (200..<300).contains(status) else { throw failure(status, value, headers) }
+        return value["id"]?.stringValue
+    }
+
+    private func ensureSite(_ name: String) async throws -> String {
+        if let site = try await findSite(name) { return site }
+        let path = account.isEmpty ? "/sites" : "/\(account)/sites"
+        let (status, value, headers) = try await call(.POST, path, query: nil, body: .json(["name": .string(name)]))
+        if (200..<300).contains(status), let id = value["id"]?.stringValue { return id }
+        // Made by an earlier attempt whose answer was lost.
+        if status == 422, let site = try await findSite(name) { return site }
+        throw failure(status, value, headers)
+    }
+
+    private func upload(deploy: String, required: JSONValue?, files: [ProjectFile]) async throws {
+        let needed = Set((required?.arrayValue ?? []).compactMap(\.stringValue))
+        for file in files where needed.contains(VercelClient.sha1(file.data)) {
+            let path = file.path.split(separator: "/").map { String($0).addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? String($0) }
+                .joined(separator: "/")
+            let (status, value, headers) = try await call(.PUT, "/deploys/\(deploy)/files/\(path)", query: nil, body: .bytes(file.data))
+            guard (200..<300).contains(status) else { throw failure(status, value, headers) }
+        }
+    }
+
+    static func withRedirects(_ files: [ProjectFile]) -> [ProjectFile] {
+        guard !files.contains(where: { $0.path == "_redirects" }) else { return files }
+        return files + [ProjectFile(path: "_redirects", contents: "/*    /index.html   200\n")]
+    }
+
+    // MARK: HTTP
+
+    enum Body {
+        case json(JSONValue)
+        case bytes(Data)
+    }
+
+    private func call(_ method: HTTPMethod, _ path: String, query: String?, body: Body?) async throws -> (Int, JSONValue, HTTPHeaders) {
+        var request = HTTPClientRequest(url: base + path + (query.map { "?" + $0 } ?? ""))
+        request.method = method
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        request.headers.add(name: "User-Agent", value: "vectortd")
+        switch body {
+        case .json(let value)?:
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(value)))
+        case .bytes(let data)?:
+            request.headers.add(name: "Content-Type", value: "application/octet-stream")
+            request.body = .bytes(ByteBuffer(bytes: data))
+        case nil:
+            break
+        }
+        do {
+            let response = try await http.execute(request, timeout: .seconds(60))
+            let bytes = try await response.body.collect(upTo: 16 << 20)
+            let value = (try? JSONDecoder().decode(JSONValue.self, from: Data(bytes.readableBytesView))) ?? .null
+            return (Int(response.status.code), value, response.headers)
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw DeployFailure.transient("cannot reach Netlify: \(error)", retryAfter: nil)
+        }
+    }
+
+    private func failure(_ status: Int, _ value: JSONValue, _ headers: HTTPHeaders) -> DeployFailure {
+        let text = "netlify: \(value["message"]?.stringValue ?? "HTTP \(status)")"
+        switch status {
+        case 429, 500...: return .transient(text, retryAfter: DeployRetry.after(headers) ?? (status == 429 ? 5 : nil))
+        case 401, 403: return .refused("\(text) (the netlify-token is refused; set a valid one)")
+        default: return .refused(text)
+        }
+    }
+}
