@@ -93,4 +93,5 @@ extension MethodName {
     public static let deploymentsGet = "io.vectort.Deployments.Get"
     public static let deploymentsList = "io.vectort.Deployments.List"
     public static let deploymentsCancel = "io.vectort.Deployments.Cancel"
+    public static let deploymentsWatch = "io.vectort.Deployments.Watch"
 }

@@ -53,21 +53,19 @@ struct Deployments: ParsableCommand {
         commandName: "deployments", abstract: "Deploy jobs: list, show, cancel, watch.",
         subcommands: [List.self, Show.self, Cancel.self, Watch.self])
 
-    /// Prints each state change until the job ends; exit 1 unless it is live.
+    /// Prints each state the job reaches (streamed by `Deployments.Watch`) until it ends; exit
+    /// 1 unless it is live.
     static func follow(_ first: Deployment, client: VectortClient, user: String?, global: GlobalOptions) throws {
-        var job = first
-        var last: DeploymentState?
-        while true {
-            if job.state != last {
-                if !job.state.isTerminal { Output.render(Progress(job: job), as: global.streamFormat) }
-                last = job.state
-            }
-            if job.state.isTerminal { break }
-            Thread.sleep(forTimeInterval: 0.5)
-            var parameters: [String: JSONValue] = ["deployment": .string(job.id)]
-            if let user { parameters["user"] = .string(user) }
-            job = try decode(Deployment.self, try client.call(MethodName.deploymentsGet, parameters))
+        if !first.state.isTerminal { Output.render(Progress(job: first), as: global.streamFormat) }
+        var parameters: [String: JSONValue] = ["deployment": .string(first.id)]
+        if let user { parameters["user"] = .string(user) }
+        var last = first.state
+        let final = try client.callStreaming(MethodName.deploymentsWatch, parameters, timeout: global.timeout ?? 3600) { reply in
+            guard let job = try? decode(Deployment.self, .object(reply.parameters ?? [:])), job.state != last else { return }
+            last = job.state
+            Output.render(Progress(job: job), as: global.streamFormat)
         }
+        let job = try decode(Deployment.self, final)
         Output.render(job, as: global.format)
         if job.state != .live { throw ExitCode(ExitCodes.failure) }
     }

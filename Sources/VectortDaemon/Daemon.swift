@@ -126,7 +126,11 @@ struct Daemon {
                 await registry.configure(
                     providers: fleet.providers(newConfiguration, newSecrets), chain: fleet.chain(newConfiguration, newSecrets))
             },
-            status: { Self.status(controlPath: controlPath, connections: stateBox.state?.connectionCount ?? 0) },
+            status: {
+                Self.status(
+                    controlPath: controlPath, connections: stateBox.state?.connectionCount ?? 0,
+                    deployments: deployments.inFlightCount)
+            },
             logger: logger)
 
         var methods = MethodTable()
@@ -200,7 +204,9 @@ struct Daemon {
         services.append(
             NotifierService(
                 notifier: notifier,
-                status: { Self.status(controlPath: controlPath, connections: state.connectionCount) },
+                status: {
+                    Self.status(controlPath: controlPath, connections: state.connectionCount, deployments: deployments.inFlightCount)
+                },
                 onReady: { server.startAccepting() }, logger: logger))
 
         var groupConfiguration = ServiceGroupConfiguration(
@@ -335,8 +341,9 @@ struct Daemon {
         }
     }
 
-    static func status(controlPath: String, connections: Int) -> String {
+    static func status(controlPath: String, connections: Int, deployments: Int = 0) -> String {
         "serving on \(controlPath); \(connections) connection\(connections == 1 ? "" : "s")"
+            + (deployments > 0 ? "; \(deployments) deployment\(deployments == 1 ? "" : "s") in flight" : "")
     }
 }
 

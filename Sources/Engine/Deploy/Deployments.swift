@@ -183,12 +183,39 @@ public final class Deployments: Sendable {
 
     public func inFlight() async throws -> Int { try await repository.activeCount() }
 
+    /// Jobs not ended, as the poller last counted them (for the service status line).
+    public var inFlightCount: Int { counted.value }
+    private let counted = Locked(0)
+
+    /// `Watch`: hands each state the job reaches to `emit` and returns the job once it ended.
+    public func watch(
+        _ id: String, owner: String?, every interval: Duration = .milliseconds(250),
+        emit: @escaping @Sendable (Deployment) async throws -> Void
+    ) async throws -> Deployment {
+        var last: DeploymentState?
+        while true {
+            let job = try await repository.get(id, user: owner).deployment
+            if job.state.isTerminal { return job }
+            if job.state != last {
+                try await emit(job)
+                last = job.state
+            }
+            try await clock.sleep(for: interval)
+        }
+    }
+
     // MARK: The poller
 
     /// Steps every due job until cancelled: one loop for all jobs, at most
     /// `maxConcurrentCalls` platform calls at once.
     public func run(interval: Duration = .milliseconds(250)) async {
+        var sinceCount = 19
         while !Task.isCancelled {
+            sinceCount += 1
+            if sinceCount >= 20, let count = try? await repository.activeCount() {
+                counted.value = count
+                sinceCount = 0
+            }
             do {
                 let due = try await repository.due(at: clock.date, limit: 256)
                 let limit = max(1, settings().maxConcurrentCalls)

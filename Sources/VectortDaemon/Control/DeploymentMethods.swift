@@ -49,6 +49,15 @@ enum DeploymentMethods {
                 method: MethodName.deploymentsCancel, role: .client, parameters: [user, deployment],
                 summary: "Cancels a deploy job that has not ended, and its deployment on the platform."),
             .async { context, p, _ in try await deployments.cancel(p.required("deployment"), owner: p.owner(context)) })
+        table.register(
+            MethodDescriptor(
+                method: MethodName.deploymentsWatch, role: .client, streams: true, parameters: [user, deployment],
+                summary: "Streams each state the job reaches (with more); the final reply is the job once it ended."),
+            .onLoop { context, p, replies in
+                try await deployments.watch(p.required("deployment"), owner: p.owner(context)) { job in
+                    try await replies.yield(job)
+                }
+            })
     }
 }
 
