@@ -94,11 +94,11 @@ public struct Engine: Sendable {
     /// Deploy jobs over this engine's storage.
     public func deployments(
         http: HTTPClient, settings: @escaping @Sendable () -> DeploySettings, clock: any VectortClock = SystemClock(),
-        logger: Logger
+        logger: Logger, github: GitHubExporter? = nil
     ) -> Deployments {
         Deployments(
             repository: storage.deployments, projects: projects, versions: versions, http: http, settings: settings,
-            clock: clock, logger: logger)
+            clock: clock, logger: logger, github: github)
     }
 
     /// Runs the backend's writes until `stop()`; every request queued before then is answered.

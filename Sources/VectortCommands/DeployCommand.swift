@@ -5,7 +5,7 @@ import Protocol
 struct DeployCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "deploy",
-        abstract: "Deploy a project's version to a platform (vercel, netlify); --watch follows it until it is live.",
+        abstract: "Deploy a project's version to a platform (vercel, netlify, render); --watch follows it until it is live.",
         discussion: """
             Queues a deploy job and prints it; the daemon's poller takes it to live. The version must have built \
             (see `build`): its built site is what goes live. With --watch, each state change is printed until the \
@@ -15,7 +15,7 @@ struct DeployCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var target: ProjectTarget
 
-    @Option(name: .long, help: "vercel or netlify (render is not available in this release).")
+    @Option(name: .long, help: "vercel, netlify or render (render exports to GitHub first).")
     var platform: String
 
     @Option(name: .long, help: "Version id or number (default: the current one).")

@@ -108,7 +108,8 @@ struct Daemon {
         let github = GitHubExporter(
             projects: engine.projects, versions: engine.versions, http: stripeHTTP, settings: { githubSettings.value })
         let deploySettings = Locked(Self.deploySettings(configuration, secrets))
-        let deployments = engine.deployments(http: stripeHTTP, settings: { deploySettings.value }, logger: logger)
+        let deployments = engine.deployments(
+            http: stripeHTTP, settings: { deploySettings.value }, logger: logger, github: github)
 
         let stateBox = StateBox()
         let health = HealthMonitor(

@@ -62,16 +62,20 @@ public final class Deployments: Sendable {
     let logger: Logger
     /// A platform whose credential must not be called before this time (`Retry-After`).
     private let blockedUntil = Locked<[String: Date]>([:])
+    /// Exports for platforms that build from a repository (Render).
+    let github: GitHubExporter?
     /// Tests replace the platform clients.
     let clientFor: Locked<(@Sendable (String, DeploySettings) -> (any DeployPlatformClient)?)?>
 
     /// Platforms this release deploys to.
-    static let implemented: Set<String> = ["vercel", "netlify"]
+    static let implemented: Set<String> = ["vercel", "netlify", "render"]
 
     package init(
         repository: any DeploymentRepository, projects: Projects, versions: Versions, http: HTTPClient,
-        settings: @escaping @Sendable () -> DeploySettings, clock: any VectortClock = SystemClock(), logger: Logger
+        settings: @escaping @Sendable () -> DeploySettings, clock: any VectortClock = SystemClock(), logger: Logger,
+        github: GitHubExporter? = nil
     ) {
+        self.github = github
         self.repository = repository
         self.projects = projects
         self.versions = versions
@@ -94,8 +98,8 @@ public final class Deployments: Sendable {
                 name: "netlify", configured: settings.netlify.token?.isEmpty == false,
                 needs: "the netlify-token credential (deploy.netlify.account_slug for a team); deploys the version's built site"),
             PlatformInfo(
-                name: "render", configured: false,
-                needs: "not available in this release (render-api-key and github-token will enable it)"),
+                name: "render", configured: settings.render.token?.isEmpty == false && github?.configured == true,
+                needs: "the render-api-key and github-token credentials: the version is exported to GitHub, then built by a Render static site"),
         ])
     }
 
@@ -124,14 +128,17 @@ public final class Deployments: Sendable {
         }
         let project = try await projects.get(id, owner: owner)
         let build = try await versions.build(project: id, owner: owner, version: version)
-        guard build.status == .ok else {
+        // Render builds from the repository; the others serve our build.
+        guard build.status == .ok || platform == "render" else {
             throw EngineError(
                 WireError(
                     .conflict, "version \(build.version) has no successful build (\(build.status.rawValue))",
                     ["reason": .string("version \(build.version) has no successful build")]))
         }
         let settings = settings()
-        guard Self.implemented.contains(platform), settings.platform(platform)?.token?.isEmpty == false else {
+        guard Self.implemented.contains(platform), settings.platform(platform)?.token?.isEmpty == false,
+            platform != "render" || github?.configured == true
+        else {
             throw EngineError(
                 WireError(
                     .unavailable, "\(platform) is not configured on this daemon (see Deployments.Platforms)",
@@ -262,15 +269,13 @@ public final class Deployments: Sendable {
                 switch action {
                 case .create:
                     // Persisted first: after a crash this job is looked up, never created twice blindly.
+                    if job.platform == "render" { machine.state = .exporting }
                     _ = try await persist(job.id, machine, next: clock.date.addingTimeInterval(60))
-                    let files = try await siteFiles(job)
-                    let name = record.settings["name"]?.stringValue ?? Self.defaultName(job)
-                    let id = try await client.create(deployment: job.id, name: name, files: files)
+                    let id = try await client.create(context(record))
                     action = machine.handle(.created(platformID: id), now: clock.date)
                     log.info("deployment created", metadata: ["platform_id": "\(id)"])
                 case .lookup:
-                    let name = record.settings["name"]?.stringValue ?? Self.defaultName(job)
-                    if let id = try await client.lookup(deployment: job.id, name: name, files: { try await self.siteFiles(job) }) {
+                    if let id = try await client.lookup(context(record)) {
                         action = machine.handle(.created(platformID: id), now: clock.date)
                     } else {
                         action = machine.handle(.notFound, now: clock.date)
@@ -340,6 +345,21 @@ public final class Deployments: Sendable {
             now: clock.date)
     }
 
+    private func context(_ record: DeploymentRecord) -> DeployJobContext {
+        let job = record.deployment
+        let github = github
+        return DeployJobContext(
+            id: job.id, name: record.settings["name"]?.stringValue ?? Self.defaultName(job),
+            files: { try await self.siteFiles(job) },
+            export: {
+                guard let github else { throw DeployFailure.refused("GitHub export is not configured (github-token)") }
+                return try await github.export(
+                    project: job.project, owner: nil, version: job.version, repo: nil, private: false,
+                    message: "\(job.platform) deployment \(job.id)", force: false)
+            },
+            sources: { try await self.versions.code(project: job.project, owner: nil, version: job.version).files })
+    }
+
     private func siteFiles(_ job: Deployment) async throws -> [ProjectFile] {
         do {
             return try await versions.builtCode(project: job.project, owner: nil, version: job.version).files
@@ -358,6 +378,9 @@ public final class Deployments: Sendable {
         case "netlify":
             guard let token = settings.netlify.token, !token.isEmpty else { return nil }
             return NetlifyClient(http: http, base: settings.netlify.apiBase, token: token, account: settings.netlify.team)
+        case "render":
+            guard let token = settings.render.token, !token.isEmpty else { return nil }
+            return RenderClient(http: http, base: settings.render.apiBase, token: token, owner: settings.render.team)
         default:
             return nil
         }

@@ -17,9 +17,10 @@ struct NetlifyClient: DeployPlatformClient {
     /// The account slug for a team; empty: the token's personal account.
     let account: String
 
-    func create(deployment: String, name: String, files: [ProjectFile]) async throws -> String {
-        let site = try await ensureSite(name)
-        let all = Self.withRedirects(files)
+    func create(_ job: DeployJobContext) async throws -> String {
+        let deployment = job.id
+        let site = try await ensureSite(job.name)
+        let all = Self.withRedirects(try await job.files())
         var digests: [String: JSONValue] = [:]
         for file in all { digests["/" + file.path] = .string(VercelClient.sha1(file.data)) }
         let (status, value, headers) = try await call(
@@ -29,8 +30,9 @@ struct NetlifyClient: DeployPlatformClient {
         return "\(site)/\(id)"
     }
 
-    func lookup(deployment: String, name: String, files: @Sendable () async throws -> [ProjectFile]) async throws -> String? {
-        guard let site = try await findSite(name) else { return nil }
+    func lookup(_ job: DeployJobContext) async throws -> String? {
+        let deployment = job.id
+        guard let site = try await findSite(job.name) else { return nil }
         let (status, value, headers) = try await call(.GET, "/sites/\(site)/deploys", query: "per_page=100", body: nil)
         guard (200..<300).contains(status) else { throw failure(status, value, headers) }
         guard let found = value.arrayValue?.first(where: { $0["title"]?.stringValue == deployment }),
@@ -39,7 +41,7 @@ struct NetlifyClient: DeployPlatformClient {
         // Created before a crash: what it still requires is uploaded now.
         if ["uploading", "prepared", "new"].contains(found["state"]?.stringValue ?? "") {
             let (_, current, _) = try await call(.GET, "/deploys/\(id)", query: nil, body: nil)
-            try await upload(deploy: id, required: current["required"], files: Self.withRedirects(try await files()))
+            try await upload(deploy: id, required: current["required"], files: Self.withRedirects(try await job.files()))
         }
         return "\(site)/\(id)"
     }

@@ -14,14 +14,27 @@ enum DeployFailure: Error, Equatable {
     case refused(String)
 }
 
+/// What a platform call knows of the job it works for.
+struct DeployJobContext: Sendable {
+    /// Our deployment id, which tags the platform's deployment.
+    var id: String
+    /// The platform project, site or service name.
+    var name: String
+    /// The version's built site.
+    var files: @Sendable () async throws -> [ProjectFile]
+    /// The version's sources exported to GitHub (for platforms that build from a repository).
+    var export: @Sendable () async throws -> GitHubExportResult
+    /// The version's sources.
+    var sources: @Sendable () async throws -> [ProjectFile]
+}
+
 /// A platform the poller drives.
 protocol DeployPlatformClient: Sendable {
-    /// Creates the deployment of `files` (the built site), tagged with our `deployment` id;
-    /// returns the platform's id.
-    func create(deployment: String, name: String, files: [ProjectFile]) async throws -> String
+    /// Creates the deployment, tagged with our id; returns the platform's id.
+    func create(_ job: DeployJobContext) async throws -> String
     /// The platform's id of the deployment tagged with our id, if it was created (finishing
-    /// what the creation left undone, such as uploads, with `files`).
-    func lookup(deployment: String, name: String, files: @Sendable () async throws -> [ProjectFile]) async throws -> String?
+    /// what the creation left undone, such as uploads).
+    func lookup(_ job: DeployJobContext) async throws -> String?
     func status(_ platformID: String) async throws -> (DeploymentMachine.Remote, url: String?, reason: String?)
     func cancel(_ platformID: String) async throws
 }
@@ -36,8 +49,10 @@ struct VercelClient: DeployPlatformClient {
     /// Above this many bytes the files go by SHA-1 upload instead of inline.
     var inlineLimit = 4 * 1024 * 1024
 
-    func create(deployment: String, name: String, files: [ProjectFile]) async throws -> String {
-        var site = files
+    func create(_ job: DeployJobContext) async throws -> String {
+        let deployment = job.id
+        let name = job.name
+        var site = try await job.files()
         // Client-side routes survive a reload: every path without a file serves index.html.
         if !site.contains(where: { $0.path == "vercel.json" }) {
             site.append(ProjectFile(path: "vercel.json", contents: #"{"rewrites": [{"source": "/(.*)", "destination": "/index.html"}]}"# + "\n"))
@@ -66,8 +81,8 @@ struct VercelClient: DeployPlatformClient {
         throw DeployFailure.transient("Vercel still reported missing files after uploading them", retryAfter: nil)
     }
 
-    func lookup(deployment: String, name: String, files: @Sendable () async throws -> [ProjectFile]) async throws -> String? {
-        let (status, value, headers) = try await call(.GET, "/v6/deployments", query: "meta-vectortd_deployment=\(deployment)&limit=1", body: nil)
+    func lookup(_ job: DeployJobContext) async throws -> String? {
+        let (status, value, headers) = try await call(.GET, "/v6/deployments", query: "meta-vectortd_deployment=\(job.id)&limit=1", body: nil)
         guard (200..<300).contains(status) else { throw failure(status, value, headers) }
         let first = value["deployments"]?.arrayValue?.first
         return first?["uid"]?.stringValue ?? first?["id"]?.stringValue

@@ -41,6 +41,9 @@ public struct GitHubExporter: Sendable {
         self.settings = settings
     }
 
+    /// A token is configured.
+    public var configured: Bool { settings().token?.isEmpty == false }
+
     public func export(
         project id: String, owner: String?, version: String?, repo requested: String?, private isPrivate: Bool?,
         message: String?, force: Bool

@@ -253,4 +253,41 @@ struct DeploymentTests {
             #expect(netlify.deployCreates == 2)
         }
     }
+
+    @Test func renderBuildsTheExportedRepositoryAsAStaticSite() async throws {
+        let render = try await FakeRender.start()
+        let github = try await FakeGitHub.start()
+        defer {
+            Task {
+                await render.shutdown()
+                await github.shutdown()
+            }
+        }
+        try await Self.withVercel { engine, _, _, user, project in
+            let exporter = GitHubExporter(
+                projects: engine.projects, versions: engine.versions, http: HTTPClient.shared,
+                settings: { GitHubSettings(apiBase: github.baseURL, token: github.token) })
+            let settings = DeploySettings(
+                stuckMinutes: 10, render: .init(apiBase: render.baseURL, token: render.token, deadlineMinutes: 60))
+            let deployments = Deployments(
+                repository: engine.storage.deployments, projects: engine.projects, versions: engine.versions,
+                http: HTTPClient.shared, settings: { settings }, clock: engine.clock, logger: Logger(label: "deploy-tests"),
+                github: exporter)
+            #expect(deployments.platforms().platforms.first { $0.name == "render" }?.configured == true)
+            for round in 0..<2 {
+                let job = try await deployments.start(
+                    project: project, owner: user, platform: "render", version: nil, settings: nil, idempotencyKey: "r-\(round)")
+                try await Self.drive(engine, deployments) { try await deployments.get(job.id, owner: user).state.isTerminal }
+                let done = try await deployments.get(job.id, owner: user)
+                #expect(done.state == .live, "\(done.reason ?? "")")
+                #expect(done.url == "https://\(Deployments.defaultName(done)).onrender.com")
+            }
+            #expect(render.serviceCreates == 1, "one service per project")
+            #expect(render.deployCreates == 2)
+            let service = try #require(render.services.first)
+            #expect(service.repo == "https://github.com/ada/soap")
+            #expect(service.buildCommand.isEmpty && service.publishPath == "./", "a plain static site is published as it is")
+            #expect(Set(github.files("ada/soap").keys) == ["src/main.jsx"], "the sources went to GitHub")
+        }
+    }
 }
