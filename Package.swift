@@ -171,6 +171,8 @@ let package = Package(
         .executableTarget(
             name: "vectort-bench",
             dependencies: [
+                "Engine",
+                "Storage",
                 "Protocol",
                 "VectortCore",
                 "VectortTesting",
