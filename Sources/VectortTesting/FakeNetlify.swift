@@ -52,46 +52,46 @@ public final class FakeNetlify: Sendable {
             return state.withLock { state in
                 let name = key.hasSuffix(".netlify.app") ? String(key.dropLast(".netlify.app".count)) : nil
                 guard let site = state.sites.values.first(where: { $0.id == key || $0.name == name }) else {
-                    return reply(404, ["code": 404, "message": "Not Found"])
+                    return FakeHTTP.reply(404, ["code": 404, "message": "Not Found"])
                 }
-                return reply(200, siteJSON(site.id, site.name))
+                return FakeHTTP.reply(200, siteJSON(site.id, site.name))
             }
         }
         router.post("/sites") { request, _ in
-            let body = try await json(request)
+            let body = try await FakeHTTP.json(request)
             return state.withLock { state in
-                guard let name = body["name"]?.stringValue, !name.isEmpty else { return reply(422, ["code": 422, "message": "name is required"]) }
+                guard let name = body["name"]?.stringValue, !name.isEmpty else { return FakeHTTP.reply(422, ["code": 422, "message": "name is required"]) }
                 if state.sites.values.contains(where: { $0.name == name }) {
-                    return reply(422, ["code": 422, "message": "subdomain must be unique"])
+                    return FakeHTTP.reply(422, ["code": 422, "message": "subdomain must be unique"])
                 }
                 let id = UUID().uuidString.lowercased()
                 state.sites[id] = (id, name)
                 state.siteCreates += 1
-                return reply(201, siteJSON(id, name))
+                return FakeHTTP.reply(201, siteJSON(id, name))
             }
         }
         router.post("/sites/:site/deploys") { request, context in
             let site = context.parameters.get("site") ?? ""
             let title = request.uri.queryParameters["title"].map(String.init)
-            let body = try await json(request)
+            let body = try await FakeHTTP.json(request)
             return state.withLock { state in
-                guard state.sites[site] != nil else { return reply(404, ["code": 404, "message": "Not Found"]) }
+                guard state.sites[site] != nil else { return FakeHTTP.reply(404, ["code": 404, "message": "Not Found"]) }
                 var digests: [String: String] = [:]
                 for (path, sha) in body["files"]?.objectValue ?? [:] {
                     digests[path.hasPrefix("/") ? String(path.dropFirst()) : path] = sha.stringValue
                 }
-                var deploy = Deploy(id: random(24), site: site, title: title, digests: digests)
+                var deploy = Deploy(id: FakeHTTP.random(24, from: "0123456789abcdef"), site: site, title: title, digests: digests)
                 for (path, sha) in digests { if let known = state.known[sha] { deploy.files[path] = known } }
                 state.deploys[deploy.id] = deploy
                 state.deployCreates += 1
-                return reply(200, deployJSON(deploy, state.sites[site]?.name ?? ""))
+                return FakeHTTP.reply(200, deployJSON(deploy, state.sites[site]?.name ?? ""))
             }
         }
         router.get("/sites/:site/deploys") { _, context in
             let site = context.parameters.get("site") ?? ""
             return state.withLock { state in
                 let list = state.deploys.values.filter { $0.site == site }.map { deployJSON($0, state.sites[site]?.name ?? "") }
-                return reply(200, .array(list))
+                return FakeHTTP.reply(200, .array(list))
             }
         }
         router.put("/deploys/:deploy/files/**") { request, context in
@@ -99,19 +99,19 @@ public final class FakeNetlify: Sendable {
             let path = context.parameters.getCatchAll().joined(separator: "/").removingPercentEncoding ?? ""
             let bytes = Array(try await request.body.collect(upTo: 64 << 20).readableBytesView)
             return state.withLock { state in
-                guard var deploy = state.deploys[id] else { return reply(404, ["code": 404, "message": "Not Found"]) }
+                guard var deploy = state.deploys[id] else { return FakeHTTP.reply(404, ["code": 404, "message": "Not Found"]) }
                 let sha = Insecure.SHA1.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
-                guard deploy.digests[path] == sha else { return reply(422, ["code": 422, "message": .string("SHA1 mismatch for \(path)")]) }
+                guard deploy.digests[path] == sha else { return FakeHTTP.reply(422, ["code": 422, "message": .string("SHA1 mismatch for \(path)")]) }
                 deploy.files[path] = bytes
                 state.known[sha] = bytes
                 state.deploys[id] = deploy
-                return reply(200, ["id": .string(sha), "path": .string("/" + path), "sha": .string(sha), "size": .int(Int64(bytes.count))])
+                return FakeHTTP.reply(200, ["id": .string(sha), "path": .string("/" + path), "sha": .string(sha), "size": .int(Int64(bytes.count))])
             }
         }
         router.get("/deploys/:deploy") { _, context in
             let id = context.parameters.get("deploy") ?? ""
             return state.withLock { state in
-                guard var deploy = state.deploys[id] else { return reply(404, ["code": 404, "message": "Not Found"]) }
+                guard var deploy = state.deploys[id] else { return FakeHTTP.reply(404, ["code": 404, "message": "Not Found"]) }
                 deploy.polls += 1
                 let complete = deploy.digests.keys.allSatisfy { deploy.files[$0] != nil }
                 switch deploy.state {
@@ -120,16 +120,16 @@ public final class FakeNetlify: Sendable {
                 default: break
                 }
                 state.deploys[id] = deploy
-                return reply(200, deployJSON(deploy, state.sites[deploy.site]?.name ?? ""))
+                return FakeHTTP.reply(200, deployJSON(deploy, state.sites[deploy.site]?.name ?? ""))
             }
         }
         router.post("/deploys/:deploy/cancel") { _, context in
             let id = context.parameters.get("deploy") ?? ""
             return state.withLock { state in
-                guard var deploy = state.deploys[id] else { return reply(404, ["code": 404, "message": "Not Found"]) }
+                guard var deploy = state.deploys[id] else { return FakeHTTP.reply(404, ["code": 404, "message": "Not Found"]) }
                 deploy.state = "error"
                 state.deploys[id] = deploy
-                return reply(201, deployJSON(deploy, state.sites[deploy.site]?.name ?? ""))
+                return FakeHTTP.reply(201, deployJSON(deploy, state.sites[deploy.site]?.name ?? ""))
             }
         }
         let (port, task) = await LoopbackServer.start(router, label: "fake-netlify")
@@ -156,7 +156,7 @@ private struct AuthMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard request.headers[.authorization] == "Bearer \(token)" else {
-            return reply(401, ["code": 401, "message": "Access Denied: Invalid token"])
+            return FakeHTTP.reply(401, ["code": 401, "message": "Access Denied: Invalid token"])
         }
         return try await next(request, context)
     }
@@ -173,20 +173,4 @@ private func deployJSON(_ deploy: FakeNetlify.Deploy, _ name: String) -> JSONVal
         "title": deploy.title.map { .string($0) } ?? .null, "required": .array(required.sorted().map { .string($0) }),
         "ssl_url": .string("https://\(name).netlify.app"), "deploy_ssl_url": .string("https://\(deploy.id)--\(name).netlify.app"),
     ]
-}
-
-private func json(_ request: Request) async throws -> JSONValue {
-    let buffer = try await request.body.collect(upTo: 64 << 20)
-    return (try? JSONDecoder().decode(JSONValue.self, from: Data(buffer.readableBytesView))) ?? .null
-}
-
-private func reply(_ status: Int, _ value: JSONValue) -> Response {
-    let data = (try? JSONEncoder().encode(value)) ?? Data("{}".utf8)
-    return Response(
-        status: .init(code: status), headers: [.contentType: "application/json; charset=utf-8"],
-        body: .init(byteBuffer: ByteBuffer(bytes: data)))
-}
-
-private func random(_ count: Int) -> String {
-    String((0..<count).map { _ in Array("0123456789abcdef").randomElement()! })
 }

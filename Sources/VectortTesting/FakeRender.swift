@@ -51,82 +51,82 @@ public final class FakeRender: Sendable {
         let state = Locked(State())
         let router = Router()
         router.addMiddleware { RenderAuth(token: token) }
-        router.get("/owners") { _, _ in reply(200, [["cursor": "c1", "owner": ["id": "usr-fake", "name": "ada", "type": "user"]]]) }
+        router.get("/owners") { _, _ in FakeHTTP.reply(200, [["cursor": "c1", "owner": ["id": "usr-fake", "name": "ada", "type": "user"]]]) }
         router.get("/services") { request, _ in
             let name = request.uri.queryParameters["name"].map(String.init)
             return state.withLock { state in
                 let found = state.services.values.filter { name == nil || $0.name == name }
-                return reply(200, .array(found.map { ["cursor": .string($0.id), "service": serviceJSON($0)] }))
+                return FakeHTTP.reply(200, .array(found.map { ["cursor": .string($0.id), "service": serviceJSON($0)] }))
             }
         }
         router.post("/services") { request, _ in
-            let body = try await json(request)
+            let body = try await FakeHTTP.json(request)
             return state.withLock { state in
                 guard body["type"]?.stringValue == "static_site", let name = body["name"]?.stringValue,
                     let repo = body["repo"]?.stringValue, body["ownerId"]?.stringValue == "usr-fake"
-                else { return reply(400, ["id": "invalid", "message": "invalid service"]) }
+                else { return FakeHTTP.reply(400, ["id": "invalid", "message": "invalid service"]) }
                 if state.services.values.contains(where: { $0.name == name }) {
-                    return reply(409, ["id": "conflict", "message": "service name already in use"])
+                    return FakeHTTP.reply(409, ["id": "conflict", "message": "service name already in use"])
                 }
                 let service = Service(
-                    id: "srv-" + random(12), name: name, repo: repo, branch: body["branch"]?.stringValue ?? "main",
+                    id: "srv-" + FakeHTTP.random(12, from: "abcdefghijklmnopqrstuvwxyz0123456789"), name: name, repo: repo, branch: body["branch"]?.stringValue ?? "main",
                     buildCommand: body["serviceDetails"]?["buildCommand"]?.stringValue ?? "",
                     publishPath: body["serviceDetails"]?["publishPath"]?.stringValue ?? "public")
                 state.services[service.id] = service
                 state.serviceCreates += 1
-                let deploy = Deploy(id: "dep-" + random(12), service: service.id, commit: nil)
+                let deploy = Deploy(id: "dep-" + FakeHTTP.random(12, from: "abcdefghijklmnopqrstuvwxyz0123456789"), service: service.id, commit: nil)
                 state.deploys[deploy.id] = deploy
                 state.order.append(deploy.id)
                 state.deployCreates += 1
-                return reply(201, ["service": serviceJSON(service), "deployId": .string(deploy.id)])
+                return FakeHTTP.reply(201, ["service": serviceJSON(service), "deployId": .string(deploy.id)])
             }
         }
         router.get("/services/:id") { _, context in
             let id = context.parameters.get("id") ?? ""
             return state.withLock { state in
-                guard let service = state.services[id] else { return reply(404, ["id": "not_found", "message": "service not found"]) }
-                return reply(200, serviceJSON(service))
+                guard let service = state.services[id] else { return FakeHTTP.reply(404, ["id": "not_found", "message": "service not found"]) }
+                return FakeHTTP.reply(200, serviceJSON(service))
             }
         }
         router.post("/services/:id/deploys") { request, context in
             let id = context.parameters.get("id") ?? ""
-            let body = try await json(request)
+            let body = try await FakeHTTP.json(request)
             return state.withLock { state in
-                guard state.services[id] != nil else { return reply(404, ["id": "not_found", "message": "service not found"]) }
-                let deploy = Deploy(id: "dep-" + random(12), service: id, commit: body["commitId"]?.stringValue)
+                guard state.services[id] != nil else { return FakeHTTP.reply(404, ["id": "not_found", "message": "service not found"]) }
+                let deploy = Deploy(id: "dep-" + FakeHTTP.random(12, from: "abcdefghijklmnopqrstuvwxyz0123456789"), service: id, commit: body["commitId"]?.stringValue)
                 state.deploys[deploy.id] = deploy
                 state.order.append(deploy.id)
                 state.deployCreates += 1
-                return reply(201, deployJSON(deploy))
+                return FakeHTTP.reply(201, deployJSON(deploy))
             }
         }
         router.get("/services/:id/deploys") { _, context in
             let id = context.parameters.get("id") ?? ""
             return state.withLock { state in
                 let list = state.order.reversed().compactMap { state.deploys[$0] }.filter { $0.service == id }
-                return reply(200, .array(list.map { ["cursor": .string($0.id), "deploy": deployJSON($0)] }))
+                return FakeHTTP.reply(200, .array(list.map { ["cursor": .string($0.id), "deploy": deployJSON($0)] }))
             }
         }
         router.get("/services/:id/deploys/:did") { _, context in
             let id = context.parameters.get("did") ?? ""
             return state.withLock { state in
-                guard var deploy = state.deploys[id] else { return reply(404, ["id": "not_found", "message": "deploy not found"]) }
+                guard var deploy = state.deploys[id] else { return FakeHTTP.reply(404, ["id": "not_found", "message": "deploy not found"]) }
                 switch deploy.status {
                 case "created": deploy.status = "build_in_progress"
                 case "build_in_progress": deploy.status = "live"
                 default: break
                 }
                 state.deploys[id] = deploy
-                return reply(200, deployJSON(deploy))
+                return FakeHTTP.reply(200, deployJSON(deploy))
             }
         }
         router.post("/services/:id/deploys/:did/cancel") { _, context in
             let id = context.parameters.get("did") ?? ""
             return state.withLock { state in
-                guard var deploy = state.deploys[id] else { return reply(404, ["id": "not_found", "message": "deploy not found"]) }
+                guard var deploy = state.deploys[id] else { return FakeHTTP.reply(404, ["id": "not_found", "message": "deploy not found"]) }
                 deploy.status = "canceled"
                 state.deploys[id] = deploy
-                return reply(200, deployJSON(deploy))
+                return FakeHTTP.reply(200, deployJSON(deploy))
             }
         }
         let (port, task) = await LoopbackServer.start(router, label: "fake-render")
@@ -149,7 +149,7 @@ private struct RenderAuth: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard request.headers[.authorization] == "Bearer \(token)" else {
-            return reply(401, ["id": "unauthorized", "message": "unauthorized"])
+            return FakeHTTP.reply(401, ["id": "unauthorized", "message": "unauthorized"])
         }
         return try await next(request, context)
     }
@@ -171,20 +171,4 @@ private func deployJSON(_ deploy: FakeRender.Deploy) -> JSONValue {
         "id": .string(deploy.id), "status": .string(deploy.status), "trigger": "api",
         "commit": deploy.commit.map { ["id": .string($0)] } ?? .null,
     ]
-}
-
-private func json(_ request: Request) async throws -> JSONValue {
-    let buffer = try await request.body.collect(upTo: 16 << 20)
-    return (try? JSONDecoder().decode(JSONValue.self, from: Data(buffer.readableBytesView))) ?? .null
-}
-
-private func reply(_ status: Int, _ value: JSONValue) -> Response {
-    let data = (try? JSONEncoder().encode(value)) ?? Data("{}".utf8)
-    return Response(
-        status: .init(code: status), headers: [.contentType: "application/json; charset=utf-8"],
-        body: .init(byteBuffer: ByteBuffer(bytes: data)))
-}
-
-private func random(_ count: Int) -> String {
-    String((0..<count).map { _ in Array("abcdefghijklmnopqrstuvwxyz0123456789").randomElement()! })
 }

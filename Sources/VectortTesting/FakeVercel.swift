@@ -52,7 +52,7 @@ public final class FakeVercel: Sendable {
         let router = Router()
         router.addMiddleware { ThrottleMiddleware(token: token, state: state) }
         router.post("/v13/deployments") { request, _ in
-            let body = try await json(request)
+            let body = try await FakeHTTP.json(request)
             return state.withLock { state -> Response in
                 var files: [String: [UInt8]] = [:]
                 var missing: [String] = []
@@ -65,18 +65,18 @@ public final class FakeVercel: Sendable {
                     }
                 }
                 guard missing.isEmpty else {
-                    return reply(400, ["error": ["code": "missing_files", "message": "Missing files", "missing": .array(missing.map { .string($0) })]])
+                    return FakeHTTP.reply(400, ["error": ["code": "missing_files", "message": "Missing files", "missing": .array(missing.map { .string($0) })]])
                 }
                 guard let name = body["name"]?.stringValue, !name.isEmpty else {
-                    return reply(400, ["error": ["code": "bad_request", "message": "name is required"]])
+                    return FakeHTTP.reply(400, ["error": ["code": "bad_request", "message": "name is required"]])
                 }
                 state.creates += 1
-                let id = "dpl_" + random(20)
+                let id = "dpl_" + FakeHTTP.random(20)
                 var meta: [String: String] = [:]
                 for (key, value) in body["meta"]?.objectValue ?? [:] { meta[key] = value.stringValue }
-                let deployment = Deployment(id: id, name: name, files: files, meta: meta, url: "\(name)-\(random(9).lowercased()).vercel.app")
+                let deployment = Deployment(id: id, name: name, files: files, meta: meta, url: "\(name)-\(FakeHTTP.random(9).lowercased()).vercel.app")
                 state.deployments[id] = deployment
-                return reply(200, object(deployment))
+                return FakeHTTP.reply(200, object(deployment))
             }
         }
         router.post("/v2/files") { request, _ in
@@ -84,16 +84,16 @@ public final class FakeVercel: Sendable {
             let bytes = Array(try await request.body.collect(upTo: 64 << 20).readableBytesView)
             let actual = Insecure.SHA1.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
             guard actual == digest else {
-                return reply(400, ["error": ["code": "invalid_sha", "message": .string("SHA1 sum of the file (\(actual)) doesn't match the provided SHA1 sum (\(digest))")]])
+                return FakeHTTP.reply(400, ["error": ["code": "invalid_sha", "message": .string("SHA1 sum of the file (\(actual)) doesn't match the provided SHA1 sum (\(digest))")]])
             }
             state.withLock { $0.blobs[digest] = bytes }
-            return reply(200, [:])
+            return FakeHTTP.reply(200, [:])
         }
         router.get("/v13/deployments/:id") { _, context in
             let id = context.parameters.get("id") ?? ""
             return state.withLock { state in
                 guard var deployment = state.deployments[id] else {
-                    return reply(404, ["error": ["code": "not_found", "message": "The deployment could not be found."]])
+                    return FakeHTTP.reply(404, ["error": ["code": "not_found", "message": "The deployment could not be found."]])
                 }
                 deployment.polls += 1
                 if state.instant && !state.stall && deployment.readyState == "QUEUED" { deployment.readyState = "BUILDING" }
@@ -109,7 +109,7 @@ public final class FakeVercel: Sendable {
                 if deployment.readyState == "ERROR" {
                     answer = merge(answer, ["errorCode": "BUILD_FAILED", "errorMessage": "The build failed"])
                 }
-                return reply(200, answer)
+                return FakeHTTP.reply(200, answer)
             }
         }
         router.get("/v6/deployments") { request, _ in
@@ -119,19 +119,19 @@ public final class FakeVercel: Sendable {
                     key.hasPrefix("meta-") ? (String(key.dropFirst(5)), String(value)) : nil
                 }
                 let found = state.deployments.values.filter { deployment in filters.allSatisfy { deployment.meta[$0.0] == $0.1 } }
-                return reply(200, ["deployments": .array(found.map { ["uid": .string($0.id), "url": .string($0.url), "state": .string($0.readyState)] })])
+                return FakeHTTP.reply(200, ["deployments": .array(found.map { ["uid": .string($0.id), "url": .string($0.url), "state": .string($0.readyState)] })])
             }
         }
         router.patch("/v12/deployments/:id/cancel") { _, context in
             let id = context.parameters.get("id") ?? ""
             return state.withLock { state in
-                guard var deployment = state.deployments[id] else { return reply(404, ["error": ["code": "not_found", "message": "not found"]]) }
+                guard var deployment = state.deployments[id] else { return FakeHTTP.reply(404, ["error": ["code": "not_found", "message": "not found"]]) }
                 guard !["READY", "ERROR", "CANCELED"].contains(deployment.readyState) else {
-                    return reply(400, ["error": ["code": "bad_request", "message": "Cannot cancel a deployment in this state"]])
+                    return FakeHTTP.reply(400, ["error": ["code": "bad_request", "message": "Cannot cancel a deployment in this state"]])
                 }
                 deployment.readyState = "CANCELED"
                 state.deployments[id] = deployment
-                return reply(200, object(deployment))
+                return FakeHTTP.reply(200, object(deployment))
             }
         }
         let (port, task) = await LoopbackServer.start(router, label: "fake-vercel")
@@ -171,7 +171,7 @@ private struct ThrottleMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard request.headers[.authorization] == "Bearer \(token)" else {
-            return reply(403, ["error": ["code": "forbidden", "message": "Not authorized", "invalidToken": true]])
+            return FakeHTTP.reply(403, ["error": ["code": "forbidden", "message": "Not authorized", "invalidToken": true]])
         }
         let throttled = state.withLock { state -> Int? in
             let throttled = state.throttle.count > 0
@@ -181,7 +181,7 @@ private struct ThrottleMiddleware: RouterMiddleware {
             return state.throttle.retryAfter
         }
         if let seconds = throttled {
-            var response = reply(429, ["error": ["code": "rate_limited", "message": "Rate limit exceeded"]])
+            var response = FakeHTTP.reply(429, ["error": ["code": "rate_limited", "message": "Rate limit exceeded"]])
             response.headers[HTTPField.Name("Retry-After")!] = String(seconds)
             response.headers[HTTPField.Name("X-RateLimit-Remaining")!] = "0"
             return response
@@ -202,21 +202,4 @@ private func merge(_ a: JSONValue, _ b: JSONValue) -> JSONValue {
     var object = a.objectValue ?? [:]
     for (key, value) in b.objectValue ?? [:] { object[key] = value }
     return .object(object)
-}
-
-private func json(_ request: Request) async throws -> JSONValue {
-    let buffer = try await request.body.collect(upTo: 64 << 20)
-    return (try? JSONDecoder().decode(JSONValue.self, from: Data(buffer.readableBytesView))) ?? .null
-}
-
-private func reply(_ status: Int, _ value: JSONValue) -> Response {
-    let data = (try? JSONEncoder().encode(value)) ?? Data("{}".utf8)
-    return Response(
-        status: .init(code: status), headers: [.contentType: "application/json; charset=utf-8"],
-        body: .init(byteBuffer: ByteBuffer(bytes: data)))
-}
-
-private func random(_ count: Int) -> String {
-    let alphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
-    return String((0..<count).map { _ in alphabet.randomElement()! })
 }

@@ -121,16 +121,7 @@ struct NetlifyClient: DeployPlatformClient {
         case nil:
             break
         }
-        do {
-            let response = try await http.execute(request, timeout: .seconds(60))
-            let bytes = try await response.body.collect(upTo: 16 << 20)
-            let value = (try? JSONDecoder().decode(JSONValue.self, from: Data(bytes.readableBytesView))) ?? .null
-            return (Int(response.status.code), value, response.headers)
-        } catch is CancellationError {
-            throw CancellationError()
-        } catch {
-            throw DeployFailure.transient("cannot reach Netlify: \(error)", retryAfter: nil)
-        }
+        return try await PlatformHTTP.execute(http, request, platform: "Netlify")
     }
 
     private func failure(_ status: Int, _ value: JSONValue, _ headers: HTTPHeaders) -> DeployFailure {

@@ -112,16 +112,7 @@ struct RenderClient: DeployPlatformClient {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(body)))
         }
-        do {
-            let response = try await http.execute(request, timeout: .seconds(60))
-            let bytes = try await response.body.collect(upTo: 16 << 20)
-            let value = (try? JSONDecoder().decode(JSONValue.self, from: Data(bytes.readableBytesView))) ?? .null
-            return (Int(response.status.code), value, response.headers)
-        } catch is CancellationError {
-            throw CancellationError()
-        } catch {
-            throw DeployFailure.transient("cannot reach Render: \(error)", retryAfter: nil)
-        }
+        return try await PlatformHTTP.execute(http, request, platform: "Render")
     }
 
     private func failure(_ status: Int, _ value: JSONValue, _ headers: HTTPHeaders) -> DeployFailure {

@@ -141,16 +141,7 @@ struct VercelClient: DeployPlatformClient {
     }
 
     private func execute(_ request: HTTPClientRequest) async throws -> (Int, JSONValue, HTTPHeaders) {
-        do {
-            let response = try await http.execute(request, timeout: .seconds(60))
-            let bytes = try await response.body.collect(upTo: 16 << 20)
-            let value = (try? JSONDecoder().decode(JSONValue.self, from: Data(bytes.readableBytesView))) ?? .null
-            return (Int(response.status.code), value, response.headers)
-        } catch is CancellationError {
-            throw CancellationError()
-        } catch {
-            throw DeployFailure.transient("cannot reach Vercel: \(error)", retryAfter: nil)
-        }
+        try await PlatformHTTP.execute(http, request, platform: "Vercel")
     }
 
     private func failure(_ status: Int, _ value: JSONValue, _ headers: HTTPHeaders) -> DeployFailure {
@@ -169,6 +160,25 @@ struct VercelClient: DeployPlatformClient {
 
     static func sha1(_ data: Data) -> String {
         Insecure.SHA1.hash(data: data).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// One platform request: the status, the body as JSON (null when it is not), the headers; a
+/// request that could not be made is a transient failure.
+enum PlatformHTTP {
+    static func execute(_ http: HTTPClient, _ request: HTTPClientRequest, platform: String) async throws
+        -> (Int, JSONValue, HTTPHeaders)
+    {
+        do {
+            let response = try await http.execute(request, timeout: .seconds(60))
+            let bytes = try await response.body.collect(upTo: 16 << 20)
+            let value = (try? JSONDecoder().decode(JSONValue.self, from: Data(bytes.readableBytesView))) ?? .null
+            return (Int(response.status.code), value, response.headers)
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw DeployFailure.transient("cannot reach \(platform): \(error)", retryAfter: nil)
+        }
     }
 }
 
