@@ -27,9 +27,16 @@ public struct Projects: Sendable {
         try await repository.get(id, owner: owner)
     }
 
-    /// Records where the project was exported to on GitHub.
-    func recordGitHub(_ id: String, owner: String?, _ export: GitHubExport) async throws {
-        try await repository.recordGitHub(id, owner: owner, export: export, now: now())
+    /// Records where the project was exported to on GitHub (and the result under its key).
+    func recordGitHub(
+        _ id: String, owner: String?, _ export: GitHubExport, key: String?, request: String, result: GitHubExportResult
+    ) async throws -> GitHubExportResult {
+        try await repository.recordGitHub(
+            id, owner: owner, export: export, key: key, request: request, result: result, now: now())
+    }
+
+    func exportReplay(key: String, request: String) async throws -> GitHubExportResult? {
+        try await repository.exportReplay(key: key, request: request)
     }
 
     public func list(user: String, limit: Int = 50, after: String? = nil) async throws -> ProjectPage {

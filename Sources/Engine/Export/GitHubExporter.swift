@@ -46,10 +46,19 @@ public struct GitHubExporter: Sendable {
 
     public func export(
         project id: String, owner: String?, version: String?, repo requested: String?, private isPrivate: Bool?,
-        message: String?, force: Bool
+        message: String?, force: Bool, idempotencyKey: String? = nil
     ) async throws -> GitHubExportResult {
-        try EngineError.refuseNUL(["project": id, "version": version, "repo": requested, "message": message])
+        try EngineError.refuseNUL([
+            "project": id, "version": version, "repo": requested, "message": message, "idempotency_key": idempotencyKey,
+        ])
         let project = try await projects.get(id, owner: owner)
+        // What a key is bound to: the same request from the same user.
+        let request =
+            [project.user, id, version ?? "", requested ?? "", isPrivate.map(String.init) ?? "", message ?? "", String(force)]
+            .joined(separator: "\u{0}")
+        if let idempotencyKey, let replay = try await projects.exportReplay(key: idempotencyKey, request: request) {
+            return replay
+        }
         if let requested { try Self.validate(repo: requested) }
         guard project.currentVersion != nil || version != nil else {
             throw EngineError.conflict("project \(id) has no version to export")
@@ -131,11 +140,12 @@ public struct GitHubExporter: Sendable {
             commitSHA = sha
             committed = true
         }
-        try await projects.recordGitHub(
-            id, owner: owner, GitHubExport(repo: fullName, htmlURL: htmlURL, commitSHA: commitSHA, branch: branch))
-        return GitHubExportResult(
+        let result = GitHubExportResult(
             project: id, version: code.version, repo: fullName, htmlURL: htmlURL, commitSHA: commitSHA, branch: branch,
             createdRepository: created, committed: committed, files: code.files.count)
+        return try await projects.recordGitHub(
+            id, owner: owner, GitHubExport(repo: fullName, htmlURL: htmlURL, commitSHA: commitSHA, branch: branch),
+            key: idempotencyKey, request: request, result: result)
     }
 
     /// `name` or `owner/name`, with GitHub's characters.

@@ -58,8 +58,15 @@ package protocol ProjectRepository: Sendable {
         async throws -> Project
     /// Deletes the project with its versions, unless it is generating.
     func delete(_ id: String, owner: String?) async throws -> Done
-    /// Records where the project was exported to on GitHub.
-    func recordGitHub(_ id: String, owner: String?, export: GitHubExport, now: Date) async throws
+    /// Records where the project was exported to on GitHub and, under an idempotency key, the
+    /// result (the first one stored wins and is returned).
+    func recordGitHub(
+        _ id: String, owner: String?, export: GitHubExport, key: String?, request: String, result: GitHubExportResult,
+        now: Date
+    ) async throws -> GitHubExportResult
+    /// The result stored under an export's idempotency key: nil when the key is new, `Conflict`
+    /// when it was used with another request.
+    func exportReplay(key: String, request: String) async throws -> GitHubExportResult?
 }
 
 package protocol VersionRepository: Sendable {

@@ -79,14 +79,40 @@ struct SQLiteProjects: ProjectRepository {
 
     // MARK: Inside a transaction
 
-    func recordGitHub(_ id: String, owner: String?, export: GitHubExport, now: Date) async throws {
+    func recordGitHub(
+        _ id: String, owner: String?, export: GitHubExport, key: String?, request: String, result: GitHubExportResult,
+        now: Date
+    ) async throws -> GitHubExportResult {
         let json = String(decoding: try WireCoding.encoder.encode(export), as: UTF8.self)
-        try await writer.write { db in
+        return try await writer.write { db in
             _ = try Self.load(db, id, owner: owner)
-            try db.cachedStatement(sql: "UPDATE projects SET github = ?, updated_at = ? WHERE id = ?")
-                .execute(arguments: [json, Timestamps.string(now), id])
+            return try Idempotency.run(db, scope: Self.exportScope, key: key, request: request, now: now) {
+                try db.cachedStatement(sql: "UPDATE projects SET github = ?, updated_at = ? WHERE id = ?")
+                    .execute(arguments: [json, Timestamps.string(now), id])
+                return result
+            }
         }
     }
+
+    func exportReplay(key: String, request: String) async throws -> GitHubExportResult? {
+        guard !key.isEmpty, key.utf8.count <= 255 else {
+            throw EngineError.invalid("idempotency_key", "idempotency_key must be 1 to 255 bytes")
+        }
+        let fingerprint = String(decoding: try WireCoding.encoder.encode(request), as: UTF8.self)
+        return try await pool.read { db in
+            guard
+                let row = try Row.fetchOne(
+                    db.cachedStatement(sql: "SELECT request, result FROM idempotency WHERE scope = ? AND key = ?"),
+                    arguments: [Self.exportScope, key])
+            else { return nil }
+            guard (row["request"] as String) == fingerprint else {
+                throw EngineError.conflict("idempotency_key \(key) was already used with other parameters")
+            }
+            return try WireCoding.decoder.decode(GitHubExportResult.self, from: Data((row["result"] as String).utf8))
+        }
+    }
+
+    static let exportScope = "Projects.ExportGitHub"
 
     static func load(_ db: GRDB.Database, _ id: String, owner: String?) throws -> Project {
         guard

@@ -112,4 +112,24 @@ struct GitHubExportTests {
             #expect(error?.details["reason"] == .string("platform_not_configured"))
         }
     }
+
+    @Test func anIdempotencyKeyReturnsTheFirstResult() async throws {
+        try await Self.withGitHub { engine, github, exporter, user, project in
+            _ = try await engine.versions.store(project: project, owner: user, files: Self.files)
+            let first = try await exporter.export(
+                project: project, owner: user, version: nil, repo: nil, private: nil, message: nil, force: false,
+                idempotencyKey: "export-1")
+            let calls = github.requests.count
+            let again = try await exporter.export(
+                project: project, owner: user, version: nil, repo: nil, private: nil, message: nil, force: false,
+                idempotencyKey: "export-1")
+            #expect(again == first, "a replay reads back the first result")
+            #expect(github.requests.count == calls, "a replay makes no call")
+            await expectEngineError(.conflict) {
+                try await exporter.export(
+                    project: project, owner: user, version: nil, repo: "other", private: nil, message: nil, force: false,
+                    idempotencyKey: "export-1")
+            }
+        }
+    }
 }
