@@ -216,6 +216,10 @@ public final class Deployments: Sendable {
     /// Steps every due job until cancelled: one loop for all jobs, at most
     /// `maxConcurrentCalls` platform calls at once.
     public func run(interval: Duration = .milliseconds(250)) async {
+        // A previous process may have pushed jobs back while it worked on them; it is gone.
+        if let resumed = try? await repository.resumeAll(now: clock.date), resumed > 0 {
+            logger.info("deployments resumed", metadata: ["deployments.resumed": "\(resumed)"])
+        }
         var sinceCount = 19
         while !Task.isCancelled {
             sinceCount += 1

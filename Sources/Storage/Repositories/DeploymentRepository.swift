@@ -16,6 +16,10 @@ package protocol DeploymentRepository: Sendable {
     func due(at now: Date, limit: Int) async throws -> [DeploymentRecord]
     /// Jobs not terminal.
     func activeCount() async throws -> Int
+    /// Makes every job not terminal due at `now`: at start, nothing of a previous process is
+    /// still in flight, so what it had pushed back (a create it never finished) resumes at once.
+    /// Returns how many.
+    func resumeAll(now: Date) async throws -> Int
 }
 
 package struct DeploymentCreate: Sendable {

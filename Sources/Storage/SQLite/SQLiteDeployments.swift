@@ -95,6 +95,16 @@ struct SQLiteDeployments: DeploymentRepository {
         }
     }
 
+    func resumeAll(now: Date) async throws -> Int {
+        try await writer.write { db in
+            try db.cachedStatement(sql: """
+                    UPDATE deployments SET next_step_at = ?
+                    WHERE state != 'live' AND state != 'failed' AND state != 'cancelled' AND next_step_at > ?
+                    """).execute(arguments: [Timestamps.string(now), Timestamps.string(now)])
+            return db.changesCount
+        }
+    }
+
     func activeCount() async throws -> Int {
         try await pool.read { db in
             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM deployments WHERE state NOT IN ('live', 'failed', 'cancelled')") ?? 0
