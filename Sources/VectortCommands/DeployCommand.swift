@@ -102,12 +102,10 @@ struct Deployments: ParsableCommand {
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show a deploy job.")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "Deployment id (dep_…).") var deployment: String
-        @Option(name: .long, help: "The user it belongs to (required for client callers).") var user: String?
+        @OptionGroup var target: DeploymentTarget
 
         func run() throws {
-            var parameters: [String: JSONValue] = ["deployment": .string(deployment)]
-            if let user { parameters["user"] = .string(user) }
+            let parameters = target.parameters
             try global.run {
                 Output.render(try decode(Deployment.self, try global.connect().call(MethodName.deploymentsGet, parameters)), as: global.format)
             }
@@ -117,12 +115,10 @@ struct Deployments: ParsableCommand {
     struct Cancel: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Cancel a deploy job that has not ended (and its deployment on the platform).")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "Deployment id (dep_…).") var deployment: String
-        @Option(name: .long, help: "The user it belongs to (required for client callers).") var user: String?
+        @OptionGroup var target: DeploymentTarget
 
         func run() throws {
-            var parameters: [String: JSONValue] = ["deployment": .string(deployment)]
-            if let user { parameters["user"] = .string(user) }
+            let parameters = target.parameters
             try global.run {
                 Output.render(try decode(Deployment.self, try global.connect().call(MethodName.deploymentsCancel, parameters)), as: global.format)
             }
@@ -132,18 +128,31 @@ struct Deployments: ParsableCommand {
     struct Watch: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Follow a deploy job until it ends.")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "Deployment id (dep_…).") var deployment: String
-        @Option(name: .long, help: "The user it belongs to (required for client callers).") var user: String?
+        @OptionGroup var target: DeploymentTarget
 
         func run() throws {
-            var parameters: [String: JSONValue] = ["deployment": .string(deployment)]
-            if let user { parameters["user"] = .string(user) }
+            let parameters = target.parameters
             try global.run {
                 let client = try global.connect()
                 let job = try decode(Deployment.self, try client.call(MethodName.deploymentsGet, parameters))
-                try Deployments.follow(job, client: client, user: user, global: global)
+                try Deployments.follow(job, client: client, user: target.user, global: global)
             }
         }
+    }
+}
+
+/// The job a `deployments` command acts on, and the user a client caller acts for.
+struct DeploymentTarget: ParsableArguments {
+    @Argument(help: "Deployment id (dep_…).")
+    var deployment: String
+
+    @Option(name: .long, help: "The user it belongs to (required for client callers).")
+    var user: String?
+
+    var parameters: [String: JSONValue] {
+        var parameters: [String: JSONValue] = ["deployment": .string(deployment)]
+        if let user { parameters["user"] = .string(user) }
+        return parameters
     }
 }
 

@@ -65,7 +65,7 @@ public final class FakeGitHub: Sendable {
             }
         }
         let create: @Sendable (Request, BasicRequestContext, String) async throws -> Response = { request, _, owner in
-            let body = try await bodyJSON(request)
+            let body = try await FakeHTTP.json(request)
             guard let name = body["name"]?.stringValue, !name.isEmpty else {
                 return json(422, ["message": "Repository creation failed."])
             }
@@ -125,7 +125,7 @@ public final class FakeGitHub: Sendable {
         }
         router.post("/repos/:owner/:repo/git/blobs") { request, context in
             let name = full(context)
-            let body = try await bodyJSON(request)
+            let body = try await FakeHTTP.json(request)
             return state.withLock { state in
                 guard var repo = state.repos[name] else { return notFound() }
                 if repo.refs.isEmpty { return json(409, ["message": "Git Repository is empty."]) }
@@ -139,7 +139,7 @@ public final class FakeGitHub: Sendable {
         }
         router.post("/repos/:owner/:repo/git/trees") { request, context in
             let name = full(context)
-            let body = try await bodyJSON(request)
+            let body = try await FakeHTTP.json(request)
             return state.withLock { state in
                 guard var repo = state.repos[name] else { return notFound() }
                 if repo.refs.isEmpty { return json(409, ["message": "Git Repository is empty."]) }
@@ -168,7 +168,7 @@ public final class FakeGitHub: Sendable {
         }
         router.post("/repos/:owner/:repo/git/commits") { request, context in
             let name = full(context)
-            let body = try await bodyJSON(request)
+            let body = try await FakeHTTP.json(request)
             return state.withLock { state in
                 guard var repo = state.repos[name] else { return notFound() }
                 guard let tree = body["tree"]?.stringValue, repo.trees[tree] != nil else {
@@ -185,7 +185,7 @@ public final class FakeGitHub: Sendable {
         router.patch("/repos/:owner/:repo/git/refs/heads/:branch") { request, context in
             let name = full(context)
             let branch = context.parameters.get("branch") ?? ""
-            let body = try await bodyJSON(request)
+            let body = try await FakeHTTP.json(request)
             return state.withLock { state in
                 guard var repo = state.repos[name], let current = repo.refs[branch] else { return notFound() }
                 guard let sha = body["sha"]?.stringValue, let commit = repo.commits[sha] else {
@@ -201,7 +201,7 @@ public final class FakeGitHub: Sendable {
         }
         router.post("/repos/:owner/:repo/git/refs") { request, context in
             let name = full(context)
-            let body = try await bodyJSON(request)
+            let body = try await FakeHTTP.json(request)
             return state.withLock { state in
                 guard var repo = state.repos[name], let ref = body["ref"]?.stringValue, ref.hasPrefix("refs/heads/"),
                     let sha = body["sha"]?.stringValue, repo.commits[sha] != nil
@@ -216,7 +216,7 @@ public final class FakeGitHub: Sendable {
         router.put("/repos/:owner/:repo/contents/:path") { request, context in
             let name = full(context)
             let path = context.parameters.get("path") ?? ""
-            let body = try await bodyJSON(request)
+            let body = try await FakeHTTP.json(request)
             return state.withLock { state in
                 guard var repo = state.repos[name] else { return notFound() }
                 let bytes = Array(Data(base64Encoded: body["content"]?.stringValue ?? "") ?? Data())
@@ -333,11 +333,6 @@ private struct GuardMiddleware: RouterMiddleware {
 
 private func full(_ context: BasicRequestContext) -> String {
     "\(context.parameters.get("owner") ?? "")/\(context.parameters.get("repo") ?? "")"
-}
-
-private func bodyJSON(_ request: Request) async throws -> JSONValue {
-    let buffer = try await request.body.collect(upTo: 64 << 20)
-    return (try? JSONDecoder().decode(JSONValue.self, from: Data(buffer.readableBytesView))) ?? .null
 }
 
 private func notFound() -> Response {

@@ -1,5 +1,4 @@
 import AsyncHTTPClient
-import Crypto
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -22,7 +21,7 @@ struct NetlifyClient: DeployPlatformClient {
         let site = try await ensureSite(job.name)
         let all = Self.withRedirects(try await job.files())
         var digests: [String: JSONValue] = [:]
-        for file in all { digests["/" + file.path] = .string(VercelClient.sha1(file.data)) }
+        for file in all { digests["/" + file.path] = .string(PlatformHTTP.sha1(file.data)) }
         let (status, value, headers) = try await call(
             .POST, "/sites/\(site)/deploys", query: "title=\(deployment)", body: .json(["files": .object(digests)]))
         guard (200..<300).contains(status), let id = value["id"]?.stringValue else { throw failure(status, value, headers) }
@@ -86,7 +85,7 @@ struct NetlifyClient: DeployPlatformClient {
 
     private func upload(deploy: String, required: JSONValue?, files: [ProjectFile]) async throws {
         let needed = Set((required?.arrayValue ?? []).compactMap(\.stringValue))
-        for file in files where needed.contains(VercelClient.sha1(file.data)) {
+        for file in files where needed.contains(PlatformHTTP.sha1(file.data)) {
             let path = file.path.split(separator: "/").map { String($0).addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? String($0) }
                 .joined(separator: "/")
             let (status, value, headers) = try await call(.PUT, "/deploys/\(deploy)/files/\(path)", query: nil, body: .bytes(file.data))

@@ -62,7 +62,7 @@ struct VercelClient: DeployPlatformClient {
             if inline {
                 return ["file": .string(file.path), "data": .string(file.data.base64EncodedString()), "encoding": "base64"]
             }
-            return ["file": .string(file.path), "sha": .string(Self.sha1(file.data)), "size": .int(Int64(file.byteCount))]
+            return ["file": .string(file.path), "sha": .string(PlatformHTTP.sha1(file.data)), "size": .int(Int64(file.byteCount))]
         }
         let body: JSONValue = [
             "name": .string(name), "files": .array(entries), "target": "production",
@@ -73,7 +73,7 @@ struct VercelClient: DeployPlatformClient {
             if (200..<300).contains(status), let id = value["id"]?.stringValue { return id }
             if status == 400, value["error"]?["code"]?.stringValue == "missing_files" {
                 let missing = Set((value["error"]?["missing"]?.arrayValue ?? []).compactMap(\.stringValue))
-                for file in site where missing.contains(Self.sha1(file.data)) { try await upload(file) }
+                for file in site where missing.contains(PlatformHTTP.sha1(file.data)) { try await upload(file) }
                 continue
             }
             throw failure(status, value, headers)
@@ -113,7 +113,7 @@ struct VercelClient: DeployPlatformClient {
         request.method = .POST
         request.headers.add(name: "Authorization", value: "Bearer \(token)")
         request.headers.add(name: "Content-Type", value: "application/octet-stream")
-        request.headers.add(name: "x-vercel-digest", value: Self.sha1(file.data))
+        request.headers.add(name: "x-vercel-digest", value: PlatformHTTP.sha1(file.data))
         request.body = .bytes(ByteBuffer(bytes: file.data))
         let (status, value, headers) = try await execute(request)
         guard (200..<300).contains(status) else { throw failure(status, value, headers) }
@@ -158,14 +158,16 @@ struct VercelClient: DeployPlatformClient {
         }
     }
 
-    static func sha1(_ data: Data) -> String {
-        Insecure.SHA1.hash(data: data).map { String(format: "%02x", $0) }.joined()
-    }
 }
 
 /// One platform request: the status, the body as JSON (null when it is not), the headers; a
 /// request that could not be made is a transient failure.
 enum PlatformHTTP {
+    /// The hex SHA-1 of a file's bytes, by which Vercel and Netlify name contents.
+    static func sha1(_ data: Data) -> String {
+        Insecure.SHA1.hash(data: data).map { String(format: "%02x", $0) }.joined()
+    }
+
     static func execute(_ http: HTTPClient, _ request: HTTPClientRequest, platform: String) async throws
         -> (Int, JSONValue, HTTPHeaders)
     {
