@@ -8,6 +8,8 @@ struct BuildJob {
     let files: [ProjectFile]
     let scratch: Scratch
     let settings: BuildSettings
+    /// `import.meta.env` entries beside Vite's own (`VITE_*` names; checked by the caller).
+    var env: [String: String] = [:]
     let runner: BoundedProcess
 
     /// Loaders for files a bundle imports that are not code: emitted beside the page, hashed.
@@ -63,6 +65,13 @@ struct BuildJob {
         ]
     }
 
+    /// The object `import.meta.env` becomes: Vite's keys and the deployment's `VITE_*` entries.
+    var importMetaEnv: String {
+        var object: [String: JSONValue] = ["MODE": "production", "PROD": true, "DEV": false, "BASE_URL": "./"]
+        for (name, value) in env { object[name] = .string(value) }
+        return String(decoding: (try? WireCoding.encoder.encode(JSONValue.object(object))) ?? Data("{}".utf8), as: UTF8.self)
+    }
+
     // MARK: Bundled apps
 
     private func bundle(entry: String) async throws -> SiteBuild {
@@ -70,7 +79,7 @@ struct BuildJob {
         arguments += [
             "--bundle", "--format=esm", "--jsx=automatic", "--minify", "--sourcemap", "--sources-content=false",
             #"--define:process.env.NODE_ENV="production""#,
-            #"--define:import.meta.env={"MODE":"production","PROD":true,"DEV":false,"BASE_URL":"./"}"#,
+            "--define:import.meta.env=\(importMetaEnv)",
             "--entry-names=[name]-[hash]", "--asset-names=[name]-[hash]", "--outdir=\(scratch.out)",
             "--metafile=\(scratch.metafile)",
         ]

@@ -72,7 +72,10 @@ public final class SiteBuilder: Sendable {
         }
     }
 
-    public func build(_ files: [ProjectFile]) async throws -> SiteBuild {
+    /// Builds `files` into a static site. `env` (`VITE_*` names) is what `import.meta.env` holds
+    /// besides Vite's own keys: Vite reads env at build time, so a deployment with its own env
+    /// is a build of its own.
+    public func build(_ files: [ProjectFile], env: [String: String] = [:]) async throws -> SiteBuild {
         guard let esbuild else { return .skipped }
         let clock = ContinuousClock()
         let started = clock.now
@@ -90,7 +93,7 @@ public final class SiteBuilder: Sendable {
         let scratch = try Scratch(root: settings.scratchDirectory)
         defer { scratch.remove() }
         var result = try await BuildJob(
-            plan: plan, files: files, scratch: scratch, settings: settings,
+            plan: plan, files: files, scratch: scratch, settings: settings, env: env,
             runner: BoundedProcess(executable: esbuild, timeout: settings.timeout, maxOutputBytes: settings.maxOutputBytes)
         ).run()
         if result.status == .ok, let chromium {

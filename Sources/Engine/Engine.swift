@@ -94,11 +94,22 @@ public struct Engine: Sendable {
     /// Deploy jobs over this engine's storage.
     public func deployments(
         http: HTTPClient, settings: @escaping @Sendable () -> DeploySettings, clock: any VectortClock = SystemClock(),
-        logger: Logger, github: GitHubExporter? = nil
+        logger: Logger, github: GitHubExporter? = nil, accounts: ConnectedAccounts? = nil
     ) -> Deployments {
         Deployments(
             repository: storage.deployments, projects: projects, versions: versions, http: http, settings: settings,
-            clock: clock, logger: logger, github: github)
+            clock: clock, logger: logger, github: github, accounts: accounts)
+    }
+
+    /// Users' connected platform accounts over this engine's storage, sealed under `keyring`'s
+    /// first key; tokens are checked against the API bases `bases` gives by platform name.
+    public func accounts(
+        http: HTTPClient, keyring: @escaping @Sendable () -> DataKeyring,
+        bases: @escaping @Sendable () -> [String: String], clock: any VectortClock = SystemClock(), logger: Logger
+    ) -> ConnectedAccounts {
+        ConnectedAccounts(
+            repository: storage.accounts, users: users, http: http, keyring: keyring, bases: bases, now: { clock.date },
+            logger: logger)
     }
 
     /// Runs the backend's writes until `stop()`; every request queued before then is answered.

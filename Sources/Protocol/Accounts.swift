@@ -302,3 +302,35 @@ public struct Done: Sendable, Codable, Hashable {
 
     public init(id: String) { self.id = id }
 }
+
+/// A user's own account on a platform (`Users.ConnectAccount`); its token is never shown.
+public struct ConnectedAccount: Sendable, Codable, Hashable {
+    public var platform: String
+    /// The platform's name for the account (GitHub login, Vercel username, …).
+    public var account: String
+    public var connectedAt: String
+    /// When the platform last accepted the token.
+    public var checkedAt: String
+
+    public init(platform: String, account: String, connectedAt: String, checkedAt: String) {
+        self.platform = platform
+        self.account = account
+        self.connectedAt = connectedAt
+        self.checkedAt = checkedAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case platform, account
+        case connectedAt = "connected_at"
+        case checkedAt = "checked_at"
+    }
+}
+
+/// `Users.ListAccounts`: the user's connected accounts by platform name.
+public struct ConnectedAccountList: Sendable, Codable, Hashable {
+    public var accounts: [ConnectedAccount]
+
+    public init(accounts: [ConnectedAccount]) {
+        self.accounts = accounts
+    }
+}

@@ -92,6 +92,23 @@ enum Migrations {
                 CREATE INDEX deployments_by_project ON deployments(project_id, id);
                 """)
         }
+        migrator.registerMigration("0014-connected-accounts") { db in
+            // Users' own platform tokens, sealed under the data key (never stored in clear).
+            try db.execute(sql: """
+                CREATE TABLE connected_accounts (
+                    user_id TEXT NOT NULL REFERENCES users(id),
+                    platform TEXT NOT NULL CHECK (platform = 'github' OR platform = 'vercel' OR platform = 'netlify'
+                        OR platform = 'render'),
+                    account TEXT NOT NULL,
+                    sealed_token TEXT NOT NULL,
+                    key_id TEXT NOT NULL,
+                    connected_at TEXT NOT NULL,
+                    checked_at TEXT NOT NULL,
+                    PRIMARY KEY (user_id, platform)
+                );
+                CREATE INDEX connected_accounts_by_key ON connected_accounts(key_id);
+                """)
+        }
         return migrator
     }
 }

@@ -105,11 +105,26 @@ struct Daemon {
         let payments = engine.payments(http: stripeHTTP, settings: { paymentSettings.value }, logger: logger)
         let webhookAddress = Locked<String?>(nil)
         let githubSettings = Locked(Self.githubSettings(configuration, secrets))
-        let github = GitHubExporter(
-            projects: engine.projects, versions: engine.versions, http: stripeHTTP, settings: { githubSettings.value })
         let deploySettings = Locked(Self.deploySettings(configuration, secrets))
+        let keyring = Locked(secrets.dataKeyring)
+        let accounts = engine.accounts(
+            http: stripeHTTP, keyring: { keyring.value },
+            bases: {
+                let deploy = deploySettings.value
+                return [
+                    "github": githubSettings.value.apiBase, "vercel": deploy.vercel.apiBase, "netlify": deploy.netlify.apiBase,
+                    "render": deploy.render.apiBase,
+                ]
+            }, logger: logger)
+        let github = GitHubExporter(
+            projects: engine.projects, versions: engine.versions, http: stripeHTTP, settings: { githubSettings.value },
+            accounts: accounts)
         let deployments = engine.deployments(
-            http: stripeHTTP, settings: { deploySettings.value }, logger: logger, github: github)
+            http: stripeHTTP, settings: { deploySettings.value }, logger: logger, github: github, accounts: accounts)
+        // Tokens sealed under a key that is no longer the first are sealed again under it.
+        do { _ = try await accounts.reencrypt() } catch {
+            logger.error("connected account tokens could not be re-encrypted", metadata: ["error": "\(error)"])
+        }
 
         let stateBox = StateBox()
         let health = HealthMonitor(
@@ -124,6 +139,10 @@ struct Daemon {
                 paymentSettings.value = Self.paymentSettings(newConfiguration, newSecrets, packages: packages)
                 githubSettings.value = Self.githubSettings(newConfiguration, newSecrets)
                 deploySettings.value = Self.deploySettings(newConfiguration, newSecrets)
+                keyring.value = newSecrets.dataKeyring
+                do { _ = try await accounts.reencrypt() } catch {
+                    logger.error("connected account tokens could not be re-encrypted", metadata: ["error": "\(error)"])
+                }
                 await registry.configure(
                     providers: fleet.providers(newConfiguration, newSecrets), chain: fleet.chain(newConfiguration, newSecrets))
             },
@@ -153,6 +172,7 @@ struct Daemon {
         AccountMethods.register(
             into: &methods, users: engine.users, projects: engine.projects, versions: engine.versions,
             exporter: engine.exporter, diffLimit: configuration.projects.diffMaxBytes)
+        ConnectedAccountMethods.register(into: &methods, accounts: accounts)
         CreditMethods.register(into: &methods, ledger: engine.ledger)
         GenerationMethods.register(into: &methods, pipeline: pipeline, store: engine.generations, registry: registry)
         PaymentMethods.register(into: &methods, payments: payments)

@@ -33,6 +33,8 @@ public final class FakeGitHub: Sendable {
     }
 
     public let token: String
+    /// The tokens accepted, each with its login: the operator's, and users' own a test adds.
+    public let tokens: FakeTokens
     public let login: String
     public let organizations: Set<String>
     public let port: Int
@@ -40,8 +42,12 @@ public final class FakeGitHub: Sendable {
     let state: Locked<State>
     private let task: Task<Void, any Error>
 
-    private init(token: String, login: String, organizations: Set<String>, port: Int, state: Locked<State>, task: Task<Void, any Error>) {
+    private init(
+        token: String, tokens: FakeTokens, login: String, organizations: Set<String>, port: Int, state: Locked<State>,
+        task: Task<Void, any Error>
+    ) {
         self.token = token
+        self.tokens = tokens
         self.login = login
         self.organizations = organizations
         self.port = port
@@ -55,8 +61,9 @@ public final class FakeGitHub: Sendable {
         let state = Locked(State())
         let portBox = Locked(0)
         let router = Router()
-        router.addMiddleware { GuardMiddleware(token: token, state: state) }
-        router.get("/user") { _, _ in json(200, ["login": .string(login), "id": 1, "type": "User"]) }
+        let tokens = FakeTokens(token, account: login)
+        router.addMiddleware { GuardMiddleware(tokens: tokens, state: state) }
+        router.get("/user") { request, _ in json(200, ["login": .string(tokens.account(request) ?? ""), "id": 1, "type": "User"]) }
         router.get("/repos/:owner/:repo") { _, context in
             let name = full(context)
             return state.withLock { state in
@@ -94,7 +101,7 @@ public final class FakeGitHub: Sendable {
                 return json(201, repoJSON(repo, port: portBox.value))
             }
         }
-        router.post("/user/repos") { request, context in try await create(request, context, login) }
+        router.post("/user/repos") { request, context in try await create(request, context, tokens.account(request) ?? "") }
         router.post("/orgs/:org/repos") { request, context in
             let org = context.parameters.get("org") ?? ""
             guard organizations.contains(org) else { return notFound() }
@@ -238,7 +245,8 @@ public final class FakeGitHub: Sendable {
         }
         let (port, task) = await LoopbackServer.start(router, label: "fake-github")
         portBox.value = port
-        return FakeGitHub(token: token, login: login, organizations: organizations, port: port, state: state, task: task)
+        return FakeGitHub(
+            token: token, tokens: tokens, login: login, organizations: organizations, port: port, state: state, task: task)
     }
 
     public func shutdown() async {
@@ -316,7 +324,7 @@ public final class FakeGitHub: Sendable {
 /// 401 without the token, 403 without a User-Agent (as GitHub answers), and a record of requests.
 private struct GuardMiddleware: RouterMiddleware {
     typealias Context = BasicRequestContext
-    let token: String
+    let tokens: FakeTokens
     let state: Locked<FakeGitHub.State>
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -324,7 +332,7 @@ private struct GuardMiddleware: RouterMiddleware {
         guard let agent = request.headers[.userAgent], !agent.isEmpty else {
             return json(403, ["message": "Request forbidden by administrative rules. Please make sure your request has a User-Agent header"])
         }
-        guard request.headers[.authorization] == "Bearer \(token)" else {
+        guard tokens.account(request) != nil else {
             return json(401, ["message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"])
         }
         return try await next(request, context)

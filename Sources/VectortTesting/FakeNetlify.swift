@@ -20,6 +20,8 @@ public final class FakeNetlify: Sendable {
         public var files: [String: [UInt8]] = [:]
         public var state = "uploading"
         public var polls = 0
+        /// The account whose token created it.
+        public var account = "operator"
     }
 
     struct State {
@@ -31,13 +33,16 @@ public final class FakeNetlify: Sendable {
     }
 
     public let token: String
+    /// The tokens accepted: the operator's, and users' own accounts a test adds.
+    public let tokens: FakeTokens
     public let port: Int
     public var baseURL: String { "http://127.0.0.1:\(port)" }
     let state: Locked<State>
     private let task: Task<Void, any Error>
 
-    private init(token: String, port: Int, state: Locked<State>, task: Task<Void, any Error>) {
+    private init(token: String, tokens: FakeTokens, port: Int, state: Locked<State>, task: Task<Void, any Error>) {
         self.token = token
+        self.tokens = tokens
         self.port = port
         self.state = state
         self.task = task
@@ -46,7 +51,13 @@ public final class FakeNetlify: Sendable {
     public static func start(token: String = "nfp_\(UUID().uuidString.prefix(10))") async throws -> FakeNetlify {
         let state = Locked(State())
         let router = Router()
-        router.addMiddleware { AuthMiddleware(token: token) }
+        let tokens = FakeTokens(token, account: "operator")
+        router.addMiddleware { AuthMiddleware(tokens: tokens) }
+        router.get("/user") { request, _ in
+            let account = tokens.account(request) ?? ""
+            return FakeHTTP.reply(
+                200, ["id": .string("u-\(account)"), "email": .string("\(account)@example.com"), "full_name": .string(account)])
+        }
         router.get("/sites/:site") { _, context in
             let key = context.parameters.get("site") ?? ""
             return state.withLock { state in
@@ -73,6 +84,7 @@ public final class FakeNetlify: Sendable {
         router.post("/sites/:site/deploys") { request, context in
             let site = context.parameters.get("site") ?? ""
             let title = request.uri.queryParameters["title"].map(String.init)
+            let account = tokens.account(request) ?? ""
             let body = try await FakeHTTP.json(request)
             return state.withLock { state in
                 guard state.sites[site] != nil else { return FakeHTTP.reply(404, ["code": 404, "message": "Not Found"]) }
@@ -81,6 +93,7 @@ public final class FakeNetlify: Sendable {
                     digests[path.hasPrefix("/") ? String(path.dropFirst()) : path] = sha.stringValue
                 }
                 var deploy = Deploy(id: FakeHTTP.random(24, from: "0123456789abcdef"), site: site, title: title, digests: digests)
+                deploy.account = account
                 for (path, sha) in digests { if let known = state.known[sha] { deploy.files[path] = known } }
                 state.deploys[deploy.id] = deploy
                 state.deployCreates += 1
@@ -133,7 +146,7 @@ public final class FakeNetlify: Sendable {
             }
         }
         let (port, task) = await LoopbackServer.start(router, label: "fake-netlify")
-        return FakeNetlify(token: token, port: port, state: state, task: task)
+        return FakeNetlify(token: token, tokens: tokens, port: port, state: state, task: task)
     }
 
     public func shutdown() async {
@@ -152,10 +165,10 @@ public final class FakeNetlify: Sendable {
 
 private struct AuthMiddleware: RouterMiddleware {
     typealias Context = BasicRequestContext
-    let token: String
+    let tokens: FakeTokens
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard request.headers[.authorization] == "Bearer \(token)" else {
+        guard tokens.account(request) != nil else {
             return FakeHTTP.reply(401, ["code": 401, "message": "Access Denied: Invalid token"])
         }
         return try await next(request, context)

@@ -17,6 +17,10 @@ public final class FakeRender: Sendable {
         public var branch: String
         public var buildCommand: String
         public var publishPath: String
+        /// The account whose key created it.
+        public var account = "operator"
+        /// Its environment variables (`envVars` at creation, then `PUT /env-vars`).
+        public var env: [String: String] = [:]
     }
 
     public struct Deploy: Sendable {
@@ -35,13 +39,16 @@ public final class FakeRender: Sendable {
     }
 
     public let token: String
+    /// The keys accepted: the operator's, and users' own accounts a test adds.
+    public let tokens: FakeTokens
     public let port: Int
     public var baseURL: String { "http://127.0.0.1:\(port)" }
     let state: Locked<State>
     private let task: Task<Void, any Error>
 
-    private init(token: String, port: Int, state: Locked<State>, task: Task<Void, any Error>) {
+    private init(token: String, tokens: FakeTokens, port: Int, state: Locked<State>, task: Task<Void, any Error>) {
         self.token = token
+        self.tokens = tokens
         self.port = port
         self.state = state
         self.task = task
@@ -50,8 +57,19 @@ public final class FakeRender: Sendable {
     public static func start(token: String = "rnd_\(UUID().uuidString.prefix(10))") async throws -> FakeRender {
         let state = Locked(State())
         let router = Router()
-        router.addMiddleware { RenderAuth(token: token) }
-        router.get("/owners") { _, _ in FakeHTTP.reply(200, [["cursor": "c1", "owner": ["id": "usr-fake", "name": "ada", "type": "user"]]]) }
+        let tokens = FakeTokens(token, account: "operator")
+        router.addMiddleware { RenderAuth(tokens: tokens) }
+        router.get("/owners") { request, _ in
+            let account = tokens.account(request) ?? ""
+            return FakeHTTP.reply(
+                200,
+                [
+                    [
+                        "cursor": "c1",
+                        "owner": ["id": .string(ownerID(account)), "name": .string(account), "email": .string("\(account)@example.com"), "type": "user"],
+                    ]
+                ])
+        }
         router.get("/services") { request, _ in
             let name = request.uri.queryParameters["name"].map(String.init)
             return state.withLock { state in
@@ -61,9 +79,10 @@ public final class FakeRender: Sendable {
         }
         router.post("/services") { request, _ in
             let body = try await FakeHTTP.json(request)
+            let account = tokens.account(request) ?? ""
             return state.withLock { state in
                 guard body["type"]?.stringValue == "static_site", let name = body["name"]?.stringValue,
-                    let repo = body["repo"]?.stringValue, body["ownerId"]?.stringValue == "usr-fake"
+                    let repo = body["repo"]?.stringValue, body["ownerId"]?.stringValue == ownerID(account)
                 else { return FakeHTTP.reply(400, ["id": "invalid", "message": "invalid service"]) }
                 if state.services.values.contains(where: { $0.name == name }) {
                     return FakeHTTP.reply(409, ["id": "conflict", "message": "service name already in use"])
@@ -71,7 +90,8 @@ public final class FakeRender: Sendable {
                 let service = Service(
                     id: "srv-" + FakeHTTP.random(12, from: "abcdefghijklmnopqrstuvwxyz0123456789"), name: name, repo: repo, branch: body["branch"]?.stringValue ?? "main",
                     buildCommand: body["serviceDetails"]?["buildCommand"]?.stringValue ?? "",
-                    publishPath: body["serviceDetails"]?["publishPath"]?.stringValue ?? "public")
+                    publishPath: body["serviceDetails"]?["publishPath"]?.stringValue ?? "public", account: account,
+                    env: envVars(body["envVars"]))
                 state.services[service.id] = service
                 state.serviceCreates += 1
                 let deploy = Deploy(id: "dep-" + FakeHTTP.random(12, from: "abcdefghijklmnopqrstuvwxyz0123456789"), service: service.id, commit: nil)
@@ -79,6 +99,17 @@ public final class FakeRender: Sendable {
                 state.order.append(deploy.id)
                 state.deployCreates += 1
                 return FakeHTTP.reply(201, ["service": serviceJSON(service), "deployId": .string(deploy.id)])
+            }
+        }
+        router.put("/services/:id/env-vars") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            let body = try await FakeHTTP.json(request)
+            return state.withLock { state in
+                guard state.services[id] != nil else { return FakeHTTP.reply(404, ["id": "not_found", "message": "service not found"]) }
+                state.services[id]?.env = envVars(body)
+                let list = (state.services[id]?.env ?? [:]).sorted { $0.key < $1.key }
+                return FakeHTTP.reply(
+                    200, .array(list.map { ["cursor": .string($0.key), "envVar": ["key": .string($0.key), "value": .string($0.value)]] }))
             }
         }
         router.get("/services/:id") { _, context in
@@ -130,7 +161,7 @@ public final class FakeRender: Sendable {
             }
         }
         let (port, task) = await LoopbackServer.start(router, label: "fake-render")
-        return FakeRender(token: token, port: port, state: state, task: task)
+        return FakeRender(token: token, tokens: tokens, port: port, state: state, task: task)
     }
 
     public func shutdown() async {
@@ -145,14 +176,26 @@ public final class FakeRender: Sendable {
 
 private struct RenderAuth: RouterMiddleware {
     typealias Context = BasicRequestContext
-    let token: String
+    let tokens: FakeTokens
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard request.headers[.authorization] == "Bearer \(token)" else {
+        guard tokens.account(request) != nil else {
             return FakeHTTP.reply(401, ["id": "unauthorized", "message": "unauthorized"])
         }
         return try await next(request, context)
     }
+}
+
+/// The owner id of an account's personal workspace.
+private func ownerID(_ account: String) -> String { account == "operator" ? "usr-fake" : "usr-\(account)" }
+
+/// `[{key, value}]` as a map; entries without both are ignored.
+private func envVars(_ value: JSONValue?) -> [String: String] {
+    var env: [String: String] = [:]
+    for entry in value?.arrayValue ?? [] {
+        if let key = entry["key"]?.stringValue, let value = entry["value"]?.stringValue { env[key] = value }
+    }
+    return env
 }
 
 private func serviceJSON(_ service: FakeRender.Service) -> JSONValue {

@@ -19,6 +19,8 @@ public final class FakeVercel: Sendable {
         public var readyState = "QUEUED"
         public var polls = 0
         public var url: String
+        /// The account whose token created it.
+        public var account = "operator"
     }
 
     struct State {
@@ -35,13 +37,16 @@ public final class FakeVercel: Sendable {
     }
 
     public let token: String
+    /// The tokens accepted: the operator's, and users' own accounts a test adds.
+    public let tokens: FakeTokens
     public let port: Int
     public var baseURL: String { "http://127.0.0.1:\(port)" }
     let state: Locked<State>
     private let task: Task<Void, any Error>
 
-    private init(token: String, port: Int, state: Locked<State>, task: Task<Void, any Error>) {
+    private init(token: String, tokens: FakeTokens, port: Int, state: Locked<State>, task: Task<Void, any Error>) {
         self.token = token
+        self.tokens = tokens
         self.port = port
         self.state = state
         self.task = task
@@ -50,9 +55,16 @@ public final class FakeVercel: Sendable {
     public static func start(token: String = "vercel_\(UUID().uuidString.prefix(10))") async throws -> FakeVercel {
         let state = Locked(State())
         let router = Router()
-        router.addMiddleware { ThrottleMiddleware(token: token, state: state) }
+        let tokens = FakeTokens(token, account: "operator")
+        router.addMiddleware { ThrottleMiddleware(tokens: tokens, state: state) }
+        router.get("/v2/user") { request, _ in
+            let account = tokens.account(request) ?? ""
+            return FakeHTTP.reply(
+                200, ["user": ["id": .string("usr_\(account)"), "username": .string(account), "email": .string("\(account)@example.com")]])
+        }
         router.post("/v13/deployments") { request, _ in
             let body = try await FakeHTTP.json(request)
+            let account = tokens.account(request) ?? ""
             return state.withLock { state -> Response in
                 var files: [String: [UInt8]] = [:]
                 var missing: [String] = []
@@ -74,7 +86,8 @@ public final class FakeVercel: Sendable {
                 let id = "dpl_" + FakeHTTP.random(20)
                 var meta: [String: String] = [:]
                 for (key, value) in body["meta"]?.objectValue ?? [:] { meta[key] = value.stringValue }
-                let deployment = Deployment(id: id, name: name, files: files, meta: meta, url: "\(name)-\(FakeHTTP.random(9).lowercased()).vercel.app")
+                var deployment = Deployment(id: id, name: name, files: files, meta: meta, url: "\(name)-\(FakeHTTP.random(9).lowercased()).vercel.app")
+                deployment.account = account
                 state.deployments[id] = deployment
                 return FakeHTTP.reply(200, object(deployment))
             }
@@ -135,7 +148,7 @@ public final class FakeVercel: Sendable {
             }
         }
         let (port, task) = await LoopbackServer.start(router, label: "fake-vercel")
-        return FakeVercel(token: token, port: port, state: state, task: task)
+        return FakeVercel(token: token, tokens: tokens, port: port, state: state, task: task)
     }
 
     public func shutdown() async {
@@ -166,11 +179,11 @@ public final class FakeVercel: Sendable {
 
 private struct ThrottleMiddleware: RouterMiddleware {
     typealias Context = BasicRequestContext
-    let token: String
+    let tokens: FakeTokens
     let state: Locked<FakeVercel.State>
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard request.headers[.authorization] == "Bearer \(token)" else {
+        guard tokens.account(request) != nil else {
             return FakeHTTP.reply(403, ["error": ["code": "forbidden", "message": "Not authorized", "invalidToken": true]])
         }
         let throttled = state.withLock { state -> Int? in

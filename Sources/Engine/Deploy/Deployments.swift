@@ -4,6 +4,7 @@ public import Logging
 public import Protocol
 public import VectortCore
 package import Storage
+import Build
 
 /// Deploy settings from configuration and credentials (replaced on reload).
 public struct DeploySettings: Sendable, Equatable {
@@ -64,6 +65,8 @@ public final class Deployments: Sendable {
     private let blockedUntil = Locked<[String: Date]>([:])
     /// Exports for platforms that build from a repository (Render).
     let github: GitHubExporter?
+    /// Users' own platform accounts, used before the operator's tokens.
+    let accounts: ConnectedAccounts?
     /// Tests replace the platform clients.
     let clientFor: Locked<(@Sendable (String, DeploySettings) -> (any DeployPlatformClient)?)?>
 
@@ -73,9 +76,10 @@ public final class Deployments: Sendable {
     package init(
         repository: any DeploymentRepository, projects: Projects, versions: Versions, http: HTTPClient,
         settings: @escaping @Sendable () -> DeploySettings, clock: any VectortClock = SystemClock(), logger: Logger,
-        github: GitHubExporter? = nil
+        github: GitHubExporter? = nil, accounts: ConnectedAccounts? = nil
     ) {
         self.github = github
+        self.accounts = accounts
         self.repository = repository
         self.projects = projects
         self.versions = versions
@@ -115,11 +119,7 @@ public final class Deployments: Sendable {
         for key in options.keys where !["env", "framework", "name", "team"].contains(key) {
             throw EngineError.invalid("settings", "unknown setting \"\(key)\" (env, framework, name, team)")
         }
-        if let env = options["env"]?.objectValue, !env.isEmpty {
-            let names = env.keys.sorted().joined(separator: ", ")
-            throw EngineError.invalid(
-                "settings", "settings.env is not applied to static deployments in this release (\(names)): the build has no VITE_ variables yet")
-        }
+        _ = try Self.env(options["env"], platform: platform)
         if let name = options["name"], name.stringValue.map(Self.validName) != true {
             throw EngineError.invalid("settings", "settings.name must be 1 to 100 lower-case letters, digits and -")
         }
@@ -135,10 +135,7 @@ public final class Deployments: Sendable {
                     .conflict, "version \(build.version) has no successful build (\(build.status.rawValue))",
                     ["reason": .string("version \(build.version) has no successful build")]))
         }
-        let settings = settings()
-        guard Self.implemented.contains(platform), settings.platform(platform)?.token?.isEmpty == false,
-            platform != "render" || github?.configured == true
-        else {
+        guard try await configured(platform, user: project.user) else {
             throw EngineError(
                 WireError(
                     .unavailable, "\(platform) is not configured on this daemon (see Deployments.Platforms)",
@@ -180,7 +177,9 @@ public final class Deployments: Sendable {
         var machine = machine(for: record, settings: settings())
         let action = machine.handle(.cancel, now: clock.date)
         let saved = try await persist(record.deployment.id, machine, next: nil)
-        if action == .cancelRemote, let platformID = machine.platformID, let client = client(record.deployment.platform) {
+        if action == .cancelRemote, let platformID = machine.platformID,
+            let client = try? await client(record.deployment.platform, user: record.deployment.user)
+        {
             do { try await client.cancel(platformID) } catch {
                 logger.warning("the platform did not cancel the deployment", metadata: ["deployment": "\(id)", "error": "\(error)"])
             }
@@ -189,6 +188,14 @@ public final class Deployments: Sendable {
     }
 
     public func inFlight() async throws -> Int { try await repository.activeCount() }
+
+    /// Creations (and look-ups after a crash) of one platform project, site or service run one
+    /// at a time: concurrent jobs of a project would otherwise race to create its site.
+    private let creating = KeyedLock()
+
+    /// Sites built with a job's own `settings.env`, by job id, while the job runs (a rebuild is
+    /// deterministic, so losing one only costs building it again).
+    private let rebuilt = Locked<[(id: String, files: [ProjectFile])]>([])
 
     /// Jobs not ended, as the poller last counted them (for the service status line).
     public var inFlightCount: Int { counted.value }
@@ -257,8 +264,18 @@ public final class Deployments: Sendable {
         log[metadataKey: "project"] = "\(job.project)"
         log[metadataKey: "platform"] = "\(job.platform)"
         var machine = machine(for: record, settings: settings)
-        guard let client = client(job.platform) else {
-            _ = machine.handle(.refused(reason: "\(job.platform) is no longer configured"), now: clock.date)
+        let client: any DeployPlatformClient
+        do {
+            guard let made = try await self.client(job.platform, user: job.user) else {
+                _ = machine.handle(.refused(reason: "\(job.platform) is no longer configured"), now: clock.date)
+                _ = try? await persist(job.id, machine, next: nil)
+                return
+            }
+            client = made
+        } catch {
+            // The user's connected account cannot be read: the job says so, it never falls back.
+            let reason = (error as? EngineError)?.wireError.message ?? "\(error)"
+            _ = machine.handle(.refused(reason: reason), now: clock.date)
             _ = try? await persist(job.id, machine, next: nil)
             return
         }
@@ -275,11 +292,13 @@ public final class Deployments: Sendable {
                     // Persisted first: after a crash this job is looked up, never created twice blindly.
                     if job.platform == "render" { machine.state = .exporting }
                     _ = try await persist(job.id, machine, next: clock.date.addingTimeInterval(60))
-                    let id = try await client.create(context(record))
+                    let context = context(record)
+                    let id = try await creating.withLock("\(job.platform)\u{0}\(context.name)") { try await client.create(context) }
                     action = machine.handle(.created(platformID: id), now: clock.date)
                     log.info("deployment created", metadata: ["platform_id": "\(id)"])
                 case .lookup:
-                    if let id = try await client.lookup(context(record)) {
+                    let context = context(record)
+                    if let id = try await creating.withLock("\(job.platform)\u{0}\(context.name)", { try await client.lookup(context) }) {
                         action = machine.handle(.created(platformID: id), now: clock.date)
                     } else {
                         action = machine.handle(.notFound, now: clock.date)
@@ -342,7 +361,8 @@ public final class Deployments: Sendable {
     }
 
     private func persist(_ id: String, _ machine: DeploymentMachine, next: Date?) async throws -> Deployment {
-        try await repository.save(
+        if machine.state.isTerminal { rebuilt.withLock { $0.removeAll { $0.id == id } } }
+        return try await repository.save(
             DeploymentUpdate(
                 id: id, state: machine.state, platformID: machine.platformID, url: machine.url, reason: machine.reason,
                 lastProgress: machine.lastProgress, polls: machine.polls, nextStepAt: machine.state.isTerminal ? nil : next),
@@ -352,9 +372,10 @@ public final class Deployments: Sendable {
     private func context(_ record: DeploymentRecord) -> DeployJobContext {
         let job = record.deployment
         let github = github
+        let env = (try? Self.env(record.settings["env"], platform: job.platform)) ?? [:]
         return DeployJobContext(
-            id: job.id, name: record.settings["name"]?.stringValue ?? Self.defaultName(job),
-            files: { try await self.siteFiles(job) },
+            id: job.id, name: record.settings["name"]?.stringValue ?? Self.defaultName(job), env: env,
+            files: { try await self.siteFiles(job, env: env) },
             export: {
                 guard let github else { throw DeployFailure.refused("GitHub export is not configured (github-token)") }
                 return try await github.export(
@@ -364,27 +385,97 @@ public final class Deployments: Sendable {
             sources: { try await self.versions.code(project: job.project, owner: nil, version: job.version).files })
     }
 
-    private func siteFiles(_ job: Deployment) async throws -> [ProjectFile] {
+    /// The site to upload: the version's build, or, with `settings.env`, the version built again
+    /// with those `VITE_*` values into the job's own output.
+    private func siteFiles(_ job: Deployment, env: [String: String]) async throws -> [ProjectFile] {
         do {
-            return try await versions.builtCode(project: job.project, owner: nil, version: job.version).files
+            guard !env.isEmpty else {
+                return try await versions.builtCode(project: job.project, owner: nil, version: job.version).files
+            }
+            if let cached = rebuilt.withLock({ $0.first { $0.id == job.id }?.files }) { return cached }
+            guard let builder = versions.builder, builder.settings.enabled else {
+                throw DeployFailure.refused("settings.env needs a build, and builds are off on this daemon")
+            }
+            let sources = try await versions.code(project: job.project, owner: nil, version: job.version).files
+            let build = try await builder.build(sources, env: env)
+            guard build.status == .ok else {
+                let first = build.errors.first.map { ": \($0.path ?? "")\($0.line.map { ":\($0)" } ?? "") \($0.message)" } ?? ""
+                throw DeployFailure.refused("the build with settings.env failed\(first)")
+            }
+            rebuilt.withLock { cache in
+                cache.removeAll { $0.id == job.id }
+                cache.append((job.id, build.files))
+                if cache.count > 8 { cache.removeFirst(cache.count - 8) }
+            }
+            return build.files
         } catch let error as EngineError where error.wireError.name == .notFound {
             throw DeployFailure.refused("the version's built site is gone (its project was deleted)")
         }
     }
 
-    func client(_ platform: String) -> (any DeployPlatformClient)? {
+    /// `settings.env` checked: names of letters, digits and `_` not starting with a digit, values
+    /// strings, bounded. A static site (Vercel, Netlify) only receives `VITE_*` names, which Vite
+    /// bakes into the bundle at build time (so they are public); Render gets every name as a
+    /// service environment variable.
+    static func env(_ value: JSONValue?, platform: String) throws -> [String: String] {
+        guard let value, value != .null else { return [:] }
+        guard let object = value.objectValue else {
+            throw EngineError.invalid("settings", "settings.env must be an object of NAME: \"value\" strings")
+        }
+        guard object.count <= 100 else { throw EngineError.invalid("settings", "settings.env has more than 100 entries") }
+        var env: [String: String] = [:]
+        var total = 0
+        for (name, entry) in object.sorted(by: { $0.key < $1.key }) {
+            guard let first = name.unicodeScalars.first, name.utf8.count <= 128,
+                first == "_" || (first.isASCII && first.properties.isAlphabetic),
+                name.unicodeScalars.allSatisfy({ $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) })
+            else {
+                throw EngineError.invalid(
+                    "settings", "settings.env name \"\(name)\" is not a variable name (letters, digits and _, not starting with a digit)")
+            }
+            guard let text = entry.stringValue else {
+                throw EngineError.invalid("settings", "settings.env.\(name) must be a string")
+            }
+            guard !text.contains("\u{0}") else { throw EngineError.invalid("settings", "settings.env.\(name) holds a NUL byte") }
+            if platform != "render" && !name.hasPrefix("VITE_") {
+                throw EngineError.invalid(
+                    "settings",
+                    "settings.env.\(name): a static deployment only receives VITE_ variables, which the build bakes into the site; \(platform) never sees \(name)")
+            }
+            total += name.utf8.count + text.utf8.count
+            env[name] = text
+        }
+        guard total <= 32 * 1024 else { throw EngineError.invalid("settings", "settings.env is larger than 32 KB") }
+        return env
+    }
+
+    /// Whether a job of `user` on `platform` has its tokens: the user's connected account or the
+    /// operator's credential (and for Render, GitHub's too).
+    func configured(_ platform: String, user: String) async throws -> Bool {
+        guard Self.implemented.contains(platform) else { return false }
+        let operatorToken = settings().platform(platform)?.token?.isEmpty == false
+        let own = try await accounts?.token(user: user, platform: platform) != nil
+        guard operatorToken || own else { return false }
+        guard platform == "render" else { return true }
+        return try await github?.configured(for: user) == true
+    }
+
+    /// The client for a job of `user`: with the user's connected account when there is one (in
+    /// the account's own scope, not the operator's team), else with the operator's token.
+    func client(_ platform: String, user: String) async throws -> (any DeployPlatformClient)? {
         let settings = settings()
         if let make = clientFor.value { return make(platform, settings) }
+        guard let platformSettings = settings.platform(platform) else { return nil }
+        let own = try await accounts?.token(user: user, platform: platform)
+        guard let token = own ?? platformSettings.token, !token.isEmpty else { return nil }
+        let team = own == nil ? platformSettings.team : ""
         switch platform {
         case "vercel":
-            guard let token = settings.vercel.token, !token.isEmpty else { return nil }
-            return VercelClient(http: http, base: settings.vercel.apiBase, token: token, teamID: settings.vercel.team)
+            return VercelClient(http: http, base: platformSettings.apiBase, token: token, connected: own != nil, teamID: team)
         case "netlify":
-            guard let token = settings.netlify.token, !token.isEmpty else { return nil }
-            return NetlifyClient(http: http, base: settings.netlify.apiBase, token: token, account: settings.netlify.team)
+            return NetlifyClient(http: http, base: platformSettings.apiBase, token: token, connected: own != nil, account: team)
         case "render":
-            guard let token = settings.render.token, !token.isEmpty else { return nil }
-            return RenderClient(http: http, base: settings.render.apiBase, token: token, owner: settings.render.team)
+            return RenderClient(http: http, base: platformSettings.apiBase, token: token, connected: own != nil, owner: team)
         default:
             return nil
         }

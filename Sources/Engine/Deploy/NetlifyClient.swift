@@ -13,6 +13,8 @@ struct NetlifyClient: DeployPlatformClient {
     let http: HTTPClient
     let base: String
     let token: String
+    /// The token is the user's connected account, not the operator's credential.
+    var connected = false
     /// The account slug for a team; empty: the token's personal account.
     let account: String
 
@@ -127,7 +129,7 @@ struct NetlifyClient: DeployPlatformClient {
         let text = "netlify: \(value["message"]?.stringValue ?? "HTTP \(status)")"
         switch status {
         case 429, 500...: return .transient(text, retryAfter: DeployRetry.after(headers) ?? (status == 429 ? 5 : nil))
-        case 401, 403: return .refused("\(text) (the netlify-token is refused; set a valid one)")
+        case 401, 403: return .refused("\(text) (\(PlatformHTTP.refusal("netlify", credential: "netlify-token", connected: connected)))")
         default: return .refused(text)
         }
     }

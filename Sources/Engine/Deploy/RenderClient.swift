@@ -13,12 +13,19 @@ struct RenderClient: DeployPlatformClient {
     let http: HTTPClient
     let base: String
     let token: String
+    /// The token is the user's connected account, not the operator's credential.
+    var connected = false
     /// `ownerId`; empty: the token's first owner.
     let owner: String
 
     func create(_ job: DeployJobContext) async throws -> String {
         let export = try await job.export()
         if let service = try await findService(job.name) {
+            if !job.env.isEmpty {
+                // Replaces the service's variables with the deployment's, before its build reads them.
+                let (status, value, headers) = try await call(.PUT, "/services/\(service)/env-vars", Self.envVars(job.env))
+                guard (200..<300).contains(status) else { throw failure(status, value, headers) }
+            }
             return try await deploy(service: service, commit: export.commitSHA)
         }
         let sources = try await job.sources()
@@ -29,12 +36,13 @@ struct RenderClient: DeployPlatformClient {
             guard (200..<300).contains(status) else { throw failure(status, value, headers) }
             ownerID = value.arrayValue?.first?["owner"]?["id"]?.stringValue ?? ""
         }
-        let body: JSONValue = [
+        var body: [String: JSONValue] = [
             "type": "static_site", "name": .string(job.name), "ownerId": .string(ownerID),
             "repo": .string(export.htmlURL), "branch": .string(export.branch), "autoDeploy": "no",
             "serviceDetails": ["buildCommand": .string(build), "publishPath": .string(publish)],
         ]
-        let (status, value, headers) = try await call(.POST, "/services", body)
+        if !job.env.isEmpty { body["envVars"] = Self.envVars(job.env) }
+        let (status, value, headers) = try await call(.POST, "/services", .object(body))
         guard (200..<300).contains(status), let service = value["service"]?["id"]?.stringValue,
             let deploy = value["deployId"]?.stringValue
         else { throw failure(status, value, headers) }
@@ -72,6 +80,10 @@ struct RenderClient: DeployPlatformClient {
         guard parts.count == 2 else { return }
         let (status, value, headers) = try await call(.POST, "/services/\(parts[0])/deploys/\(parts[1])/cancel", nil)
         guard (200..<300).contains(status) || status == 409 else { throw failure(status, value, headers) }
+    }
+
+    static func envVars(_ env: [String: String]) -> JSONValue {
+        .array(env.sorted { $0.key < $1.key }.map { ["key": .string($0.key), "value": .string($0.value)] })
     }
 
     /// A Vite app builds with npm into `dist`; a plain static site is published as it is.
@@ -119,7 +131,7 @@ struct RenderClient: DeployPlatformClient {
         let text = "render: \(value["message"]?.stringValue ?? "HTTP \(status)")"
         switch status {
         case 429, 500...: return .transient(text, retryAfter: DeployRetry.after(headers))
-        case 401, 403: return .refused("\(text) (the render-api-key is refused; set a valid one)")
+        case 401, 403: return .refused("\(text) (\(PlatformHTTP.refusal("render", credential: "render-api-key", connected: connected)))")
         default: return .refused(text)
         }
     }

@@ -20,6 +20,8 @@ struct DeployJobContext: Sendable {
     var id: String
     /// The platform project, site or service name.
     var name: String
+    /// `settings.env`: service environment variables where the platform builds (Render).
+    var env: [String: String] = [:]
     /// The version's built site.
     var files: @Sendable () async throws -> [ProjectFile]
     /// The version's sources exported to GitHub (for platforms that build from a repository).
@@ -45,6 +47,8 @@ struct VercelClient: DeployPlatformClient {
     let http: HTTPClient
     let base: String
     let token: String
+    /// The token is the user's connected account, not the operator's credential.
+    var connected = false
     let teamID: String
     /// Above this many bytes the files go by SHA-1 upload instead of inline.
     var inlineLimit = 4 * 1024 * 1024
@@ -152,7 +156,7 @@ struct VercelClient: DeployPlatformClient {
         case 429, 500...:
             return .transient(text, retryAfter: DeployRetry.after(headers))
         case 401, 403:
-            return .refused("\(text) (the vercel-token is refused; set a valid one)")
+            return .refused("\(text) (\(PlatformHTTP.refusal("vercel", credential: "vercel-token", connected: connected)))")
         default:
             return .refused(text)
         }
@@ -163,6 +167,13 @@ struct VercelClient: DeployPlatformClient {
 /// One platform request: the status, the body as JSON (null when it is not), the headers; a
 /// request that could not be made is a transient failure.
 enum PlatformHTTP {
+    /// What to do about a refused token: the operator sets the credential, a user reconnects.
+    static func refusal(_ platform: String, credential: String, connected: Bool) -> String {
+        connected
+            ? "the connected \(platform) account's token is refused; connect the account again (Users.ConnectAccount)"
+            : "the \(credential) is refused; set a valid one"
+    }
+
     /// The hex SHA-1 of a file's bytes, by which Vercel and Netlify name contents.
     static func sha1(_ data: Data) -> String {
         Insecure.SHA1.hash(data: data).map { String(format: "%02x", $0) }.joined()

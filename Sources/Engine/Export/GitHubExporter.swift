@@ -33,20 +33,46 @@ public struct GitHubExporter: Sendable {
     let versions: Versions
     let http: HTTPClient
     let settings: @Sendable () -> GitHubSettings
+    /// Users' own GitHub accounts, used before the operator's token.
+    let accounts: ConnectedAccounts?
+    /// Exports of one project run one at a time (concurrent deploys to Render export too): two
+    /// would race to create the repository and to move its branch.
+    private let serial = KeyedLock()
 
-    public init(projects: Projects, versions: Versions, http: HTTPClient, settings: @escaping @Sendable () -> GitHubSettings) {
+    public init(
+        projects: Projects, versions: Versions, http: HTTPClient, settings: @escaping @Sendable () -> GitHubSettings,
+        accounts: ConnectedAccounts? = nil
+    ) {
         self.projects = projects
         self.versions = versions
         self.http = http
         self.settings = settings
+        self.accounts = accounts
     }
 
-    /// A token is configured.
+    /// The operator's token is configured.
     public var configured: Bool { settings().token?.isEmpty == false }
+
+    /// Whether an export for `user` has a token: the user's connected account or the operator's.
+    func configured(for user: String) async throws -> Bool {
+        if configured { return true }
+        return try await accounts?.token(user: user, platform: "github") != nil
+    }
 
     public func export(
         project id: String, owner: String?, version: String?, repo requested: String?, private isPrivate: Bool?,
         message: String?, force: Bool, idempotencyKey: String? = nil
+    ) async throws -> GitHubExportResult {
+        try await serial.withLock(id) {
+            try await exportNow(
+                project: id, owner: owner, version: version, repo: requested, private: isPrivate, message: message, force: force,
+                idempotencyKey: idempotencyKey)
+        }
+    }
+
+    private func exportNow(
+        project id: String, owner: String?, version: String?, repo requested: String?, private isPrivate: Bool?,
+        message: String?, force: Bool, idempotencyKey: String?
     ) async throws -> GitHubExportResult {
         try EngineError.refuseNUL([
             "project": id, "version": version, "repo": requested, "message": message, "idempotency_key": idempotencyKey,
@@ -65,20 +91,22 @@ public struct GitHubExporter: Sendable {
         }
         let code = try await versions.code(project: id, owner: owner, version: version)
         let settings = settings()
-        guard let token = settings.token, !token.isEmpty else {
+        // The user's own account first: the repository is theirs, under their login.
+        let userToken = try await accounts?.token(user: project.user, platform: "github")
+        guard let token = userToken ?? settings.token, !token.isEmpty else {
             throw EngineError(
                 WireError(
-                    .unavailable, "GitHub export is not configured (no github-token)",
+                    .unavailable, "GitHub export is not configured (no github-token, and the user has no connected GitHub account)",
                     ["reason": .string("platform_not_configured"), "platform": "github"]))
         }
-        let api = GitHubAPI(http: http, base: settings.apiBase, token: token)
+        let api = GitHubAPI(http: http, base: settings.apiBase, token: token, connected: userToken != nil)
 
         // Which repository: the one asked for, else the one of the last export, else one named
         // after the project under the default owner.
         let login = try await api.get("/user")["login"]?.stringValue ?? ""
         let target = requested ?? project.github?.repo ?? Self.slug(project.title, id: id)
         let parts = target.split(separator: "/", maxSplits: 1).map(String.init)
-        let repoOwner = parts.count == 2 ? parts[0] : (settings.owner.isEmpty ? login : settings.owner)
+        let repoOwner = parts.count == 2 ? parts[0] : (settings.owner.isEmpty || userToken != nil ? login : settings.owner)
         let repoName = parts.count == 2 ? parts[1] : parts[0]
         let fullName = "\(repoOwner)/\(repoName)"
 
@@ -180,6 +208,8 @@ struct GitHubAPI: Sendable {
     let http: HTTPClient
     let base: String
     let token: String
+    /// The token is a user's connected account, not the operator's `github-token`.
+    var connected = false
 
     func get(_ path: String) async throws -> JSONValue {
         try await send(.GET, path, nil)
@@ -245,7 +275,10 @@ struct GitHubAPI: Sendable {
         case 401:
             return EngineError(
                 WireError(
-                    .unavailable, "GitHub refused the token (\(message)); connect a valid one",
+                    .unavailable,
+                    connected
+                        ? "GitHub refused the connected account's token (\(message)); connect the account again"
+                        : "GitHub refused the github-token (\(message)); set a valid one",
                     ["reason": "github_authentication"]))
         case 403 where headers?.first(name: "x-ratelimit-remaining") == "0" || headers?.first(name: "retry-after") != nil,
             429:

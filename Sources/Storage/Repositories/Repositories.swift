@@ -25,6 +25,7 @@ package protocol StorageBackend: Sendable {
     var generations: any GenerationRepository { get }
     var payments: any PaymentRepository { get }
     var deployments: any DeploymentRepository { get }
+    var accounts: any AccountRepository { get }
     /// Runs the backend's writes until `stop()`; writes asked for before it wait.
     func run() async
     /// Refuses new writes; `run()` returns once every queued one is answered.

@@ -13,6 +13,7 @@ package struct SQLiteStorage: StorageBackend {
     package let generations: any GenerationRepository
     package let payments: any PaymentRepository
     package let deployments: any DeploymentRepository
+    package let accounts: any AccountRepository
 
     /// Opens (creating and migrating) the database at `path`; at most `maxBatch` writes commit
     /// in one transaction.
@@ -32,6 +33,7 @@ package struct SQLiteStorage: StorageBackend {
         generations = SQLiteGenerations(writer: writer, pool: pool)
         payments = SQLitePayments(writer: writer, pool: pool)
         deployments = SQLiteDeployments(writer: writer, pool: pool)
+        accounts = SQLiteAccounts(writer: writer, pool: pool)
     }
 
     package func run() async {

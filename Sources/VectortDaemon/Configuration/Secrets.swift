@@ -1,4 +1,5 @@
 import Configuration
+import Engine
 import Foundation
 import SystemPackage
 
@@ -27,7 +28,7 @@ struct Secrets: Sendable, Equatable {
     /// The secret names vectortd knows (DESIGN.md "Configuration").
     static let knownNames = [
         "openai-api-key", "anthropic-api-key", "gemini-api-key", "stripe-secret-key", "stripe-webhook-secret",
-        "vercel-token", "netlify-token", "render-api-key", "github-token", "jwt-secret",
+        "vercel-token", "netlify-token", "render-api-key", "github-token", "jwt-secret", "data-key",
     ]
 
     /// The known names plus the key of every configured provider entry.
@@ -67,7 +68,20 @@ struct Secrets: Sendable, Equatable {
                 secrets.entries[name] = Entry(secret: Secret(value: value), source: .environment)
             }
         }
+        // A data-key that is not a list of keys fails here, naming the line, never showing it.
+        if let dataKey = secrets["data-key"] {
+            do {
+                _ = try DataKeyring(credential: dataKey.value)
+            } catch {
+                throw ConfigurationError(key: "data-key", problem: error.description)
+            }
+        }
         return secrets
+    }
+
+    /// The `data-key` credential's keys (none when it is not set).
+    var dataKeyring: DataKeyring {
+        (try? DataKeyring(credential: self["data-key"]?.value ?? "")) ?? .empty
     }
 
     /// Names whose presence or value differs, never the values.
