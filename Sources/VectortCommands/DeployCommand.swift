@@ -24,6 +24,13 @@ struct DeployCommand: ParsableCommand {
     @Option(name: .long, help: "The platform project name (lower-case letters, digits, -).")
     var name: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "NAME=value for settings.env (repeatable). Vercel and Netlify take VITE_ names only, built into the public bundle; Render takes any name as a service variable.",
+            valueName: "NAME=value"))
+    var env: [String] = []
+
     @Option(name: .long, help: "A repeat with the same key returns the same deployment.")
     var idempotencyKey: String?
 
@@ -34,7 +41,19 @@ struct DeployCommand: ParsableCommand {
         var parameters = target.parameters
         parameters["platform"] = .string(platform)
         if let version { parameters["version"] = Int(version).map { .int(Int64($0)) } ?? .string(version) }
-        if let name { parameters["settings"] = .object(["name": .string(name)]) }
+        var settings: [String: JSONValue] = [:]
+        if let name { settings["name"] = .string(name) }
+        if !env.isEmpty {
+            var values: [String: JSONValue] = [:]
+            for entry in env {
+                guard let equals = entry.firstIndex(of: "="), equals != entry.startIndex else {
+                    throw ValidationError("--env \(entry): expected NAME=value")
+                }
+                values[String(entry[..<equals])] = .string(String(entry[entry.index(after: equals)...]))
+            }
+            settings["env"] = .object(values)
+        }
+        if !settings.isEmpty { parameters["settings"] = .object(settings) }
         if let idempotencyKey { parameters["idempotency_key"] = .string(idempotencyKey) }
         try global.run {
             let client = try global.connect()

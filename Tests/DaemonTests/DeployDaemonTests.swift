@@ -5,7 +5,7 @@ import VectortCore
 import VectortTesting
 
 extension DaemonSuite {
-    @Suite("deployments through the real daemon: live on Vercel, kill -9 with jobs in flight")
+    @Suite("deployments through the real daemon: live on Vercel, kill -9 with jobs in flight on three platforms")
     struct DeployDaemonTests {
         static func options(_ vercel: FakeVercel) -> DaemonProcess.Options {
             var options = DaemonProcess.Options()
@@ -61,67 +61,81 @@ extension DaemonSuite {
                 Binaries.vectortctl, ["deployments", "list", "--user", user],
                 environment: ["PATH": "/usr/bin:/bin", "VECTORTD_SOCKET": daemon.socketPath])
             #expect(list.stdout.contains("live"), "\(list.stdout)")
+            let secret = try await runCommand(
+                Binaries.vectortctl, ["deploy", project, "--platform", "vercel", "--env", "DATABASE_URL=postgres://x", "--user", user],
+                environment: ["PATH": "/usr/bin:/bin", "VECTORTD_SOCKET": daemon.socketPath])
+            #expect(secret.status == 2 && secret.stderr.contains("VITE_"), "\(secret.stderr)")
+            let viteJob = try await runCommand(
+                Binaries.vectortctl,
+                ["deploy", project, "--platform", "vercel", "--env", "VITE_API_URL=https://api.example.test", "--watch", "--user", user],
+                environment: ["PATH": "/usr/bin:/bin", "VECTORTD_SOCKET": daemon.socketPath])
+            #expect(viteJob.status == 0 && viteJob.stdout.contains("live: https://"), "\(viteJob.stderr)")
+            #expect(vercel.deployments.count == 2)
             #expect(!daemon.output.contains(vercel.token), "the token reached the log")
         }
 
-        /// Jobs in flight survive `kill -9`: each finishes after the restart and none is created twice.
-        @Test func killNineWithJobsInFlightCreatesNothingTwice() async throws {
+        /// Fifty jobs in flight on Vercel, Netlify and Render (through GitHub) survive `kill -9`:
+        /// each finishes after the restart, and no platform create call is made twice.
+        @Test func killNineWithFiftyJobsOnThreePlatformsCreatesNothingTwice() async throws {
             let vercel = try await FakeVercel.start()
-            defer { Task { await vercel.shutdown() } }
+            let netlify = try await FakeNetlify.start()
+            let render = try await FakeRender.start()
+            let github = try await FakeGitHub.start()
+            defer {
+                Task {
+                    await vercel.shutdown()
+                    await netlify.shutdown()
+                    await render.shutdown()
+                    await github.shutdown()
+                }
+            }
             vercel.setInstant(true)
             let directory = try TemporaryDirectory(prefix: "vtdk9")
-            let options = Self.options(vercel)
-            var ids: [String] = []
+            var options = DaemonProcess.Options()
+            options.config = """
+                deploy:
+                  vercel: {api_base: "\(vercel.baseURL)"}
+                  netlify: {api_base: "\(netlify.baseURL)"}
+                  render: {api_base: "\(render.baseURL)"}
+                github:
+                  api_base: "\(github.baseURL)"
+                credits:
+                  free_on_signup: 1000
+
+                """
+            options.credentials = [
+                "vercel-token": vercel.token, "netlify-token": netlify.token, "render-api-key": render.token,
+                "github-token": github.token,
+            ]
+            let platforms = Array(repeating: "vercel", count: 20) + Array(repeating: "netlify", count: 15)
+                + Array(repeating: "render", count: 15)
+            var ids: [String: String] = [:]
             do {
                 let daemon = try await DaemonProcess(options, in: directory)
                 let client = try await daemon.connect()
                 let (user, project) = try await Self.generatedProject(client, email: "k9deploy@example.com")
-                for _ in 0..<20 {
+                for platform in platforms.shuffled() {
                     let job = try await client.call(
-                        MethodName.deploymentsStart, ["user": .string(user), "project": .string(project), "platform": "vercel"])
-                    ids.append(try #require(job["id"]?.stringValue))
+                        MethodName.deploymentsStart, ["user": .string(user), "project": .string(project), "platform": .string(platform)])
+                    ids[try #require(job["id"]?.stringValue)] = platform
                 }
-                try await Task.sleep(for: .milliseconds(Int.random(in: 100...1500)))
+                try await Task.sleep(for: .milliseconds(Int.random(in: 50...1500)))
                 daemon.signal(SIGKILL)
                 _ = await daemon.waitForExit()
             }
             let daemon = try await DaemonProcess(options, in: directory)
             let client = try await daemon.connect()
-            let states = try await Self.waitLive(client, ids)
-            for id in ids { #expect(states[id]?["state"] == "live", "\(id): \(states[id] ?? .null)") }
-            #expect(vercel.creates == 20, "a deployment was created twice")
-            #expect(Set(vercel.deployments.compactMap { $0.meta["vectortd_deployment"] }) == Set(ids))
-        }
-
-        /// The same on Netlify: after `kill -9` a job is found by its title and its remaining files
-        /// uploaded; one site for the project, one deploy per job.
-        @Test func killNineOnNetlifyFindsTheSiteAndTheDeploysAgain() async throws {
-            let netlify = try await FakeNetlify.start()
-            defer { Task { await netlify.shutdown() } }
-            let directory = try TemporaryDirectory(prefix: "vtdk9n")
-            var options = DaemonProcess.Options()
-            options.config = "deploy:\n  netlify:\n    api_base: \"\(netlify.baseURL)\"\n"
-            options.credentials["netlify-token"] = netlify.token
-            var ids: [String] = []
-            do {
-                let daemon = try await DaemonProcess(options, in: directory)
-                let client = try await daemon.connect()
-                let (user, project) = try await Self.generatedProject(client, email: "k9netlify@example.com")
-                for _ in 0..<10 {
-                    let job = try await client.call(
-                        MethodName.deploymentsStart, ["user": .string(user), "project": .string(project), "platform": "netlify"])
-                    ids.append(try #require(job["id"]?.stringValue))
-                }
-                try await Task.sleep(for: .milliseconds(Int.random(in: 50...800)))
-                daemon.signal(SIGKILL)
-                _ = await daemon.waitForExit()
-            }
-            let daemon = try await DaemonProcess(options, in: directory)
-            let client = try await daemon.connect()
-            let states = try await Self.waitLive(client, ids)
-            for id in ids { #expect(states[id]?["state"] == "live", "\(id): \(states[id] ?? .null)") }
-            #expect(netlify.siteCreates == 1)
-            #expect(netlify.deployCreates == 10, "a deploy was created twice")
+            let states = try await Self.waitLive(client, Array(ids.keys))
+            for (id, platform) in ids { #expect(states[id]?["state"] == "live", "\(platform) \(id): \(states[id] ?? .null)") }
+            #expect(vercel.creates == 20, "a Vercel deployment was created twice")
+            #expect(Set(vercel.deployments.compactMap { $0.meta["vectortd_deployment"] }) == Set(ids.filter { $0.value == "vercel" }.keys))
+            #expect(netlify.siteCreates == 1, "one site for the project")
+            #expect(netlify.deployCreates == 15, "a Netlify deploy was created twice")
+            #expect(render.serviceCreates == 1, "one service for the project")
+            // Render deploys carry no tag: a job that died before recording its deploy adopts the
+            // deploy of the same commit, so there may be fewer than one per job, never more.
+            #expect(render.deployCreates <= 15 && render.deployCreates >= 1, "\(render.deployCreates) Render deploys")
+            #expect(github.history("ada/paper-planes").count == 2, "the version was pushed once on top of the initial commit")
         }
     }
 }

@@ -19,9 +19,11 @@ extension DaemonSuite {
             let journal = try FakeJournal(path: runSystemd + "/journal/socket")
             defer { journal.stop() }
 
-            var options = DaemonProcess.Options()
+            let vercel = try await FakeVercel.start()
+            defer { Task { await vercel.shutdown() } }
+            var options = DeployDaemonTests.options(vercel)
             options.environment["VECTORTD_LOG_TARGET"] = "journal"
-            options.config = "log:\n  level: info\n"
+            options.config = (options.config ?? "") + "log:\n  level: info\n"
             options.wrapper = [
                 "/usr/bin/unshare", "-m", "--propagation", "private", "/bin/sh", "-c",
                 "mount --bind \"\(runSystemd)\" /run/systemd && exec \"$0\" \"$@\"",
@@ -37,6 +39,15 @@ extension DaemonSuite {
             #expect(serving["CODE_FILE"]?.hasSuffix(".swift") == true)
             #expect(serving["CODE_LINE"].flatMap(Int.init) != nil)
             #expect(serving["CODE_FUNC"] != nil)
+
+            // A deployment's events carry its id, project and platform as fields.
+            let (user, project) = try await DeployDaemonTests.generatedProject(client, email: "journal@example.com")
+            let job = try await client.call(
+                MethodName.deploymentsStart, ["user": .string(user), "project": .string(project), "platform": "vercel"])
+            let queued = try #require(await journal.waitFor { $0["MESSAGE"] == "deployment queued" })
+            #expect(queued["VECTORT_DEPLOYMENT"] == job["id"]?.stringValue)
+            #expect(queued["VECTORT_PROJECT"] == project)
+            #expect(queued["VECTORT_PLATFORM"] == "vercel")
 
             // A YAML syntax error: its description spans lines, so the field must be binary-framed.
             try daemon.directory.write("vectortd.yaml", "log:\n  level: [unclosed\n")

@@ -1,3 +1,4 @@
+import Build
 import Foundation
 import GRDB
 import Logging
@@ -131,7 +132,7 @@ struct TestEngine: Sendable {
 
 /// Runs `body` against a fresh `TestEngine`, then stops its writer whatever happened.
 func withEngine<T>(
-    freeOnSignup: Int = 10, limits: VersionLimits = VersionLimits(), maxBatch: Int = 512,
+    freeOnSignup: Int = 10, limits: VersionLimits = VersionLimits(), maxBatch: Int = 512, builder: SiteBuilder? = nil,
     _ body: (TestEngine) async throws -> T
 ) async throws -> T {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vte-\(UUID().uuidString)")
@@ -142,7 +143,7 @@ func withEngine<T>(
     // 2027-01-15T08:00:00Z, inside the range a ZIP (DOS) timestamp can hold.
     let clock = TestClock(date: Date(timeIntervalSince1970: 1_800_000_000))
     let now: @Sendable () -> Date = { clock.date }
-    let versions = Versions(repository: storage.versions, limits: limits, now: now)
+    let versions = Versions(repository: storage.versions, limits: limits, builder: builder, now: now)
     let engine = TestEngine(
         directory: directory, storage: storage, clock: clock,
         users: Users(repository: storage.users, freeOnSignup: freeOnSignup, now: now),

@@ -97,13 +97,13 @@ public final class Deployments: Sendable {
         return PlatformList(platforms: [
             PlatformInfo(
                 name: "vercel", configured: settings.vercel.token?.isEmpty == false,
-                needs: "the vercel-token credential (deploy.vercel.team_id for a team); deploys the version's built site"),
+                needs: "the vercel-token credential (deploy.vercel.team_id for a team), or the user's connected Vercel account; deploys the version's built site"),
             PlatformInfo(
                 name: "netlify", configured: settings.netlify.token?.isEmpty == false,
-                needs: "the netlify-token credential (deploy.netlify.account_slug for a team); deploys the version's built site"),
+                needs: "the netlify-token credential (deploy.netlify.account_slug for a team), or the user's connected Netlify account; deploys the version's built site"),
             PlatformInfo(
                 name: "render", configured: settings.render.token?.isEmpty == false && github?.configured == true,
-                needs: "the render-api-key and github-token credentials: the version is exported to GitHub, then built by a Render static site"),
+                needs: "the render-api-key and github-token credentials (or the user's connected Render and GitHub accounts): the version is exported to GitHub, then built by a Render static site"),
         ])
     }
 

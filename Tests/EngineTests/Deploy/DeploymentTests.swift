@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Build
 import Foundation
 import Logging
 import Protocol
@@ -208,9 +209,11 @@ struct DeploymentTests {
             await expectEngineError(.invalidParameter, parameter: "platform") {
                 try await deployments.start(project: project, owner: user, platform: "heroku", version: nil, settings: nil, idempotencyKey: nil)
             }
-            await expectEngineError(.invalidParameter, parameter: "settings") {
-                try await deployments.start(
-                    project: project, owner: user, platform: "vercel", version: nil, settings: ["env": ["SECRET": "x"]], idempotencyKey: nil)
+            for env: JSONValue in [["SECRET": "x"], ["VITE_1X": "x", "1X": "y"], ["VITE_N": 3], ["VITE A": "x"], "VITE_X=1"] {
+                await expectEngineError(.invalidParameter, parameter: "settings") {
+                    try await deployments.start(
+                        project: project, owner: user, platform: "vercel", version: nil, settings: ["env": env], idempotencyKey: nil)
+                }
             }
             let other = try await engine.user()
             await expectEngineError(.notFound) {
@@ -288,6 +291,68 @@ struct DeploymentTests {
             #expect(service.repo == "https://github.com/ada/soap")
             #expect(service.buildCommand.isEmpty && service.publishPath == "./", "a plain static site is published as it is")
             #expect(Set(github.files("ada/soap").keys) == ["src/main.jsx"], "the sources went to GitHub")
+
+            // settings.env: every name reaches Render as a service variable, replaced by the next job's.
+            for (round, env) in [["DATABASE_URL": "postgres://db/app", "VITE_TITLE": "Soap"], ["API_KEY": "k"]].enumerated() {
+                let job = try await deployments.start(
+                    project: project, owner: user, platform: "render", version: nil,
+                    settings: ["env": .object(env.mapValues { .string($0) })], idempotencyKey: "env-\(round)")
+                try await Self.drive(engine, deployments) { try await deployments.get(job.id, owner: user).state.isTerminal }
+                #expect(try await deployments.get(job.id, owner: user).state == .live)
+                #expect(render.services.first?.env == env)
+            }
+            #expect(render.serviceCreates == 1)
+        }
+    }
+
+    /// An app that reads `import.meta.env.VITE_API_URL`.
+    static let envApp: [ProjectFile] = [
+        ProjectFile(path: "index.html", contents: """
+            <!doctype html>
+            <html><head><title>Env</title></head><body><div id="root"></div><script type="module" src="/src/main.jsx"></script></body></html>
+            """),
+        ProjectFile(path: "src/main.jsx", contents: """
+            import { createRoot } from 'react-dom/client'
+            createRoot(document.getElementById('root')).render(<p>{import.meta.env.VITE_API_URL ?? 'no api'}</p>)
+            """),
+    ]
+
+    @Test(.enabled(if: BuildSettings().resolvedEsbuild() != nil && FileManager.default.fileExists(atPath: "/usr/share/nodejs/react")))
+    func viteVariablesRebuildTheSiteForThatDeploymentOnly() async throws {
+        var buildSettings = BuildSettings()
+        buildSettings.scratchDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("vtde-\(UUID().uuidString.prefix(8))").path
+        let builder = try SiteBuilder(settings: buildSettings)
+        let vercel = try await FakeVercel.start()
+        defer { Task { await vercel.shutdown() } }
+        vercel.setInstant(true)
+        try await withEngine(builder: builder) { engine in
+            let settings = DeploySettings(stuckMinutes: 10, vercel: .init(apiBase: vercel.baseURL, token: vercel.token, deadlineMinutes: 50))
+            let deployments = Deployments(
+                repository: engine.storage.deployments, projects: engine.projects, versions: engine.versions,
+                http: HTTPClient.shared, settings: { settings }, clock: engine.clock, logger: Logger(label: "deploy-tests"))
+            let user = try await engine.user()
+            let project = try await engine.projects.create(user: user, title: "Env").id
+            let version = try await engine.versions.store(project: project, owner: user, files: Self.envApp)
+            _ = version
+            #expect(try await engine.versions.build(project: project, owner: user, version: nil).status == .ok)
+            let url = "https://api.example.test/v1"
+            var sites: [[String: [UInt8]]] = []
+            for (round, env) in [["VITE_API_URL": url], ["VITE_API_URL": url], [:]].enumerated() {
+                let job = try await deployments.start(
+                    project: project, owner: user, platform: "vercel", version: nil,
+                    settings: env.isEmpty ? nil : ["env": .object(env.mapValues { .string($0) })], idempotencyKey: "v-\(round)")
+                try await Self.drive(engine, deployments) { try await deployments.get(job.id, owner: user).state.isTerminal }
+                #expect(try await deployments.get(job.id, owner: user).state == .live)
+                sites.append(try #require(vercel.deployment(tagged: job.id)).files)
+            }
+            let withURL = { (site: [String: [UInt8]]) in
+                site.contains { $0.key.hasSuffix(".js") && String(decoding: $0.value, as: UTF8.self).contains(url) }
+            }
+            #expect(withURL(sites[0]), "the value is in the bundle")
+            #expect(sites[0] == sites[1], "the same env builds the same site")
+            #expect(!withURL(sites[2]), "a deployment without env gets the version's own build")
+            let built = try await engine.versions.builtCode(project: project, owner: user, version: nil).files
+            for file in built { #expect(sites[2][file.path] == file.bytes, "\(file.path)") }
         }
     }
 }
