@@ -123,6 +123,21 @@ public final class Deployments: Sendable {
         if let name = options["name"], name.stringValue.map(Self.validName) != true {
             throw EngineError.invalid("settings", "settings.name must be 1 to 100 lower-case letters, digits and -")
         }
+        if let team = options["team"],
+            team.stringValue.map({ (1...100).contains($0.count) && $0.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") } })
+                != true
+        {
+            throw EngineError.invalid("settings", "settings.team must be 1 to 100 letters, digits, - and _ (a Vercel team id, Netlify account slug or Render owner id)")
+        }
+        if let framework = options["framework"] {
+            guard platform == "render" else {
+                throw EngineError.invalid(
+                    "settings", "settings.framework applies to Render only: \(platform) receives the site vectortd built")
+            }
+            guard let name = framework.stringValue, ["vite", "static"].contains(name) else {
+                throw EngineError.invalid("settings", "settings.framework must be vite or static")
+            }
+        }
         if let key = idempotencyKey, key.isEmpty || key.utf8.count > 255 {
             throw EngineError.invalid("idempotency_key", "idempotency_key must be 1 to 255 bytes")
         }
@@ -178,7 +193,7 @@ public final class Deployments: Sendable {
         let action = machine.handle(.cancel, now: clock.date)
         let saved = try await persist(record.deployment.id, machine, next: nil)
         if action == .cancelRemote, let platformID = machine.platformID,
-            let client = try? await client(record.deployment.platform, user: record.deployment.user)
+            let client = try? await client(record.deployment.platform, user: record.deployment.user, team: record.settings["team"]?.stringValue)
         {
             do { try await client.cancel(platformID) } catch {
                 logger.warning("the platform did not cancel the deployment", metadata: ["deployment": "\(id)", "error": "\(error)"])
@@ -266,7 +281,7 @@ public final class Deployments: Sendable {
         var machine = machine(for: record, settings: settings)
         let client: any DeployPlatformClient
         do {
-            guard let made = try await self.client(job.platform, user: job.user) else {
+            guard let made = try await self.client(job.platform, user: job.user, team: record.settings["team"]?.stringValue) else {
                 _ = machine.handle(.refused(reason: "\(job.platform) is no longer configured"), now: clock.date)
                 _ = try? await persist(job.id, machine, next: nil)
                 return
@@ -375,6 +390,7 @@ public final class Deployments: Sendable {
         let env = (try? Self.env(record.settings["env"], platform: job.platform)) ?? [:]
         return DeployJobContext(
             id: job.id, name: record.settings["name"]?.stringValue ?? Self.defaultName(job), env: env,
+            framework: record.settings["framework"]?.stringValue,
             files: { try await self.siteFiles(job, env: env) },
             export: {
                 guard let github else { throw DeployFailure.refused("GitHub export is not configured (github-token)") }
@@ -462,13 +478,13 @@ public final class Deployments: Sendable {
 
     /// The client for a job of `user`: with the user's connected account when there is one (in
     /// the account's own scope, not the operator's team), else with the operator's token.
-    func client(_ platform: String, user: String) async throws -> (any DeployPlatformClient)? {
+    func client(_ platform: String, user: String, team requested: String? = nil) async throws -> (any DeployPlatformClient)? {
         let settings = settings()
         if let make = clientFor.value { return make(platform, settings) }
         guard let platformSettings = settings.platform(platform) else { return nil }
         let own = try await accounts?.token(user: user, platform: platform)
         guard let token = own ?? platformSettings.token, !token.isEmpty else { return nil }
-        let team = own == nil ? platformSettings.team : ""
+        let team = requested ?? (own == nil ? platformSettings.team : "")
         switch platform {
         case "vercel":
             return VercelClient(http: http, base: platformSettings.apiBase, token: token, connected: own != nil, teamID: team)

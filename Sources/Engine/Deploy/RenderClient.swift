@@ -29,7 +29,7 @@ struct RenderClient: DeployPlatformClient {
             return try await deploy(service: service, commit: export.commitSHA)
         }
         let sources = try await job.sources()
-        let (build, publish) = Self.buildSettings(sources)
+        let (build, publish) = Self.buildSettings(sources, framework: job.framework)
         var ownerID = owner
         if ownerID.isEmpty {
             let (status, value, headers) = try await call(.GET, "/owners?limit=1", nil)
@@ -87,7 +87,13 @@ struct RenderClient: DeployPlatformClient {
     }
 
     /// A Vite app builds with npm into `dist`; a plain static site is published as it is.
-    static func buildSettings(_ sources: [ProjectFile]) -> (build: String, publish: String) {
+    /// `framework` (`vite` or `static`) decides instead of the app's `package.json`.
+    static func buildSettings(_ sources: [ProjectFile], framework: String? = nil) -> (build: String, publish: String) {
+        switch framework {
+        case "vite": return ("npm ci && npm run build", "dist")
+        case "static": return ("", "./")
+        default: break
+        }
         guard let package = sources.first(where: { $0.path == "package.json" }),
             let scripts = (try? JSONDecoder().decode(JSONValue.self, from: package.data))?["scripts"],
             scripts["build"] != nil

@@ -22,6 +22,8 @@ struct DeployJobContext: Sendable {
     var name: String
     /// `settings.env`: service environment variables where the platform builds (Render).
     var env: [String: String] = [:]
+    /// `settings.framework` (Render): `vite` or `static`, instead of reading `package.json`.
+    var framework: String? = nil
     /// The version's built site.
     var files: @Sendable () async throws -> [ProjectFile]
     /// The version's sources exported to GitHub (for platforms that build from a repository).

@@ -209,12 +209,24 @@ struct DeploymentTests {
             await expectEngineError(.invalidParameter, parameter: "platform") {
                 try await deployments.start(project: project, owner: user, platform: "heroku", version: nil, settings: nil, idempotencyKey: nil)
             }
-            for env: JSONValue in [["SECRET": "x"], ["VITE_1X": "x", "1X": "y"], ["VITE_N": 3], ["VITE A": "x"], "VITE_X=1"] {
+            let badSettings: [[String: JSONValue]] =
+                [["SECRET": "x"], ["VITE_1X": "x", "1X": "y"], ["VITE_N": 3], ["VITE A": "x"], "VITE_X=1"].map { ["env": $0] }
+                + [["framework": "vite"], ["team": "a team"], ["team": 7], ["region": "iad1"], ["name": "Upper"]]
+            for settings in badSettings {
                 await expectEngineError(.invalidParameter, parameter: "settings") {
                     try await deployments.start(
-                        project: project, owner: user, platform: "vercel", version: nil, settings: ["env": env], idempotencyKey: nil)
+                        project: project, owner: user, platform: "vercel", version: nil, settings: settings, idempotencyKey: nil)
                 }
             }
+            await expectEngineError(.invalidParameter, parameter: "settings") {
+                try await deployments.start(
+                    project: project, owner: user, platform: "render", version: nil, settings: ["framework": "next"], idempotencyKey: nil)
+            }
+            // settings.team replaces the configured scope for that job.
+            let scoped = try #require(try await deployments.client("vercel", user: user, team: "team_acme") as? VercelClient)
+            #expect(scoped.teamID == "team_acme")
+            #expect(RenderClient.buildSettings([], framework: "vite") == ("npm ci && npm run build", "dist"))
+            #expect(RenderClient.buildSettings([ProjectFile(path: "package.json", contents: #"{"scripts":{"build":"vite build"}}"#)], framework: "static") == ("", "./"))
             let other = try await engine.user()
             await expectEngineError(.notFound) {
                 try await deployments.start(project: project, owner: other, platform: "vercel", version: nil, settings: nil, idempotencyKey: nil)
