@@ -27,13 +27,14 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/vapor/jwt-kit", from: "5.8.0"),
     ],
     targets: [
         .target(name: "Protocol", swiftSettings: strict),
@@ -120,6 +121,31 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Signing in: session tokens (JWT through jwt-kit). No HTTP server, no database.
+        .target(
+            name: "Auth",
+            dependencies: [
+                "VectortCore",
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        // The web API: the platform's /api routes over the engine, in process (Hummingbird).
+        .target(
+            name: "VectortAPI",
+            dependencies: [
+                "Protocol",
+                "VectortCore",
+                "Engine",
+                "Auth",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "VectortDaemon",
             dependencies: [
@@ -127,6 +153,8 @@ let package = Package(
                 "VectortCore",
                 "Generation",
                 "Engine",
+                "Auth",
+                "VectortAPI",
                 "Build",
                 "CSystemd",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -237,7 +265,7 @@ let package = Package(
         .testTarget(
             name: "EngineTests",
             dependencies: [
-                "Engine", "Storage", "Generation", "Starters", "Build", "Protocol", "VectortCore", "VectortTesting",
+                "Engine", "Storage", "Generation", "Starters", "Build", "Protocol", "VectortCore", "VectortTesting", "Auth",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -260,7 +288,11 @@ let package = Package(
         ),
         .testTarget(
             name: "DaemonTests",
-            dependencies: ["Protocol", "VectortCore", "VectortTesting"],
+            dependencies: [
+                "Protocol", "VectortCore", "VectortTesting",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: strict
         ),
     ]

@@ -82,6 +82,7 @@ extension MethodName {
     public static let usersGet = "io.vectort.Users.Get"
     public static let usersList = "io.vectort.Users.List"
     public static let usersDisable = "io.vectort.Users.Disable"
+    public static let usersImport = "io.vectort.Users.Import"
     public static let usersConnectAccount = "io.vectort.Users.ConnectAccount"
     public static let usersListAccounts = "io.vectort.Users.ListAccounts"
     public static let usersDisconnectAccount = "io.vectort.Users.DisconnectAccount"

@@ -7,11 +7,14 @@ public struct ServiceInfo: Sendable, Codable, Hashable {
         public var webhook: String?
         /// `host:port` of the metrics listener when it runs.
         public var metrics: String?
+        /// `host:port` of the web API when it runs.
+        public var api: String?
 
-        public init(control: String, webhook: String? = nil, metrics: String? = nil) {
+        public init(control: String, webhook: String? = nil, metrics: String? = nil, api: String? = nil) {
             self.control = control
             self.webhook = webhook
             self.metrics = metrics
+            self.api = api
         }
     }
 

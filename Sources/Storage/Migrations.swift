@@ -109,6 +109,20 @@ enum Migrations {
                 CREATE INDEX connected_accounts_by_key ON connected_accounts(key_id);
                 """)
         }
+        migrator.registerMigration("0015-sessions") { db in
+            // Web sessions are JWTs: nothing is stored per session but the ones revoked before
+            // they expire (logout), and per user a time before which every session is void
+            // (a password change or reset).
+            try db.execute(sql: """
+                CREATE TABLE revoked_sessions (
+                    id TEXT PRIMARY KEY,
+                    user_id TEXT NOT NULL REFERENCES users(id),
+                    expires_at TEXT NOT NULL
+                );
+                CREATE INDEX revoked_sessions_by_expiry ON revoked_sessions(expires_at);
+                ALTER TABLE users ADD COLUMN sessions_after TEXT;
+                """)
+        }
         return migrator
     }
 }

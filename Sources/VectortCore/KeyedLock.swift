@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import Synchronization
 
 /// Mutual exclusion per key for async work: callers with the same key run one after the other

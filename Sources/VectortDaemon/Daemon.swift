@@ -1,6 +1,8 @@
 import AsyncHTTPClient
 import Build
 import Engine
+import Auth
+import VectortAPI
 import Foundation
 import Logging
 import NIOCore
@@ -104,6 +106,8 @@ struct Daemon {
         let paymentSettings = Locked(Self.paymentSettings(configuration, secrets, packages: packages))
         let payments = engine.payments(http: stripeHTTP, settings: { paymentSettings.value }, logger: logger)
         let webhookAddress = Locked<String?>(nil)
+        let apiAddress = Locked<String?>(nil)
+        let sessionKeys = Locked<SessionKeys?>(await SessionKeys.make(credential: secrets["jwt-secret"]?.value ?? ""))
         let githubSettings = Locked(Self.githubSettings(configuration, secrets))
         let deploySettings = Locked(Self.deploySettings(configuration, secrets))
         let keyring = Locked(secrets.dataKeyring)
@@ -140,6 +144,7 @@ struct Daemon {
                 githubSettings.value = Self.githubSettings(newConfiguration, newSecrets)
                 deploySettings.value = Self.deploySettings(newConfiguration, newSecrets)
                 keyring.value = newSecrets.dataKeyring
+                sessionKeys.value = await SessionKeys.make(credential: newSecrets["jwt-secret"]?.value ?? "")
                 do { _ = try await accounts.reencrypt() } catch {
                     logger.error("connected account tokens could not be re-encrypted", metadata: ["error": "\(error)"])
                 }
@@ -159,7 +164,7 @@ struct Daemon {
             into: &methods,
             identity: DaemonIdentity(
                 version: vectortVersion, startedAt: startedAt, controlSocket: controlPath,
-                webhook: { webhookAddress.value },
+                webhook: { webhookAddress.value }, api: { apiAddress.value },
                 builds: engine.versions.builder.map {
                     ServiceInfo.Builds(enabled: $0.settings.enabled, esbuild: $0.settings.enabled ? $0.esbuildExecutable : nil)
                 },
@@ -209,6 +214,22 @@ struct Daemon {
                         maxConnections: configuration.webhook.maxConnections),
                     payments: payments, ping: { try await engine.ping() }, bound: { webhookAddress.value = $0 },
                     logger: logger))
+        }
+        if !configuration.api.listen.isEmpty {
+            let address = try HostPort.parse(configuration.api.listen, key: "api.listen")
+            let api = configuration.api
+            services.append(
+                APIServer(
+                    settings: APIServer.Settings(
+                        host: address.host, port: address.port, maxBodyBytes: api.maxBodyBytes,
+                        readTimeoutSeconds: api.readTimeoutSeconds, maxConnections: api.maxConnections,
+                        corsOrigins: api.corsOrigins, trustedProxies: api.trustedProxies, sessionHours: api.sessionHours,
+                        rateBurst: api.rateBurst, ratePerMinute: api.ratePerMinute),
+                    services: APIServices(
+                        users: engine.users, projects: engine.projects, versions: engine.versions, ledger: engine.ledger,
+                        pipeline: pipeline, payments: payments, deployments: deployments, github: github, zip: engine.exporter,
+                        ping: { try await engine.ping() }),
+                    sessions: { sessionKeys.value }, bound: { apiAddress.value = $0 }, logger: logger))
         }
         services.append(DeployPollerService(deployments: deployments))
         let reconcileMinutes = Locked(configuration.payments.reconcileMinutes)

@@ -79,7 +79,7 @@ extension DaemonSuite {
         @Test func reloadCallReportsChangedKeysAndAppliesThem() async throws {
             var options = DaemonProcess.Options()
             options.config = "control:\n  max_connections: 50\n"
-            options.credentials["jwt-secret"] = "initial-jwt-secret-value"
+            options.credentials["jwt-secret"] = "initial-jwt-secret-value-0123456789abcdef"
             let daemon = try await DaemonProcess(options)
             let client = try await daemon.connect()
             try daemon.directory.write("vectortd.yaml", "control:\n  max_connections: 60\nlog:\n  level: debug\n")

@@ -45,7 +45,7 @@ struct SecretsTests {
         try directory.write("unrelated-file", "value")
         let secrets = try await Secrets.load(
             names: ["jwt-secret"], credentialsDirectory: directory.path,
-            environment: ["VECTORTD_JWT_SECRET": "j", "VECTORTD_OPENAI_API_KEY": "o"])
+            environment: ["VECTORTD_JWT_SECRET": "jwt-secret-of-at-least-32-bytes-0123456789", "VECTORTD_OPENAI_API_KEY": "o"])
         #expect(Array(secrets.entries.keys) == ["jwt-secret"])
     }
 
@@ -55,6 +55,16 @@ struct SecretsTests {
             _ = try await Secrets.load(credentialsDirectory: directory.path + "/missing", environment: [:])
         }
         #expect(error?.key == "CREDENTIALS_DIRECTORY")
+    }
+
+    @Test func aJWTSecretTooShortForHMACNamesItsLineNotItsValue() async throws {
+        let error = await #expect(throws: ConfigurationError.self) {
+            _ = try await Secrets.load(
+                credentialsDirectory: nil,
+                environment: ["VECTORTD_JWT_SECRET": "a-long-enough-secret-for-hmac-sha256-0123\nshort-one"])
+        }
+        #expect(error?.key == "jwt-secret")
+        #expect(error?.problem.contains("line 2") == true && error?.problem.contains("short-one") == false)
     }
 
     @Test(arguments: [
@@ -80,10 +90,10 @@ struct SecretsTests {
     @Test func changedNamesListsAddedRemovedAndAlteredSecretsOnly() async throws {
         let old = try await Secrets.load(
             credentialsDirectory: nil,
-            environment: ["VECTORTD_OPENAI_API_KEY": "a", "VECTORTD_GITHUB_TOKEN": "g", "VECTORTD_JWT_SECRET": "j"])
+            environment: ["VECTORTD_OPENAI_API_KEY": "a", "VECTORTD_GITHUB_TOKEN": "g", "VECTORTD_JWT_SECRET": "jwt-secret-of-at-least-32-bytes-0123456789"])
         let new = try await Secrets.load(
             credentialsDirectory: nil,
-            environment: ["VECTORTD_OPENAI_API_KEY": "b", "VECTORTD_JWT_SECRET": "j", "VECTORTD_VERCEL_TOKEN": "v"])
+            environment: ["VECTORTD_OPENAI_API_KEY": "b", "VECTORTD_JWT_SECRET": "jwt-secret-of-at-least-32-bytes-0123456789", "VECTORTD_VERCEL_TOKEN": "v"])
         #expect(old.changedNames(comparedTo: new) == ["github-token", "openai-api-key", "vercel-token"])
         #expect(new.changedNames(comparedTo: new) == [])
     }

@@ -1,4 +1,4 @@
-package import Foundation
+public import Foundation
 import Crypto
 import _CryptoExtras
 public import Protocol
@@ -51,6 +51,62 @@ public struct Users: Sendable {
         return try PasswordHash.verify(password, against: stored)
     }
 
+    /// The user whose email and password these are; nil for an unknown email, a wrong password
+    /// or a user without a password, in about the same time (an unknown email still derives a
+    /// key), so the answer does not tell which. A disabled user is refused like a wrong password.
+    public func authenticate(email: String, password: String) async throws -> User? {
+        try EngineError.refuseNUL(["email": email, "password": password])
+        guard password.utf8.count <= 1024 else { return nil }
+        let key = email.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        guard let found = try await repository.find(emailKey: key), let stored = found.passwordHash else {
+            _ = try? PasswordHash.verify(password, against: PasswordHash.decoy)
+            return nil
+        }
+        if stored.hasPrefix("$5$") {
+            // Brought over from the earlier deployment: checked once, then stored as scrypt.
+            guard SHA256Crypt.verify(password, against: stored), found.user.status == .active else { return nil }
+            try await repository.setPasswordHash(user: found.user.id, try PasswordHash.make(password), revokeSessionsAt: nil)
+            return found.user
+        }
+        guard try PasswordHash.verify(password, against: stored), found.user.status == .active else { return nil }
+        return found.user
+    }
+
+    /// `Users.Import`: a user from the platform's earlier deployment with the password hash it
+    /// had there (SHA256-crypt `$5$…`, or this daemon's scrypt). No signup credits: they are not
+    /// new. The first successful login replaces a SHA256-crypt hash with scrypt.
+    public func importUser(email: String, passwordHash: String, fullName: String? = nil) async throws -> User {
+        try EngineError.refuseNUL(["email": email, "password_hash": passwordHash, "full_name": fullName])
+        let email = email.trimmingCharacters(in: .whitespacesAndNewlines)
+        try Self.validate(email: email)
+        if let fullName, fullName.count > 200 { throw EngineError.invalid("full_name", "full_name is longer than 200 characters") }
+        guard SHA256Crypt.parse(passwordHash) != nil || (passwordHash.hasPrefix("scrypt$") && passwordHash.split(separator: "$").count == 6)
+        else {
+            throw EngineError.invalid("password_hash", "password_hash must be SHA256-crypt ($5$[rounds=N$]salt$hash) or scrypt")
+        }
+        return try await repository.create(
+            email: email, emailKey: email.lowercased(), fullName: fullName, passwordHash: passwordHash, freeCredits: 0, now: now())
+    }
+
+    /// Sets a new password (8 to 1024 characters) and voids every session issued before now.
+    public func setPassword(user id: String, _ password: String) async throws {
+        try EngineError.refuseNUL(["user": id, "password": password])
+        guard password.count >= 8, password.utf8.count <= 1024 else {
+            throw EngineError.invalid("password", "password must be 8 to 1024 characters")
+        }
+        try await repository.setPasswordHash(user: id, try PasswordHash.make(password), revokeSessionsAt: now())
+    }
+
+    /// The user of a web session if it still counts (active user, not revoked, not voided).
+    public func sessionUser(user id: String, session: String, issuedAt: Date) async throws -> User? {
+        try await repository.sessionUser(user: id, session: session, issuedAt: issuedAt)
+    }
+
+    /// Revokes one web session until it would have expired.
+    public func revokeSession(user id: String, session: String, expiresAt: Date) async throws {
+        try await repository.revokeSession(user: id, session: session, expiresAt: expiresAt, now: now())
+    }
+
     static func validate(email: String) throws {
         let parts = email.split(separator: "@", omittingEmptySubsequences: false)
         guard email.utf8.count <= 254, parts.count == 2, !parts[0].isEmpty, parts[1].contains("."),
@@ -73,6 +129,9 @@ enum PasswordHash {
         let key = try derive(password, salt: salt, rounds: rounds, blockSize: blockSize, parallelism: parallelism)
         return "scrypt$\(rounds)$\(blockSize)$\(parallelism)$\(Data(salt).base64EncodedString())$\(key.base64EncodedString())"
     }
+
+    /// A hash of nothing anyone knows, checked for unknown emails so they take as long.
+    static let decoy: String = (try? make(UUID().uuidString)) ?? ""
 
     static func verify(_ password: String, against stored: String) throws -> Bool {
         let parts = stored.split(separator: "$").map(String.init)

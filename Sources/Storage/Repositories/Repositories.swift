@@ -46,6 +46,15 @@ package protocol UserRepository: Sendable {
     func disable(_ id: String) async throws -> User
     /// The stored password hash; nil when the user has none or does not exist.
     func passwordHash(user id: String) async throws -> String?
+    /// The user with this email key and their password hash, if any.
+    func find(emailKey: String) async throws -> (user: User, passwordHash: String?)?
+    /// Replaces the password hash; `revokeSessionsAt` also voids every session issued before then.
+    func setPasswordHash(user id: String, _ hash: String?, revokeSessionsAt: Date?) async throws
+    /// The user of a session when it still counts: the user is active, the session was not
+    /// revoked, and it was issued after the user's `sessions_after`.
+    func sessionUser(user id: String, session: String, issuedAt: Date) async throws -> User?
+    /// Revokes one session until it expires; expired revocations are swept at the same time.
+    func revokeSession(user id: String, session: String, expiresAt: Date, now: Date) async throws
 }
 
 package protocol ProjectRepository: Sendable {

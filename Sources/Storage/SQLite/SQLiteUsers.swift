@@ -62,6 +62,49 @@ struct SQLiteUsers: UserRepository {
         }
     }
 
+    func find(emailKey: String) async throws -> (user: User, passwordHash: String?)? {
+        try await pool.read { db in
+            guard
+                let row = try Row.fetchOne(
+                    db.cachedStatement(sql: "SELECT id, password_hash FROM users WHERE email_key = ?"), arguments: [emailKey])
+            else { return nil }
+            return (try Self.load(db, row["id"]), row["password_hash"])
+        }
+    }
+
+    func setPasswordHash(user id: String, _ hash: String?, revokeSessionsAt: Date?) async throws {
+        try await writer.write { db in
+            try Self.requireExists(db, id)
+            try db.cachedStatement(sql: "UPDATE users SET password_hash = ?, sessions_after = COALESCE(?, sessions_after) WHERE id = ?")
+                .execute(arguments: [hash, revokeSessionsAt.map(Timestamps.string), id])
+        }
+    }
+
+    func sessionUser(user id: String, session: String, issuedAt: Date) async throws -> User? {
+        try await pool.read { db in
+            guard
+                let row = try Row.fetchOne(
+                    db.cachedStatement(sql: """
+                        SELECT email, full_name, status, created_at, sessions_after,
+                            EXISTS (SELECT 1 FROM revoked_sessions WHERE id = ?) AS revoked
+                        FROM users WHERE id = ?
+                        """), arguments: [session, id])
+            else { return nil }
+            let revoked: Bool = row["revoked"]
+            guard !revoked, row["status"] as String == "active" else { return nil }
+            if let after = (row["sessions_after"] as String?).flatMap(Timestamps.parse), issuedAt <= after { return nil }
+            return User(id: id, email: row["email"], fullName: row["full_name"], status: .active, createdAt: row["created_at"])
+        }
+    }
+
+    func revokeSession(user id: String, session: String, expiresAt: Date, now: Date) async throws {
+        try await writer.write { db in
+            try db.cachedStatement(sql: "DELETE FROM revoked_sessions WHERE expires_at < ?").execute(arguments: [Timestamps.string(now)])
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO revoked_sessions(id, user_id, expires_at) VALUES (?, ?, ?)")
+                .execute(arguments: [session, id, Timestamps.string(expiresAt)])
+        }
+    }
+
     // MARK: Inside a transaction
 
     static func load(_ db: GRDB.Database, _ id: String) throws -> User {

@@ -192,6 +192,22 @@ struct ConfigurationLoader {
         c.webhook.readTimeoutSeconds =
             try values.double("webhook.read_timeout_seconds", in: 0.1...3600) ?? c.webhook.readTimeoutSeconds
         c.webhook.maxConnections = try values.int("webhook.max_connections", in: 1...100_000) ?? c.webhook.maxConnections
+        c.api.listen = try values.string("api.listen") ?? c.api.listen
+        if !c.api.listen.isEmpty { _ = try HostPort.parse(c.api.listen, key: "api.listen") }
+        if let origins = try values.stringArray("api.cors_origins") {
+            for origin in origins {
+                guard let url = URL(string: origin), url.scheme == "https" || url.scheme == "http", url.host != nil, url.path.isEmpty
+                else { throw ConfigurationError(key: "api.cors_origins", problem: "\"\(origin)\" is not an origin (scheme://host[:port])") }
+            }
+            c.api.corsOrigins = origins
+        }
+        c.api.sessionHours = try values.double("api.session_hours", in: 0.01...8760) ?? c.api.sessionHours
+        c.api.maxBodyBytes = try values.int("api.max_body_bytes", in: 1024...1 << 30) ?? c.api.maxBodyBytes
+        c.api.trustedProxies = try values.stringArray("api.trusted_proxies") ?? c.api.trustedProxies
+        c.api.readTimeoutSeconds = try values.double("api.read_timeout_seconds", in: 0.1...3600) ?? c.api.readTimeoutSeconds
+        c.api.maxConnections = try values.int("api.max_connections", in: 1...100_000) ?? c.api.maxConnections
+        c.api.rateBurst = try values.int("api.rate_limit.burst", in: 1...1_000_000) ?? c.api.rateBurst
+        c.api.ratePerMinute = try values.double("api.rate_limit.per_minute", in: 0.01...1_000_000) ?? c.api.ratePerMinute
         c.stripe.apiVersion = try values.string("stripe.api_version") ?? c.stripe.apiVersion
         c.payments.reconcileMinutes =
             try values.double("payments.reconcile_minutes", in: 0.01...10_080) ?? c.payments.reconcileMinutes

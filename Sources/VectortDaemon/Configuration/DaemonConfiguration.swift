@@ -101,6 +101,19 @@ struct DaemonConfiguration: Sendable, Equatable {
         var maxConnections = 256
     }
 
+    /// The web API (`api.*`).
+    struct API: Sendable, Equatable {
+        var listen = "127.0.0.1:8401"
+        var corsOrigins: [String] = []
+        var sessionHours = 24.0
+        var maxBodyBytes = 10_485_760
+        var trustedProxies: [String] = []
+        var readTimeoutSeconds = 30.0
+        var maxConnections = 1024
+        var rateBurst = 10
+        var ratePerMinute = 10.0
+    }
+
     struct Stripe: Sendable, Equatable {
         var apiBase = "https://api.stripe.com"
         var apiVersion = PaymentSettings.defaultAPIVersion
@@ -140,6 +153,7 @@ struct DaemonConfiguration: Sendable, Equatable {
     /// Built-in entries and every name in generation.chain, in that order.
     var providers: [ProviderEntry] = ProviderEntry.builtIn
     var webhook = Webhook()
+    var api = API()
     var stripe = Stripe()
     var payments = PaymentOptions()
     var github = GitHubOptions()

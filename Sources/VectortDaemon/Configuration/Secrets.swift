@@ -1,4 +1,5 @@
 import Configuration
+import Auth
 import Engine
 import Foundation
 import SystemPackage
@@ -66,6 +67,16 @@ struct Secrets: Sendable, Equatable {
                 !value.isEmpty
             {
                 secrets.entries[name] = Entry(secret: Secret(value: value), source: .environment)
+            }
+        }
+        // A jwt-secret line too short for HMAC-SHA256 fails here, naming the line.
+        if let jwt = secrets["jwt-secret"] {
+            for (index, line) in jwt.value.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                let secret = line.trimmingCharacters(in: .whitespaces)
+                guard !secret.isEmpty, secret.utf8.count < SessionKeys.minimumSecretBytes else { continue }
+                throw ConfigurationError(
+                    key: "jwt-secret",
+                    problem: "line \(index + 1) is shorter than \(SessionKeys.minimumSecretBytes) bytes (make one with: openssl rand -base64 48)")
             }
         }
         // A data-key that is not a list of keys fails here, naming the line, never showing it.

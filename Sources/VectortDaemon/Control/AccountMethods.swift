@@ -34,6 +34,18 @@ enum AccountMethods {
             .async { _, p, _ in try await users.list(limit: p.int("limit", default: 50, in: 1...500), after: p.string("after")) })
         table.register(
             MethodDescriptor(
+                method: MethodName.usersImport, role: .admin,
+                parameters: [
+                    ParameterDescriptor("email", .string, required: true, "unique, case-insensitive"),
+                    ParameterDescriptor("password_hash", .string, required: true, "SHA256-crypt ($5$…) or scrypt; rehashed at the first login"),
+                    ParameterDescriptor("full_name", .string),
+                ], summary: "Brings a user over from the earlier deployment with their password hash (no signup credits)."),
+            .async { _, p, _ in
+                try await users.importUser(
+                    email: p.required("email"), passwordHash: p.required("password_hash"), fullName: p.string("full_name"))
+            })
+        table.register(
+            MethodDescriptor(
                 method: MethodName.usersDisable, role: .admin, parameters: [user],
                 summary: "Disables a user: nothing that costs credits is allowed any more."),
             .async { _, p, _ in try await users.disable(p.required("user")) })

@@ -8,6 +8,8 @@ struct DaemonIdentity: Sendable {
     var controlSocket: String
     /// `host:port` of the webhook listener once it runs.
     var webhook: @Sendable () -> String? = { nil }
+    /// `host:port` of the web API once it runs.
+    var api: @Sendable () -> String? = { nil }
     var builds: ServiceInfo.Builds? = nil
     var payments: @Sendable () -> ServiceInfo.Payments? = { nil }
 }
@@ -27,7 +29,7 @@ enum ServiceMethods {
                 ServiceInfo(
                     product: "vectortd", version: identity.version, protocol: protocolVersion,
                     interfaces: interfaces(),
-                    listeners: .init(control: identity.controlSocket, webhook: identity.webhook()),
+                    listeners: .init(control: identity.controlSocket, webhook: identity.webhook(), api: identity.api()),
                     startedAt: startedAt, role: context.role, pid: Int(getpid()), builds: identity.builds,
                     payments: identity.payments())
             })

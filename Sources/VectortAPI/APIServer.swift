@@ -1,0 +1,112 @@
+public import Auth
+public import Engine
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdCore
+public import Logging
+import NIOCore
+public import Protocol
+public import ServiceLifecycle
+import VectortCore
+
+/// What the web API calls: the engine's services, in process.
+public struct APIServices: Sendable {
+    public var users: Users
+    public var projects: Projects
+    public var versions: Versions
+    public var ledger: Ledger
+    public var pipeline: GenerationPipeline
+    public var payments: Payments
+    public var deployments: Deployments
+    public var github: GitHubExporter
+    public var zip: ZipExporter
+    public var ping: @Sendable () async throws -> Void
+
+    public init(
+        users: Users, projects: Projects, versions: Versions, ledger: Ledger, pipeline: GenerationPipeline, payments: Payments,
+        deployments: Deployments, github: GitHubExporter, zip: ZipExporter, ping: @escaping @Sendable () async throws -> Void
+    ) {
+        self.users = users
+        self.projects = projects
+        self.versions = versions
+        self.ledger = ledger
+        self.pipeline = pipeline
+        self.payments = payments
+        self.deployments = deployments
+        self.github = github
+        self.zip = zip
+        self.ping = ping
+    }
+}
+
+/// The web API (`api.listen`): the platform's `/api/*` routes over the engine, JSON in and
+/// out, sessions as bearer JWTs. A Hummingbird 2 application run as a service of the daemon's
+/// group, so it stops with the daemon (requests in flight finish first).
+public struct APIServer: Service {
+    public struct Settings: Sendable {
+        public var host: String
+        public var port: Int
+        public var maxBodyBytes: Int
+        public var readTimeoutSeconds: Double
+        public var maxConnections: Int
+        public var corsOrigins: [String]
+        public var trustedProxies: [String]
+        public var sessionHours: Double
+        public var rateBurst: Int
+        public var ratePerMinute: Double
+
+        public init(
+            host: String = "127.0.0.1", port: Int = 8401, maxBodyBytes: Int = 10 << 20, readTimeoutSeconds: Double = 30,
+            maxConnections: Int = 1024, corsOrigins: [String] = [], trustedProxies: [String] = [], sessionHours: Double = 24,
+            rateBurst: Int = 10, ratePerMinute: Double = 10
+        ) {
+            self.host = host
+            self.port = port
+            self.maxBodyBytes = maxBodyBytes
+            self.readTimeoutSeconds = readTimeoutSeconds
+            self.maxConnections = maxConnections
+            self.corsOrigins = corsOrigins
+            self.trustedProxies = trustedProxies
+            self.sessionHours = sessionHours
+            self.rateBurst = rateBurst
+            self.ratePerMinute = ratePerMinute
+        }
+    }
+
+    let application: Application<RouterResponder<APIContext>>
+
+    /// `bound` receives `host:port` once the listener runs (port 0 picks one).
+    public init(
+        settings: Settings, services: APIServices, sessions: @escaping @Sendable () -> SessionKeys?,
+        bound: @escaping @Sendable (String) -> Void, logger: Logger
+    ) {
+        let router = Router(context: APIContext.self)
+        router.add(middleware: HeadersMiddleware(corsOrigins: Set(settings.corsOrigins)))
+        router.add(middleware: ErrorMiddleware())
+        let routes = Routes(
+            settings: settings, services: services, sessions: sessions,
+            limiter: RateLimiter(burst: settings.rateBurst, perMinute: settings.ratePerMinute))
+        routes.register(router)
+        let host = settings.host
+        application = Application(
+            router: router,
+            server: .http1(
+                configuration: HTTP1Channel.Configuration(
+                    idleTimeout: .milliseconds(Int64(settings.readTimeoutSeconds * 1000)),
+                    httpDecoderConfiguration: .init(maxHeaderFieldSize: 16 * 1024, maxHeaderListSize: 32 * 1024, maxHeaderFieldCount: 100))),
+            configuration: ApplicationConfiguration(
+                address: .hostname(settings.host, port: settings.port), serverName: nil,
+                availableConnectionsDelegate: MaximumAvailableConnections(settings.maxConnections, logger: logger)),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? 0
+                bound("\(host):\(port)")
+                logger.info("web API listening", metadata: ["api.listen": "\(host):\(port)"])
+            },
+            logger: logger)
+    }
+
+    public func run() async throws {
+        try await application.run()
+    }
+}

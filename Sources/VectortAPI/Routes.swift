@@ -1,0 +1,315 @@
+import Auth
+import Engine
+import Foundation
+import Logging
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import Protocol
+import VectortCore
+
+/// The platform's `/api/*` routes. Every route acts for the signed-in user only: the engine's
+/// owner check is the user's id, so another user's project is `NotFound`.
+struct Routes: Sendable {
+    let settings: APIServer.Settings
+    let services: APIServices
+    let sessions: @Sendable () -> SessionKeys?
+    let limiter: RateLimiter
+
+    func register(_ router: Router<APIContext>) {
+        router.get("/healthz") { _, _ -> Response in
+            try await services.ping()
+            return APIJSON.response(200, ["status": "ok"] as JSONValue)
+        }
+        // Signing in: rate limited per client address (and per account for login).
+        router.post("/api/auth/register") { request, context in try await register(request, context) }
+        router.post("/api/auth/login") { request, context in try await login(request, context) }
+
+        let signedIn = router.group("/api").add(middleware: SessionMiddleware(keys: sessions, users: services.users))
+        signedIn.get("/auth/me") { _, context in APIJSON.response(200, try context.requireUser()) }
+        signedIn.post("/auth/logout") { _, context in
+            let user = try context.requireUser()
+            if let session = context.session {
+                try await services.users.revokeSession(
+                    user: user.id, session: session.id, expiresAt: Date(timeIntervalSince1970: session.expiresAt))
+            }
+            return APIJSON.empty(204)
+        }
+
+        signedIn.get("/projects") { request, context in
+            let user = try context.requireUser()
+            let query = Query(request)
+            return APIJSON.response(
+                200,
+                try await services.projects.list(
+                    user: user.id, limit: try query.int("limit", default: 50, in: 1...500), after: query["after"]))
+        }
+        signedIn.post("/projects") { request, context in
+            let user = try context.requireUser()
+            let body = try await self.body(request)
+            let project = try await services.projects.create(
+                user: user.id, title: try body.required("title"), description: try body.string("description"),
+                type: try body.string("type"))
+            return APIJSON.response(201, project)
+        }
+        signedIn.get("/projects/:id") { _, context in
+            APIJSON.response(200, try await services.projects.get(try context.project(), owner: try context.requireUser().id))
+        }
+        signedIn.put("/projects/:id") { request, context in
+            let body = try await self.body(request)
+            let project = try await services.projects.update(
+                try context.project(), owner: try context.requireUser().id, title: try body.string("title"),
+                description: try body.string("description"), config: try body.object("config"))
+            return APIJSON.response(200, project)
+        }
+        signedIn.delete("/projects/:id") { _, context in
+            _ = try await services.projects.delete(try context.project(), owner: try context.requireUser().id)
+            return APIJSON.empty(204)
+        }
+        signedIn.get("/projects/:id/code") { request, context in
+            let query = Query(request)
+            let owner = try context.requireUser().id
+            let built = try query.bool("built") ?? false
+            let code =
+                built
+                ? try await services.versions.builtCode(
+                    project: try context.project(), owner: owner, version: query["version"], path: query["path"])
+                : try await services.versions.code(project: try context.project(), owner: owner, version: query["version"], path: query["path"])
+            return APIJSON.response(200, code)
+        }
+        signedIn.get("/projects/:id/versions") { _, context in
+            APIJSON.response(200, try await services.versions.list(project: try context.project(), owner: try context.requireUser().id))
+        }
+        signedIn.get("/projects/:id/build") { request, context in
+            APIJSON.response(
+                200,
+                try await services.versions.build(
+                    project: try context.project(), owner: try context.requireUser().id, version: Query(request)["version"]))
+        }
+        signedIn.post("/projects/:id/generate") { request, context in try await generate(request, context) }
+        signedIn.post("/projects/:id/deploy") { request, context in
+            let body = try await self.body(request)
+            let job = try await services.deployments.start(
+                project: try context.project(), owner: try context.requireUser().id, platform: try body.required("platform"),
+                version: try body.version("version"), settings: try body.object("settings"),
+                idempotencyKey: try body.string("idempotency_key") ?? request.headers[Self.idempotencyKey])
+            return APIJSON.response(202, job)
+        }
+        signedIn.get("/projects/:id/deployment/status") { _, context in
+            let project = try context.project()
+            let owner = try context.requireUser().id
+            _ = try await services.projects.get(project, owner: owner)
+            let list = try await services.deployments.list(owner: owner, project: project, state: nil, limit: 1, after: nil)
+            guard let latest = list.deployments.first else { throw EngineError.notFound("deployment", "of project \(project)") }
+            return APIJSON.response(200, latest)
+        }
+        signedIn.get("/deployment/platforms") { _, _ in APIJSON.response(200, services.deployments.platforms()) }
+        signedIn.post("/projects/:id/export/github") { request, context in
+            let body = try await self.body(request)
+            let result = try await services.github.export(
+                project: try context.project(), owner: try context.requireUser().id, version: try body.version("version"),
+                repo: try body.string("repo"), private: try body.bool("private"), message: try body.string("message"),
+                force: try body.bool("force") ?? false,
+                idempotencyKey: try body.string("idempotency_key") ?? request.headers[Self.idempotencyKey])
+            return APIJSON.response(200, result)
+        }
+        signedIn.post("/projects/:id/export/zip") { request, context in
+            let body = try await self.body(request)
+            let export = try await services.zip.export(
+                project: try context.project(), owner: try context.requireUser().id, version: try body.version("version"),
+                built: try body.bool("built") ?? false)
+            let bytes = Data(base64Encoded: export.zipBase64) ?? Data()
+            return Response(
+                status: .ok,
+                headers: [
+                    .contentType: "application/zip",
+                    .contentDisposition: "attachment; filename=\"\(export.filename.replacingOccurrences(of: "\"", with: ""))\"",
+                ],
+                body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        }
+
+        signedIn.get("/credits/balance") { _, context in
+            APIJSON.response(200, try await services.ledger.balance(user: try context.requireUser().id))
+        }
+        signedIn.get("/credits/packages") { _, _ in APIJSON.response(200, CreditPackageList(packages: services.ledger.packages)) }
+        signedIn.get("/credits/history") { request, context in
+            let query = Query(request)
+            return APIJSON.response(
+                200,
+                try await services.ledger.history(
+                    user: try context.requireUser().id, limit: try query.int("limit", default: 50, in: 1...500), after: query["after"]))
+        }
+        signedIn.post("/credits/purchase") { request, context in
+            let body = try await self.body(request)
+            let result = try await services.payments.purchase(
+                user: try context.requireUser().id, package: try body.required("package"), successURL: try body.string("success_url"),
+                cancelURL: try body.string("cancel_url"),
+                idempotencyKey: try body.string("idempotency_key") ?? request.headers[Self.idempotencyKey])
+            return APIJSON.response(201, result)
+        }
+        // Anything else under /api is a JSON 404 (the router's own answer is caught the same way).
+    }
+
+    static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
+
+    // MARK: Accounts
+
+    private func register(_ request: Request, _ context: APIContext) async throws -> Response {
+        try limit(request, context, ["register"])
+        let body = try await self.body(request)
+        guard let password = try body.string("password") else { throw EngineError.invalid("password", "password is required") }
+        let user = try await services.users.create(
+            email: try body.required("email"), fullName: try body.string("full_name"), password: password)
+        return APIJSON.response(201, ["user": user])
+    }
+
+    private func login(_ request: Request, _ context: APIContext) async throws -> Response {
+        let body = try await self.body(request)
+        let email: String = try body.required("email")
+        let password: String = try body.required("password")
+        try limit(request, context, ["login"], account: email.trimmingCharacters(in: .whitespaces).lowercased())
+        guard let keys = sessions(), keys.signingKID != nil else {
+            throw APIError(WireError(.unavailable, "sessions are off: the daemon has no jwt-secret", ["reason": "sessions_not_configured"]))
+        }
+        guard let user = try await services.users.authenticate(email: email, password: password) else {
+            throw APIError.unauthenticated("wrong email or password")
+        }
+        let (token, claims) = try await keys.sign(user: user.id, now: Date(), lifetime: settings.sessionHours * 3600)
+        let answer: JSONValue = [
+            "token": .string(token), "token_type": "bearer", "expires_at": .string(Timestamps.string(claims.expiresAt)),
+            "user": try JSONValue(encoding: user),
+        ]
+        return APIJSON.response(200, answer)
+    }
+
+    /// One token from the client address's bucket for `route` (and the account's, if given).
+    private func limit(_ request: Request, _ context: APIContext, _ route: [String], account: String? = nil) throws {
+        let address = clientAddress(request, peer: context.peer, trustedProxies: Set(settings.trustedProxies))
+        var keys = route.map { "\($0)|addr|\(address)" }
+        if let account { keys += route.map { "\($0)|account|\(account)" } }
+        if let wait = limiter.take(keys) { throw APIError.rateLimited(retryAfter: wait) }
+    }
+
+    // MARK: Generation
+
+    private func generate(_ request: Request, _ context: APIContext) async throws -> Response {
+        let user = try context.requireUser()
+        let body = try await self.body(request)
+        let modeText = try body.string("mode") ?? GenerationMode.quick.rawValue
+        guard let mode = GenerationMode(rawValue: modeText) else {
+            throw EngineError.invalid("mode", "mode must be quick or advanced")
+        }
+        let generation = GenerationPipeline.Request(
+            project: try context.project(), owner: user.id, prompt: try body.required("prompt"), mode: mode,
+            idempotencyKey: try body.string("idempotency_key") ?? request.headers[Self.idempotencyKey],
+            provider: try body.string("provider"), baseVersion: try body.version("base_version"),
+            fresh: try body.bool("fresh") ?? false)
+        let pipeline = services.pipeline
+        if request.headers[.accept]?.contains("text/event-stream") == true {
+            return EventStream.generation { emit in try await pipeline.generate(generation, emit: emit) }
+        }
+        return APIJSON.response(200, try await pipeline.generate(generation, emit: { _ in }))
+    }
+
+    // MARK: Bodies
+
+    /// The request's JSON object; an empty body is `{}`.
+    private func body(_ request: Request) async throws -> Body {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: settings.maxBodyBytes)
+        } catch is NIOTooManyBytesError {
+            throw APIError.tooLarge(settings.maxBodyBytes)
+        }
+        guard buffer.readableBytes > 0 else { return Body(values: [:]) }
+        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(buffer.readableBytesView)) else {
+            throw APIError.badJSON("the body is not JSON")
+        }
+        guard let object = value.objectValue else { throw APIError.badJSON("the body must be a JSON object") }
+        return Body(values: object)
+    }
+}
+
+/// A JSON body's fields, with the socket's parameter errors.
+struct Body {
+    let values: [String: JSONValue]
+
+    func string(_ name: String) throws -> String? {
+        switch values[name] {
+        case nil, .null?: return nil
+        case .string(let text)?: return text
+        default: throw EngineError.invalid(name, "\(name) must be a string")
+        }
+    }
+
+    func required(_ name: String) throws -> String {
+        guard let text = try string(name) else { throw EngineError.invalid(name, "\(name) is required") }
+        return text
+    }
+
+    func bool(_ name: String) throws -> Bool? {
+        switch values[name] {
+        case nil, .null?: return nil
+        case .bool(let flag)?: return flag
+        default: throw EngineError.invalid(name, "\(name) must be true or false")
+        }
+    }
+
+    func object(_ name: String) throws -> [String: JSONValue]? {
+        switch values[name] {
+        case nil, .null?: return nil
+        case .object(let object)?: return object
+        default: throw EngineError.invalid(name, "\(name) must be an object")
+        }
+    }
+
+    /// A version id (`v_…`) or number.
+    func version(_ name: String) throws -> String? {
+        switch values[name] {
+        case nil, .null?: return nil
+        case .string(let id)?: return id
+        case let value? where value.intValue != nil: return String(value.intValue!)
+        default: throw EngineError.invalid(name, "\(name) must be a version id or number")
+        }
+    }
+}
+
+/// A request's query parameters.
+struct Query {
+    let request: Request
+
+    init(_ request: Request) { self.request = request }
+
+    subscript(_ name: String) -> String? { request.uri.queryParameters[Substring(name)].map(String.init) }
+
+    func int(_ name: String, default value: Int, in range: ClosedRange<Int>) throws -> Int {
+        guard let text = self[name] else { return value }
+        guard let number = Int(text), range.contains(number) else {
+            throw EngineError.invalid(name, "\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return number
+    }
+
+    func bool(_ name: String) throws -> Bool? {
+        switch self[name] {
+        case nil: return nil
+        case "true", "1": return true
+        case "false", "0": return false
+        default: throw EngineError.invalid(name, "\(name) must be true or false")
+        }
+    }
+}
+
+extension APIContext {
+    /// The `:id` of a project route.
+    func project() throws -> String {
+        guard let id = parameters.get("id"), !id.isEmpty else { throw EngineError.invalid("project", "project id is required") }
+        return id
+    }
+}
+
+extension JSONValue {
+    init(encoding value: some Encodable) throws {
+        self = try JSONDecoder().decode(JSONValue.self, from: try WireCoding.encoder.encode(value))
+    }
+}
