@@ -21,12 +21,19 @@ public struct APIServices: Sendable {
     public var deployments: Deployments
     public var github: GitHubExporter
     public var zip: ZipExporter
+    public var generations: GenerationStore
+    public var accounts: ConnectedAccounts
+    public var diffLimit: Int
     public var ping: @Sendable () async throws -> Void
 
     public init(
         users: Users, projects: Projects, versions: Versions, ledger: Ledger, pipeline: GenerationPipeline, payments: Payments,
-        deployments: Deployments, github: GitHubExporter, zip: ZipExporter, ping: @escaping @Sendable () async throws -> Void
+        deployments: Deployments, github: GitHubExporter, zip: ZipExporter, generations: GenerationStore,
+        accounts: ConnectedAccounts, diffLimit: Int = 256 * 1024, ping: @escaping @Sendable () async throws -> Void
     ) {
+        self.generations = generations
+        self.accounts = accounts
+        self.diffLimit = diffLimit
         self.users = users
         self.projects = projects
         self.versions = versions

@@ -147,7 +147,78 @@ struct Routes: Sendable {
                 idempotencyKey: try body.string("idempotency_key") ?? request.headers[Self.idempotencyKey])
             return APIJSON.response(201, result)
         }
+        registerMore(signedIn)
         // Anything else under /api is a JSON 404 (the router's own answer is caught the same way).
+    }
+
+    /// Versions, generations, payments, connected accounts and the password.
+    private func registerMore(_ signedIn: RouterGroup<APIContext>) {
+        signedIn.get("/projects/:id/diff") { request, context in
+            let query = Query(request)
+            guard let from = query["from"], let to = query["to"] else {
+                throw EngineError.invalid(query["from"] == nil ? "from" : "to", "from and to are required (version ids or numbers)")
+            }
+            return APIJSON.response(
+                200,
+                try await services.versions.diff(
+                    project: try context.project(), owner: try context.requireUser().id, from: from, to: to,
+                    diffLimit: services.diffLimit))
+        }
+        signedIn.post("/projects/:id/restore") { request, context in
+            let body = try await self.body(request)
+            guard let version = try body.version("version") else { throw EngineError.invalid("version", "version is required") }
+            return APIJSON.response(
+                201, try await services.versions.restore(project: try context.project(), owner: try context.requireUser().id, version: version))
+        }
+        signedIn.get("/projects/:id/generations") { request, context in
+            APIJSON.response(
+                200,
+                try await services.generations.list(
+                    project: try context.project(), owner: try context.requireUser().id,
+                    limit: try Query(request).int("limit", default: 20, in: 1...200)))
+        }
+        signedIn.post("/generations/:generation/cancel") { _, context in
+            guard let id = context.parameters.get("generation") else { throw EngineError.invalid("generation", "generation is required") }
+            return APIJSON.response(200, try await services.pipeline.cancel(generation: id, owner: try context.requireUser().id))
+        }
+        signedIn.get("/payments") { request, context in
+            let query = Query(request)
+            return APIJSON.response(
+                200,
+                try await services.payments.list(
+                    user: try context.requireUser().id, status: query["status"], limit: try query.int("limit", default: 50, in: 1...500),
+                    after: query["after"]))
+        }
+        signedIn.get("/payments/:payment") { _, context in
+            guard let id = context.parameters.get("payment") else { throw EngineError.invalid("payment", "payment is required") }
+            return APIJSON.response(200, try await services.payments.get(id, user: try context.requireUser().id))
+        }
+        signedIn.get("/accounts") { _, context in
+            APIJSON.response(200, try await services.accounts.list(user: try context.requireUser().id))
+        }
+        signedIn.post("/accounts/:platform") { request, context in
+            let body = try await self.body(request)
+            return APIJSON.response(
+                200,
+                try await services.accounts.connect(
+                    user: try context.requireUser().id, platform: context.parameters.get("platform") ?? "", token: try body.required("token")))
+        }
+        signedIn.delete("/accounts/:platform") { _, context in
+            APIJSON.response(
+                200,
+                try await services.accounts.disconnect(user: try context.requireUser().id, platform: context.parameters.get("platform") ?? ""))
+        }
+        signedIn.post("/auth/password") { request, context in
+            let user = try context.requireUser()
+            let body = try await self.body(request)
+            try limit(request, context, ["password"], account: user.id)
+            guard try await services.users.authenticate(email: user.email, password: try body.required("current_password")) != nil else {
+                throw APIError(status: 403, wire: WireError(.permissionDenied, "the current password is wrong", ["parameter": "current_password"]))
+            }
+            try await services.users.setPassword(user: user.id, try body.required("password"))
+            // Every session issued before now, this one included, has ended: sign in again.
+            return APIJSON.empty(204)
+        }
     }
 
     static let idempotencyKey = HTTPField.Name("Idempotency-Key")!

@@ -228,6 +228,7 @@ struct Daemon {
                     services: APIServices(
                         users: engine.users, projects: engine.projects, versions: engine.versions, ledger: engine.ledger,
                         pipeline: pipeline, payments: payments, deployments: deployments, github: github, zip: engine.exporter,
+                        generations: engine.generations, accounts: accounts, diffLimit: configuration.projects.diffMaxBytes,
                         ping: { try await engine.ping() }),
                     sessions: { sessionKeys.value }, bound: { apiAddress.value = $0 }, logger: logger))
         }

@@ -229,6 +229,43 @@ extension DaemonSuite {
             #expect(result["version"]?.stringValue?.hasPrefix("v_") == true, "\(result)")
         }
 
+        @Test func versionsGenerationsAccountsAndThePasswordThroughTheAPI() async throws {
+            let api = try await WebAPI.start()
+            let email = "kit-\(UUID().uuidString.prefix(6))@example.com"
+            let (_, token) = try await api.signUp(email)
+            let project = try #require(try await api.call(.POST, "/api/projects", ["title": "Kites"], token: token).json["id"]?.stringValue)
+            for prompt in ["a landing page for kites", "make the title say Kite Club"] {
+                let answer = try await api.call(.POST, "/api/projects/\(project)/generate", ["prompt": .string(prompt)], token: token)
+                #expect(answer.status == 200, "\(answer.json)")
+            }
+            let versions = try await api.call(.GET, "/api/projects/\(project)/versions", token: token)
+            #expect(versions.json["versions"]?.arrayValue?.count == 2)
+            let diff = try await api.call(.GET, "/api/projects/\(project)/diff?from=1&to=2", token: token)
+            #expect(diff.status == 200, "\(diff.json)")
+            #expect(try await api.call(.GET, "/api/projects/\(project)/diff?from=1", token: token).status == 400)
+            let restored = try await api.call(.POST, "/api/projects/\(project)/restore", ["version": 1], token: token)
+            #expect(restored.status == 201 && restored.json["number"]?.intValue == 3, "\(restored.json)")
+            let generations = try await api.call(.GET, "/api/projects/\(project)/generations", token: token)
+            #expect(generations.json["generations"]?.arrayValue?.count == 2)
+            #expect(try await api.call(.GET, "/api/payments", token: token).json["payments"]?.arrayValue?.isEmpty == true)
+
+            #expect(try await api.call(.GET, "/api/accounts", token: token).json["accounts"] == .array([]))
+            let noKey = try await api.call(.POST, "/api/accounts/vercel", ["token": "vc_x"], token: token)
+            #expect(noKey.status == 503 && noKey.json["error"]?["parameters"]?["reason"] == "data_key_missing")
+
+            let wrong = try await api.call(
+                .POST, "/api/auth/password", ["current_password": "not it", "password": "a brand new password"], token: token)
+            #expect(wrong.status == 403)
+            let changed = try await api.call(
+                .POST, "/api/auth/password", ["current_password": "correct horse battery", "password": "a brand new password"], token: token)
+            #expect(changed.status == 204)
+            #expect(try await api.call(.GET, "/api/auth/me", token: token).status == 401, "sessions before the change have ended")
+            let again = try await api.call(.POST, "/api/auth/login", ["email": .string(email), "password": "a brand new password"])
+            #expect(again.status == 200)
+            let fresh = try #require(again.json["token"]?.stringValue)
+            #expect(try await api.call(.GET, "/api/auth/me", token: fresh).status == 200)
+        }
+
         @Test func aScriptGuessingPasswordsIsSlowedWithRetryAfter() async throws {
             let api = try await WebAPI.start(config: "api:\n  rate_limit: {burst: 3, per_minute: 6}\n  cors_origins: [\"https://app.example.com\"]\n")
             var statuses: [Int] = []
