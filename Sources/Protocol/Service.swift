@@ -9,12 +9,15 @@ public struct ServiceInfo: Sendable, Codable, Hashable {
         public var metrics: String?
         /// `host:port` of the web API when it runs.
         public var api: String?
+        /// `host:port` of the preview origin when it runs.
+        public var preview: String?
 
-        public init(control: String, webhook: String? = nil, metrics: String? = nil, api: String? = nil) {
+        public init(control: String, webhook: String? = nil, metrics: String? = nil, api: String? = nil, preview: String? = nil) {
             self.control = control
             self.webhook = webhook
             self.metrics = metrics
             self.api = api
+            self.preview = preview
         }
     }
 

@@ -123,6 +123,14 @@ enum Migrations {
                 ALTER TABLE users ADD COLUMN sessions_after TEXT;
                 """)
         }
+        migrator.registerMigration("0016-preview-tokens") { db in
+            // A project's preview URL is a capability: 128 random bits, never its id; rotatable.
+            try db.execute(sql: """
+                ALTER TABLE projects ADD COLUMN preview_token TEXT;
+                UPDATE projects SET preview_token = lower(hex(randomblob(16)));
+                CREATE UNIQUE INDEX projects_by_preview_token ON projects(preview_token);
+                """)
+        }
         return migrator
     }
 }

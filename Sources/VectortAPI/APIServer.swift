@@ -86,13 +86,13 @@ public struct APIServer: Service {
     /// `bound` receives `host:port` once the listener runs (port 0 picks one).
     public init(
         settings: Settings, services: APIServices, sessions: @escaping @Sendable () -> SessionKeys?,
-        bound: @escaping @Sendable (String) -> Void, logger: Logger
+        previewBase: @escaping @Sendable () -> String? = { nil }, bound: @escaping @Sendable (String) -> Void, logger: Logger
     ) {
         let router = Router(context: APIContext.self)
         router.add(middleware: HeadersMiddleware(corsOrigins: Set(settings.corsOrigins)))
         router.add(middleware: ErrorMiddleware())
         let routes = Routes(
-            settings: settings, services: services, sessions: sessions,
+            settings: settings, services: services, sessions: sessions, previewBase: previewBase,
             limiter: RateLimiter(burst: settings.rateBurst, perMinute: settings.ratePerMinute))
         routes.register(router)
         let host = settings.host

@@ -14,6 +14,7 @@ struct Routes: Sendable {
     let settings: APIServer.Settings
     let services: APIServices
     let sessions: @Sendable () -> SessionKeys?
+    let previewBase: @Sendable () -> String?
     let limiter: RateLimiter
 
     func register(_ router: Router<APIContext>) {
@@ -39,10 +40,11 @@ struct Routes: Sendable {
         signedIn.get("/projects") { request, context in
             let user = try context.requireUser()
             let query = Query(request)
-            return APIJSON.response(
-                200,
-                try await services.projects.list(
-                    user: user.id, limit: try query.int("limit", default: 50, in: 1...500), after: query["after"]))
+            let page = try await services.projects.list(
+                user: user.id, limit: try query.int("limit", default: 50, in: 1...500), after: query["after"])
+            var answer = try JSONValue(encoding: page)
+            answer = ["projects": .array(try await withPreviewURLs(page.projects)), "next_after": answer["next_after"] ?? .null]
+            return APIJSON.response(200, answer)
         }
         signedIn.post("/projects") { request, context in
             let user = try context.requireUser()
@@ -50,17 +52,22 @@ struct Routes: Sendable {
             let project = try await services.projects.create(
                 user: user.id, title: try body.required("title"), description: try body.string("description"),
                 type: try body.string("type"))
-            return APIJSON.response(201, project)
+            return APIJSON.response(201, try await withPreviewURLs([project])[0])
         }
         signedIn.get("/projects/:id") { _, context in
-            APIJSON.response(200, try await services.projects.get(try context.project(), owner: try context.requireUser().id))
+            let project = try await services.projects.get(try context.project(), owner: try context.requireUser().id)
+            return APIJSON.response(200, try await withPreviewURLs([project])[0])
+        }
+        signedIn.post("/projects/:id/preview/rotate") { _, context in
+            let token = try await services.projects.rotatePreviewToken(try context.project(), owner: try context.requireUser().id)
+            return APIJSON.response(200, ["preview_url": previewURL(token).map { JSONValue.string($0) } ?? .null] as JSONValue)
         }
         signedIn.put("/projects/:id") { request, context in
             let body = try await self.body(request)
             let project = try await services.projects.update(
                 try context.project(), owner: try context.requireUser().id, title: try body.string("title"),
                 description: try body.string("description"), config: try body.object("config"))
-            return APIJSON.response(200, project)
+            return APIJSON.response(200, try await withPreviewURLs([project])[0])
         }
         signedIn.delete("/projects/:id") { _, context in
             _ = try await services.projects.delete(try context.project(), owner: try context.requireUser().id)
@@ -222,6 +229,21 @@ struct Routes: Sendable {
     }
 
     static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
+
+    /// Projects as the web API shows them: with `preview_url`, the preview origin's capability
+    /// URL of the current version (null when previews are off).
+    private func withPreviewURLs(_ projects: [Project]) async throws -> [JSONValue] {
+        let tokens = try await services.projects.previewTokens(projects.map(\.id))
+        return try projects.map { project in
+            var object = try JSONValue(encoding: project).objectValue ?? [:]
+            object["preview_url"] = tokens[project.id].flatMap(previewURL).map { .string($0) } ?? .null
+            return .object(object)
+        }
+    }
+
+    private func previewURL(_ token: String) -> String? {
+        previewBase().map { $0 + "/p/" + token + "/" }
+    }
 
     // MARK: Accounts
 

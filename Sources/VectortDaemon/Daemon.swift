@@ -107,6 +107,7 @@ struct Daemon {
         let payments = engine.payments(http: stripeHTTP, settings: { paymentSettings.value }, logger: logger)
         let webhookAddress = Locked<String?>(nil)
         let apiAddress = Locked<String?>(nil)
+        let previewAddress = Locked<String?>(nil)
         let sessionKeys = Locked<SessionKeys?>(await SessionKeys.make(credential: secrets["jwt-secret"]?.value ?? ""))
         let githubSettings = Locked(Self.githubSettings(configuration, secrets))
         let deploySettings = Locked(Self.deploySettings(configuration, secrets))
@@ -164,7 +165,7 @@ struct Daemon {
             into: &methods,
             identity: DaemonIdentity(
                 version: vectortVersion, startedAt: startedAt, controlSocket: controlPath,
-                webhook: { webhookAddress.value }, api: { apiAddress.value },
+                webhook: { webhookAddress.value }, api: { apiAddress.value }, preview: { previewAddress.value },
                 builds: engine.versions.builder.map {
                     ServiceInfo.Builds(enabled: $0.settings.enabled, esbuild: $0.settings.enabled ? $0.esbuildExecutable : nil)
                 },
@@ -230,7 +231,21 @@ struct Daemon {
                         pipeline: pipeline, payments: payments, deployments: deployments, github: github, zip: engine.exporter,
                         generations: engine.generations, accounts: accounts, diffLimit: configuration.projects.diffMaxBytes,
                         ping: { try await engine.ping() }),
-                    sessions: { sessionKeys.value }, bound: { apiAddress.value = $0 }, logger: logger))
+                    sessions: { sessionKeys.value },
+                    previewBase: {
+                        if !api.previewURL.isEmpty { return api.previewURL }
+                        return previewAddress.value.map { "http://" + $0 }
+                    }, bound: { apiAddress.value = $0 }, logger: logger))
+        }
+        if !configuration.api.previewListen.isEmpty {
+            let address = try HostPort.parse(configuration.api.previewListen, key: "api.preview_listen")
+            services.append(
+                PreviewServer(
+                    settings: PreviewServer.Settings(
+                        host: address.host, port: address.port,
+                        cdnBase: configuration.build.externalPackages == "cdn" ? configuration.build.cdnBase : nil,
+                        maxConnections: configuration.api.maxConnections, readTimeoutSeconds: configuration.api.readTimeoutSeconds),
+                    projects: engine.projects, versions: engine.versions, bound: { previewAddress.value = $0 }, logger: logger))
         }
         services.append(DeployPollerService(deployments: deployments))
         let reconcileMinutes = Locked(configuration.payments.reconcileMinutes)

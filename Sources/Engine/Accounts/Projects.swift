@@ -23,6 +23,26 @@ public struct Projects: Sendable {
         return try await repository.create(user: user, title: title, description: description, type: type, now: now())
     }
 
+    /// The preview tokens of these projects (128 random bits each, never the id), by project id.
+    public func previewTokens(_ ids: [String]) async throws -> [String: String] {
+        try await repository.previewTokens(ids)
+    }
+
+    /// The project and its owner behind a preview token; nil for an unknown (or rotated) one.
+    public func project(previewToken token: String) async throws -> (project: String, user: String)? {
+        guard token.count == 32, token.allSatisfy(\.isHexDigit) else { return nil }
+        return try await repository.project(previewToken: token.lowercased())
+    }
+
+    /// A new preview token for the project; the old preview URL stops working at once.
+    public func rotatePreviewToken(_ id: String, owner: String?) async throws -> String {
+        try EngineError.refuseNUL(["project": id, "owner": owner])
+        var generator = SystemRandomNumberGenerator()
+        let token = (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+        try await repository.setPreviewToken(id, owner: owner, token: token)
+        return token
+    }
+
     public func get(_ id: String, owner: String?) async throws -> Project {
         try await repository.get(id, owner: owner)
     }

@@ -68,6 +68,12 @@ package protocol ProjectRepository: Sendable {
         async throws -> Project
     /// Deletes the project with its versions, unless it is generating.
     func delete(_ id: String, owner: String?) async throws -> Done
+    /// The preview tokens of these projects, by project id.
+    func previewTokens(_ ids: [String]) async throws -> [String: String]
+    /// The project (and its owner) whose preview token this is.
+    func project(previewToken: String) async throws -> (project: String, user: String)?
+    /// Replaces the project's preview token; the old URL stops working.
+    func setPreviewToken(_ id: String, owner: String?, token: String) async throws
     /// Records where the project was exported to on GitHub and, under an idempotency key, the
     /// result (the first one stored wins and is returned).
     func recordGitHub(

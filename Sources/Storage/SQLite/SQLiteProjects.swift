@@ -14,10 +14,39 @@ struct SQLiteProjects: ProjectRepository {
             try SQLiteUsers.requireActive(db, user)
             let id = Identifiers.make("p")
             try db.cachedStatement(sql: """
-                    INSERT INTO projects(id, user_id, title, description, type, status, config, created_at, updated_at)
-                    VALUES (?, ?, ?, ?, ?, 'draft', '{}', ?, ?)
+                    INSERT INTO projects(id, user_id, title, description, type, status, config, created_at, updated_at, preview_token)
+                    VALUES (?, ?, ?, ?, ?, 'draft', '{}', ?, ?, lower(hex(randomblob(16))))
                     """).execute(arguments: [id, user, title, description, type, now, now])
             return try Self.load(db, id, owner: nil)
+        }
+    }
+
+    func previewTokens(_ ids: [String]) async throws -> [String: String] {
+        guard !ids.isEmpty else { return [:] }
+        return try await pool.read { db in
+            var tokens: [String: String] = [:]
+            let marks = Array(repeating: "?", count: ids.count).joined(separator: ",")
+            for row in try Row.fetchAll(
+                db, sql: "SELECT id, preview_token FROM projects WHERE id IN (\(marks))", arguments: StatementArguments(ids))
+            {
+                if let token: String = row["preview_token"] { tokens[row["id"]] = token }
+            }
+            return tokens
+        }
+    }
+
+    func project(previewToken: String) async throws -> (project: String, user: String)? {
+        try await pool.read { db in
+            try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT id, user_id FROM projects WHERE preview_token = ?"), arguments: [previewToken]
+            ).map { (project: $0["id"], user: $0["user_id"]) }
+        }
+    }
+
+    func setPreviewToken(_ id: String, owner: String?, token: String) async throws {
+        try await writer.write { db in
+            _ = try Self.load(db, id, owner: owner)
+            try db.cachedStatement(sql: "UPDATE projects SET preview_token = ? WHERE id = ?").execute(arguments: [token, id])
         }
     }
 

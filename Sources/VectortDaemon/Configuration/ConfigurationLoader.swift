@@ -194,6 +194,15 @@ struct ConfigurationLoader {
         c.webhook.maxConnections = try values.int("webhook.max_connections", in: 1...100_000) ?? c.webhook.maxConnections
         c.api.listen = try values.string("api.listen") ?? c.api.listen
         if !c.api.listen.isEmpty { _ = try HostPort.parse(c.api.listen, key: "api.listen") }
+        c.api.previewListen = try values.string("api.preview_listen") ?? c.api.previewListen
+        if !c.api.previewListen.isEmpty { _ = try HostPort.parse(c.api.previewListen, key: "api.preview_listen") }
+        c.api.previewURL = try values.string("api.preview_url") ?? c.api.previewURL
+        if !c.api.previewURL.isEmpty {
+            guard let url = URL(string: c.api.previewURL), url.scheme == "https" || url.scheme == "http", url.host != nil,
+                url.path.isEmpty || url.path == "/"
+            else { throw ConfigurationError(key: "api.preview_url", problem: "\"\(c.api.previewURL)\" is not an origin (scheme://host[:port])") }
+            if c.api.previewURL.hasSuffix("/") { c.api.previewURL.removeLast() }
+        }
         if let origins = try values.stringArray("api.cors_origins") {
             for origin in origins {
                 guard let url = URL(string: origin), url.scheme == "https" || url.scheme == "http", url.host != nil, url.path.isEmpty

@@ -54,6 +54,8 @@ extension DaemonConfiguration {
             ("webhook.read_timeout_seconds", seconds(webhook.readTimeoutSeconds)),
             ("webhook.max_connections", String(webhook.maxConnections)),
             ("api.listen", api.listen.isEmpty ? "(disabled)" : api.listen),
+            ("api.preview_listen", api.previewListen.isEmpty ? "(disabled)" : api.previewListen),
+            ("api.preview_url", api.previewURL.isEmpty ? "(http:// + api.preview_listen)" : api.previewURL),
             ("api.cors_origins", "[" + api.corsOrigins.joined(separator: ", ") + "]"),
             ("api.session_hours", seconds(api.sessionHours)),
             ("api.max_body_bytes", String(api.maxBodyBytes)),
@@ -99,7 +101,7 @@ extension DaemonConfiguration {
     static let restartOnlyKeys: Set<String> = [
         "control.socket", "database.path", "database.max_batch", "log.target", "shutdown.grace_seconds",
         "webhook.listen", "webhook.path", "webhook.max_connections", "webhook.read_timeout_seconds",
-        "api.listen", "api.cors_origins", "api.max_body_bytes", "api.trusted_proxies", "api.read_timeout_seconds",
+        "api.listen", "api.preview_listen", "api.preview_url", "api.cors_origins", "api.max_body_bytes", "api.trusted_proxies", "api.read_timeout_seconds",
         "api.max_connections", "api.rate_limit.burst", "api.rate_limit.per_minute", "api.session_hours",
         "payments.reconcile_minutes",
         "credits.free_on_signup", "credits.packages", "credits.hold_max_age_seconds",

@@ -104,6 +104,9 @@ struct DaemonConfiguration: Sendable, Equatable {
     /// The web API (`api.*`).
     struct API: Sendable, Equatable {
         var listen = "127.0.0.1:8401"
+        var previewListen = "127.0.0.1:8403"
+        /// The preview origin's base URL; "" = `http://` + the preview listener's address.
+        var previewURL = ""
         var corsOrigins: [String] = []
         var sessionHours = 24.0
         var maxBodyBytes = 10_485_760

@@ -10,6 +10,8 @@ struct DaemonIdentity: Sendable {
     var webhook: @Sendable () -> String? = { nil }
     /// `host:port` of the web API once it runs.
     var api: @Sendable () -> String? = { nil }
+    /// `host:port` of the preview origin once it runs.
+    var preview: @Sendable () -> String? = { nil }
     var builds: ServiceInfo.Builds? = nil
     var payments: @Sendable () -> ServiceInfo.Payments? = { nil }
 }
@@ -29,7 +31,7 @@ enum ServiceMethods {
                 ServiceInfo(
                     product: "vectortd", version: identity.version, protocol: protocolVersion,
                     interfaces: interfaces(),
-                    listeners: .init(control: identity.controlSocket, webhook: identity.webhook(), api: identity.api()),
+                    listeners: .init(control: identity.controlSocket, webhook: identity.webhook(), api: identity.api(), preview: identity.preview()),
                     startedAt: startedAt, role: context.role, pid: Int(getpid()), builds: identity.builds,
                     payments: identity.payments())
             })
