@@ -131,6 +131,21 @@ enum Migrations {
                 CREATE UNIQUE INDEX projects_by_preview_token ON projects(preview_token);
                 """)
         }
+        migrator.registerMigration("0017-account-tokens") { db in
+            // Single-use links sent by mail (password reset, email verification): only their
+            // SHA-256 is stored, so a copy of the database opens no account.
+            try db.execute(sql: """
+                CREATE TABLE account_tokens (
+                    token_hash TEXT PRIMARY KEY,
+                    user_id TEXT NOT NULL REFERENCES users(id),
+                    purpose TEXT NOT NULL CHECK (purpose = 'reset' OR purpose = 'verify'),
+                    expires_at TEXT NOT NULL,
+                    used_at TEXT
+                );
+                CREATE INDEX account_tokens_by_expiry ON account_tokens(expires_at);
+                ALTER TABLE users ADD COLUMN email_verified_at TEXT;
+                """)
+        }
         return migrator
     }
 }

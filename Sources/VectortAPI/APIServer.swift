@@ -62,12 +62,15 @@ public struct APIServer: Service {
         public var sessionHours: Double
         public var rateBurst: Int
         public var ratePerMinute: Double
+        /// The front end's base URL: links in mail point there.
+        public var frontendURL: String = "http://localhost:3000"
 
         public init(
             host: String = "127.0.0.1", port: Int = 8401, maxBodyBytes: Int = 10 << 20, readTimeoutSeconds: Double = 30,
             maxConnections: Int = 1024, corsOrigins: [String] = [], trustedProxies: [String] = [], sessionHours: Double = 24,
-            rateBurst: Int = 10, ratePerMinute: Double = 10
+            rateBurst: Int = 10, ratePerMinute: Double = 10, frontendURL: String = "http://localhost:3000"
         ) {
+            self.frontendURL = frontendURL
             self.host = host
             self.port = port
             self.maxBodyBytes = maxBodyBytes
@@ -86,13 +89,14 @@ public struct APIServer: Service {
     /// `bound` receives `host:port` once the listener runs (port 0 picks one).
     public init(
         settings: Settings, services: APIServices, sessions: @escaping @Sendable () -> SessionKeys?,
-        previewBase: @escaping @Sendable () -> String? = { nil }, bound: @escaping @Sendable (String) -> Void, logger: Logger
+        previewBase: @escaping @Sendable () -> String? = { nil }, mailer: (any Mailer)? = nil,
+        bound: @escaping @Sendable (String) -> Void, logger: Logger
     ) {
         let router = Router(context: APIContext.self)
         router.add(middleware: HeadersMiddleware(corsOrigins: Set(settings.corsOrigins)))
         router.add(middleware: ErrorMiddleware())
         let routes = Routes(
-            settings: settings, services: services, sessions: sessions, previewBase: previewBase,
+            settings: settings, services: services, sessions: sessions, previewBase: previewBase, mailer: mailer, logger: logger,
             limiter: RateLimiter(burst: settings.rateBurst, perMinute: settings.ratePerMinute))
         routes.register(router)
         let host = settings.host

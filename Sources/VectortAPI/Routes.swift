@@ -15,6 +15,8 @@ struct Routes: Sendable {
     let services: APIServices
     let sessions: @Sendable () -> SessionKeys?
     let previewBase: @Sendable () -> String?
+    let mailer: (any Mailer)?
+    let logger: Logger
     let limiter: RateLimiter
 
     func register(_ router: Router<APIContext>) {
@@ -25,6 +27,39 @@ struct Routes: Sendable {
         // Signing in: rate limited per client address (and per account for login).
         router.post("/api/auth/register") { request, context in try await register(request, context) }
         router.post("/api/auth/login") { request, context in try await login(request, context) }
+        router.post("/api/auth/password-reset") { request, context in
+            let body = try await self.body(request)
+            let email: String = try body.required("email")
+            try limit(request, context, ["reset"], account: email.trimmingCharacters(in: .whitespaces).lowercased())
+            // The same 202 whether or not the account exists; the mail goes out in the background.
+            if let mailer, let (user, token) = try await services.users.startPasswordReset(email: email) {
+                send(
+                    mailer,
+                    Mail(
+                        to: user.email, subject: "Reset your password",
+                        text: """
+                            Someone asked to reset the password of your account. If it was you, open this link within 30 minutes:
+
+                            \(settings.frontendURL)/auth/reset#token=\(token)
+
+                            If it was not you, ignore this mail: nothing changes.
+                            """))
+            } else if mailer == nil {
+                logger.notice("password reset asked while mail is off (mail.from is empty)")
+            }
+            return APIJSON.response(202, ["status": "if the account exists, a reset link is on its way"] as JSONValue)
+        }
+        router.post("/api/auth/password-reset/confirm") { request, context in
+            try limit(request, context, ["reset-confirm"])
+            let body = try await self.body(request)
+            _ = try await services.users.finishPasswordReset(token: try body.required("token"), password: try body.required("password"))
+            return APIJSON.empty(204)
+        }
+        router.post("/api/auth/verify") { request, context in
+            try limit(request, context, ["verify"])
+            let body = try await self.body(request)
+            return APIJSON.response(200, try await services.users.verifyEmail(token: try body.required("token")))
+        }
 
         let signedIn = router.group("/api").add(middleware: SessionMiddleware(keys: sessions, users: services.users))
         signedIn.get("/auth/me") { _, context in APIJSON.response(200, try context.requireUser()) }
@@ -253,6 +288,18 @@ struct Routes: Sendable {
         guard let password = try body.string("password") else { throw EngineError.invalid("password", "password is required") }
         let user = try await services.users.create(
             email: try body.required("email"), fullName: try body.string("full_name"), password: password)
+        if let mailer {
+            let token = try await services.users.startVerification(user: user.id)
+            send(
+                mailer,
+                Mail(
+                    to: user.email, subject: "Confirm your email address",
+                    text: """
+                        Welcome! Confirm that this is your email address by opening this link:
+
+                        \(settings.frontendURL)/auth/verify#token=\(token)
+                        """))
+        }
         return APIJSON.response(201, ["user": user])
     }
 
@@ -273,6 +320,18 @@ struct Routes: Sendable {
             "user": try JSONValue(encoding: user),
         ]
         return APIJSON.response(200, answer)
+    }
+
+    /// Sends in the background: the answer never waits for (or reveals) the mail.
+    private func send(_ mailer: any Mailer, _ mail: Mail) {
+        let logger = logger
+        Task {
+            do {
+                try await mailer.send(mail)
+            } catch {
+                logger.warning("mail could not be sent", metadata: ["error": "\(error)", "mail.subject": "\(mail.subject)"])
+            }
+        }
     }
 
     /// One token from the client address's bucket for `route` (and the account's, if given).

@@ -225,7 +225,7 @@ struct Daemon {
                         host: address.host, port: address.port, maxBodyBytes: api.maxBodyBytes,
                         readTimeoutSeconds: api.readTimeoutSeconds, maxConnections: api.maxConnections,
                         corsOrigins: api.corsOrigins, trustedProxies: api.trustedProxies, sessionHours: api.sessionHours,
-                        rateBurst: api.rateBurst, ratePerMinute: api.ratePerMinute),
+                        rateBurst: api.rateBurst, ratePerMinute: api.ratePerMinute, frontendURL: api.frontendURL),
                     services: APIServices(
                         users: engine.users, projects: engine.projects, versions: engine.versions, ledger: engine.ledger,
                         pipeline: pipeline, payments: payments, deployments: deployments, github: github, zip: engine.exporter,
@@ -235,7 +235,8 @@ struct Daemon {
                     previewBase: {
                         if !api.previewURL.isEmpty { return api.previewURL }
                         return previewAddress.value.map { "http://" + $0 }
-                    }, bound: { apiAddress.value = $0 }, logger: logger))
+                    }, mailer: try Self.mailer(configuration, secrets, http: stripeHTTP), bound: { apiAddress.value = $0 },
+                    logger: logger))
         }
         if !configuration.api.previewListen.isEmpty {
             let address = try HostPort.parse(configuration.api.previewListen, key: "api.preview_listen")
@@ -366,6 +367,23 @@ struct Daemon {
             render: .init(
                 apiBase: deploy.renderAPIBase, token: secrets["render-api-key"]?.value, team: deploy.renderOwnerID,
                 deadlineMinutes: deploy.deadlineMinutes["render"] ?? 60))
+    }
+
+    /// The mail sender, or nil when `mail.from` is empty.
+    static func mailer(_ configuration: DaemonConfiguration, _ secrets: Secrets, http: HTTPClient) throws -> (any Mailer)? {
+        let mail = configuration.mail
+        guard !mail.from.isEmpty else { return nil }
+        if mail.transport == "sendgrid" {
+            guard let key = secrets["sendgrid-api-key"]?.value else {
+                throw ControlServer.StartError(description: "mail.transport is sendgrid but the sendgrid-api-key credential is missing", errno: EINVAL)
+            }
+            return SendGridMailer(http: http, apiBase: mail.sendgridAPIBase, apiKey: key, from: mail.from)
+        }
+        do {
+            return try SMTPMailer(url: mail.smtpURL, password: secrets["smtp-password"]?.value, from: mail.from)
+        } catch {
+            throw ControlServer.StartError(description: "\(error)", errno: EINVAL)
+        }
     }
 
     static func githubSettings(_ configuration: DaemonConfiguration, _ secrets: Secrets) -> GitHubSettings {

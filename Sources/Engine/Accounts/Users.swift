@@ -107,6 +107,64 @@ public struct Users: Sendable {
         try await repository.revokeSession(user: id, session: session, expiresAt: expiresAt, now: now())
     }
 
+    // MARK: Links sent by mail
+
+    /// A password reset for the user with this email: the token to mail (valid 30 minutes,
+    /// single use), or nil for an unknown or disabled account (the caller answers the same).
+    public func startPasswordReset(email: String) async throws -> (user: User, token: String)? {
+        try EngineError.refuseNUL(["email": email])
+        let key = email.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        guard let found = try await repository.find(emailKey: key), found.user.status == .active else { return nil }
+        let token = Self.randomToken()
+        try await repository.issueToken(
+            user: found.user.id, purpose: "reset", hash: Self.tokenHash(token), expiresAt: now().addingTimeInterval(30 * 60), now: now())
+        return (found.user, token)
+    }
+
+    /// Sets the password of the reset token's user; every session of theirs ends. A token that
+    /// is unknown, used or expired is `InvalidParameter` (`token`) and changes nothing.
+    public func finishPasswordReset(token: String, password: String) async throws -> User {
+        try EngineError.refuseNUL(["token": token, "password": password])
+        guard password.count >= 8, password.utf8.count <= 1024 else {
+            throw EngineError.invalid("password", "password must be 8 to 1024 characters")
+        }
+        let hash = try PasswordHash.make(password)
+        guard let user = try await repository.consumeToken(hash: Self.tokenHash(token), purpose: "reset", passwordHash: hash, now: now())
+        else { throw EngineError.invalid("token", "the reset link is unknown, used or expired: ask for a new one") }
+        return user
+    }
+
+    /// An email verification token for the user (valid 7 days, single use).
+    public func startVerification(user id: String) async throws -> String {
+        let token = Self.randomToken()
+        try await repository.issueToken(
+            user: id, purpose: "verify", hash: Self.tokenHash(token), expiresAt: now().addingTimeInterval(7 * 86_400), now: now())
+        return token
+    }
+
+    /// Marks the token's user's email verified.
+    public func verifyEmail(token: String) async throws -> User {
+        try EngineError.refuseNUL(["token": token])
+        guard let user = try await repository.consumeToken(hash: Self.tokenHash(token), purpose: "verify", passwordHash: nil, now: now())
+        else { throw EngineError.invalid("token", "the verification link is unknown, used or expired") }
+        return user
+    }
+
+    public func emailVerified(user id: String) async throws -> Bool {
+        try await repository.emailVerifiedAt(user: id) != nil
+    }
+
+    static func randomToken() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    static func tokenHash(_ token: String) -> String {
+        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
     static func validate(email: String) throws {
         let parts = email.split(separator: "@", omittingEmptySubsequences: false)
         guard email.utf8.count <= 254, parts.count == 2, !parts[0].isEmpty, parts[1].contains("."),

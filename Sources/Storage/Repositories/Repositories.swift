@@ -55,6 +55,16 @@ package protocol UserRepository: Sendable {
     func sessionUser(user id: String, session: String, issuedAt: Date) async throws -> User?
     /// Revokes one session until it expires; expired revocations are swept at the same time.
     func revokeSession(user id: String, session: String, expiresAt: Date, now: Date) async throws
+    /// Stores a single-use token's hash (`purpose`: reset or verify); expired ones are swept.
+    func issueToken(user id: String, purpose: String, hash: String, expiresAt: Date, now: Date) async throws
+    /// Uses the token if it is unused and unexpired: returns its user, and for `reset` sets the
+    /// new password hash and voids the user's sessions, for `verify` marks the email verified,
+    /// in the same transaction. Nil for anything else.
+    func consumeToken(hash: String, purpose: String, passwordHash: String?, now: Date) async throws -> User?
+    /// When the user's email was verified, if it was.
+    func emailVerifiedAt(user id: String) async throws -> Date?
+    /// Marks the email verified (an OAuth provider vouched for it).
+    func setEmailVerified(user id: String, now: Date) async throws
 }
 
 package protocol ProjectRepository: Sendable {

@@ -105,6 +105,54 @@ struct SQLiteUsers: UserRepository {
         }
     }
 
+    func issueToken(user id: String, purpose: String, hash: String, expiresAt: Date, now: Date) async throws {
+        try await writer.write { db in
+            try Self.requireExists(db, id)
+            try db.cachedStatement(sql: "DELETE FROM account_tokens WHERE expires_at < ?").execute(arguments: [Timestamps.string(now)])
+            try db.cachedStatement(sql: "INSERT INTO account_tokens(token_hash, user_id, purpose, expires_at) VALUES (?, ?, ?, ?)")
+                .execute(arguments: [hash, id, purpose, Timestamps.string(expiresAt)])
+        }
+    }
+
+    func consumeToken(hash: String, purpose: String, passwordHash: String?, now: Date) async throws -> User? {
+        try await writer.write { db in
+            let stamp = Timestamps.string(now)
+            guard
+                let user = try String.fetchOne(
+                    db.cachedStatement(sql: """
+                        SELECT user_id FROM account_tokens
+                        WHERE token_hash = ? AND purpose = ? AND used_at IS NULL AND expires_at > ?
+                        """), arguments: [hash, purpose, stamp])
+            else { return nil }
+            try db.cachedStatement(sql: "UPDATE account_tokens SET used_at = ? WHERE token_hash = ?").execute(arguments: [stamp, hash])
+            if purpose == "reset", let passwordHash {
+                // Every session of the user ends; every other reset link of theirs too.
+                try db.cachedStatement(sql: "UPDATE users SET password_hash = ?, sessions_after = ? WHERE id = ?")
+                    .execute(arguments: [passwordHash, stamp, user])
+                try db.cachedStatement(sql: "UPDATE account_tokens SET used_at = ? WHERE user_id = ? AND purpose = 'reset' AND used_at IS NULL")
+                    .execute(arguments: [stamp, user])
+            } else if purpose == "verify" {
+                try db.cachedStatement(sql: "UPDATE users SET email_verified_at = COALESCE(email_verified_at, ?) WHERE id = ?")
+                    .execute(arguments: [stamp, user])
+            }
+            return try Self.load(db, user)
+        }
+    }
+
+    func emailVerifiedAt(user id: String) async throws -> Date? {
+        try await pool.read { db in
+            try String.fetchOne(db.cachedStatement(sql: "SELECT email_verified_at FROM users WHERE id = ?"), arguments: [id])
+                .flatMap(Timestamps.parse)
+        }
+    }
+
+    func setEmailVerified(user id: String, now: Date) async throws {
+        try await writer.write { db in
+            try db.cachedStatement(sql: "UPDATE users SET email_verified_at = COALESCE(email_verified_at, ?) WHERE id = ?")
+                .execute(arguments: [Timestamps.string(now), id])
+        }
+    }
+
     // MARK: Inside a transaction
 
     static func load(_ db: GRDB.Database, _ id: String) throws -> User {

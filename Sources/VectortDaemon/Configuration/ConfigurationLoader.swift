@@ -196,6 +196,25 @@ struct ConfigurationLoader {
         if !c.api.listen.isEmpty { _ = try HostPort.parse(c.api.listen, key: "api.listen") }
         c.api.previewListen = try values.string("api.preview_listen") ?? c.api.previewListen
         if !c.api.previewListen.isEmpty { _ = try HostPort.parse(c.api.previewListen, key: "api.preview_listen") }
+        c.api.frontendURL = try values.string("api.frontend_url") ?? c.api.frontendURL
+        guard let frontend = URL(string: c.api.frontendURL), frontend.scheme == "https" || frontend.scheme == "http", frontend.host != nil
+        else { throw ConfigurationError(key: "api.frontend_url", problem: "\"\(c.api.frontendURL)\" is not an http(s) URL") }
+        if c.api.frontendURL.hasSuffix("/") { c.api.frontendURL.removeLast() }
+        c.mail.from = try values.string("mail.from") ?? c.mail.from
+        if !c.mail.from.isEmpty, c.mail.from.split(separator: "@").count != 2 || c.mail.from.contains(where: \.isWhitespace) {
+            throw ConfigurationError(key: "mail.from", problem: "\"\(c.mail.from)\" is not an email address")
+        }
+        c.mail.transport = try values.string("mail.transport") ?? c.mail.transport
+        guard ["smtp", "sendgrid"].contains(c.mail.transport) else {
+            throw ConfigurationError(key: "mail.transport", problem: "must be smtp or sendgrid, not \"\(c.mail.transport)\"")
+        }
+        c.mail.smtpURL = try values.string("mail.smtp_url") ?? c.mail.smtpURL
+        guard let smtp = URLComponents(string: c.mail.smtpURL), smtp.scheme == "smtp", smtp.host?.isEmpty == false else {
+            throw ConfigurationError(key: "mail.smtp_url", problem: "\"\(c.mail.smtpURL)\" is not smtp://[user@]host[:port]")
+        }
+        c.mail.sendgridAPIBase = try values.string("mail.sendgrid_api_base") ?? c.mail.sendgridAPIBase
+        guard let sendgrid = URL(string: c.mail.sendgridAPIBase), sendgrid.scheme == "https" || sendgrid.scheme == "http", sendgrid.host != nil
+        else { throw ConfigurationError(key: "mail.sendgrid_api_base", problem: "\"\(c.mail.sendgridAPIBase)\" is not an http(s) URL") }
         c.api.previewURL = try values.string("api.preview_url") ?? c.api.previewURL
         if !c.api.previewURL.isEmpty {
             guard let url = URL(string: c.api.previewURL), url.scheme == "https" || url.scheme == "http", url.host != nil,

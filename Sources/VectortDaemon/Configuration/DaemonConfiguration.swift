@@ -107,6 +107,8 @@ struct DaemonConfiguration: Sendable, Equatable {
         var previewListen = "127.0.0.1:8403"
         /// The preview origin's base URL; "" = `http://` + the preview listener's address.
         var previewURL = ""
+        /// The front end's base URL: mail links and OAuth's final redirect go there.
+        var frontendURL = "http://localhost:3000"
         var corsOrigins: [String] = []
         var sessionHours = 24.0
         var maxBodyBytes = 10_485_760
@@ -115,6 +117,14 @@ struct DaemonConfiguration: Sendable, Equatable {
         var maxConnections = 1024
         var rateBurst = 10
         var ratePerMinute = 10.0
+    }
+
+    /// Mail for password resets and email verification (`mail.*`); `from` "" = off.
+    struct MailOptions: Sendable, Equatable {
+        var from = ""
+        var transport = "smtp"
+        var smtpURL = "smtp://127.0.0.1:25"
+        var sendgridAPIBase = "https://api.sendgrid.com"
     }
 
     struct Stripe: Sendable, Equatable {
@@ -157,6 +167,7 @@ struct DaemonConfiguration: Sendable, Equatable {
     var providers: [ProviderEntry] = ProviderEntry.builtIn
     var webhook = Webhook()
     var api = API()
+    var mail = MailOptions()
     var stripe = Stripe()
     var payments = PaymentOptions()
     var github = GitHubOptions()

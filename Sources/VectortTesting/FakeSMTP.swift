@@ -1,0 +1,163 @@
+public import Foundation
+import NIOCore
+import NIOPosix
+public import VectortCore
+
+/// A loopback SMTP relay as Postfix answers a client: the 220 greeting, `EHLO` with its
+/// extensions (`AUTH PLAIN` when a password is required), `AUTH PLAIN` (535 for wrong
+/// credentials), `MAIL FROM`, `RCPT TO`, `DATA` up to the lone `.` (dot-stuffing undone),
+/// `RSET`, `QUIT`, 500 for anything else. Every message it accepted is kept.
+public final class FakeSMTP: Sendable {
+    public struct Message: Sendable {
+        public var from: String
+        public var to: [String]
+        /// The message as received after DATA, with CRLF line ends.
+        public var data: String
+        /// Who authenticated, if anyone.
+        public var user: String?
+
+        /// A header's value.
+        public func header(_ name: String) -> String? {
+            for line in data.components(separatedBy: "\r\n") {
+                if line.isEmpty { break }
+                if line.lowercased().hasPrefix(name.lowercased() + ":") {
+                    return line.dropFirst(name.count + 1).trimmingCharacters(in: .whitespaces)
+                }
+            }
+            return nil
+        }
+
+        /// What follows the headers.
+        public var body: String { data.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n") }
+    }
+
+    public let port: Int
+    private let received = Locked<[Message]>([])
+    private let channel: any Channel
+
+    private init(port: Int, channel: any Channel) {
+        self.port = port
+        self.channel = channel
+    }
+
+    /// `credentials`: the (user, password) AUTH PLAIN must carry; nil accepts mail without AUTH.
+    public static func start(credentials: (String, String)? = nil) async throws -> FakeSMTP {
+        let box = Locked<FakeSMTP?>(nil)
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .bind(host: "127.0.0.1", port: 0) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        let fake = FakeSMTP(port: server.channel.localAddress?.port ?? 0, channel: server.channel)
+        box.value = fake
+        Task {
+            try? await server.executeThenClose { connections in
+                for try await connection in connections {
+                    Task { try? await fake.serve(connection, credentials: credentials) }
+                }
+            }
+        }
+        return fake
+    }
+
+    public func shutdown() async {
+        try? await channel.close()
+    }
+
+    public var messages: [Message] { received.value }
+
+    /// Waits up to `seconds` for `count` messages.
+    public func waitForMessages(_ count: Int, seconds: Double = 10) async -> [Message] {
+        let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
+        while received.value.count < count, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return received.value
+    }
+
+    private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, credentials: (String, String)?) async throws {
+        try await connection.executeThenClose { inbound, outbound in
+            func reply(_ text: String) async throws { try await outbound.write(ByteBuffer(string: text + "\r\n")) }
+            try await reply("220 fake.smtp ESMTP ready")
+            var buffer = ByteBuffer()
+            var iterator = inbound.makeAsyncIterator()
+            var from: String?
+            var to: [String] = []
+            var user: String?
+            var inData = false
+            var data: [String] = []
+            while true {
+                guard let end = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else {
+                    guard var more = try await iterator.next() else { return }
+                    buffer.writeBuffer(&more)
+                    continue
+                }
+                let view = buffer.readableBytesView
+                var line = buffer.readString(length: view.distance(from: view.startIndex, to: end) + 1) ?? ""
+                // "\r\n" is one Character in Swift: trim by scalars.
+                while let last = line.unicodeScalars.last, last == "\n" || last == "\r" { line.unicodeScalars.removeLast() }
+                if inData {
+                    if line == "." {
+                        inData = false
+                        let message = Message(from: from ?? "", to: to, data: data.joined(separator: "\r\n") + "\r\n", user: user)
+                        received.withLock { $0.append(message) }
+                        (from, to, data) = (nil, [], [])
+                        try await reply("250 2.0.0 Ok: queued")
+                    } else {
+                        data.append(line.hasPrefix("..") ? String(line.dropFirst()) : line)
+                    }
+                    continue
+                }
+                let upper = line.uppercased()
+                if upper.hasPrefix("EHLO") || upper.hasPrefix("HELO") {
+                    try await reply(credentials == nil ? "250-fake.smtp\r\n250 8BITMIME" : "250-fake.smtp\r\n250-AUTH PLAIN\r\n250 8BITMIME")
+                } else if upper.hasPrefix("AUTH PLAIN ") {
+                    let decoded = Data(base64Encoded: String(line.dropFirst("AUTH PLAIN ".count))).map { String(decoding: $0, as: UTF8.self) }
+                    let parts = decoded?.split(separator: "\u{0}", omittingEmptySubsequences: false).map(String.init) ?? []
+                    if let credentials, parts.count == 3, parts[1] == credentials.0, parts[2] == credentials.1 {
+                        user = parts[1]
+                        try await reply("235 2.7.0 Authentication successful")
+                    } else {
+                        try await reply("535 5.7.8 Error: authentication failed")
+                    }
+                } else if upper.hasPrefix("MAIL FROM:") {
+                    if credentials != nil, user == nil {
+                        try await reply("530 5.7.0 Authentication required")
+                    } else {
+                        from = Self.address(line)
+                        try await reply("250 2.1.0 Ok")
+                    }
+                } else if upper.hasPrefix("RCPT TO:") {
+                    guard from != nil else {
+                        try await reply("503 5.5.1 Error: need MAIL command")
+                        continue
+                    }
+                    to.append(Self.address(line))
+                    try await reply("250 2.1.5 Ok")
+                } else if upper == "DATA" {
+                    guard !to.isEmpty else {
+                        try await reply("503 5.5.1 Error: need RCPT command")
+                        continue
+                    }
+                    inData = true
+                    try await reply("354 End data with <CR><LF>.<CR><LF>")
+                } else if upper == "RSET" {
+                    (from, to, data) = (nil, [], [])
+                    try await reply("250 2.0.0 Ok")
+                } else if upper == "QUIT" {
+                    try await reply("221 2.0.0 Bye")
+                    return
+                } else {
+                    try await reply("500 5.5.2 Error: command not recognized")
+                }
+            }
+        }
+    }
+
+    private static func address(_ line: String) -> String {
+        guard let open = line.firstIndex(of: "<"), let close = line.lastIndex(of: ">"), open < close else { return "" }
+        return String(line[line.index(after: open)..<close])
+    }
+}
