@@ -146,6 +146,20 @@ enum Migrations {
                 ALTER TABLE users ADD COLUMN email_verified_at TEXT;
                 """)
         }
+        migrator.registerMigration("0018-oauth-identities") { db in
+            // Sign-in identities by provider and the provider's stable subject, never by email.
+            try db.execute(sql: """
+                CREATE TABLE oauth_identities (
+                    provider TEXT NOT NULL,
+                    subject TEXT NOT NULL,
+                    user_id TEXT NOT NULL REFERENCES users(id),
+                    email TEXT,
+                    created_at TEXT NOT NULL,
+                    PRIMARY KEY (provider, subject)
+                );
+                CREATE INDEX oauth_identities_by_user ON oauth_identities(user_id);
+                """)
+        }
         return migrator
     }
 }

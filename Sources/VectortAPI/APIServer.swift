@@ -1,3 +1,4 @@
+public import AsyncHTTPClient
 public import Auth
 public import Engine
 import Foundation
@@ -89,16 +90,21 @@ public struct APIServer: Service {
     /// `bound` receives `host:port` once the listener runs (port 0 picks one).
     public init(
         settings: Settings, services: APIServices, sessions: @escaping @Sendable () -> SessionKeys?,
-        previewBase: @escaping @Sendable () -> String? = { nil }, mailer: (any Mailer)? = nil,
-        bound: @escaping @Sendable (String) -> Void, logger: Logger
+        previewBase: @escaping @Sendable () -> String? = { nil }, mailer: (any Mailer)? = nil, oauth: OAuthSettings? = nil,
+        http: HTTPClient? = nil, bound: @escaping @Sendable (String) -> Void, logger: Logger
     ) {
         let router = Router(context: APIContext.self)
         router.add(middleware: HeadersMiddleware(corsOrigins: Set(settings.corsOrigins)))
         router.add(middleware: ErrorMiddleware())
         let routes = Routes(
             settings: settings, services: services, sessions: sessions, previewBase: previewBase, mailer: mailer, logger: logger,
+            oauth: oauth.flatMap { settings in http.map { OAuthFlows(settings: settings, http: $0) } },
             limiter: RateLimiter(burst: settings.rateBurst, perMinute: settings.ratePerMinute))
         routes.register(router)
+        // The document describes the router as built, so it cannot drift from the routes.
+        let document = APIDocs.document(
+            routes: router.routes.map { ($0.method.rawValue, $0.path.description) } + [("GET", "/api/openapi.json")])
+        router.get("/api/openapi.json") { _, _ in APIJSON.response(200, document) }
         let host = settings.host
         application = Application(
             router: router,

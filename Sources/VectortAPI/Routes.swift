@@ -17,6 +17,7 @@ struct Routes: Sendable {
     let previewBase: @Sendable () -> String?
     let mailer: (any Mailer)?
     let logger: Logger
+    let oauth: OAuthFlows?
     let limiter: RateLimiter
 
     func register(_ router: Router<APIContext>) {
@@ -27,6 +28,18 @@ struct Routes: Sendable {
         // Signing in: rate limited per client address (and per account for login).
         router.post("/api/auth/register") { request, context in try await register(request, context) }
         router.post("/api/auth/login") { request, context in try await login(request, context) }
+        router.get("/api/auth/:provider/login") { _, context in try oauthLogin(context) }
+        router.get("/api/auth/:provider/callback") { request, context in
+            let query = Query(request)
+            return await oauthCallback(
+                request, context, state: query["state"], code: query["code"], error: query["error"], appleUser: nil)
+        }
+        // Apple answers with a cross-site form POST (response_mode=form_post).
+        router.post("/api/auth/apple/callback") { request, context in
+            let form = try await self.form(request)
+            return await oauthCallback(
+                request, context, state: form["state"], code: form["code"], error: form["error"], appleUser: form["user"])
+        }
         router.post("/api/auth/password-reset") { request, context in
             let body = try await self.body(request)
             let email: String = try body.required("email")
@@ -320,6 +333,96 @@ struct Routes: Sendable {
             "user": try JSONValue(encoding: user),
         ]
         return APIJSON.response(200, answer)
+    }
+
+    // MARK: OAuth
+
+    private func oauthLogin(_ context: APIContext) throws -> Response {
+        let provider = context.parameters.get("provider") ?? ""
+        guard ["google", "github", "apple"].contains(provider) else { throw APIError.notFound("/api/auth/\(provider)/login") }
+        guard let oauth else {
+            throw APIError(WireError(.unavailable, "sign-in with \(provider) is not configured", ["reason": "oauth_not_configured"]))
+        }
+        let started: (url: String, cookie: String)
+        do {
+            started = try oauth.start(provider)
+        } catch let failure as OAuthFailure {
+            throw APIError(WireError(.unavailable, failure.message, ["reason": "oauth_not_configured"]))
+        }
+        var response = Response(status: .found)
+        response.headers[.location] = started.url
+        // Apple's callback is a cross-site POST: only SameSite=None carries the cookie there.
+        let sameSite = provider == "apple" ? "None" : "Lax"
+        response.headers[.setCookie] = "\(OAuthFlows.cookieName)=\(started.cookie); Path=/; HttpOnly; Secure; SameSite=\(sameSite); Max-Age=600"
+        return response
+    }
+
+    /// Finishes a sign-in and sends the browser to the front end with the session in the URL
+    /// fragment (never the query), or with `error` and `error_description` there.
+    private func oauthCallback(
+        _ request: Request, _ context: APIContext, state: String?, code: String?, error: String?, appleUser: String?
+    ) async -> Response {
+        let provider = context.parameters.get("provider") ?? "apple"
+        var fragment: [(String, String)]
+        do {
+            try limit(request, context, ["oauth"])
+            guard let oauth else { throw OAuthFailure(code: "not_configured", message: "sign-in with \(provider) is not configured") }
+            let identity = try await oauth.finish(provider, state: state, code: code, cookie: Self.cookie(request), error: error)
+            guard identity.emailVerified else {
+                throw OAuthFailure(code: "email_not_verified", message: "\(provider) has not verified \(identity.email)")
+            }
+            var name = identity.name
+            if name == nil, let appleUser, let parsed = try? JSONDecoder().decode(JSONValue.self, from: Data(appleUser.utf8)) {
+                let parts = [parsed["name"]?["firstName"]?.stringValue, parsed["name"]?["lastName"]?.stringValue].compactMap { $0 }
+                name = parts.isEmpty ? nil : parts.joined(separator: " ")
+            }
+            let (user, outcome) = try await services.users.oauthSignIn(
+                provider: provider, subject: identity.subject, email: identity.email, fullName: name)
+            guard let keys = sessions(), keys.signingKID != nil else {
+                throw OAuthFailure(code: "sessions_not_configured", message: "the daemon has no jwt-secret")
+            }
+            let (token, claims) = try await keys.sign(user: user.id, now: Date(), lifetime: settings.sessionHours * 3600)
+            logger.info("signed in with \(provider)", metadata: ["user": "\(user.id)", "oauth.outcome": "\(outcome)"])
+            fragment = [("token", token), ("expires_at", Timestamps.string(claims.expiresAt))]
+        } catch let failure as OAuthFailure {
+            fragment = [("error", failure.code), ("error_description", failure.message)]
+        } catch let error as APIError {
+            fragment = [("error", error.status == 429 ? "rate_limited" : "invalid_request"), ("error_description", error.wire.message)]
+        } catch let error as EngineError {
+            fragment = [("error", "account_refused"), ("error_description", error.wireError.message)]
+        } catch {
+            fragment = [("error", "server_error"), ("error_description", "the sign-in could not be finished")]
+        }
+        var response = Response(status: .found)
+        response.headers[.location] = settings.frontendURL + "/auth/callback#" + OAuthFlows.form(fragment)
+        response.headers[.setCookie] = "\(OAuthFlows.cookieName)=; Path=/; HttpOnly; Secure; SameSite=Lax; Max-Age=0"
+        return response
+    }
+
+    static func cookie(_ request: Request) -> String? {
+        for header in request.headers[values: .cookie] {
+            for pair in header.split(separator: ";") {
+                let parts = pair.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
+                if parts.count == 2, parts[0] == OAuthFlows.cookieName { return String(parts[1]) }
+            }
+        }
+        return nil
+    }
+
+    /// An `application/x-www-form-urlencoded` body.
+    private func form(_ request: Request) async throws -> [String: String] {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: min(settings.maxBodyBytes, 64 * 1024))
+        } catch is NIOTooManyBytesError {
+            throw APIError.tooLarge(64 * 1024)
+        }
+        var values: [String: String] = [:]
+        for pair in String(buffer: buffer).split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1).map { String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "" }
+            if parts.count == 2 { values[parts[0]] = parts[1] }
+        }
+        return values
     }
 
     /// Sends in the background: the answer never waits for (or reveals) the mail.

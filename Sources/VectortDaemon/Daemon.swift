@@ -235,7 +235,8 @@ struct Daemon {
                     previewBase: {
                         if !api.previewURL.isEmpty { return api.previewURL }
                         return previewAddress.value.map { "http://" + $0 }
-                    }, mailer: try Self.mailer(configuration, secrets, http: stripeHTTP), bound: { apiAddress.value = $0 },
+                    }, mailer: try Self.mailer(configuration, secrets, http: stripeHTTP),
+                    oauth: Self.oauthSettings(configuration, secrets), http: stripeHTTP, bound: { apiAddress.value = $0 },
                     logger: logger))
         }
         if !configuration.api.previewListen.isEmpty {
@@ -367,6 +368,32 @@ struct Daemon {
             render: .init(
                 apiBase: deploy.renderAPIBase, token: secrets["render-api-key"]?.value, team: deploy.renderOwnerID,
                 deadlineMinutes: deploy.deadlineMinutes["render"] ?? 60))
+    }
+
+    /// The configured OAuth clients, or nil when there are none.
+    static func oauthSettings(_ configuration: DaemonConfiguration, _ secrets: Secrets) -> OAuthSettings? {
+        let oauth = configuration.oauth
+        var providers: [String: OAuthSettings.Provider] = [:]
+        if !oauth.google.clientID.isEmpty {
+            let issuer = oauth.google.issuer
+            providers["google"] = OAuthSettings.Provider(
+                clientID: oauth.google.clientID, clientSecret: secrets["google-client-secret"]?.value, authURL: oauth.google.authURL,
+                tokenURL: oauth.google.tokenURL, jwksURL: oauth.google.jwksURL,
+                // Google's tokens name either form of its issuer.
+                issuers: issuer == "https://accounts.google.com" ? [issuer, "accounts.google.com"] : [issuer])
+        }
+        if !oauth.github.clientID.isEmpty {
+            providers["github"] = OAuthSettings.Provider(
+                clientID: oauth.github.clientID, clientSecret: secrets["github-client-secret"]?.value, authURL: oauth.github.authURL,
+                tokenURL: oauth.github.tokenURL, apiBase: oauth.github.apiBase)
+        }
+        if !oauth.apple.clientID.isEmpty {
+            providers["apple"] = OAuthSettings.Provider(
+                clientID: oauth.apple.clientID, clientSecret: nil, authURL: oauth.apple.authURL, tokenURL: oauth.apple.tokenURL,
+                jwksURL: oauth.apple.jwksURL, issuers: [oauth.apple.issuer], teamID: oauth.apple.teamID, keyID: oauth.apple.keyID,
+                privateKeyPEM: secrets["apple-private-key"]?.value)
+        }
+        return providers.isEmpty ? nil : OAuthSettings(providers: providers, publicURL: configuration.api.publicURL)
     }
 
     /// The mail sender, or nil when `mail.from` is empty.

@@ -1,5 +1,6 @@
 import CDispatch
 import Foundation
+import CoreFoundation
 import Synchronization
 import VectortCore
 

@@ -1,4 +1,5 @@
 import CDispatch
+import CoreFoundation
 import Foundation
 import Protocol
 import Testing

@@ -25,8 +25,12 @@ struct WebAPI {
 
     static let secret = "web-api-test-secret-\(UUID().uuidString)"
 
-    static func start(config: String = "", credentials: [String: String] = [:]) async throws -> WebAPI {
+    /// Redirects are answers to look at, not to follow.
+    static let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
+
+    static func start(config: String = "", credentials: [String: String] = [:], environment: [String: String] = [:]) async throws -> WebAPI {
         var options = DaemonProcess.Options()
+        options.environment.merge(environment) { _, new in new }
         options.config = "credits:\n  free_on_signup: 10\n" + config
         options.credentials["jwt-secret"] = secret
         options.credentials.merge(credentials) { _, new in new }
@@ -54,7 +58,7 @@ struct WebAPI {
             request.body = .bytes(ByteBuffer(bytes: data))
         }
         for (name, value) in extra { request.headers.add(name: name, value: value) }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(120))
+        let response = try await Self.http.execute(request, timeout: .seconds(120))
         let bytes = Data((try await response.body.collect(upTo: 64 << 20)).readableBytesView)
         let json = (try? JSONDecoder().decode(JSONValue.self, from: bytes)) ?? .null
         return Answer(status: Int(response.status.code), json: json, headers: response.headers, body: bytes)
@@ -139,6 +143,18 @@ extension DaemonSuite {
 
             #expect(try await api.call(.DELETE, "/api/projects/\(project)", token: token).status == 204)
             #expect(try await api.call(.GET, "/api/projects/\(project)", token: token).status == 404)
+        }
+
+        @Test func theOpenAPIDocumentDescribesEveryRouteTheRouterHas() async throws {
+            let api = try await WebAPI.start()
+            let document = try await api.call(.GET, "/api/openapi.json")
+            #expect(document.status == 200 && document.json["openapi"] == "3.1.0")
+            #expect(document.json["x-undocumented"] == nil, "routes without a description: \(document.json["x-undocumented"] ?? .null)")
+            #expect(document.json["x-missing"] == nil, "described routes the router lacks: \(document.json["x-missing"] ?? .null)")
+            let paths = try #require(document.json["paths"]?.objectValue)
+            #expect(paths.count >= 30)
+            #expect(paths["/api/projects/{id}"]?["put"]?["security"] == [["bearer": []]])
+            #expect(paths["/api/auth/login"]?["post"]?["security"] == [])
         }
 
         @Test func badAccountsAndBadBodiesGetTheirStatusAndChangeNothing() async throws {

@@ -107,6 +107,22 @@ public struct Users: Sendable {
         try await repository.revokeSession(user: id, session: session, expiresAt: expiresAt, now: now())
     }
 
+    /// Signs in with an identity a provider vouched for (`email` verified by it): see
+    /// `UserRepository.oauthSignIn`. A disabled user is `Conflict`.
+    public func oauthSignIn(provider: String, subject: String, email: String, fullName: String?) async throws
+        -> (user: User, outcome: String)
+    {
+        try EngineError.refuseNUL(["provider": provider, "subject": subject, "email": email, "full_name": fullName])
+        let email = email.trimmingCharacters(in: .whitespacesAndNewlines)
+        try Self.validate(email: email)
+        guard !subject.isEmpty, subject.utf8.count <= 255 else { throw EngineError.invalid("subject", "the provider gave no subject") }
+        let result = try await repository.oauthSignIn(
+            provider: provider, subject: subject, email: email, emailKey: email.lowercased(),
+            fullName: fullName.map { String($0.prefix(200)) }, freeCredits: freeOnSignup, now: now())
+        guard result.user.status == .active else { throw EngineError.conflict("user \(result.user.id) is disabled") }
+        return result
+    }
+
     // MARK: Links sent by mail
 
     /// A password reset for the user with this email: the token to mail (valid 30 minutes,

@@ -65,6 +65,14 @@ package protocol UserRepository: Sendable {
     func emailVerifiedAt(user id: String) async throws -> Date?
     /// Marks the email verified (an OAuth provider vouched for it).
     func setEmailVerified(user id: String, now: Date) async throws
+    /// Signs in with a provider identity, in one transaction: the identity's user; else the user
+    /// with that (verified by the provider) email, linked, and taken over when that account's
+    /// own email was never verified (password cleared, sessions ended); else a new user with
+    /// `freeCredits`. Returns the user and what happened (`existing`, `linked`, `taken_over`,
+    /// `created`).
+    func oauthSignIn(
+        provider: String, subject: String, email: String, emailKey: String, fullName: String?, freeCredits: Int, now: Date
+    ) async throws -> (user: User, outcome: String)
 }
 
 package protocol ProjectRepository: Sendable {

@@ -153,6 +153,50 @@ struct SQLiteUsers: UserRepository {
         }
     }
 
+    func oauthSignIn(
+        provider: String, subject: String, email: String, emailKey: String, fullName: String?, freeCredits: Int, now: Date
+    ) async throws -> (user: User, outcome: String) {
+        try await writer.write { db in
+            let stamp = Timestamps.string(now)
+            if let linked = try String.fetchOne(
+                db.cachedStatement(sql: "SELECT user_id FROM oauth_identities WHERE provider = ? AND subject = ?"),
+                arguments: [provider, subject])
+            {
+                return (try Self.load(db, linked), "existing")
+            }
+            var outcome = "linked"
+            let user: String
+            if let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT id, email_verified_at FROM users WHERE email_key = ?"), arguments: [emailKey])
+            {
+                user = row["id"]
+                if (row["email_verified_at"] as String?) == nil {
+                    // Whoever registered this address never proved it: the provider's user owns it.
+                    try db.cachedStatement(sql: "UPDATE users SET password_hash = NULL, sessions_after = ? WHERE id = ?")
+                        .execute(arguments: [stamp, user])
+                    outcome = "taken_over"
+                }
+            } else {
+                user = Identifiers.make("u")
+                try db.cachedStatement(sql: """
+                        INSERT INTO users(id, email, email_key, full_name, password_hash, status, created_at)
+                        VALUES (?, ?, ?, ?, NULL, 'active', ?)
+                        """).execute(arguments: [user, email, emailKey, fullName, stamp])
+                if freeCredits > 0 {
+                    try SQLiteLedger.append(
+                        db, user: user, bucket: .free, amount: freeCredits, kind: "grant", reference: "signup", now: now,
+                        idempotencyKey: "signup:\(user)")
+                }
+                outcome = "created"
+            }
+            try db.cachedStatement(sql: "UPDATE users SET email_verified_at = COALESCE(email_verified_at, ?) WHERE id = ?")
+                .execute(arguments: [stamp, user])
+            try db.cachedStatement(sql: "INSERT INTO oauth_identities(provider, subject, user_id, email, created_at) VALUES (?, ?, ?, ?, ?)")
+                .execute(arguments: [provider, subject, user, email, stamp])
+            return (try Self.load(db, user), outcome)
+        }
+    }
+
     // MARK: Inside a transaction
 
     static func load(_ db: GRDB.Database, _ id: String) throws -> User {

@@ -200,6 +200,35 @@ struct ConfigurationLoader {
         guard let frontend = URL(string: c.api.frontendURL), frontend.scheme == "https" || frontend.scheme == "http", frontend.host != nil
         else { throw ConfigurationError(key: "api.frontend_url", problem: "\"\(c.api.frontendURL)\" is not an http(s) URL") }
         if c.api.frontendURL.hasSuffix("/") { c.api.frontendURL.removeLast() }
+        c.api.publicURL = try values.string("api.public_url") ?? c.api.publicURL
+        if !c.api.publicURL.isEmpty {
+            guard let url = URL(string: c.api.publicURL), url.scheme == "https" || url.scheme == "http", url.host != nil else {
+                throw ConfigurationError(key: "api.public_url", problem: "\"\(c.api.publicURL)\" is not an http(s) URL")
+            }
+            if c.api.publicURL.hasSuffix("/") { c.api.publicURL.removeLast() }
+        }
+        for (name, keyPath) in [("google", \DaemonConfiguration.OAuthOptions.google), ("github", \.github), ("apple", \.apple)] {
+            var provider = c.oauth[keyPath: keyPath]
+            provider.clientID = try values.string("oauth.\(name).client_id") ?? provider.clientID
+            for (field, path) in [("auth_url", \DaemonConfiguration.OAuthOptions.Provider.authURL), ("token_url", \.tokenURL),
+                                  ("jwks_url", \.jwksURL), ("api_base", \.apiBase)] {
+                guard let value = try values.string("oauth.\(name).\(field)") else { continue }
+                guard let url = URL(string: value), url.scheme == "https" || url.scheme == "http", url.host != nil else {
+                    throw ConfigurationError(key: "oauth.\(name).\(field)", problem: "\"\(value)\" is not an http(s) URL")
+                }
+                provider[keyPath: path] = value
+            }
+            provider.issuer = try values.string("oauth.\(name).issuer") ?? provider.issuer
+            provider.teamID = try values.string("oauth.\(name).team_id") ?? provider.teamID
+            provider.keyID = try values.string("oauth.\(name).key_id") ?? provider.keyID
+            c.oauth[keyPath: keyPath] = provider
+            if !provider.clientID.isEmpty, c.api.publicURL.isEmpty {
+                throw ConfigurationError(key: "api.public_url", problem: "is required when oauth.\(name).client_id is set (the callback URL)")
+            }
+        }
+        if !c.oauth.apple.clientID.isEmpty, c.oauth.apple.teamID.isEmpty || c.oauth.apple.keyID.isEmpty {
+            throw ConfigurationError(key: "oauth.apple.team_id", problem: "team_id and key_id are required with oauth.apple.client_id")
+        }
         c.mail.from = try values.string("mail.from") ?? c.mail.from
         if !c.mail.from.isEmpty, c.mail.from.split(separator: "@").count != 2 || c.mail.from.contains(where: \.isWhitespace) {
             throw ConfigurationError(key: "mail.from", problem: "\"\(c.mail.from)\" is not an email address")

@@ -109,6 +109,8 @@ struct DaemonConfiguration: Sendable, Equatable {
         var previewURL = ""
         /// The front end's base URL: mail links and OAuth's final redirect go there.
         var frontendURL = "http://localhost:3000"
+        /// The API's external URL (OAuth callbacks); required when an OAuth client is configured.
+        var publicURL = ""
         var corsOrigins: [String] = []
         var sessionHours = 24.0
         var maxBodyBytes = 10_485_760
@@ -125,6 +127,30 @@ struct DaemonConfiguration: Sendable, Equatable {
         var transport = "smtp"
         var smtpURL = "smtp://127.0.0.1:25"
         var sendgridAPIBase = "https://api.sendgrid.com"
+    }
+
+    /// OAuth clients (`oauth.<provider>.*`); a provider is on when its `client_id` is set.
+    struct OAuthOptions: Sendable, Equatable {
+        struct Provider: Sendable, Equatable {
+            var clientID = ""
+            var authURL: String
+            var tokenURL: String
+            var jwksURL = ""
+            var issuer = ""
+            var apiBase = ""
+            var teamID = ""
+            var keyID = ""
+        }
+
+        var google = Provider(
+            authURL: "https://accounts.google.com/o/oauth2/v2/auth", tokenURL: "https://oauth2.googleapis.com/token",
+            jwksURL: "https://www.googleapis.com/oauth2/v3/certs", issuer: "https://accounts.google.com")
+        var github = Provider(
+            authURL: "https://github.com/login/oauth/authorize", tokenURL: "https://github.com/login/oauth/access_token",
+            apiBase: "https://api.github.com")
+        var apple = Provider(
+            authURL: "https://appleid.apple.com/auth/authorize", tokenURL: "https://appleid.apple.com/auth/token",
+            jwksURL: "https://appleid.apple.com/auth/keys", issuer: "https://appleid.apple.com")
     }
 
     struct Stripe: Sendable, Equatable {
@@ -168,6 +194,7 @@ struct DaemonConfiguration: Sendable, Equatable {
     var webhook = Webhook()
     var api = API()
     var mail = MailOptions()
+    var oauth = OAuthOptions()
     var stripe = Stripe()
     var payments = PaymentOptions()
     var github = GitHubOptions()

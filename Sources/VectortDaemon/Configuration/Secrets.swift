@@ -30,7 +30,7 @@ struct Secrets: Sendable, Equatable {
     static let knownNames = [
         "openai-api-key", "anthropic-api-key", "gemini-api-key", "stripe-secret-key", "stripe-webhook-secret",
         "vercel-token", "netlify-token", "render-api-key", "github-token", "jwt-secret", "data-key",
-        "smtp-password", "sendgrid-api-key",
+        "smtp-password", "sendgrid-api-key", "google-client-secret", "github-client-secret", "apple-private-key",
     ]
 
     /// The known names plus the key of every configured provider entry.
