@@ -7,6 +7,6 @@ struct Bench: AsyncParsableCommand {
         abstract: "Benchmarks of vectortd. Each prints a comparison measured in the same run.",
         subcommands: [
             IPCBenchmark.self, StartupBenchmark.self, LedgerBenchmark.self, GenerateBenchmark.self,
-            InstructionsBenchmark.self, BuildBenchmark.self, EditBenchmark.self, WebhookBenchmark.self, DeployBenchmark.self, EchoServerCommand.self,
+            InstructionsBenchmark.self, BuildBenchmark.self, EditBenchmark.self, WebhookBenchmark.self, DeployBenchmark.self, APIBenchmark.self, EchoServerCommand.self,
         ])
 }
