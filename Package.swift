@@ -139,6 +139,7 @@ let package = Package(
                 "VectortCore",
                 "Engine",
                 "Auth",
+                "Build",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

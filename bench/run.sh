@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every benchmark against the release build and prints their comparisons.
-#   bench/run.sh [ipc|startup|ledger|generate|build|edit|webhook|deploy]...   (default: all eight)
+#   bench/run.sh [ipc|startup|ledger|generate|build|edit|webhook|deploy|api]...   (default: all nine)
 # Each benchmark measures its own floor or baseline in the same run; see vectort-bench --help.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -16,8 +16,10 @@ export VECTORT_BIN_DIR=$bin
 export VECTORT_LITELLM=${VECTORT_LITELLM:-$("$root/bench/litellm.sh" path 2>/dev/null || true)}
 # webhook compares with FastAPI + uvicorn + stripe when bench/webhook-baseline.sh install has put it in place.
 export VECTORT_WEBHOOK_BASELINE=${VECTORT_WEBHOOK_BASELINE:-$("$root/bench/webhook-baseline.sh" path 2>/dev/null || true)}
+# api compares with FastAPI + uvicorn + python-jose when bench/api-baseline.sh install has put it in place.
+export VECTORT_API_BASELINE=${VECTORT_API_BASELINE:-$("$root/bench/api-baseline.sh" path 2>/dev/null || true)}
 benches=("$@")
-[[ ${#benches[@]} -gt 0 ]] || benches=(ipc startup ledger generate build edit webhook deploy)
+[[ ${#benches[@]} -gt 0 ]] || benches=(ipc startup ledger generate build edit webhook deploy api)
 for name in "${benches[@]}"; do
     echo "== vectort-bench $name"
     "$bin/vectort-bench" "$name"

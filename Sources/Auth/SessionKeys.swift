@@ -1,6 +1,7 @@
 public import Foundation
 import Crypto
 import JWTKit
+import VectortCore
 
 /// What a session token says: whose it is, its id (for revocation) and when it ends.
 public struct SessionClaims: Sendable, Equatable {
@@ -19,6 +20,10 @@ public struct SessionKeys: Sendable {
     private let keys: JWTKeyCollection
     /// The signing key's id; nil without a secret.
     public let signingKID: String?
+    /// Tokens already verified under these keys, until they expire: a browser sends the same
+    /// token with every request, and its signature cannot change. Bounded; a reload (new keys)
+    /// starts empty. Revocation is not cached: the caller checks it on every request.
+    private let verified = Locked<[String: SessionClaims]>([:])
 
     /// Secrets shorter than this are refused: an HMAC-SHA256 key should be at least as long
     /// as its output.
@@ -64,9 +69,19 @@ public struct SessionKeys: Sendable {
     /// The claims of a token this daemon signed with any configured secret that has not expired.
     public func verify(_ token: String) async throws -> SessionClaims {
         guard signingKID != nil else { throw SessionError.notConfigured }
+        let now = Date()
+        if let known = verified.withLock({ $0[token] }) {
+            guard known.expiresAt > now else { throw SessionError.expired }
+            return known
+        }
         do {
             let payload = try await keys.verify(token, as: SessionPayload.self)
-            return SessionClaims(user: payload.sub.value, id: payload.jti.value, issuedAt: payload.iat.value, expiresAt: payload.exp.value)
+            let claims = SessionClaims(user: payload.sub.value, id: payload.jti.value, issuedAt: payload.iat.value, expiresAt: payload.exp.value)
+            verified.withLock { cache in
+                if cache.count >= 50_000 { cache.removeAll(keepingCapacity: true) }
+                cache[token] = claims
+            }
+            return claims
         } catch let error as JWTError where error.errorType == .claimVerificationFailure {
             throw SessionError.expired
         } catch {

@@ -52,17 +52,25 @@ public final class SiteServer: Sendable {
         let paths = Mutex<[String]>([])
     }
 
-    static func contentType(_ path: String) -> String {
-        switch path.split(separator: ".").last.map(String.init) ?? "" {
-        case "html": "text/html; charset=utf-8"
+    /// The `Content-Type` a static host sends for a file of a built site.
+    public static func contentType(_ path: String) -> String {
+        switch path.split(separator: ".").last.map { $0.lowercased() } ?? "" {
+        case "html", "htm": "text/html; charset=utf-8"
         case "js", "mjs": "text/javascript; charset=utf-8"
         case "css": "text/css; charset=utf-8"
         case "json", "map": "application/json"
         case "svg": "image/svg+xml"
         case "png": "image/png"
         case "jpg", "jpeg": "image/jpeg"
+        case "gif": "image/gif"
+        case "webp": "image/webp"
         case "ico": "image/x-icon"
+        case "woff": "font/woff"
         case "woff2": "font/woff2"
+        case "ttf": "font/ttf"
+        case "txt": "text/plain; charset=utf-8"
+        case "xml": "application/xml"
+        case "webmanifest": "application/manifest+json"
         default: "application/octet-stream"
         }
     }

@@ -105,22 +105,9 @@ public struct APIServer: Service {
         let document = APIDocs.document(
             routes: router.routes.map { ($0.method.rawValue, $0.path.description) } + [("GET", "/api/openapi.json")])
         router.get("/api/openapi.json") { _, _ in APIJSON.response(200, document) }
-        let host = settings.host
-        application = Application(
-            router: router,
-            server: .http1(
-                configuration: HTTP1Channel.Configuration(
-                    idleTimeout: .milliseconds(Int64(settings.readTimeoutSeconds * 1000)),
-                    httpDecoderConfiguration: .init(maxHeaderFieldSize: 16 * 1024, maxHeaderListSize: 32 * 1024, maxHeaderFieldCount: 100))),
-            configuration: ApplicationConfiguration(
-                address: .hostname(settings.host, port: settings.port), serverName: nil,
-                availableConnectionsDelegate: MaximumAvailableConnections(settings.maxConnections, logger: logger)),
-            onServerRunning: { channel in
-                let port = channel.localAddress?.port ?? 0
-                bound("\(host):\(port)")
-                logger.info("web API listening", metadata: ["api.listen": "\(host):\(port)"])
-            },
-            logger: logger)
+        application = HTTPListener.application(
+            router: router, host: settings.host, port: settings.port, readTimeoutSeconds: settings.readTimeoutSeconds,
+            maxConnections: settings.maxConnections, name: "web API", bound: bound, logger: logger)
     }
 
     public func run() async throws {

@@ -1,3 +1,4 @@
+import Build
 import Crypto
 public import Engine
 import Foundation
@@ -43,22 +44,9 @@ public struct PreviewServer: Service {
         router.get("/p/**") { request, _ in try await site.answer(request.uri.path) }
         router.head("/p/**") { request, _ in try await site.answer(request.uri.path) }
         router.get("/healthz") { _, _ in PreviewSite.text(200, "ok") }
-        let host = settings.host
-        application = Application(
-            router: router,
-            server: .http1(
-                configuration: HTTP1Channel.Configuration(
-                    idleTimeout: .milliseconds(Int64(settings.readTimeoutSeconds * 1000)),
-                    httpDecoderConfiguration: .init(maxHeaderFieldSize: 16 * 1024, maxHeaderListSize: 32 * 1024, maxHeaderFieldCount: 100))),
-            configuration: ApplicationConfiguration(
-                address: .hostname(settings.host, port: settings.port), serverName: nil,
-                availableConnectionsDelegate: MaximumAvailableConnections(settings.maxConnections, logger: logger)),
-            onServerRunning: { channel in
-                let port = channel.localAddress?.port ?? 0
-                bound("\(host):\(port)")
-                logger.info("preview listening", metadata: ["api.preview_listen": "\(host):\(port)"])
-            },
-            logger: logger)
+        application = HTTPListener.application(
+            router: router, host: settings.host, port: settings.port, readTimeoutSeconds: settings.readTimeoutSeconds,
+            maxConnections: settings.maxConnections, name: "preview", bound: bound, logger: logger)
     }
 
     public func run() async throws {
@@ -119,7 +107,7 @@ struct PreviewSite: Sendable {
         }
         guard let file = code.files.first(where: { $0.path == path }) else { return nil }
         var headers = Self.headers(csp: csp(for: file))
-        headers[.contentType] = Self.contentType(path)
+        headers[.contentType] = SiteServer.contentType(path)
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: file.data)))
     }
 
@@ -190,27 +178,5 @@ struct PreviewSite: Sendable {
         var headers = headers(csp: "default-src 'none'")
         headers[.contentType] = "text/plain; charset=utf-8"
         return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: text + "\n")))
-    }
-
-    static func contentType(_ path: String) -> String {
-        switch path.split(separator: ".").last.map { $0.lowercased() } ?? "" {
-        case "html", "htm": "text/html; charset=utf-8"
-        case "js", "mjs": "text/javascript; charset=utf-8"
-        case "css": "text/css; charset=utf-8"
-        case "json", "map": "application/json"
-        case "svg": "image/svg+xml"
-        case "png": "image/png"
-        case "jpg", "jpeg": "image/jpeg"
-        case "gif": "image/gif"
-        case "webp": "image/webp"
-        case "ico": "image/x-icon"
-        case "woff": "font/woff"
-        case "woff2": "font/woff2"
-        case "ttf": "font/ttf"
-        case "txt": "text/plain; charset=utf-8"
-        case "xml": "application/xml"
-        case "webmanifest": "application/manifest+json"
-        default: "application/octet-stream"
-        }
     }
 }

@@ -211,7 +211,7 @@ struct Daemon {
                     settings: WebhookServer.Settings(
                         host: address.host, port: address.port, path: configuration.webhook.path,
                         maxBodyBytes: configuration.webhook.maxBodyBytes,
-                        readTimeout: .milliseconds(Int64(configuration.webhook.readTimeoutSeconds * 1000)),
+                        readTimeoutSeconds: configuration.webhook.readTimeoutSeconds,
                         maxConnections: configuration.webhook.maxConnections),
                     payments: payments, ping: { try await engine.ping() }, bound: { webhookAddress.value = $0 },
                     logger: logger))

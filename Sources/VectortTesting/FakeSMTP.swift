@@ -70,11 +70,10 @@ public final class FakeSMTP: Sendable {
 
     /// Waits up to `seconds` for `count` messages.
     public func waitForMessages(_ count: Int, seconds: Double = 10) async -> [Message] {
-        let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
-        while received.value.count < count, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        return received.value
+        await Polling.until(timeout: .milliseconds(Int64(seconds * 1000)), every: .milliseconds(20)) {
+            let messages = received.value
+            return messages.count >= count ? messages : nil
+        } ?? received.value
     }
 
     private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, credentials: (String, String)?) async throws {

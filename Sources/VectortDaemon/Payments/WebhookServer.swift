@@ -1,4 +1,5 @@
 import Engine
+import VectortAPI
 import Foundation
 import Hummingbird
 import Logging
@@ -18,7 +19,7 @@ struct WebhookServer: Service {
         var port: Int
         var path: String
         var maxBodyBytes: Int
-        var readTimeout: TimeAmount
+        var readTimeoutSeconds: Double
         var maxConnections: Int
     }
 
@@ -57,22 +58,9 @@ struct WebhookServer: Service {
                 return Self.text(503, "the database does not answer")
             }
         }
-        let host = settings.host
-        application = Application(
-            router: router,
-            server: .http1(
-                configuration: HTTP1Channel.Configuration(
-                    idleTimeout: settings.readTimeout,
-                    httpDecoderConfiguration: .init(maxHeaderFieldSize: 16 * 1024, maxHeaderListSize: 32 * 1024, maxHeaderFieldCount: 100))),
-            configuration: ApplicationConfiguration(
-                address: .hostname(settings.host, port: settings.port), serverName: nil,
-                availableConnectionsDelegate: MaximumAvailableConnections(settings.maxConnections, logger: logger)),
-            onServerRunning: { channel in
-                let port = channel.localAddress?.port ?? 0
-                bound("\(host):\(port)")
-                logger.info("webhook listener running", metadata: ["webhook.listen": "\(host):\(port)"])
-            },
-            logger: logger)
+        application = HTTPListener.application(
+            router: router, host: settings.host, port: settings.port, readTimeoutSeconds: settings.readTimeoutSeconds,
+            maxConnections: settings.maxConnections, name: "webhook listener", bound: bound, logger: logger)
     }
 
     static let signatureHeader = HTTPField.Name("Stripe-Signature")!
