@@ -407,7 +407,9 @@ struct Daemon {
             return SendGridMailer(http: http, apiBase: mail.sendgridAPIBase, apiKey: key, from: mail.from)
         }
         do {
-            return try SMTPMailer(url: mail.smtpURL, password: secrets["smtp-password"]?.value, from: mail.from)
+            return try SMTPMailer(
+                url: mail.smtpURL, password: secrets["smtp-password"]?.value, from: mail.from,
+                caFile: mail.smtpCAFile.isEmpty ? nil : mail.smtpCAFile)
         } catch {
             throw ControlServer.StartError(description: "\(error)", errno: EINVAL)
         }

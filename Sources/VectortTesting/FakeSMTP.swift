@@ -1,12 +1,18 @@
 public import Foundation
+import Crypto
 import NIOCore
 import NIOPosix
+import NIOSSL
+import SwiftASN1
+import X509
 public import VectortCore
 
 /// A loopback SMTP relay as Postfix answers a client: the 220 greeting, `EHLO` with its
 /// extensions (`AUTH PLAIN` when a password is required), `AUTH PLAIN` (535 for wrong
 /// credentials), `MAIL FROM`, `RCPT TO`, `DATA` up to the lone `.` (dot-stuffing undone),
-/// `RSET`, `QUIT`, 500 for anything else. Every message it accepted is kept.
+/// `RSET`, `QUIT`, 500 for anything else. Every message it accepted is kept. With `tls`, it
+/// offers STARTTLS under a self-signed certificate for 127.0.0.1 (`certificatePEM`, to trust),
+/// and then offers AUTH only inside TLS, as a relay on the internet does.
 public final class FakeSMTP: Sendable {
     public struct Message: Sendable {
         public var from: String
@@ -32,17 +38,46 @@ public final class FakeSMTP: Sendable {
     }
 
     public let port: Int
+    /// With `tls`: the certificate the relay presents (PEM), for the client to trust.
+    public let certificatePEM: String?
+    /// Messages that arrived inside TLS.
     private let received = Locked<[Message]>([])
+    private let secured = Locked<Set<Int>>([])
     private let channel: any Channel
 
-    private init(port: Int, channel: any Channel) {
+    private init(port: Int, channel: any Channel, certificatePEM: String?) {
         self.port = port
         self.channel = channel
+        self.certificatePEM = certificatePEM
     }
 
+    /// Whether message `index` arrived over TLS.
+    public func wasEncrypted(_ index: Int) -> Bool { secured.value.contains(index) }
+
     /// `credentials`: the (user, password) AUTH PLAIN must carry; nil accepts mail without AUTH.
-    public static func start(credentials: (String, String)? = nil) async throws -> FakeSMTP {
+    public static func start(credentials: (String, String)? = nil, tls: Bool = false) async throws -> FakeSMTP {
         let box = Locked<FakeSMTP?>(nil)
+        var context: NIOSSLContext?
+        var pem: String?
+        if tls {
+            let key = P256.Signing.PrivateKey()
+            let name = try DistinguishedName { CommonName("fake.smtp") }
+            let certificate = try Certificate(
+                version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: .init(key.publicKey),
+                notValidBefore: Date().addingTimeInterval(-3600), notValidAfter: Date().addingTimeInterval(86_400), issuer: name,
+                subject: name, signatureAlgorithm: .ecdsaWithSHA256,
+                extensions: try Certificate.Extensions {
+                    Critical(BasicConstraints.isCertificateAuthority(maxPathLength: nil))
+                    SubjectAlternativeNames([.ipAddress(ASN1OctetString(contentBytes: [127, 0, 0, 1])), .dnsName("localhost")])
+                }, issuerPrivateKey: .init(key))
+            let certificatePEM = try certificate.serializeAsPEM().pemString
+            let configuration = TLSConfiguration.makeServerConfiguration(
+                certificateChain: [.certificate(try NIOSSLCertificate(bytes: Array(certificatePEM.utf8), format: .pem))],
+                privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(key.pemRepresentation.utf8), format: .pem)))
+            context = try NIOSSLContext(configuration: configuration)
+            pem = certificatePEM
+        }
+        let tlsContext = context
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .bind(host: "127.0.0.1", port: 0) { channel in
@@ -50,12 +85,12 @@ public final class FakeSMTP: Sendable {
                     try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
             }
-        let fake = FakeSMTP(port: server.channel.localAddress?.port ?? 0, channel: server.channel)
+        let fake = FakeSMTP(port: server.channel.localAddress?.port ?? 0, channel: server.channel, certificatePEM: pem)
         box.value = fake
         Task {
             try? await server.executeThenClose { connections in
                 for try await connection in connections {
-                    Task { try? await fake.serve(connection, credentials: credentials) }
+                    Task { try? await fake.serve(connection, credentials: credentials, tls: tlsContext) }
                 }
             }
         }
@@ -76,8 +111,12 @@ public final class FakeSMTP: Sendable {
         } ?? received.value
     }
 
-    private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, credentials: (String, String)?) async throws {
+    private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, credentials: (String, String)?, tls: NIOSSLContext?)
+        async throws
+    {
+        let underlying = connection.channel
         try await connection.executeThenClose { inbound, outbound in
+            var encrypted = false
             func reply(_ text: String) async throws { try await outbound.write(ByteBuffer(string: text + "\r\n")) }
             try await reply("220 fake.smtp ESMTP ready")
             var buffer = ByteBuffer()
@@ -101,7 +140,11 @@ public final class FakeSMTP: Sendable {
                     if line == "." {
                         inData = false
                         let message = Message(from: from ?? "", to: to, data: data.joined(separator: "\r\n") + "\r\n", user: user)
-                        received.withLock { $0.append(message) }
+                        let index = received.withLock { received in
+                            received.append(message)
+                            return received.count - 1
+                        }
+                        if encrypted { secured.withLock { _ = $0.insert(index) } }
                         (from, to, data) = (nil, [], [])
                         try await reply("250 2.0.0 Ok: queued")
                     } else {
@@ -111,8 +154,24 @@ public final class FakeSMTP: Sendable {
                 }
                 let upper = line.uppercased()
                 if upper.hasPrefix("EHLO") || upper.hasPrefix("HELO") {
-                    try await reply(credentials == nil ? "250-fake.smtp\r\n250 8BITMIME" : "250-fake.smtp\r\n250-AUTH PLAIN\r\n250 8BITMIME")
+                    var features = ["fake.smtp"]
+                    if tls != nil, !encrypted { features.append("STARTTLS") }
+                    if credentials != nil, tls == nil || encrypted { features.append("AUTH PLAIN") }
+                    features.append("8BITMIME")
+                    let lines = features.enumerated().map { ($0.offset == features.count - 1 ? "250 " : "250-") + $0.element }
+                    try await reply(lines.joined(separator: "\r\n"))
+                } else if upper == "STARTTLS", let tls, !encrypted {
+                    try await reply("220 2.0.0 Ready to start TLS")
+                    try await underlying.eventLoop.submit {
+                        try underlying.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls), position: .first)
+                    }.get()
+                    encrypted = true
+                    (from, to, user) = (nil, [], nil)
                 } else if upper.hasPrefix("AUTH PLAIN ") {
+                    guard tls == nil || encrypted else {
+                        try await reply("538 5.7.11 Encryption required for requested authentication mechanism")
+                        continue
+                    }
                     let decoded = Data(base64Encoded: String(line.dropFirst("AUTH PLAIN ".count))).map { String(decoding: $0, as: UTF8.self) }
                     let parts = decoded?.split(separator: "\u{0}", omittingEmptySubsequences: false).map(String.init) ?? []
                     if let credentials, parts.count == 3, parts[1] == credentials.0, parts[2] == credentials.1 {

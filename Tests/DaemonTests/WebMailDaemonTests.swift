@@ -64,6 +64,42 @@ extension DaemonSuite {
             #expect(try await api.call(.POST, "/api/auth/login", ["email": .string(email), "password": "correct horse battery"]).status == 401)
         }
 
+        @Test func aRemoteRelayGetsThePasswordOnlyInsideSTARTTLS() async throws {
+            let password = "relay-password-\(UUID().uuidString.prefix(8))"
+            let smtp = try await FakeSMTP.start(credentials: ("vectortd", password), tls: true)
+            defer { Task { await smtp.shutdown() } }
+            let directory = try TemporaryDirectory(prefix: "vtsmtp")
+            let ca = try directory.write("relay-ca.pem", try #require(smtp.certificatePEM))
+            let api = try await WebAPI.start(
+                config: """
+                    mail:
+                      from: "noreply@vectort.test"
+                      smtp_url: "smtp://vectortd@127.0.0.1:\(smtp.port)"
+                      smtp_ca_file: "\(ca)"
+
+                    """,
+                credentials: ["smtp-password": password])
+            let email = "tls-\(UUID().uuidString.prefix(6))@example.com"
+            _ = try await api.signUp(email)
+            let message = try #require(await smtp.waitForMessages(1).first, "\(api.daemon.output.suffix(2000))")
+            #expect(message.to == [email] && message.user == "vectortd")
+            #expect(smtp.wasEncrypted(0), "the message and the password went inside TLS")
+
+            // Without the relay's certificate trusted, nothing is sent: no password in clear, no mail.
+            let untrusted = try await WebAPI.start(
+                config: """
+                    mail:
+                      from: "noreply@vectort.test"
+                      smtp_url: "smtp://vectortd@127.0.0.1:\(smtp.port)"
+
+                    """,
+                credentials: ["smtp-password": password])
+            _ = try await untrusted.signUp("tls2-\(UUID().uuidString.prefix(6))@example.com")
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(smtp.messages.count == 1)
+            #expect(untrusted.daemon.output.contains("mail could not be sent"), "\(untrusted.daemon.output.suffix(1500))")
+        }
+
         @Test func sendGridCarriesTheMailWhenConfigured() async throws {
             let sendgrid = try await FakeSendGrid.start()
             defer { Task { await sendgrid.shutdown() } }

@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import Protocol
 
 /// One plain-text message.
@@ -61,9 +62,9 @@ public struct SendGridMailer: Mailer {
     }
 }
 
-/// SMTP to a relay (`smtp://[user@]host[:port]`), with `AUTH PLAIN` when a password is set.
-/// Meant for a relay on the same host or network (Postfix, msmtp): this client does not speak
-/// TLS, so it refuses to send a password to a host that is not loopback.
+/// SMTP to a relay (`smtp://[user@]host[:port]`): STARTTLS whenever the relay offers it (the
+/// certificate checked against the system's roots, or `caFile`'s), then `AUTH PLAIN` when a
+/// password is set. A password is never sent in clear to a host that is not loopback.
 public struct SMTPMailer: Mailer {
     let host: String
     let port: Int
@@ -71,8 +72,9 @@ public struct SMTPMailer: Mailer {
     let password: String?
     let from: String
     let heloName: String
+    let tls: NIOSSLContext
 
-    public init(url: String, password: String?, from: String, heloName: String = "vectortd") throws {
+    public init(url: String, password: String?, from: String, caFile: String? = nil, heloName: String = "vectortd") throws {
         guard let components = URLComponents(string: url), components.scheme == "smtp", let host = components.host, !host.isEmpty else {
             throw MailError(description: "mail.smtp_url must be smtp://[user@]host[:port]")
         }
@@ -82,10 +84,18 @@ public struct SMTPMailer: Mailer {
         self.password = password
         self.from = from
         self.heloName = heloName
-        if password != nil, !["127.0.0.1", "::1", "localhost"].contains(host) {
-            throw MailError(description: "mail.smtp_url: a password is only sent to a relay on loopback (this client does not speak TLS)")
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        if let caFile, !caFile.isEmpty {
+            do {
+                configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caFile))
+            } catch {
+                throw MailError(description: "mail.smtp_ca_file: cannot read \(caFile): \(error)")
+            }
         }
+        tls = try NIOSSLContext(configuration: configuration)
     }
+
+    var isLoopback: Bool { ["127.0.0.1", "::1", "localhost"].contains(host) }
 
     public func send(_ mail: Mail) async throws {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -95,6 +105,10 @@ public struct SMTPMailer: Mailer {
                     try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
             }
+        let underlying = channel.channel
+        let tls = tls
+        // An IP literal is checked against the certificate's IP addresses; a name is sent as SNI.
+        let serverName: String? = host.contains(where: \.isLetter) && !host.contains(":") ? host : nil
         try await channel.executeThenClose { inbound, outbound in
             var replies = SMTPReplies(inbound.makeAsyncIterator())
             func command(_ line: String, expect codes: Set<Int>) async throws -> [String] {
@@ -107,8 +121,22 @@ public struct SMTPMailer: Mailer {
                 return lines
             }
             _ = try await command("", expect: [220])
-            let features = try await command("EHLO \(heloName)", expect: [250])
+            var features = try await command("EHLO \(heloName)", expect: [250])
+            var secure = false
+            if features.contains(where: { $0.uppercased() == "STARTTLS" }) {
+                _ = try await command("STARTTLS", expect: [220])
+                try await underlying.eventLoop.submit {
+                    try underlying.pipeline.syncOperations.addHandler(
+                        try NIOSSLClientHandler(context: tls, serverHostname: serverName), position: .first)
+                }.get()
+                secure = true
+                // The session starts over inside TLS.
+                features = try await command("EHLO \(heloName)", expect: [250])
+            }
             if let password {
+                guard secure || isLoopback else {
+                    throw MailError(description: "the SMTP relay \(host) offers no STARTTLS: the password is not sent in clear")
+                }
                 guard features.contains(where: { $0.uppercased().hasPrefix("AUTH") && $0.uppercased().contains("PLAIN") }) else {
                     throw MailError(description: "the SMTP relay does not offer AUTH PLAIN")
                 }

@@ -241,6 +241,7 @@ struct ConfigurationLoader {
         guard let smtp = URLComponents(string: c.mail.smtpURL), smtp.scheme == "smtp", smtp.host?.isEmpty == false else {
             throw ConfigurationError(key: "mail.smtp_url", problem: "\"\(c.mail.smtpURL)\" is not smtp://[user@]host[:port]")
         }
+        c.mail.smtpCAFile = try values.string("mail.smtp_ca_file") ?? c.mail.smtpCAFile
         c.mail.sendgridAPIBase = try values.string("mail.sendgrid_api_base") ?? c.mail.sendgridAPIBase
         guard let sendgrid = URL(string: c.mail.sendgridAPIBase), sendgrid.scheme == "https" || sendgrid.scheme == "http", sendgrid.host != nil
         else { throw ConfigurationError(key: "mail.sendgrid_api_base", problem: "\"\(c.mail.sendgridAPIBase)\" is not an http(s) URL") }

@@ -77,6 +77,7 @@ extension DaemonConfiguration {
             ("mail.from", mail.from.isEmpty ? "(mail off)" : mail.from),
             ("mail.transport", mail.transport),
             ("mail.smtp_url", mail.smtpURL),
+            ("mail.smtp_ca_file", mail.smtpCAFile.isEmpty ? "(system roots)" : mail.smtpCAFile),
             ("mail.sendgrid_api_base", mail.sendgridAPIBase),
             ("api.cors_origins", "[" + api.corsOrigins.joined(separator: ", ") + "]"),
             ("api.session_hours", seconds(api.sessionHours)),
@@ -123,7 +124,7 @@ extension DaemonConfiguration {
     static let restartOnlyKeys: Set<String> = [
         "control.socket", "database.path", "database.max_batch", "log.target", "shutdown.grace_seconds",
         "webhook.listen", "webhook.path", "webhook.max_connections", "webhook.read_timeout_seconds",
-        "api.frontend_url", "api.public_url", "oauth.google.client_id", "oauth.google.auth_url", "oauth.google.token_url",
+        "mail.smtp_ca_file", "api.frontend_url", "api.public_url", "oauth.google.client_id", "oauth.google.auth_url", "oauth.google.token_url",
         "oauth.google.jwks_url", "oauth.google.issuer", "oauth.github.client_id", "oauth.github.auth_url",
         "oauth.github.token_url", "oauth.github.api_base", "oauth.apple.client_id", "oauth.apple.team_id", "oauth.apple.key_id",
         "oauth.apple.auth_url", "oauth.apple.token_url", "oauth.apple.jwks_url", "oauth.apple.issuer", "mail.from", "mail.transport", "mail.smtp_url", "mail.sendgrid_api_base",

@@ -126,6 +126,8 @@ struct DaemonConfiguration: Sendable, Equatable {
         var from = ""
         var transport = "smtp"
         var smtpURL = "smtp://127.0.0.1:25"
+        /// PEM certificates to trust for the relay's STARTTLS instead of the system's roots.
+        var smtpCAFile = ""
         var sendgridAPIBase = "https://api.sendgrid.com"
     }
 
