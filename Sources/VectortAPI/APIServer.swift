@@ -48,6 +48,20 @@ public struct APIServices: Sendable {
     }
 }
 
+/// The Stripe webhook served on the API's listener, when both are configured on one address.
+public struct WebhookRoute: Sendable {
+    public var path: String
+    public var maxBodyBytes: Int
+    /// The raw body and the `Stripe-Signature` header → the status and text to answer.
+    public var handle: @Sendable ([UInt8], String?) async -> (status: Int, text: String)
+
+    public init(path: String, maxBodyBytes: Int, handle: @escaping @Sendable ([UInt8], String?) async -> (status: Int, text: String)) {
+        self.path = path
+        self.maxBodyBytes = maxBodyBytes
+        self.handle = handle
+    }
+}
+
 /// The web API (`api.listen`): the platform's `/api/*` routes over the engine, JSON in and
 /// out, sessions as bearer JWTs. A Hummingbird 2 application run as a service of the daemon's
 /// group, so it stops with the daemon (requests in flight finish first).
@@ -91,7 +105,7 @@ public struct APIServer: Service {
     public init(
         settings: Settings, services: APIServices, sessions: @escaping @Sendable () -> SessionKeys?,
         previewBase: @escaping @Sendable () -> String? = { nil }, mailer: (any Mailer)? = nil, oauth: OAuthSettings? = nil,
-        http: HTTPClient? = nil, bound: @escaping @Sendable (String) -> Void, logger: Logger
+        http: HTTPClient? = nil, webhook: WebhookRoute? = nil, bound: @escaping @Sendable (String) -> Void, logger: Logger
     ) {
         let router = Router(context: APIContext.self)
         router.add(middleware: HeadersMiddleware(corsOrigins: Set(settings.corsOrigins)))
@@ -101,6 +115,20 @@ public struct APIServer: Service {
             oauth: oauth.flatMap { settings in http.map { OAuthFlows(settings: settings, http: $0) } },
             limiter: RateLimiter(burst: settings.rateBurst, perMinute: settings.ratePerMinute))
         routes.register(router)
+        if let webhook {
+            router.post(RouterPath(webhook.path)) { request, _ -> Response in
+                let body: ByteBuffer
+                do {
+                    body = try await request.body.collect(upTo: webhook.maxBodyBytes)
+                } catch is NIOTooManyBytesError {
+                    return Response(status: .contentTooLarge, body: .init(byteBuffer: ByteBuffer(string: "the body is too large\n")))
+                }
+                let answer = await webhook.handle(Array(body.readableBytesView), request.headers[HTTPField.Name("Stripe-Signature")!])
+                return Response(
+                    status: .init(code: answer.status), headers: [.contentType: "text/plain; charset=utf-8"],
+                    body: .init(byteBuffer: ByteBuffer(string: answer.text + "\n")))
+            }
+        }
         // The document describes the router as built, so it cannot drift from the routes.
         let document = APIDocs.document(
             routes: router.routes.map { ($0.method.rawValue, $0.path.description) } + [("GET", "/api/openapi.json")])

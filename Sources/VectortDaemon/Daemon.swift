@@ -204,7 +204,10 @@ struct Daemon {
             server,
             ReloadSignalService(signals: signals, reloader: reloader, logger: logger),
         ]
-        if !configuration.webhook.listen.isEmpty {
+        // The webhook and the API on one address: one listener serves both.
+        let sharedListener = !configuration.api.listen.isEmpty && configuration.api.listen == configuration.webhook.listen
+            && !configuration.api.listen.hasSuffix(":0")
+        if !configuration.webhook.listen.isEmpty && !sharedListener {
             let address = try HostPort.parse(configuration.webhook.listen, key: "webhook.listen")
             services.append(
                 WebhookServer(
@@ -236,7 +239,18 @@ struct Daemon {
                         if !api.previewURL.isEmpty { return api.previewURL }
                         return previewAddress.value.map { "http://" + $0 }
                     }, mailer: try Self.mailer(configuration, secrets, http: stripeHTTP),
-                    oauth: Self.oauthSettings(configuration, secrets), http: stripeHTTP, bound: { apiAddress.value = $0 },
+                    oauth: Self.oauthSettings(configuration, secrets), http: stripeHTTP,
+                    webhook: sharedListener
+                        ? WebhookRoute(
+                            path: configuration.webhook.path, maxBodyBytes: configuration.webhook.maxBodyBytes,
+                            handle: { body, signature in
+                                let answer = await payments.webhook(body: body, signature: signature)
+                                return (answer.status, answer.text)
+                            }) : nil,
+                    bound: { address in
+                        apiAddress.value = address
+                        if sharedListener { webhookAddress.value = address }
+                    },
                     logger: logger))
         }
         if !configuration.api.previewListen.isEmpty {

@@ -51,6 +51,32 @@ extension DaemonSuite {
                 environment: ["PATH": "/usr/bin:/bin", "VECTORTD_SOCKET": daemon.socketPath])
         }
 
+        /// `webhook.listen` equal to `api.listen`: one listener serves the API and the webhook path.
+        @Test func theWebhookSharesTheAPIListenerWhenBothHaveOneAddress() async throws {
+            let stripe = try await FakeStripe.start()
+            defer { Task { await stripe.shutdown() } }
+            // A free port: bind one, note it, let it go.
+            let probe = try await FakeSMTP.start()
+            let port = probe.port
+            await probe.shutdown()
+            var options = Self.options(stripe)
+            options.environment["VECTORTD_API_LISTEN"] = "127.0.0.1:\(port)"
+            options.environment["VECTORTD_WEBHOOK_LISTEN"] = "127.0.0.1:\(port)"
+            let daemon = try await DaemonProcess(options)
+            let client = try await daemon.connect()
+            let url = try await Self.webhookURL(client)
+            #expect(url == "http://127.0.0.1:\(port)/api/webhook/stripe")
+            let info = try await client.call(MethodName.getInfo)
+            #expect(info["listeners"]?["api"] == info["listeners"]?["webhook"])
+            let user = try #require(try await client.call(MethodName.usersCreate, ["email": "shared@example.com"])["id"]?.stringValue)
+            let purchase = try await client.call(MethodName.creditsPurchase, ["user": .string(user), "package": "starter"])
+            let session = try #require(purchase["payment"]?["checkout_session"]?.stringValue)
+            #expect(try await Self.send(stripe.complete(session), to: url) == 200)
+            #expect(try await client.call(MethodName.creditsGetBalance, ["user": .string(user)])["total"] == 80)
+            let health = try await FakeStripe.get("http://127.0.0.1:\(port)/healthz")
+            #expect(health.status == 200, "the API's own routes answer on the same port")
+        }
+
         @Test func aPurchaseIsPaidThroughTheSignedWebhookOnce() async throws {
             let stripe = try await FakeStripe.start()
             defer { Task { await stripe.shutdown() } }
