@@ -11,6 +11,8 @@ public struct Users: Sendable {
     package let repository: any UserRepository
     public let freeOnSignup: Int
     let now: @Sendable () -> Date
+    /// Sessions' state in memory (shared by every copy of this value).
+    let sessionStates = SessionStates()
 
     package init(repository: any UserRepository, freeOnSignup: Int, now: @escaping @Sendable () -> Date = { Date() }) {
         self.repository = repository
@@ -42,7 +44,8 @@ public struct Users: Sendable {
     }
 
     public func disable(_ id: String) async throws -> User {
-        try await repository.disable(id)
+        defer { sessionStates.invalidate(id) }
+        return try await repository.disable(id)
     }
 
     /// Whether `password` is the user's; false when the user has none.
@@ -94,16 +97,28 @@ public struct Users: Sendable {
         guard password.count >= 8, password.utf8.count <= 1024 else {
             throw EngineError.invalid("password", "password must be 8 to 1024 characters")
         }
+        defer { sessionStates.invalidate(id) }
         try await repository.setPasswordHash(user: id, try PasswordHash.make(password), revokeSessionsAt: now())
     }
 
     /// The user of a web session if it still counts (active user, not revoked, not voided).
     public func sessionUser(user id: String, session: String, issuedAt: Date) async throws -> User? {
-        try await repository.sessionUser(user: id, session: session, issuedAt: issuedAt)
+        var entry = sessionStates.entry(id)
+        if entry == nil {
+            let version = sessionStates.version(id)
+            guard let read = try await repository.sessionState(user: id) else { return nil }
+            let fresh = SessionStates.Entry(user: read.user, sessionsAfter: read.sessionsAfter, revoked: read.revoked)
+            sessionStates.store(id, fresh, ifStill: version)
+            entry = fresh
+        }
+        guard let entry, entry.user.status == .active, !entry.revoked.contains(session) else { return nil }
+        if let after = entry.sessionsAfter, issuedAt <= after { return nil }
+        return entry.user
     }
 
     /// Revokes one web session until it would have expired.
     public func revokeSession(user id: String, session: String, expiresAt: Date) async throws {
+        defer { sessionStates.invalidate(id) }
         try await repository.revokeSession(user: id, session: session, expiresAt: expiresAt, now: now())
     }
 
@@ -119,6 +134,7 @@ public struct Users: Sendable {
         let result = try await repository.oauthSignIn(
             provider: provider, subject: subject, email: email, emailKey: email.lowercased(),
             fullName: fullName.map { String($0.prefix(200)) }, freeCredits: freeOnSignup, now: now())
+        sessionStates.invalidate(result.user.id)
         guard result.user.status == .active else { throw EngineError.conflict("user \(result.user.id) is disabled") }
         return result
     }
@@ -147,6 +163,7 @@ public struct Users: Sendable {
         let hash = try PasswordHash.make(password)
         guard let user = try await repository.consumeToken(hash: Self.tokenHash(token), purpose: "reset", passwordHash: hash, now: now())
         else { throw EngineError.invalid("token", "the reset link is unknown, used or expired: ask for a new one") }
+        sessionStates.invalidate(user.id)
         return user
     }
 

@@ -50,9 +50,9 @@ package protocol UserRepository: Sendable {
     func find(emailKey: String) async throws -> (user: User, passwordHash: String?)?
     /// Replaces the password hash; `revokeSessionsAt` also voids every session issued before then.
     func setPasswordHash(user id: String, _ hash: String?, revokeSessionsAt: Date?) async throws
-    /// The user of a session when it still counts: the user is active, the session was not
-    /// revoked, and it was issued after the user's `sessions_after`.
-    func sessionUser(user id: String, session: String, issuedAt: Date) async throws -> User?
+    /// What decides whether the user's sessions count: the user, the time before which its
+    /// sessions are void, its revoked sessions (not yet expired). Nil for an unknown user.
+    func sessionState(user id: String) async throws -> (user: User, sessionsAfter: Date?, revoked: Set<String>)?
     /// Revokes one session until it expires; expired revocations are swept at the same time.
     func revokeSession(user id: String, session: String, expiresAt: Date, now: Date) async throws
     /// Stores a single-use token's hash (`purpose`: reset or verify); expired ones are swept.

@@ -80,20 +80,18 @@ struct SQLiteUsers: UserRepository {
         }
     }
 
-    func sessionUser(user id: String, session: String, issuedAt: Date) async throws -> User? {
+    func sessionState(user id: String) async throws -> (user: User, sessionsAfter: Date?, revoked: Set<String>)? {
         try await pool.read { db in
             guard
                 let row = try Row.fetchOne(
-                    db.cachedStatement(sql: """
-                        SELECT email, full_name, status, created_at, sessions_after,
-                            EXISTS (SELECT 1 FROM revoked_sessions WHERE id = ?) AS revoked
-                        FROM users WHERE id = ?
-                        """), arguments: [session, id])
+                    db.cachedStatement(sql: "SELECT email, full_name, status, created_at, sessions_after FROM users WHERE id = ?"),
+                    arguments: [id])
             else { return nil }
-            let revoked: Bool = row["revoked"]
-            guard !revoked, row["status"] as String == "active" else { return nil }
-            if let after = (row["sessions_after"] as String?).flatMap(Timestamps.parse), issuedAt <= after { return nil }
-            return User(id: id, email: row["email"], fullName: row["full_name"], status: .active, createdAt: row["created_at"])
+            let user = User(
+                id: id, email: row["email"], fullName: row["full_name"], status: User.Status(rawValue: row["status"]) ?? .disabled,
+                createdAt: row["created_at"])
+            let revoked = try String.fetchAll(db.cachedStatement(sql: "SELECT id FROM revoked_sessions WHERE user_id = ?"), arguments: [id])
+            return (user, (row["sessions_after"] as String?).flatMap(Timestamps.parse), Set(revoked))
         }
     }
 
