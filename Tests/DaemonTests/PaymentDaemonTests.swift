@@ -210,15 +210,25 @@ extension DaemonSuite {
                 // What was acknowledged is there, before any retry.
                 let daemon = try await DaemonProcess(options, in: directory)
                 let client = try await daemon.connect()
-                let paid = try await client.call(
-                    MethodName.paymentsList, ["user": .string(user), "status": "paid", "limit": 200])
-                let sessions = Set((paid["payments"]?.arrayValue ?? []).compactMap { $0["checkout_session"]?.stringValue })
+                // The reconciler's start-up run may grant more meanwhile: the paid sessions are read
+                // before and after the balance, until no grant fell between (each grant and its
+                // payment's status change commit together, so the balance then matches them).
+                func paidSessions() async throws -> Set<String> {
+                    let paid = try await client.call(MethodName.paymentsList, ["user": .string(user), "status": "paid", "limit": 200])
+                    return Set((paid["payments"]?.arrayValue ?? []).compactMap { $0["checkout_session"]?.stringValue })
+                }
+                var sessions: Set<String> = []
+                var balance: JSONValue = .null
+                for _ in 0..<50 {
+                    sessions = try await paidSessions()
+                    balance = try await client.call(MethodName.creditsGetBalance, ["user": .string(user)])
+                    if try await paidSessions() == sessions { break }
+                }
                 let ids = acknowledged.withLock { $0 }
                 for index in ids {
                     let text = String(decoding: events[index], as: UTF8.self)
                     #expect(sessions.contains { text.contains($0) }, "an acknowledged payment was lost")
                 }
-                let balance = try await client.call(MethodName.creditsGetBalance, ["user": .string(user)])
                 #expect(balance["total"] == .int(Int64(sessions.count * 10)))
                 daemon.signal(SIGTERM)
                 _ = await daemon.waitForExit()
