@@ -160,6 +160,10 @@ enum Migrations {
                 CREATE INDEX oauth_identities_by_user ON oauth_identities(user_id);
                 """)
         }
+        migrator.registerMigration("0019-running-generations-by-user") { db in
+            // The per-user limit of concurrent generations counts these at every start.
+            try db.execute(sql: "CREATE INDEX generations_running_by_user ON generations(user_id) WHERE status = 'running'")
+        }
         return migrator
     }
 }

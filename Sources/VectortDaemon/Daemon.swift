@@ -351,7 +351,8 @@ struct Daemon {
             limits: VersionLimits(
                 maxFiles: configuration.projects.maxFiles, maxBytes: configuration.projects.maxVersionBytes),
             contextMaxBytes: configuration.generation.contextMaxBytes,
-            historyTurns: configuration.generation.historyTurns)
+            historyTurns: configuration.generation.historyTurns,
+            maxConcurrentPerUser: configuration.generation.maxConcurrentPerUser)
     }
 
     /// Stripe's settings: the key and webhook secrets from credentials (a secret of several

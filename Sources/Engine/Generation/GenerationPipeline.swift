@@ -22,13 +22,16 @@ public struct GenerationSettings: Sendable, Equatable {
     public var contextMaxBytes: Int
     /// An edit carries this many earlier prompts of the version's ancestry.
     public var historyTurns: Int
+    /// Generations one user may run at once (every caller, every provider); 0 = no limit.
+    public var maxConcurrentPerUser: Int
 
     public init(
         priceQuick: Int = 2, priceAdvanced: Int = 4, deadlineQuick: Duration = .seconds(30),
         deadlineAdvanced: Duration = .seconds(90), maxContinuations: Int = 2, maxOutputTokens: Int = 16_384,
         maxPromptBytes: Int = 32_768, limits: VersionLimits = VersionLimits(), contextMaxBytes: Int = 200_000,
-        historyTurns: Int = 6
+        historyTurns: Int = 6, maxConcurrentPerUser: Int = 2
     ) {
+        self.maxConcurrentPerUser = maxConcurrentPerUser
         self.contextMaxBytes = contextMaxBytes
         self.historyTurns = historyTurns
         self.priceQuick = priceQuick
@@ -158,7 +161,7 @@ public struct GenerationPipeline: Sendable {
         let startRequest = GenerationStore.StartRequest(
             project: request.project, owner: request.owner, prompt: prompt, mode: request.mode,
             price: settings.price(request.mode), idempotencyKey: request.idempotencyKey, provider: request.provider,
-            requestedBase: request.baseVersion, fresh: request.fresh)
+            requestedBase: request.baseVersion, fresh: request.fresh, maxConcurrentPerUser: settings.maxConcurrentPerUser)
         let generation = startRequest.generation
         var tagged = logger
         tagged[metadataKey: "generation"] = "\(generation)"

@@ -274,12 +274,16 @@ package struct GenerationStartRequest: Sendable {
     package var fresh: Bool
     /// The id the generation gets when it starts.
     package var generation: String
+    /// Generations the project's user may run at once; 0 = no limit. A start past it is
+    /// `RateLimited` and holds nothing.
+    package var maxConcurrentPerUser: Int
 
     package init(
         project: String, owner: String?, prompt: String, mode: GenerationMode, price: Int, idempotencyKey: String?,
-        provider: String? = nil, requestedBase: String? = nil, fresh: Bool = false,
+        provider: String? = nil, requestedBase: String? = nil, fresh: Bool = false, maxConcurrentPerUser: Int = 0,
         generation: String = Identifiers.make("g")
     ) {
+        self.maxConcurrentPerUser = maxConcurrentPerUser
         self.requestedBase = requestedBase
         self.fresh = fresh
         self.provider = provider

@@ -13,7 +13,9 @@ struct SQLiteGenerations: GenerationRepository {
         let stamp = Timestamps.string(now)
         return try await pool.read { db in
             let project = try SQLiteProjects.load(db, request.project, owner: request.owner)
-            guard project.status != .generating, (try? SQLiteUsers.requireActive(db, project.user)) != nil else { return nil }
+            guard project.status != .generating, (try? SQLiteUsers.requireActive(db, project.user)) != nil,
+                try Self.concurrencyRefusal(db, user: project.user, limit: request.maxConcurrentPerUser) == nil
+            else { return nil }
             let available = try BalanceRows.load(db, user: project.user, withHeld: false).spendable(at: stamp)
             return CreditRules.allocate(request.price, from: available) != nil ? project : nil
         }
@@ -41,6 +43,9 @@ struct SQLiteGenerations: GenerationRepository {
             guard project.status != .generating else {
                 throw EngineError.conflict("project \(project.id) is already generating")
             }
+            if let refusal = try Self.concurrencyRefusal(db, user: project.user, limit: request.maxConcurrentPerUser) {
+                throw refusal
+            }
             let id = request.generation
             let hold = try SQLiteLedger.hold(db, user: project.user, amount: request.price, reference: id, now: now)
             let stamp = Timestamps.string(now)
@@ -55,6 +60,18 @@ struct SQLiteGenerations: GenerationRepository {
             try db.cachedStatement(sql: "UPDATE projects SET status = 'generating', updated_at = ? WHERE id = ?").execute(arguments: [stamp, project.id])
             return .started(id: id, hold: hold, project: project)
         }
+    }
+
+    /// `RateLimited` when the user already runs `limit` generations (0: no limit).
+    static func concurrencyRefusal(_ db: GRDB.Database, user: String, limit: Int) throws -> EngineError? {
+        guard limit > 0 else { return nil }
+        let running = try Int.fetchOne(
+            db.cachedStatement(sql: "SELECT COUNT(*) FROM generations WHERE user_id = ? AND status = 'running'"), arguments: [user]) ?? 0
+        guard running >= limit else { return nil }
+        return EngineError(
+            WireError(
+                .rateLimited, "user \(user) already runs \(running) generations (the limit is \(limit)); try again when one ends",
+                ["reason": "concurrent_generations", "limit": .int(Int64(limit)), "retry_after_seconds": 5]))
     }
 
     func complete(_ success: GenerationSuccess, now: Date) async throws -> GenerationResult {

@@ -175,6 +175,8 @@ struct ConfigurationLoader {
         c.generation.contextMaxBytes =
             try values.int("generation.context_max_bytes", in: 1_000...20_000_000) ?? c.generation.contextMaxBytes
         c.generation.historyTurns = try values.int("generation.history_turns", in: 0...100) ?? c.generation.historyTurns
+        c.generation.maxConcurrentPerUser =
+            try values.int("generation.max_concurrent_per_user", in: 0...10_000) ?? c.generation.maxConcurrentPerUser
         if let chain = c.generation.chain, chain.isEmpty {
             throw ConfigurationError(key: "generation.chain", problem: "must name at least one provider")
         }

@@ -47,6 +47,7 @@ extension DaemonConfiguration {
             ("generation.max_prompt_bytes", String(generation.maxPromptBytes)),
             ("generation.context_max_bytes", String(generation.contextMaxBytes)),
             ("generation.history_turns", String(generation.historyTurns)),
+            ("generation.max_concurrent_per_user", generation.maxConcurrentPerUser == 0 ? "0 (no limit)" : String(generation.maxConcurrentPerUser)),
             ("webhook.listen", webhook.listen.isEmpty ? "(disabled)" : webhook.listen),
             ("webhook.path", webhook.path),
             ("webhook.tolerance_seconds", seconds(webhook.toleranceSeconds)),

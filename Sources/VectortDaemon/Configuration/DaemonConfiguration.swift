@@ -90,6 +90,8 @@ struct DaemonConfiguration: Sendable, Equatable {
         var contextMaxBytes = 200_000
         /// Earlier prompts an edit carries.
         var historyTurns = 6
+        /// Generations one user may run at once; 0 = no limit.
+        var maxConcurrentPerUser = 2
     }
 
     struct Webhook: Sendable, Equatable {
