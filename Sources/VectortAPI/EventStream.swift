@@ -10,8 +10,9 @@ import VectortCore
 /// `POST /api/projects/{id}/generate` with `Accept: text/event-stream`: the same progress events
 /// the socket streams, as server-sent events (`event: <event>` and `data: <json>`), then
 /// `event: result` with the final reply or `event: error` with the error body; a `:` comment
-/// every 15 s keeps proxies from closing an idle stream. A client that goes away cancels the
-/// generation, which releases its hold (nothing is charged).
+/// every second while nothing else is sent keeps proxies from closing an idle stream and finds
+/// a client that went away, which cancels the generation and releases its hold (nothing is
+/// charged).
 enum EventStream {
     enum Item: Sendable {
         case event(String, Data)
@@ -20,7 +21,10 @@ enum EventStream {
         case failure(Data)
     }
 
-    static let keepaliveInterval: Duration = .seconds(15)
+    /// How often a `:` comment goes out while nothing else does: it keeps proxies from closing
+    /// an idle stream, and a write to a browser that left fails, which cancels the generation
+    /// within a second or two of the disconnect.
+    static let keepaliveInterval: Duration = .seconds(1)
 
     static func generation(
         _ run: @escaping @Sendable (_ emit: @escaping GenerationPipeline.Emit) async throws -> GenerationResult

@@ -305,3 +305,58 @@ extension DaemonSuite {
         }
     }
 }
+
+extension DaemonSuite.WebAPIDaemonTests {
+    /// A browser that closes a streaming generation cancels it: the hold comes back, nothing is charged.
+    @Test func aBrowserThatLeavesAStreamingGenerationGetsItsCreditsBack() async throws {
+        try await withFakeLLMServer(.openai, apiKey: DaemonSuite.GenerationDaemonTests.key) { fake in
+            fake.setDefaultScript(.stall(beforeFirstToken: .seconds(60)))
+            let api = try await WebAPI.start(
+                config: """
+                    generation:
+                      chain: [openai]
+                    providers:
+                      openai:
+                        base_url: "\(fake.baseURL)"
+                        timeouts: {first_token_seconds: 30}
+
+                    """,
+                credentials: ["openai-api-key": DaemonSuite.GenerationDaemonTests.key])
+            let (_, token) = try await api.signUp("leaver-\(UUID().uuidString.prefix(6))@example.com")
+            let project = try #require(try await api.call(.POST, "/api/projects", ["title": "Leaver"], token: token).json["id"]?.stringValue)
+            let base = api.base
+            let seen = await Task {
+                var request = HTTPClientRequest(url: base + "/api/projects/\(project)/generate")
+                request.method = .POST
+                request.headers.add(name: "Authorization", value: "Bearer \(token)")
+                request.headers.add(name: "Accept", value: "text/event-stream")
+                request.headers.add(name: "Content-Type", value: "application/json")
+                request.body = .bytes(ByteBuffer(string: #"{"prompt": "a shop that never arrives"}"#))
+                var text = ""
+                guard let response = try? await WebAPI.http.execute(request, timeout: .seconds(60)) else { return "[no response]" }
+                // Read until the hold is taken, then go away (the body is dropped unread).
+                do {
+                    for try await chunk in response.body {
+                        text += String(buffer: chunk)
+                        if text.contains("event: started") { break }
+                    }
+                } catch {
+                    text += "\n[read failed: \(error)]"
+                }
+                return text
+            }.value
+            #expect(seen.contains("event: started"), "\(seen)")
+            let deadline = ContinuousClock.now + .seconds(20)
+            var total: Int64?
+            while ContinuousClock.now < deadline {
+                // The pool may hand back the connection the server closed: a failed poll is polled again.
+                total = (try? await api.call(.GET, "/api/credits/balance", token: token))?.json["total"]?.intValue
+                if total == 10 { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(total == 10, "the hold came back")
+            let generations = try await api.call(.GET, "/api/projects/\(project)/generations", token: token)
+            #expect(generations.json["generations"]?.arrayValue?.first?["status"] == "cancelled", "\(generations.json)")
+        }
+    }
+}
