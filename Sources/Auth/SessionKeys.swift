@@ -50,14 +50,13 @@ public struct SessionKeys: Sendable {
     }
 
     public static func keyID(_ secret: String) -> String {
-        SHA256.hash(data: Data(secret.utf8)).prefix(4).map { String(format: "%02x", $0) }.joined()
+        TokenEncoding.hex(SHA256.hash(data: Data(secret.utf8)).prefix(4))
     }
 
     /// A new token for `user`, valid for `lifetime` from `now`.
     public func sign(user: String, now: Date, lifetime: TimeInterval) async throws -> (token: String, claims: SessionClaims) {
         guard let signingKID else { throw SessionError.notConfigured }
-        var random = SystemRandomNumberGenerator()
-        let id = (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &random)) }.joined()
+        let id = TokenEncoding.hex(TokenEncoding.randomBytes(16))
         let expires = Date(timeIntervalSince1970: (now.timeIntervalSince1970 + lifetime).rounded(.down))
         let payload = SessionPayload(
             sub: SubjectClaim(value: user), jti: IDClaim(value: id), iat: IssuedAtClaim(value: now),

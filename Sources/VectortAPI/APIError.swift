@@ -19,10 +19,6 @@ struct APIError: Error {
         APIError(status: 401, wire: WireError(unauthenticatedName, message, [:]), headers: [.wwwAuthenticate: "Bearer"])
     }
 
-    static func notBuilt(_ what: String) -> APIError {
-        APIError(status: 501, wire: WireError(.unavailable, "\(what) is not built yet", ["reason": "not_implemented"]))
-    }
-
     static func notFound(_ path: String) -> APIError {
         APIError(status: 404, wire: WireError(.notFound, "no route \(path)", ["kind": "route"]))
     }

@@ -113,7 +113,8 @@ public struct APIServer: Service {
         let routes = Routes(
             settings: settings, services: services, sessions: sessions, previewBase: previewBase, mailer: mailer, logger: logger,
             oauth: oauth.flatMap { settings in http.map { OAuthFlows(settings: settings, http: $0) } },
-            limiter: RateLimiter(burst: settings.rateBurst, perMinute: settings.ratePerMinute))
+            limiter: RateLimiter(burst: settings.rateBurst, perMinute: settings.ratePerMinute),
+            trustedProxies: Set(settings.trustedProxies))
         routes.register(router)
         if let webhook {
             router.post(RouterPath(webhook.path)) { request, _ -> Response in

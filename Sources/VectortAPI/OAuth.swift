@@ -263,7 +263,7 @@ final class OAuthFlows: Sendable {
     }
 
     static func kid(of token: String) -> String? {
-        guard let header = token.split(separator: ".").first, let data = base64URLDecode(String(header)),
+        guard let header = token.split(separator: ".").first, let data = TokenEncoding.base64URLDecode(String(header)),
             let value = try? JSONDecoder().decode(JSONValue.self, from: data)
         else { return nil }
         return value["kid"]?.stringValue
@@ -295,29 +295,11 @@ final class OAuthFlows: Sendable {
 
     // MARK: Encoding
 
-    static func random(_ bytes: Int) -> String {
-        var generator = SystemRandomNumberGenerator()
-        return base64URL(Data((0..<bytes).map { _ in UInt8.random(in: 0...255, using: &generator) }))
-    }
+    static func random(_ bytes: Int) -> String { TokenEncoding.base64URL(TokenEncoding.randomBytes(bytes)) }
 
-    static func challenge(_ verifier: String) -> String { base64URL(Data(SHA256.hash(data: Data(verifier.utf8)))) }
+    static func challenge(_ verifier: String) -> String { TokenEncoding.base64URL(Data(SHA256.hash(data: Data(verifier.utf8)))) }
 
-    static func base64URL(_ data: Data) -> String {
-        data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
-
-    static func base64URLDecode(_ text: String) -> Data? {
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64 += "=" }
-        return Data(base64Encoded: base64)
-    }
-
-    static func form(_ pairs: [(String, String)]) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        return pairs.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")" }.joined(separator: "&")
-    }
+    static func form(_ pairs: [(String, String)]) -> String { TokenEncoding.formEncode(pairs) }
 
     static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
         let x = Array(a.utf8), y = Array(b.utf8)

@@ -19,6 +19,8 @@ struct Routes: Sendable {
     let logger: Logger
     let oauth: OAuthFlows?
     let limiter: RateLimiter
+    /// `settings.trustedProxies`, made once.
+    let trustedProxies: Set<String>
 
     func register(_ router: Router<APIContext>) {
         router.get("/healthz") { _, _ -> Response in
@@ -417,12 +419,7 @@ struct Routes: Sendable {
         } catch is NIOTooManyBytesError {
             throw APIError.tooLarge(64 * 1024)
         }
-        var values: [String: String] = [:]
-        for pair in String(buffer: buffer).split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1).map { String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "" }
-            if parts.count == 2 { values[parts[0]] = parts[1] }
-        }
-        return values
+        return TokenEncoding.formDecode(String(buffer: buffer))
     }
 
     /// Sends in the background: the answer never waits for (or reveals) the mail.
@@ -439,7 +436,7 @@ struct Routes: Sendable {
 
     /// One token from the client address's bucket for `route` (and the account's, if given).
     private func limit(_ request: Request, _ context: APIContext, _ route: [String], account: String? = nil) throws {
-        let address = clientAddress(request, peer: context.peer, trustedProxies: Set(settings.trustedProxies))
+        let address = clientAddress(request, peer: context.peer, trustedProxies: trustedProxies)
         var keys = route.map { "\($0)|addr|\(address)" }
         if let account { keys += route.map { "\($0)|account|\(account)" } }
         if let wait = limiter.take(keys) { throw APIError.rateLimited(retryAfter: wait) }

@@ -255,19 +255,10 @@ public final class FakeOAuth: Sendable {
     }
 
     static func form(_ request: Request) async throws -> [String: String] {
-        let buffer = try await request.body.collect(upTo: 1 << 20)
-        var values: [String: String] = [:]
-        for pair in String(buffer: buffer).split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1).map { String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "" }
-            if parts.count == 2 { values[parts[0]] = parts[1] }
-        }
-        return values
+        TokenEncoding.formDecode(String(buffer: try await request.body.collect(upTo: 1 << 20)))
     }
 
-    static func base64URL(_ data: Data) -> String {
-        data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
+    static func base64URL(_ data: Data) -> String { TokenEncoding.base64URL(data) }
 }
 
 typealias FakeRSAKey = JWTKit.Insecure.RSA.PrivateKey

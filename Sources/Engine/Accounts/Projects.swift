@@ -37,8 +37,7 @@ public struct Projects: Sendable {
     /// A new preview token for the project; the old preview URL stops working at once.
     public func rotatePreviewToken(_ id: String, owner: String?) async throws -> String {
         try EngineError.refuseNUL(["project": id, "owner": owner])
-        var generator = SystemRandomNumberGenerator()
-        let token = (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+        let token = TokenEncoding.hex(TokenEncoding.randomBytes(16))
         try await repository.setPreviewToken(id, owner: owner, token: token)
         return token
     }

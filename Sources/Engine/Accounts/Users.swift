@@ -187,16 +187,9 @@ public struct Users: Sendable {
         try await repository.emailVerifiedAt(user: id) != nil
     }
 
-    static func randomToken() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
+    static func randomToken() -> String { TokenEncoding.base64URL(TokenEncoding.randomBytes(32)) }
 
-    static func tokenHash(_ token: String) -> String {
-        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
-    }
+    static func tokenHash(_ token: String) -> String { TokenEncoding.hex(SHA256.hash(data: Data(token.utf8))) }
 
     static func validate(email: String) throws {
         let parts = email.split(separator: "@", omittingEmptySubsequences: false)

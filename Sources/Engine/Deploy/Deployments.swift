@@ -112,7 +112,7 @@ public final class Deployments: Sendable {
         idempotencyKey: String?
     ) async throws -> Deployment {
         try EngineError.refuseNUL(["project": id, "platform": platform, "version": version, "idempotency_key": idempotencyKey])
-        guard ["vercel", "netlify", "render"].contains(platform) else {
+        guard Self.implemented.contains(platform) else {
             throw EngineError.invalid("platform", "platform must be vercel, netlify or render, not \"\(platform)\"")
         }
         let options = requested ?? [:]
