@@ -38,11 +38,25 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .target(name: "Protocol", swiftSettings: strict),
         // Shared vocabulary with no I/O: errors, ids, path rules, the injected clocks.
         .target(name: "VectortCore", dependencies: ["Protocol"], swiftSettings: strict),
+        // What operators watch: the metrics registry (swift-metrics over swift-prometheus) with
+        // the engine's named instruments, and the bus of domain events `Events.Subscribe` follows.
+        .target(
+            name: "Observability",
+            dependencies: [
+                "Protocol",
+                "VectortCore",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: strict
+        ),
         // Talking to LLM providers and reading their answers: providers, the fallback chain,
         // circuit breakers, the file-stream parser, validators, prompts. No database.
         .target(
@@ -68,6 +82,7 @@ let package = Package(
         .target(
             name: "Storage",
             dependencies: [
+                "Observability",
                 "Protocol",
                 "VectortCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -96,6 +111,7 @@ let package = Package(
         .target(
             name: "Engine",
             dependencies: [
+                "Observability",
                 "Protocol",
                 "VectortCore",
                 "Storage",
@@ -115,6 +131,7 @@ let package = Package(
         .target(
             name: "Build",
             dependencies: [
+                "Observability",
                 "Protocol",
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -138,6 +155,7 @@ let package = Package(
         .target(
             name: "VectortAPI",
             dependencies: [
+                "Observability",
                 "Protocol",
                 "VectortCore",
                 "Engine",
@@ -159,6 +177,7 @@ let package = Package(
         .target(
             name: "VectortDaemon",
             dependencies: [
+                "Observability",
                 "Protocol",
                 "VectortCore",
                 "Generation",

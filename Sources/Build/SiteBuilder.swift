@@ -1,6 +1,7 @@
 import Foundation
 public import Protocol
 import Synchronization
+public import Observability
 
 /// What building a version's files produced.
 public struct SiteBuild: Sendable, Equatable {
@@ -33,14 +34,16 @@ public final class SiteBuilder: Sendable {
     /// The esbuild the builds run (nil while builds are off).
     public var esbuildExecutable: String? { esbuild }
     private let slots: BuildSlots
+    private let metrics: Telemetry
 
     public struct Unavailable: Error, CustomStringConvertible {
         public var description: String
     }
 
     /// Fails when builds are on and esbuild cannot be found.
-    public init(settings: BuildSettings) throws(Unavailable) {
+    public init(settings: BuildSettings, metrics: Telemetry = Telemetry(enabled: false)) throws(Unavailable) {
         self.settings = settings
+        self.metrics = metrics
         slots = BuildSlots(settings.maxConcurrent)
         guard settings.enabled else {
             esbuild = nil
@@ -77,6 +80,13 @@ public final class SiteBuilder: Sendable {
     /// is a build of its own.
     public func build(_ files: [ProjectFile], env: [String: String] = [:]) async throws -> SiteBuild {
         guard let esbuild else { return .skipped }
+        let result = try await build(files, env: env, esbuild: esbuild)
+        metrics.increment(Metric.builds, [result.status.rawValue])
+        metrics.record(Metric.buildDuration, [result.status.rawValue], result.duration)
+        return result
+    }
+
+    private func build(_ files: [ProjectFile], env: [String: String], esbuild: String) async throws -> SiteBuild {
         let clock = ContinuousClock()
         let started = clock.now
         let plan: BuildPlan

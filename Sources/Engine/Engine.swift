@@ -5,6 +5,7 @@ public import Logging
 public import Protocol
 package import Storage
 public import VectortCore
+public import Observability
 
 /// The engine over one storage backend: its services validate what they are asked and hand
 /// each transaction to the backend's repositories. `Engine.open` is the one way to make it.
@@ -24,12 +25,15 @@ public struct Engine: Sendable {
         public var clock: any VectortClock
         /// How versions are built; nil stores them without a build.
         public var build: BuildSettings?
+        /// Metrics and domain events.
+        public var observer: Observer
 
         public init(
             databasePath: String, maxBatch: Int = 512, packages: [CreditPackage] = CreditRules.defaultPackages,
             freeOnSignup: Int = 10, versionLimits: VersionLimits = VersionLimits(),
-            clock: any VectortClock = SystemClock(), build: BuildSettings? = nil
+            clock: any VectortClock = SystemClock(), build: BuildSettings? = nil, observer: Observer = Observer()
         ) {
+            self.observer = observer
             self.build = build
             self.databasePath = databasePath
             self.maxBatch = maxBatch
@@ -56,14 +60,16 @@ public struct Engine: Sendable {
     public let ledger: Ledger
     public let generations: GenerationStore
     public let exporter: ZipExporter
+    public let observer: Observer
     package let storage: any StorageBackend
 
     /// Opens (creating and migrating) the SQLite database and makes every service over it.
     /// Fails with `SiteBuilder.Unavailable` when builds are on and esbuild is missing.
     public static func open(_ options: Options, logger: Logger) throws -> Engine {
-        let builder = try options.build.map { try SiteBuilder(settings: $0) }
+        let builder = try options.build.map { try SiteBuilder(settings: $0, metrics: options.observer.metrics) }
         builder?.sweepScratch()
-        let storage = try SQLiteStorage.open(path: options.databasePath, maxBatch: options.maxBatch, logger: logger)
+        let storage = try SQLiteStorage.open(
+            path: options.databasePath, maxBatch: options.maxBatch, metrics: options.observer.metrics, logger: logger)
         return Engine(storage: storage, options: options, builder: builder)
     }
 
@@ -72,7 +78,8 @@ public struct Engine: Sendable {
         let clock = options.clock
         let now: @Sendable () -> Date = { clock.date }
         let versions = Versions(repository: storage.versions, limits: options.versionLimits, builder: builder, now: now)
-        self.users = Users(repository: storage.users, freeOnSignup: options.freeOnSignup, now: now)
+        self.observer = options.observer
+        self.users = Users(repository: storage.users, freeOnSignup: options.freeOnSignup, observer: options.observer, now: now)
         self.projects = Projects(repository: storage.projects, now: now)
         self.versions = versions
         self.ledger = Ledger(repository: storage.ledger, packages: options.packages, now: now)
@@ -88,7 +95,7 @@ public struct Engine: Sendable {
     ) -> Payments {
         Payments(
             repository: storage.payments, users: storage.users, http: http, settings: settings, now: { clock.date },
-            logger: logger)
+            observer: observer, logger: logger)
     }
 
     /// Deploy jobs over this engine's storage.
@@ -98,7 +105,7 @@ public struct Engine: Sendable {
     ) -> Deployments {
         Deployments(
             repository: storage.deployments, projects: projects, versions: versions, http: http, settings: settings,
-            clock: clock, logger: logger, github: github, accounts: accounts)
+            clock: clock, observer: observer, logger: logger, github: github, accounts: accounts)
     }
 
     /// Users' connected platform accounts over this engine's storage, sealed under `keyring`'s

@@ -17,7 +17,16 @@ package final class AttemptLog: Sendable {
 
     package var attempts: [GenerationAttempt] { state.withLock { $0.attempts } }
     package var usage: GenerationUsage {
-        state.withLock { GenerationUsage(inputTokens: $0.usage.inputTokens, outputTokens: $0.usage.outputTokens) }
+        state.withLock { Self.wire($0.usage) }
+    }
+
+    /// The sum of the attempts' costs; nil when none has one.
+    package var cost: Cost? {
+        Cost.total(state.withLock { $0.attempts.compactMap(\.cost) })
+    }
+
+    static func wire(_ usage: TokenUsage) -> GenerationUsage {
+        GenerationUsage(inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, cachedInputTokens: usage.cachedInputTokens)
     }
     package var lastIssues: [ValidationIssue] {
         get { state.withLock { $0.lastIssues } }
@@ -26,13 +35,13 @@ package final class AttemptLog: Sendable {
 
     package func record(
         provider: String, model: String, purpose: CompletionPurpose, outcome: String, failure: ProviderFailure? = nil,
-        message: String? = nil, started: Date, duration: Duration, usage: TokenUsage? = nil
+        message: String? = nil, started: Date, duration: Duration, usage: TokenUsage? = nil, price: TokenPrice? = nil
     ) {
         let attempt = GenerationAttempt(
             provider: provider, model: model, purpose: purpose.rawValue, outcome: outcome, error: failure?.kind.rawValue,
             status: failure?.status, message: failure?.message ?? message,
             durationMs: Int(duration.seconds * 1000),
-            usage: usage.map { GenerationUsage(inputTokens: $0.inputTokens, outputTokens: $0.outputTokens) },
+            usage: usage.map(Self.wire), cost: usage.flatMap { usage in price.map { $0.cost(of: usage) } },
             startedAt: Timestamps.string(started))
         state.withLock {
             $0.attempts.append(attempt)

@@ -80,21 +80,35 @@ public enum FinishReason: Sendable, Equatable {
 
 /// Token counts reported by a provider.
 public struct TokenUsage: Sendable, Codable, Equatable {
+    /// Every input token, cached ones included.
     public var inputTokens: Int
     public var outputTokens: Int
+    /// The part of `inputTokens` read from the provider's prompt cache (priced apart).
+    public var cachedInputTokens: Int
 
-    public init(inputTokens: Int = 0, outputTokens: Int = 0) {
+    public init(inputTokens: Int = 0, outputTokens: Int = 0, cachedInputTokens: Int = 0) {
         self.inputTokens = inputTokens
         self.outputTokens = outputTokens
+        self.cachedInputTokens = cachedInputTokens
     }
 
     public static func + (a: TokenUsage, b: TokenUsage) -> TokenUsage {
-        TokenUsage(inputTokens: a.inputTokens + b.inputTokens, outputTokens: a.outputTokens + b.outputTokens)
+        TokenUsage(
+            inputTokens: a.inputTokens + b.inputTokens, outputTokens: a.outputTokens + b.outputTokens,
+            cachedInputTokens: a.cachedInputTokens + b.cachedInputTokens)
     }
 
     enum CodingKeys: String, CodingKey {
         case inputTokens = "input_tokens"
         case outputTokens = "output_tokens"
+        case cachedInputTokens = "cached_input_tokens"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let values = try decoder.container(keyedBy: CodingKeys.self)
+        inputTokens = try values.decode(Int.self, forKey: .inputTokens)
+        outputTokens = try values.decode(Int.self, forKey: .outputTokens)
+        cachedInputTokens = try values.decodeIfPresent(Int.self, forKey: .cachedInputTokens) ?? 0
     }
 }
 

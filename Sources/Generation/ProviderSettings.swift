@@ -32,12 +32,15 @@ public struct ProviderSettings: Sendable, Equatable {
     public var timeouts: ProviderTimeouts
     public var retry: RetryPolicy
     public var breaker: BreakerPolicy
+    /// What its tokens cost (`providers.<name>.price`); nil: spend is not recorded.
+    public var price: TokenPrice?
 
     public init(
         name: String, kind: ProviderKind, model: String, baseURL: String, apiKey: String? = nil,
         timeouts: ProviderTimeouts = ProviderTimeouts(), retry: RetryPolicy = RetryPolicy(),
-        breaker: BreakerPolicy = BreakerPolicy()
+        breaker: BreakerPolicy = BreakerPolicy(), price: TokenPrice? = nil
     ) {
+        self.price = price
         self.name = name
         self.kind = kind
         self.model = model

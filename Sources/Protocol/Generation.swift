@@ -89,15 +89,43 @@ public struct GenerationIssue: Sendable, Codable, Hashable {
 public struct GenerationUsage: Sendable, Codable, Hashable {
     public var inputTokens: Int
     public var outputTokens: Int
+    /// The part of `input_tokens` the provider read from its prompt cache; absent when none.
+    public var cachedInputTokens: Int?
 
-    public init(inputTokens: Int, outputTokens: Int) {
+    public init(inputTokens: Int, outputTokens: Int, cachedInputTokens: Int? = nil) {
         self.inputTokens = inputTokens
         self.outputTokens = outputTokens
+        self.cachedInputTokens = cachedInputTokens == 0 ? nil : cachedInputTokens
     }
 
     enum CodingKeys: String, CodingKey {
         case inputTokens = "input_tokens"
         case outputTokens = "output_tokens"
+        case cachedInputTokens = "cached_input_tokens"
+    }
+}
+
+/// What provider calls cost at the configured prices, in millionths of the currency's unit
+/// (`amount_micros`; 1 cent of usd is 10000).
+public struct Cost: Sendable, Codable, Hashable {
+    public var amountMicros: Int64
+    /// ISO 4217, lower case.
+    public var currency: String
+
+    public init(amountMicros: Int64, currency: String) {
+        self.amountMicros = amountMicros
+        self.currency = currency
+    }
+
+    /// Costs added up; nil for none. Prices are all in one currency (the configuration checks).
+    public static func total(_ costs: [Cost]) -> Cost? {
+        guard let first = costs.first else { return nil }
+        return Cost(amountMicros: costs.reduce(0) { $0 + $1.amountMicros }, currency: first.currency)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case currency
+        case amountMicros = "amount_micros"
     }
 }
 
@@ -126,6 +154,9 @@ public struct GenerationResult: Sendable, Codable, Hashable {
     /// What the answer said outside its files (at most 2,000 characters), e.g. what an offline
     /// provider did not understand.
     public var notes: String?
+    /// What every provider call of the generation cost at the configured prices; absent when no
+    /// provider it called has a price.
+    public var cost: Cost?
 
     /// The edit's changes, when it is one.
     public var changes: FileChanges? {
@@ -161,6 +192,7 @@ public struct GenerationResult: Sendable, Codable, Hashable {
 
     enum CodingKeys: String, CodingKey {
         case generation, project, version, provider, model, files, usage, attempts, build, changed, added, deleted, notes
+        case cost
         case baseVersion = "base_version"
         case baseVersionNumber = "base_version_number"
         case versionNumber = "version_number"
@@ -181,12 +213,15 @@ public struct GenerationAttempt: Sendable, Codable, Hashable {
     public var message: String?
     public var durationMs: Int
     public var usage: GenerationUsage?
+    /// The call's usage at its provider's price; absent without usage or price.
+    public var cost: Cost?
     public var startedAt: String
 
     public init(
         provider: String, model: String, purpose: String, outcome: String, error: String? = nil, status: Int? = nil,
-        message: String? = nil, durationMs: Int, usage: GenerationUsage? = nil, startedAt: String
+        message: String? = nil, durationMs: Int, usage: GenerationUsage? = nil, cost: Cost? = nil, startedAt: String
     ) {
+        self.cost = cost
         self.provider = provider
         self.model = model
         self.purpose = purpose
@@ -200,7 +235,7 @@ public struct GenerationAttempt: Sendable, Codable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case provider, model, purpose, outcome, error, status, message, usage
+        case provider, model, purpose, outcome, error, status, message, usage, cost
         case durationMs = "duration_ms"
         case startedAt = "started_at"
     }
@@ -229,6 +264,8 @@ public struct GenerationRecord: Sendable, Codable, Hashable {
     public var startedAt: String
     public var finishedAt: String?
     public var durationMs: Int?
+    /// The sum of its attempts' costs; absent when none has one.
+    public var cost: Cost?
 
     public init(
         id: String, project: String, user: String, mode: GenerationMode, status: Status, version: String?,
@@ -256,7 +293,7 @@ public struct GenerationRecord: Sendable, Codable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, project, user, mode, status, version, provider, model, usage, error, attempts
+        case id, project, user, mode, status, version, provider, model, usage, error, attempts, cost
         case creditsHeld = "credits_held"
         case creditsCharged = "credits_charged"
         case errorMessage = "error_message"

@@ -72,6 +72,9 @@ public enum MethodName {
     public static let getHealth = "io.vectort.Service.GetHealth"
     public static let describe = "io.vectort.Service.Describe"
     public static let reload = "io.vectort.Service.Reload"
+    public static let getStats = "io.vectort.Service.GetStats"
+    public static let eventsSubscribe = "io.vectort.Events.Subscribe"
+    public static let usageSummary = "io.vectort.Usage.Summary"
 }
 
 /// The protocol version this module speaks.

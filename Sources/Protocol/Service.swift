@@ -151,3 +151,41 @@ public struct ReloadResult: Sendable, Codable, Hashable {
 public struct PingResult: Sendable, Codable, Hashable {
     public init() {}
 }
+
+/// `io.vectort.Service.GetStats`: the metrics registry's current values, as `/metrics` exports
+/// them, one family per metric.
+public struct ServiceStats: Sendable, Codable, Hashable {
+    public var metrics: [MetricFamily]
+
+    public init(metrics: [MetricFamily]) {
+        self.metrics = metrics
+    }
+}
+
+/// One metric and its samples. `type` is Prometheus's: counter, gauge, histogram.
+public struct MetricFamily: Sendable, Codable, Hashable {
+    public var name: String
+    public var type: String
+    public var help: String
+    public var samples: [MetricSample]
+
+    public init(name: String, type: String, help: String, samples: [MetricSample]) {
+        self.name = name
+        self.type = type
+        self.help = help
+        self.samples = samples
+    }
+}
+
+/// One sample: a histogram's samples carry their own names (`_bucket`, `_sum`, `_count`).
+public struct MetricSample: Sendable, Codable, Hashable {
+    public var name: String
+    public var labels: [String: String]
+    public var value: Double
+
+    public init(name: String, labels: [String: String], value: Double) {
+        self.name = name
+        self.labels = labels
+        self.value = value
+    }
+}

@@ -3,6 +3,7 @@ public import GRDB
 import Protocol
 import Synchronization
 import VectortCore
+public import Observability
 
 /// The one writer of the database. Concurrent requests are committed together in one
 /// transaction (group commit): with `synchronous=FULL` each commit waits for the disk, so one
@@ -43,12 +44,22 @@ public final class LedgerWriter: Sendable {
     static let threadName = "vectortd-writer"
     /// Batches between two checkpoint requests.
     private static let batchesPerCheckpoint = 8
+    /// Batch sizes, commit times and credit movements go here.
+    private let metrics: Telemetry
+    /// Whether the journal's movements are tallied for `vectortd_credits_total` (metrics on).
+    private let talliesCredits: Bool
 
-    public init(pool: DatabasePool, maxBatch: Int = 512, balanceCacheCapacity: Int = 200_000) {
+    public init(
+        pool: DatabasePool, maxBatch: Int = 512, balanceCacheCapacity: Int = 200_000,
+        metrics: Telemetry = Telemetry(enabled: false)
+    ) {
         self.pool = pool
+        self.metrics = metrics
         self.maxBatch = max(1, maxBatch)
         self.balances = BalanceCache(capacity: balanceCacheCapacity)
         self.checkpointer = Checkpointer(path: pool.path)
+        self.talliesCredits =
+            metrics.enabled && (try? pool.writeWithoutTransaction { db in try db.execute(sql: CreditTally.sql) }) != nil
         // The writer's connection: checkpoints mostly left to the checkpointer, a page cache
         // that holds the hot index pages of a busy ledger (8 MiB; SQLite's default is 2 MiB),
         // and its temporary notes kept in memory.
@@ -159,6 +170,9 @@ public final class LedgerWriter: Sendable {
     private func commit(_ batch: [Request]) {
         let outcomes: [Result<any Sendable, any Error>]
         let changes: BalanceCache.BatchChanges
+        var moves: [CreditTally.Move] = []
+        let clock = ContinuousClock()
+        let started = clock.now
         do {
             (outcomes, changes) = try pool.writeWithoutTransaction { db in
                 var outcomes: [Result<any Sendable, any Error>] = []
@@ -183,6 +197,7 @@ public final class LedgerWriter: Sendable {
                         }
                     }
                     if balances.isEnabled { changes = try balances.collectTouched(db) }
+                    if talliesCredits { moves = try CreditTally.collect(db) }
                     return .commit
                 }
                 return (outcomes, changes)
@@ -192,8 +207,52 @@ public final class LedgerWriter: Sendable {
             return
         }
         balances.publish(changes)
+        if metrics.enabled {
+            metrics.record(Metric.ledgerBatchSize, [], Double(batch.count))
+            metrics.record(Metric.ledgerCommit, [], clock.now - started)
+            for move in moves { metrics.increment(Metric.credits, [move.operation, move.bucket], by: move.amount) }
+        }
         for (request, outcome) in zip(batch, outcomes) {
             request.continuation.resume(with: outcome)
+        }
+    }
+}
+
+/// The journal's movements of one batch, summed by operation and bucket in a temporary table a
+/// trigger fills (rolled back with a request's savepoint, like the entries themselves), read and
+/// emptied before the batch commits: `vectortd_credits_total` counts only what committed.
+enum CreditTally {
+    struct Move {
+        var operation: String
+        var bucket: String
+        var amount: Int
+    }
+
+    static let sql = """
+        CREATE TEMP TABLE IF NOT EXISTS credit_moves(kind TEXT NOT NULL, bucket TEXT NOT NULL,
+            amount INTEGER NOT NULL, PRIMARY KEY (kind, bucket)) WITHOUT ROWID;
+        CREATE TEMP TRIGGER IF NOT EXISTS credit_moves_insert AFTER INSERT ON main.credit_entries
+            BEGIN INSERT INTO credit_moves(kind, bucket, amount) VALUES (NEW.kind, NEW.bucket, abs(NEW.amount))
+                ON CONFLICT(kind, bucket) DO UPDATE SET amount = amount + excluded.amount; END;
+        """
+
+    static func collect(_ db: GRDB.Database) throws -> [Move] {
+        let rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT kind, bucket, amount FROM temp.credit_moves"))
+        guard !rows.isEmpty else { return [] }
+        try db.cachedStatement(sql: "DELETE FROM temp.credit_moves").execute()
+        return rows.map { Move(operation: operation(of: $0["kind"]), bucket: $0["bucket"], amount: $0["amount"]) }
+    }
+
+    /// The journal's entry kinds as the metric's operations.
+    static func operation(of kind: String) -> String {
+        switch kind {
+        case "grant", "purchase", "adjustment": "granted"
+        case "usage": "spent"
+        case "hold": "held"
+        case "release": "released"
+        case "refund", "reversal": "reversed"
+        case "expiry": "expired"
+        default: "other"
         }
     }
 }

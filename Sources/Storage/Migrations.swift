@@ -164,6 +164,19 @@ enum Migrations {
             // The per-user limit of concurrent generations counts these at every start.
             try db.execute(sql: "CREATE INDEX generations_running_by_user ON generations(user_id) WHERE status = 'running'")
         }
+        migrator.registerMigration("0020-generation-spend") { db in
+            // What each provider call cost at the configured prices (millionths of the
+            // currency's unit), and the cached part of its input; Usage.Summary reads them by time.
+            try db.execute(sql: """
+                ALTER TABLE generations ADD COLUMN cached_input_tokens INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE generations ADD COLUMN cost_micros INTEGER;
+                ALTER TABLE generations ADD COLUMN cost_currency TEXT;
+                ALTER TABLE generation_attempts ADD COLUMN cached_input_tokens INTEGER;
+                ALTER TABLE generation_attempts ADD COLUMN cost_micros INTEGER;
+                ALTER TABLE generation_attempts ADD COLUMN cost_currency TEXT;
+                CREATE INDEX generations_by_started ON generations(started_at);
+                """)
+        }
         return migrator
     }
 }

@@ -4,6 +4,7 @@ public import Engine
 import Foundation
 import HTTPTypes
 import Hummingbird
+public import Observability
 import HummingbirdCore
 public import Logging
 import NIOCore
@@ -105,9 +106,11 @@ public struct APIServer: Service {
     public init(
         settings: Settings, services: APIServices, sessions: @escaping @Sendable () -> SessionKeys?,
         previewBase: @escaping @Sendable () -> String? = { nil }, mailer: (any Mailer)? = nil, oauth: OAuthSettings? = nil,
-        http: HTTPClient? = nil, webhook: WebhookRoute? = nil, bound: @escaping @Sendable (String) -> Void, logger: Logger
+        http: HTTPClient? = nil, webhook: WebhookRoute? = nil, metrics: Telemetry = Telemetry(enabled: false),
+        servesMetrics: Bool = false, bound: @escaping @Sendable (String) -> Void, logger: Logger
     ) {
         let router = Router(context: APIContext.self)
+        router.add(middleware: HTTPMetricsMiddleware(metrics: metrics))
         router.add(middleware: HeadersMiddleware(corsOrigins: Set(settings.corsOrigins)))
         router.add(middleware: ErrorMiddleware())
         let routes = Routes(
@@ -130,6 +133,8 @@ public struct APIServer: Service {
                     body: .init(byteBuffer: ByteBuffer(string: answer.text + "\n")))
             }
         }
+        // `metrics.listen: api`: the figures on this listener too.
+        if servesMetrics { MetricsRoute.add(to: router, metrics: metrics) }
         // The document describes the router as built, so it cannot drift from the routes.
         let document = APIDocs.document(
             routes: router.routes.map { ($0.method.rawValue, $0.path.description) } + [("GET", "/api/openapi.json")])

@@ -302,7 +302,7 @@ struct Routes: Sendable {
         let body = try await self.body(request)
         guard let password = try body.string("password") else { throw EngineError.invalid("password", "password is required") }
         let user = try await services.users.create(
-            email: try body.required("email"), fullName: try body.string("full_name"), password: password)
+            email: try body.required("email"), fullName: try body.string("full_name"), password: password, via: "password")
         if let mailer {
             let token = try await services.users.startVerification(user: user.id)
             send(

@@ -23,6 +23,7 @@ public struct VectortCtl: ParsableCommand {
         subcommands: [
             Status.self, Ping.self, Describe.self, Reload.self, Call.self, Users.self, Projects.self, Credits.self,
             Generate.self, Generations.self, CodeCommand.self, BuildCommand.self, DiffCommand.self, RestoreCommand.self, Projects.Versions.self, CancelCommand.self, Providers.self, PaymentsCommand.self, ExportCommand.self, DeployCommand.self, Deployments.self,
+            Stats.self, Events.self, Usage.self,
         ])
 
     public init() {}

@@ -13,6 +13,7 @@ import Synchronization
 import UnixSignals
 import Generation
 import VectortCore
+import Observability
 
 /// Wires the daemon: database, control server, reload, watchdog and systemd notifications,
 /// run as one ServiceGroup in dependency order (shutdown runs in reverse).
@@ -53,6 +54,8 @@ struct Daemon {
         let databasePath = paths.databasePath(configuration.database.path)
         notifier.status("opening database \(databasePath)")
         let packages = try configuration.credits.packages.map { try CreditPackageSpec.parse($0, key: "credits.packages") }
+        let observer = Observer(
+            metrics: Telemetry(enabled: configuration.metrics.enabled), eventCapacity: configuration.events.buffer)
         let engine: Engine
         do {
             engine = try Engine.open(
@@ -61,7 +64,7 @@ struct Daemon {
                     freeOnSignup: configuration.credits.freeOnSignup,
                     versionLimits: VersionLimits(
                         maxFiles: configuration.projects.maxFiles, maxBytes: configuration.projects.maxVersionBytes),
-                    build: Self.buildSettings(configuration, paths: paths)),
+                    build: Self.buildSettings(configuration, paths: paths), observer: observer),
                 logger: logger)
         } catch let unavailable as SiteBuilder.Unavailable {
             throw ControlServer.StartError(description: unavailable.description, errno: ENOENT)
@@ -73,11 +76,14 @@ struct Daemon {
         let breakerLogger = logger
         let registry = ProviderRegistry(
             providers: fleet.providers(configuration, secrets), chain: fleet.chain(configuration, secrets),
-            onTransition: { Self.log($0, breakerLogger) })
+            onTransition: {
+                Self.log($0, breakerLogger)
+                Self.observe($0, observer)
+            })
         let generationSettings = Locked(Self.generationSettings(configuration))
         let pipeline = GenerationPipeline(
             store: engine.generations, chain: FallbackChain(registry: registry),
-            settings: { generationSettings.value }, builder: engine.versions.builder, logger: logger)
+            settings: { generationSettings.value }, builder: engine.versions.builder, observer: observer, logger: logger)
 
         // Holds still open belong to calls that died with the previous process.
         notifier.status("releasing credit holds left by the previous run")
@@ -106,6 +112,7 @@ struct Daemon {
         let paymentSettings = Locked(Self.paymentSettings(configuration, secrets, packages: packages))
         let payments = engine.payments(http: stripeHTTP, settings: { paymentSettings.value }, logger: logger)
         let webhookAddress = Locked<String?>(nil)
+        let metricsAddress = Locked<String?>(nil)
         let apiAddress = Locked<String?>(nil)
         let previewAddress = Locked<String?>(nil)
         let sessionKeys = Locked<SessionKeys?>(await SessionKeys.make(credential: secrets["jwt-secret"]?.value ?? ""))
@@ -166,6 +173,7 @@ struct Daemon {
             identity: DaemonIdentity(
                 version: vectortVersion, startedAt: startedAt, controlSocket: controlPath,
                 webhook: { webhookAddress.value }, api: { apiAddress.value }, preview: { previewAddress.value },
+                metrics: { metricsAddress.value },
                 builds: engine.versions.builder.map {
                     ServiceInfo.Builds(enabled: $0.settings.enabled, esbuild: $0.settings.enabled ? $0.esbuildExecutable : nil)
                 },
@@ -184,12 +192,14 @@ struct Daemon {
         PaymentMethods.register(into: &methods, payments: payments)
         ExportMethods.register(into: &methods, github: github)
         DeploymentMethods.register(into: &methods, deployments: deployments)
+        ObservabilityMethods.register(
+            into: &methods, observer: observer, store: engine.generations, deployments: { try await deployments.snapshot() })
         describeBox.descriptors = methods.descriptors
         describeBox.interfaces = methods.interfaces
 
         let state = ControlServerState(
             methods: methods, settings: Self.controlSettings(configuration, connectionRoom: connectionRoom), logger: logger,
-            beforeCancellingCalls: { pipeline.beginShutdown() })
+            metrics: observer.metrics, beforeCancellingCalls: { pipeline.beginShutdown() })
         stateBox.state = state
         let signals = await UnixSignalsSequence(trapping: .sighup)
         let server = try await ControlServer.start(
@@ -247,9 +257,11 @@ struct Daemon {
                                 let answer = await payments.webhook(body: body, signature: signature)
                                 return (answer.status, answer.text)
                             }) : nil,
+                    metrics: observer.metrics, servesMetrics: configuration.metrics.listen == "api" && configuration.metrics.enabled,
                     bound: { address in
                         apiAddress.value = address
                         if sharedListener { webhookAddress.value = address }
+                        if configuration.metrics.listen == "api" && configuration.metrics.enabled { metricsAddress.value = address }
                     },
                     logger: logger))
         }
@@ -262,6 +274,13 @@ struct Daemon {
                         cdnBase: configuration.build.externalPackages == "cdn" ? configuration.build.cdnBase : nil,
                         maxConnections: configuration.api.maxConnections, readTimeoutSeconds: configuration.api.readTimeoutSeconds),
                     projects: engine.projects, versions: engine.versions, bound: { previewAddress.value = $0 }, logger: logger))
+        }
+        if configuration.metrics.enabled, !configuration.metrics.listen.isEmpty, configuration.metrics.listen != "api" {
+            let address = try HostPort.parse(configuration.metrics.listen, key: "metrics.listen")
+            services.append(
+                MetricsServer(
+                    host: address.host, port: address.port, metrics: observer.metrics, bound: { metricsAddress.value = $0 },
+                    logger: logger))
         }
         services.append(DeployPollerService(deployments: deployments))
         let reconcileMinutes = Locked(configuration.payments.reconcileMinutes)
@@ -282,6 +301,8 @@ struct Daemon {
                     Self.status(controlPath: controlPath, connections: state.connectionCount, deployments: deployments.inFlightCount)
                 },
                 onReady: { server.startAccepting() }, logger: logger))
+        // Last in, first to hear of the shutdown: event streams end before the control server drains.
+        services.append(EventBusService(events: observer.events))
 
         var groupConfiguration = ServiceGroupConfiguration(
             services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
@@ -459,6 +480,25 @@ struct Daemon {
             metadata["breaker.state"] = "closed"
             logger.notice("provider circuit breaker closed", metadata: metadata)
         }
+    }
+
+    /// Breaker transitions as the breaker-state gauge and a `provider.breaker` event.
+    static func observe(_ event: ProviderRegistry.TransitionEvent, _ observer: Observer) {
+        let state: String
+        switch event.transition {
+        case .opened, .extended, .reopened: state = "open"
+        case .halfOpened: state = "half_open"
+        case .closed: state = "closed"
+        }
+        observer.metrics.record(
+            Metric.providerBreakerState, [event.provider], state == "open" ? 2 : state == "half_open" ? 1 : 0)
+        if case .extended = event.transition {} else {
+            observer.metrics.increment(Metric.providerBreakerTransitions, [event.provider, state])
+        }
+        var fields: [String: JSONValue] = ["provider": .string(event.provider), "state": .string(state)]
+        if let until = event.wallUntil { fields["open_until"] = .string(Timestamps.string(until)) }
+        if case .opened(_, let reason) = event.transition { fields["reason"] = .string("\(reason)") }
+        observer.events.publish("provider.breaker", fields)
     }
 
     static func status(controlPath: String, connections: Int, deployments: Int = 0) -> String {

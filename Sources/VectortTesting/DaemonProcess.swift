@@ -62,7 +62,7 @@ public final class DaemonProcess {
             "HOME": directory.path,
             "VECTORTD_LOG_TARGET": "stderr",
             // Daemons of parallel tests must not all take the webhook's default port.
-            "VECTORTD_WEBHOOK_LISTEN": "127.0.0.1:0", "VECTORTD_API_LISTEN": "127.0.0.1:0", "VECTORTD_API_PREVIEW_LISTEN": "127.0.0.1:0",
+            "VECTORTD_WEBHOOK_LISTEN": "127.0.0.1:0", "VECTORTD_API_LISTEN": "127.0.0.1:0", "VECTORTD_METRICS_LISTEN": "127.0.0.1:0", "VECTORTD_API_PREVIEW_LISTEN": "127.0.0.1:0",
         ]
         if let notify { environment["NOTIFY_SOCKET"] = notify.path }
         environment.merge(options.environment) { _, new in new }

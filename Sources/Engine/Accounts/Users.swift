@@ -4,6 +4,7 @@ import _CryptoExtras
 public import Protocol
 import VectortCore
 package import Storage
+public import Observability
 
 /// Users: created with the configured free credits as a ledger grant, never deleted, disabled
 /// when they must stop spending.
@@ -13,14 +14,22 @@ public struct Users: Sendable {
     let now: @Sendable () -> Date
     /// Sessions' state in memory (shared by every copy of this value).
     let sessionStates = SessionStates()
+    let observer: Observer
 
-    package init(repository: any UserRepository, freeOnSignup: Int, now: @escaping @Sendable () -> Date = { Date() }) {
+    package init(
+        repository: any UserRepository, freeOnSignup: Int, observer: Observer = Observer(),
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.observer = observer
         self.repository = repository
         self.freeOnSignup = freeOnSignup
         self.now = now
     }
 
-    public func create(email: String, fullName: String? = nil, password: String? = nil) async throws -> User {
+    /// A new user; `via` says how they signed up (`control`, `password`), for the registrations metric.
+    public func create(email: String, fullName: String? = nil, password: String? = nil, via: String = "control")
+        async throws -> User
+    {
         try EngineError.refuseNUL(["email": email, "full_name": fullName, "password": password])
         let email = email.trimmingCharacters(in: .whitespacesAndNewlines)
         try Self.validate(email: email)
@@ -29,9 +38,16 @@ public struct Users: Sendable {
             throw EngineError.invalid("password", "password must be 8 to 1024 characters")
         }
         let passwordHash = try password.map(PasswordHash.make)
-        return try await repository.create(
+        let user = try await repository.create(
             email: email, emailKey: email.lowercased(), fullName: fullName, passwordHash: passwordHash,
             freeCredits: freeOnSignup, now: now())
+        registered(user, via: via)
+        return user
+    }
+
+    private func registered(_ user: User, via: String) {
+        observer.metrics.increment(Metric.registrations, [via])
+        observer.events.publish("user.created", ["user": .string(user.id), "via": .string(via)])
     }
 
     public func get(_ id: String) async throws -> User {
@@ -45,7 +61,9 @@ public struct Users: Sendable {
 
     public func disable(_ id: String) async throws -> User {
         defer { sessionStates.invalidate(id) }
-        return try await repository.disable(id)
+        let user = try await repository.disable(id)
+        observer.events.publish("user.disabled", ["user": .string(id)])
+        return user
     }
 
     /// Whether `password` is the user's; false when the user has none.
@@ -87,8 +105,10 @@ public struct Users: Sendable {
         else {
             throw EngineError.invalid("password_hash", "password_hash must be SHA256-crypt ($5$[rounds=N$]salt$hash) or scrypt")
         }
-        return try await repository.create(
+        let user = try await repository.create(
             email: email, emailKey: email.lowercased(), fullName: fullName, passwordHash: passwordHash, freeCredits: 0, now: now())
+        registered(user, via: "import")
+        return user
     }
 
     /// Sets a new password (8 to 1024 characters) and voids every session issued before now.
@@ -135,6 +155,7 @@ public struct Users: Sendable {
             provider: provider, subject: subject, email: email, emailKey: email.lowercased(),
             fullName: fullName.map { String($0.prefix(200)) }, freeCredits: freeOnSignup, now: now())
         sessionStates.invalidate(result.user.id)
+        if result.outcome == "created" { registered(result.user, via: provider) }
         guard result.user.status == .active else { throw EngineError.conflict("user \(result.user.id) is disabled") }
         return result
     }

@@ -4,6 +4,7 @@ public import Logging
 public import Protocol
 public import VectortCore
 package import Storage
+public import Observability
 import Build
 
 /// Deploy settings from configuration and credentials (replaced on reload).
@@ -67,6 +68,10 @@ public final class Deployments: Sendable {
     let github: GitHubExporter?
     /// Users' own platform accounts, used before the operator's tokens.
     let accounts: ConnectedAccounts?
+    let observer: Observer
+    /// The last state this node reported of each job not yet ended: a state event goes out
+    /// when a job's state changes.
+    private let reported = Locked<[String: DeploymentState]>([:])
     /// Tests replace the platform clients.
     let clientFor: Locked<(@Sendable (String, DeploySettings) -> (any DeployPlatformClient)?)?>
 
@@ -75,9 +80,10 @@ public final class Deployments: Sendable {
 
     package init(
         repository: any DeploymentRepository, projects: Projects, versions: Versions, http: HTTPClient,
-        settings: @escaping @Sendable () -> DeploySettings, clock: any VectortClock = SystemClock(), logger: Logger,
-        github: GitHubExporter? = nil, accounts: ConnectedAccounts? = nil
+        settings: @escaping @Sendable () -> DeploySettings, clock: any VectortClock = SystemClock(),
+        observer: Observer = Observer(), logger: Logger, github: GitHubExporter? = nil, accounts: ConnectedAccounts? = nil
     ) {
+        self.observer = observer
         self.github = github
         self.accounts = accounts
         self.repository = repository
@@ -165,6 +171,7 @@ public final class Deployments: Sendable {
         log[metadataKey: "project"] = "\(id)"
         log[metadataKey: "platform"] = "\(platform)"
         log.info("deployment queued", metadata: ["version": "\(build.version)"])
+        report(deployment)
         return deployment
     }
 
@@ -377,11 +384,52 @@ public final class Deployments: Sendable {
 
     private func persist(_ id: String, _ machine: DeploymentMachine, next: Date?) async throws -> Deployment {
         if machine.state.isTerminal { rebuilt.withLock { $0.removeAll { $0.id == id } } }
-        return try await repository.save(
+        let saved = try await repository.save(
             DeploymentUpdate(
                 id: id, state: machine.state, platformID: machine.platformID, url: machine.url, reason: machine.reason,
                 lastProgress: machine.lastProgress, polls: machine.polls, nextStepAt: machine.state.isTerminal ? nil : next),
             now: clock.date)
+        report(saved)
+        return saved
+    }
+
+    /// A job's state, when it changed: a `deployment.state` event, and at its end the outcome
+    /// and (live) the time it took.
+    private func report(_ job: Deployment) {
+        let changed = reported.withLock { reported -> Bool in
+            let changed = reported[job.id] != job.state
+            if job.state.isTerminal { reported[job.id] = nil } else { reported[job.id] = job.state }
+            return changed
+        }
+        guard changed else { return }
+        var fields: [String: JSONValue] = [
+            "deployment": .string(job.id), "project": .string(job.project), "platform": .string(job.platform),
+            "state": .string(job.state.rawValue),
+        ]
+        if let url = job.url { fields["url"] = .string(url) }
+        if let reason = job.reason { fields["reason"] = .string(reason) }
+        observer.events.publish("deployment.state", fields)
+        guard job.state.isTerminal else { return }
+        observer.metrics.increment(Metric.deployments, [job.platform, job.state.rawValue])
+        if job.state == .live, let created = Timestamps.parse(job.createdAt) {
+            observer.metrics.record(
+                Metric.deploymentTimeToLive, [job.platform], Duration.milliseconds(Int64(max(0, clock.date.timeIntervalSince(created)) * 1000)))
+        }
+    }
+
+    /// The jobs not ended, as `Events.Subscribe`'s snapshot shows them.
+    public func snapshot() async throws -> [JSONValue] {
+        var found: [JSONValue] = []
+        for state in DeploymentState.allCases where !state.isTerminal {
+            let page = try await repository.list(user: nil, project: nil, state: state, limit: 200, after: nil)
+            for job in page.deployments {
+                found.append(.object([
+                    "deployment": .string(job.id), "project": .string(job.project), "platform": .string(job.platform),
+                    "state": .string(job.state.rawValue), "created_at": .string(job.createdAt),
+                ]))
+            }
+        }
+        return found
     }
 
     private func context(_ record: DeploymentRecord) -> DeployJobContext {

@@ -6,6 +6,7 @@ public import VectortCore
 public import Generation
 import Storage
 public import Build
+public import Observability
 
 /// Prices, deadlines and limits of generations (from configuration; replaced on reload).
 public struct GenerationSettings: Sendable, Equatable {
@@ -96,11 +97,15 @@ public struct GenerationPipeline: Sendable {
     private let stopping = Locked(false)
     /// Running generations by id, for `cancel`.
     private let running = Locked<[String: GenerationAbort]>([:])
+    /// Where each generation's figures and lifecycle events go.
+    let observer: Observer
 
     public init(
         store: GenerationStore, chain: FallbackChain, settings: @escaping @Sendable () -> GenerationSettings,
-        builder: SiteBuilder? = nil, clock: any VectortClock = SystemClock(), logger: Logger
+        builder: SiteBuilder? = nil, clock: any VectortClock = SystemClock(), observer: Observer = Observer(),
+        logger: Logger
     ) {
+        self.observer = observer
         self.builder = builder
         self.store = store
         self.chain = chain
@@ -170,14 +175,28 @@ public struct GenerationPipeline: Sendable {
         let clock = self.clock
         let startedAt = clock.now
         let log = AttemptLog()
-        let events = EventGate(emit)
+        let watch = GenerationWatch(
+            generation: generation, project: request.project, mode: request.mode, observer: observer, clock: clock,
+            started: clock.now)
+        let events = EventGate { event in
+            watch.saw(event)
+            try await emit(event)
+        }
         let deadline = settings.deadline(request.mode)
         let builder = builder
         let providerOrder = order
         let abort = GenerationAbort(user: request.owner)
-        running.withLock { $0[generation] = abort }
+        let runningNow = running.withLock {
+            $0[generation] = abort
+            return $0.count
+        }
+        observer.metrics.record(Metric.generationsRunning, [], Double(runningNow))
         defer {
-            running.withLock { $0[generation] = nil }
+            let runningNow = running.withLock {
+                $0[generation] = nil
+                return $0.count
+            }
+            observer.metrics.record(Metric.generationsRunning, [], Double(runningNow))
             abort.end()
         }
         let draft: @Sendable (Project) async throws -> Draft = { [chain] project in
@@ -207,6 +226,7 @@ public struct GenerationPipeline: Sendable {
                 hold = h
                 project = p
                 abort.user = p.user
+                watch.started(user: p.user)
             }
             do {
                 try await events.open(with: started(generation, request, startRequest.price, edit: edit))
@@ -231,6 +251,7 @@ public struct GenerationPipeline: Sendable {
                 var completed = GenerationEvent(.completed)
                 completed.generation = generation
                 completed.version = result.version
+                watch.completed(result, attempts: log.attempts)
                 try? await events.emit(completed)
                 logger.info(
                     "generation completed",
@@ -245,7 +266,7 @@ public struct GenerationPipeline: Sendable {
                 while (try? await group.next()) != nil {}
                 throw await failed(
                     error, generation: generation, mode: request.mode, settings: settings, log: log,
-                    duration: clock.now - startedAt, logger: logger)
+                    duration: clock.now - startedAt, watch: watch, logger: logger)
             }
         }
     }
@@ -254,7 +275,7 @@ public struct GenerationPipeline: Sendable {
     /// returns the error for the caller.
     private func failed(
         _ error: any Error, generation: String, mode: GenerationMode, settings: GenerationSettings, log: AttemptLog,
-        duration: Duration, logger: Logger
+        duration: Duration, watch: GenerationWatch, logger: Logger
     ) async -> any Error {
         // Whatever a cancelled call last threw, it ended because the caller went away.
         let cause: any Error = Task.isCancelled && !(error is Deadline.Reached) ? CancellationError() : error
@@ -275,6 +296,7 @@ public struct GenerationPipeline: Sendable {
             logger.error("could not record a failed generation", metadata: ["error": "\(recordError)"])
             return recordError
         }
+        watch.ended(status: status, error: name, message: message, attempts: attempts, cost: log.cost)
         logger.notice("generation \(status.rawValue)", metadata: ["error": "\(name)", "reason": "\(message)"])
         return wire ?? cause
     }

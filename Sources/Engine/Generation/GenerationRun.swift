@@ -279,7 +279,7 @@ struct Run: Sendable {
             recorded = true
             log.record(
                 provider: provider.name, model: provider.model, purpose: request.purpose, outcome: "success",
-                started: wallStart, duration: clock.now - start, usage: usage)
+                started: wallStart, duration: clock.now - start, usage: usage, price: providerSettings.price)
             if case .other(let raw) = reason {
                 throw ProviderFailure(.contentBlocked, .fallback, message: "the provider stopped: \(raw)")
             }

@@ -70,6 +70,38 @@ public struct GenerationStore: Sendable {
         try await repository.editBase(project: project, owner: owner, version: version, historyTurns: historyTurns)
     }
 
+    /// `Usage.Summary`: generations started in `[since, until)`, of `user` when given, grouped
+    /// by provider, model, user or day, with a total row.
+    public func usage(user: String?, since: String?, until: String?, groupBy: String) async throws -> UsageSummary {
+        guard ["provider", "model", "user", "day"].contains(groupBy) else {
+            throw EngineError.invalid("group_by", "group_by must be provider, model, user or day, not \"\(groupBy)\"")
+        }
+        func bound(_ name: String, _ text: String?) throws -> String? {
+            guard let text else { return nil }
+            guard let date = Timestamps.parse(text) else {
+                throw EngineError.invalid(name, "\(name) must be an RFC 3339 time such as 2026-12-01T00:00:00Z")
+            }
+            return Timestamps.string(date)
+        }
+        let from = try bound("since", since)
+        let to = try bound("until", until)
+        if let from, let to, from >= to { throw EngineError.invalid("until", "until must be after since") }
+        try EngineError.refuseNUL(["user": user])
+        let rows = try await repository.usage(user: user, since: from, until: to, groupBy: groupBy)
+        var total = UsageRow(key: "total")
+        for row in rows {
+            total.generations += row.generations
+            total.completed += row.completed
+            total.creditsCharged += row.creditsCharged
+            total.calls += row.calls
+            total.inputTokens += row.inputTokens
+            total.outputTokens += row.outputTokens
+            total.cachedInputTokens += row.cachedInputTokens
+        }
+        total.cost = Cost.total(rows.compactMap(\.cost))
+        return UsageSummary(groupBy: groupBy, user: user, since: from, until: to, rows: rows, total: total)
+    }
+
     /// One generation record.
     public func get(_ id: String) async throws -> GenerationRecord {
         try await repository.get(id)

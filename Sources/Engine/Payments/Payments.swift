@@ -4,6 +4,7 @@ public import Logging
 public import Protocol
 public import VectortCore
 package import Storage
+public import Observability
 
 /// Payment settings from configuration and credentials (replaced on reload).
 public struct PaymentSettings: Sendable, Equatable {
@@ -51,6 +52,7 @@ public struct WebhookAnswer: Sendable, Equatable {
 /// Buying credits: Checkout Sessions out, verified Stripe events in, each applied exactly once,
 /// and a reconciler that catches up on what the webhook missed.
 public final class Payments: Sendable {
+    let observer: Observer
     package let repository: any PaymentRepository
     let users: any UserRepository
     let http: HTTPClient
@@ -67,8 +69,9 @@ public final class Payments: Sendable {
     package init(
         repository: any PaymentRepository, users: any UserRepository, http: HTTPClient,
         settings: @escaping @Sendable () -> PaymentSettings, now: @escaping @Sendable () -> Date = { Date() },
-        logger: Logger
+        observer: Observer = Observer(), logger: Logger
     ) {
+        self.observer = observer
         self.repository = repository
         self.users = users
         self.http = http
@@ -133,6 +136,10 @@ public final class Payments: Sendable {
             throw error
         }
         let stored = try await repository.attachSession(payment: payment.id, session: session.id, url: session.url)
+        observer.metrics.increment(Metric.checkoutCreated, [package.id])
+        observer.events.publish(
+            "payment.pending",
+            ["payment": .string(stored.id), "user": .string(user), "package": .string(package.id), "credits": .int(Int64(package.credits))])
         var log = logger
         log[metadataKey: "payment"] = "\(payment.id)"
         log[metadataKey: "user"] = "\(user)"
@@ -191,15 +198,20 @@ public final class Payments: Sendable {
                 tolerance: settings.toleranceSeconds)
         } catch {
             logger.warning("stripe webhook refused", metadata: ["reason": "\(error)", "bytes": "\(body.count)"])
+            observer.metrics.increment(Metric.webhookEvents, ["unknown", "bad_signature"])
             return WebhookAnswer(status: 400, text: error.description)
         }
         guard let input = StripeEvents.input(body: body, source: "webhook") else {
+            observer.metrics.increment(Metric.webhookEvents, ["unknown", "malformed"])
             return WebhookAnswer(status: 400, text: "the body is not a Stripe event")
         }
         do {
             let result = try await apply(input)
+            observer.metrics.increment(
+                Metric.webhookEvents, [Self.typeLabel(input.type), result.duplicate ? "duplicate" : result.outcome])
             return WebhookAnswer(status: 200, text: result.duplicate ? "duplicate" : result.outcome)
         } catch {
+            observer.metrics.increment(Metric.webhookEvents, [Self.typeLabel(input.type), "error"])
             logger.error("stripe event not recorded", metadata: ["stripe_event": "\(input.id)", "error": "\(error)"])
             return WebhookAnswer(status: 500, text: "not recorded; Stripe will retry")
         }
@@ -207,6 +219,9 @@ public final class Payments: Sendable {
 
     func apply(_ input: StripeEventInput) async throws -> StripeEventResult {
         let result = try await repository.apply(input, now: now())
+        if !result.duplicate, result.outcome == "applied", let payment = result.payment {
+            await changed(payment: payment, credits: result.credits, type: input.type)
+        }
         guard logger.logLevel <= .info || result.outcome == "mismatch" else { return result }
         var log = logger
         log[metadataKey: "stripe_event"] = "\(input.id)"
@@ -281,6 +296,25 @@ public final class Payments: Sendable {
         }
         guard (1...200).contains(limit) else { throw EngineError.invalid("limit", "limit must be 1 to 200") }
         return try await repository.list(user: user, status: filter, limit: limit, after: after)
+    }
+
+    /// A payment an event moved: its status goes out as `payment.<status>`, and a grant of a
+    /// purchase counts as a paid checkout.
+    private func changed(payment id: String, credits: Int, type: String) async {
+        guard let detail = try? await repository.get(id, user: nil) else { return }
+        let payment = detail.payment
+        if payment.status == .paid, credits > 0, type.hasPrefix("checkout.session.") { observer.metrics.increment(Metric.checkoutPaid, [payment.package]) }
+        observer.events.publish(
+            "payment.\(payment.status.rawValue)",
+            [
+                "payment": .string(payment.id), "user": .string(payment.user), "package": .string(payment.package),
+                "credits": .int(Int64(credits)),
+            ])
+    }
+
+    /// Stripe's event types the engine acts on keep their names as label values; others are `other`.
+    static func typeLabel(_ type: String) -> String {
+        eventTypes.contains(type) ? type : "other"
     }
 
     public func get(_ id: String, user: String?) async throws -> PaymentDetail {

@@ -138,6 +138,7 @@ package struct AnthropicStreamDecoder: ProviderEventDecoder, Equatable {
     private mutating func apply(_ counts: Payload.Usage) {
         if let input = counts.inputTokens {
             usage.inputTokens = input + (counts.cacheCreationInputTokens ?? 0) + (counts.cacheReadInputTokens ?? 0)
+            usage.cachedInputTokens = counts.cacheReadInputTokens ?? 0
         }
         if let output = counts.outputTokens { usage.outputTokens = output }
     }

@@ -78,6 +78,7 @@ package struct GeminiStreamDecoder: ProviderEventDecoder {
             var promptTokenCount: Int?
             var candidatesTokenCount: Int?
             var thoughtsTokenCount: Int?
+            var cachedContentTokenCount: Int?
         }
         struct PromptFeedback: Decodable {
             var blockReason: String?
@@ -99,7 +100,8 @@ package struct GeminiStreamDecoder: ProviderEventDecoder {
         if let counts = frame.usageMetadata {
             usage = TokenUsage(
                 inputTokens: counts.promptTokenCount ?? 0,
-                outputTokens: (counts.candidatesTokenCount ?? 0) + (counts.thoughtsTokenCount ?? 0))
+                outputTokens: (counts.candidatesTokenCount ?? 0) + (counts.thoughtsTokenCount ?? 0),
+                cachedInputTokens: counts.cachedContentTokenCount ?? 0)
         }
         guard let candidate = frame.candidates?.first(where: { ($0.index ?? 0) == 0 }) else { return [] }
         var events: [CompletionEvent] = []

@@ -88,11 +88,23 @@ package struct OpenAIStreamDecoder: ProviderEventDecoder, Equatable {
             }
         }
         struct Usage: Decodable {
+            struct PromptDetails: Decodable {
+                var cachedTokens: Int?
+                enum CodingKeys: String, CodingKey { case cachedTokens = "cached_tokens" }
+            }
             var promptTokens: Int?
             var completionTokens: Int?
+            var promptTokensDetails: PromptDetails?
             enum CodingKeys: String, CodingKey {
                 case promptTokens = "prompt_tokens"
                 case completionTokens = "completion_tokens"
+                case promptTokensDetails = "prompt_tokens_details"
+            }
+
+            var tokens: TokenUsage {
+                TokenUsage(
+                    inputTokens: promptTokens ?? 0, outputTokens: completionTokens ?? 0,
+                    cachedInputTokens: promptTokensDetails?.cachedTokens ?? 0)
             }
         }
         var choices: [Choice]?
@@ -140,9 +152,7 @@ package struct OpenAIStreamDecoder: ProviderEventDecoder, Equatable {
     static func decodeFields(_ data: String) throws -> ChunkFields {
         let chunk = try ProviderJSON.decode(Chunk.self, from: data, provider: "OpenAI")
         if chunk.error != nil { throw ProviderErrorClassifier.classifyInStream(data, provider: .openai) }
-        let usage = chunk.usage.map {
-            TokenUsage(inputTokens: $0.promptTokens ?? 0, outputTokens: $0.completionTokens ?? 0)
-        }
+        let usage = chunk.usage.map(\.tokens)
         let choice = chunk.choices?.first(where: { ($0.index ?? 0) == 0 })
         return ChunkFields(usage: usage, finishReason: choice?.finishReason, text: choice?.delta?.content)
     }
@@ -152,9 +162,7 @@ package struct OpenAIStreamDecoder: ProviderEventDecoder, Equatable {
         guard let choice = completion.choices?.first, let reason = choice.finishReason else {
             throw ProviderFailure(.malformedResponse, .retry, message: "a completion without choices or finish_reason")
         }
-        let usage = completion.usage.map {
-            TokenUsage(inputTokens: $0.promptTokens ?? 0, outputTokens: $0.completionTokens ?? 0)
-        }
+        let usage = completion.usage.map(\.tokens)
         let text = choice.message?.content ?? ""
         return (text.isEmpty ? [] : [.text(text)]) + [.finished(Self.finishReason(reason), usage)]
     }
@@ -245,13 +253,24 @@ extension OpenAIStreamDecoder {
     private static func scanUsage(_ scanner: inout Scanner) throws(Unsupported) -> TokenUsage {
         var prompt = Scanner.Field<Int>()
         var completion = Scanner.Field<Int>()
+        var cached = Scanner.Field<Int>()
         try scanner.object { scanner, key throws(Unsupported) in
             switch key {
             case "prompt_tokens": try prompt.read(scanner.integerOrNull())
             case "completion_tokens": try completion.read(scanner.integerOrNull())
+            case "prompt_tokens_details":
+                // {"cached_tokens": N, …} or null.
+                _ = try scanner.nullOr { scanner throws(Unsupported) in
+                    try scanner.object { scanner, key throws(Unsupported) in
+                        switch key {
+                        case "cached_tokens": try cached.read(scanner.integerOrNull())
+                        default: try scanner.skipValue()
+                        }
+                    }
+                }
             default: try scanner.skipValue()
             }
         }
-        return TokenUsage(inputTokens: prompt.value ?? 0, outputTokens: completion.value ?? 0)
+        return TokenUsage(inputTokens: prompt.value ?? 0, outputTokens: completion.value ?? 0, cachedInputTokens: cached.value ?? 0)
     }
 }

@@ -229,6 +229,9 @@ package protocol GenerationRepository: Sendable {
     /// What an edit of `version` (an id or a number; nil: the current one) starts from: nil
     /// when `version` is nil and the project has no version yet. Reads only.
     func editBase(project: String, owner: String?, version: String?, historyTurns: Int) async throws -> EditBase?
+    /// Generations started in `[since, until)` (RFC 3339 text bounds), of `user` when given,
+    /// summed by `groupBy` (provider, model, user, day).
+    func usage(user: String?, since: String?, until: String?, groupBy: String) async throws -> [UsageRow]
 }
 
 /// The version an edit starts from, with what the request tells the model about it.

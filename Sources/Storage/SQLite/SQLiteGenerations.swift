@@ -83,14 +83,16 @@ struct SQLiteGenerations: GenerationRepository {
                     base: success.base?.version),
                 build: success.build, now: now)
             let hold = try SQLiteLedger.finish(db, hold: success.hold, settleFor: nil, now: now)
+            let cost = Cost.total(success.attempts.compactMap(\.cost))
             try db.cachedStatement(sql: """
                     UPDATE generations SET status = 'completed', version_id = ?, provider = ?, model = ?,
-                        credits_charged = ?, input_tokens = ?, output_tokens = ?, finished_at = ?, duration_ms = ?, notes = ?
+                        credits_charged = ?, input_tokens = ?, output_tokens = ?, cached_input_tokens = ?, finished_at = ?,
+                        duration_ms = ?, notes = ?, cost_micros = ?, cost_currency = ?
                     WHERE id = ?
                     """).execute(arguments: [
                     version.id, success.provider, success.model, hold.charged ?? 0, success.usage.inputTokens,
-                    success.usage.outputTokens, Timestamps.string(now), success.durationMs, success.notes,
-                    success.generation,
+                    success.usage.outputTokens, success.usage.cachedInputTokens ?? 0, Timestamps.string(now),
+                    success.durationMs, success.notes, cost?.amountMicros, cost?.currency, success.generation,
                 ])
             try Self.insertAttempts(db, success.generation, success.attempts)
             // What `result` would read back, from what was just written; paths in SQLite's
@@ -101,6 +103,7 @@ struct SQLiteGenerations: GenerationRepository {
                 files: success.files.map(\.path).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) },
                 creditsCharged: hold.charged ?? 0, usage: success.usage, attempts: success.attempts.count,
                 durationMs: success.durationMs)
+            result.cost = cost
             result.baseVersion = success.base?.version
             result.baseVersionNumber = success.base?.number
             result.changes = success.base?.changes
@@ -188,6 +191,57 @@ struct SQLiteGenerations: GenerationRepository {
         }
     }
 
+    func usage(user: String?, since: String?, until: String?, groupBy: String) async throws -> [UsageRow] {
+        // What a generation is grouped by, and what one of its calls is.
+        let (generationKey, callKey): (String, String) =
+            switch groupBy {
+            case "provider": ("COALESCE(g.provider, 'none')", "a.provider")
+            case "model": ("COALESCE(g.model, 'none')", "a.model")
+            case "user": ("g.user_id", "g.user_id")
+            default: ("substr(g.started_at, 1, 10)", "substr(g.started_at, 1, 10)")
+            }
+        let filter = "WHERE g.started_at >= ? AND g.started_at < ?" + (user == nil ? "" : " AND g.user_id = ?")
+        let values: [String] = [since ?? "", until ?? "~"] + (user.map { [$0] } ?? [])
+        return try await pool.read { db in
+            let arguments = StatementArguments(values)
+            var rows: [String: UsageRow] = [:]
+            for row in try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT \(generationKey) AS k, COUNT(*) AS n, SUM(g.status = 'completed') AS done,
+                        SUM(g.credits_charged) AS credits
+                    FROM generations g \(filter) GROUP BY k
+                    """, arguments: arguments)
+            {
+                let key: String = row["k"]
+                rows[key, default: UsageRow(key: key)].generations = row["n"]
+                rows[key, default: UsageRow(key: key)].completed = row["done"]
+                rows[key, default: UsageRow(key: key)].creditsCharged = row["credits"]
+            }
+            for row in try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT \(callKey) AS k, COUNT(*) AS calls, TOTAL(a.input_tokens) AS input,
+                        TOTAL(a.output_tokens) AS output, TOTAL(a.cached_input_tokens) AS cached,
+                        SUM(a.cost_micros) AS micros, MAX(a.cost_currency) AS currency
+                    FROM generation_attempts a JOIN generations g ON g.id = a.generation_id \(filter) GROUP BY k
+                    """, arguments: arguments)
+            {
+                let key: String = row["k"]
+                var entry = rows[key] ?? UsageRow(key: key)
+                entry.calls = row["calls"]
+                entry.inputTokens = Int(row["input"] as Double)
+                entry.outputTokens = Int(row["output"] as Double)
+                entry.cachedInputTokens = Int(row["cached"] as Double)
+                if let micros: Int64 = row["micros"], let currency: String = row["currency"] {
+                    entry.cost = Cost(amountMicros: micros, currency: currency)
+                }
+                rows[key] = entry
+            }
+            return rows.values.sorted { $0.key < $1.key }
+        }
+    }
+
     // MARK: Inside a transaction
 
     static func finishFailed(
@@ -209,13 +263,15 @@ struct SQLiteGenerations: GenerationRepository {
         if duration == nil, let started = Timestamps.parse(row["started_at"]) {
             duration = Int(now.timeIntervalSince(started) * 1000)
         }
+        let cost = Cost.total(attempts.compactMap(\.cost))
         try db.cachedStatement(sql: """
                 UPDATE generations SET status = ?, idempotency_key = NULL, error = ?, error_message = ?,
-                    input_tokens = ?, output_tokens = ?, finished_at = ?, duration_ms = ?
+                    input_tokens = ?, output_tokens = ?, cached_input_tokens = ?, finished_at = ?, duration_ms = ?,
+                    cost_micros = ?, cost_currency = ?
                 WHERE id = ?
                 """).execute(arguments: [
-                status.rawValue, error, String(message.prefix(2000)), usage.inputTokens, usage.outputTokens, stamp,
-                duration, generation,
+                status.rawValue, error, String(message.prefix(2000)), usage.inputTokens, usage.outputTokens,
+                usage.cachedInputTokens ?? 0, stamp, duration, cost?.amountMicros, cost?.currency, generation,
             ])
         try insertAttempts(db, generation, attempts)
         // The project is `completed` if it still has a version from before, else `failed`.
@@ -228,14 +284,17 @@ struct SQLiteGenerations: GenerationRepository {
     static func insertAttempts(_ db: GRDB.Database, _ generation: String, _ attempts: [GenerationAttempt]) throws {
         let insert = try db.cachedStatement(sql: """
                 INSERT INTO generation_attempts(generation_id, seq, provider, model, purpose, outcome, error, status,
-                    message, duration_ms, input_tokens, output_tokens, started_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    message, duration_ms, input_tokens, output_tokens, cached_input_tokens, cost_micros, cost_currency,
+                    started_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
         for (seq, attempt) in attempts.enumerated() {
             try insert.execute(arguments: [
                 generation, seq + 1, attempt.provider, attempt.model, attempt.purpose, attempt.outcome, attempt.error,
                 attempt.status, attempt.message.map { String($0.prefix(2000)) }, attempt.durationMs,
-                attempt.usage?.inputTokens, attempt.usage?.outputTokens, attempt.startedAt,
+                attempt.usage?.inputTokens, attempt.usage?.outputTokens,
+                attempt.usage.map { $0.cachedInputTokens ?? 0 }, attempt.cost?.amountMicros, attempt.cost?.currency,
+                attempt.startedAt,
             ])
         }
     }
@@ -245,7 +304,8 @@ struct SQLiteGenerations: GenerationRepository {
             let row = try Row.fetchOne(
                 db.cachedStatement(sql: """
                     SELECT g.project_id, g.version_id, g.provider, g.model, g.credits_charged, g.input_tokens,
-                        g.output_tokens, g.duration_ms, g.notes, v.number, v.base_version, b.number AS base_number
+                        g.output_tokens, g.cached_input_tokens, g.duration_ms, g.notes, g.cost_micros, g.cost_currency,
+                        v.number, v.base_version, b.number AS base_number
                     FROM generations g JOIN versions v ON v.id = g.version_id
                         LEFT JOIN versions b ON b.id = v.base_version
                     WHERE g.id = ?
@@ -259,9 +319,11 @@ struct SQLiteGenerations: GenerationRepository {
         var result = GenerationResult(
             generation: id, project: row["project_id"], version: version, versionNumber: row["number"],
             provider: row["provider"] ?? "", model: row["model"] ?? "", files: files, creditsCharged: row["credits_charged"],
-            usage: GenerationUsage(inputTokens: row["input_tokens"], outputTokens: row["output_tokens"]),
+            usage: GenerationUsage(
+                inputTokens: row["input_tokens"], outputTokens: row["output_tokens"], cachedInputTokens: row["cached_input_tokens"]),
             attempts: attempts, durationMs: row["duration_ms"] ?? 0)
         result.notes = row["notes"]
+        result.cost = Self.cost(row)
         if let base: String = row["base_version"] {
             result.baseVersion = base
             result.baseVersionNumber = row["base_number"]
@@ -275,14 +337,15 @@ struct SQLiteGenerations: GenerationRepository {
             let row = try Row.fetchOne(
                 db.cachedStatement(sql: """
                     SELECT project_id, user_id, mode, status, version_id, provider, model, credits_held, credits_charged,
-                        input_tokens, output_tokens, error, error_message, started_at, finished_at, duration_ms
+                        input_tokens, output_tokens, cached_input_tokens, error, error_message, started_at, finished_at,
+                        duration_ms, cost_micros, cost_currency
                     FROM generations WHERE id = ?
                     """), arguments: [id])
         else { throw EngineError.notFound("generation", id) }
         let attempts = try Row.fetchAll(
             db.cachedStatement(sql: """
                 SELECT provider, model, purpose, outcome, error, status, message, duration_ms, input_tokens,
-                    output_tokens, started_at
+                    output_tokens, cached_input_tokens, cost_micros, cost_currency, started_at
                 FROM generation_attempts WHERE generation_id = ? ORDER BY seq
                 """), arguments: [id]
         ).map { a in
@@ -291,9 +354,10 @@ struct SQLiteGenerations: GenerationRepository {
             return GenerationAttempt(
                 provider: a["provider"], model: a["model"], purpose: a["purpose"], outcome: a["outcome"],
                 error: a["error"], status: a["status"], message: a["message"], durationMs: a["duration_ms"],
-                usage: input.map { GenerationUsage(inputTokens: $0, outputTokens: output ?? 0) }, startedAt: a["started_at"])
+                usage: input.map { GenerationUsage(inputTokens: $0, outputTokens: output ?? 0, cachedInputTokens: a["cached_input_tokens"]) },
+                cost: Self.cost(a), startedAt: a["started_at"])
         }
-        return GenerationRecord(
+        var record = GenerationRecord(
             id: id, project: row["project_id"], user: row["user_id"],
             mode: GenerationMode(rawValue: row["mode"]) ?? .quick,
             status: GenerationRecord.Status(rawValue: row["status"]) ?? .failed, version: row["version_id"],
@@ -302,5 +366,14 @@ struct SQLiteGenerations: GenerationRepository {
             usage: GenerationUsage(inputTokens: row["input_tokens"], outputTokens: row["output_tokens"]),
             error: row["error"], errorMessage: row["error_message"], attempts: attempts, startedAt: row["started_at"],
             finishedAt: row["finished_at"], durationMs: row["duration_ms"])
+        record.usage.cachedInputTokens = row["cached_input_tokens"] == 0 ? nil : row["cached_input_tokens"]
+        record.cost = cost(row)
+        return record
+    }
+
+    /// The `cost_micros` and `cost_currency` columns of a row, when set.
+    static func cost(_ row: Row) -> Cost? {
+        guard let micros: Int64 = row["cost_micros"], let currency: String = row["cost_currency"] else { return nil }
+        return Cost(amountMicros: micros, currency: currency)
     }
 }

@@ -1,4 +1,5 @@
 package import Logging
+package import Observability
 
 /// The SQLite backend: one database file, its group-commit writer, and the repositories over
 /// them. Every write of every repository goes through the one writer, so the repositories'
@@ -17,9 +18,11 @@ package struct SQLiteStorage: StorageBackend {
 
     /// Opens (creating and migrating) the database at `path`; at most `maxBatch` writes commit
     /// in one transaction.
-    package static func open(path: String, maxBatch: Int = 512, logger: Logger) throws -> SQLiteStorage {
+    package static func open(
+        path: String, maxBatch: Int = 512, metrics: Telemetry = Telemetry(enabled: false), logger: Logger
+    ) throws -> SQLiteStorage {
         let database = try Database.open(path: path, logger: logger)
-        return SQLiteStorage(database: database, writer: LedgerWriter(pool: database.pool, maxBatch: maxBatch))
+        return SQLiteStorage(database: database, writer: LedgerWriter(pool: database.pool, maxBatch: maxBatch, metrics: metrics))
     }
 
     init(database: Database, writer: LedgerWriter) {

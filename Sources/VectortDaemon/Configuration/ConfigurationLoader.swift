@@ -182,6 +182,11 @@ struct ConfigurationLoader {
         }
         c.providers = try Self.readProviders(values, chain: c.generation.chain)
 
+        c.metrics.listen = try values.string("metrics.listen") ?? c.metrics.listen
+        if !c.metrics.listen.isEmpty, c.metrics.listen != "api" { _ = try HostPort.parse(c.metrics.listen, key: "metrics.listen") }
+        c.metrics.enabled = try values.bool("metrics.enabled") ?? c.metrics.enabled
+        c.events.buffer = try values.int("events.buffer", in: 16...1_000_000) ?? c.events.buffer
+
         c.webhook.listen = try values.string("webhook.listen") ?? c.webhook.listen
         if !c.webhook.listen.isEmpty { _ = try HostPort.parse(c.webhook.listen, key: "webhook.listen") }
         c.webhook.path = try values.string("webhook.path") ?? c.webhook.path

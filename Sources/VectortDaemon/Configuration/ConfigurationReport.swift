@@ -106,6 +106,9 @@ extension DaemonConfiguration {
             ("payments.checkout_expiry_minutes", String(payments.checkoutExpiryMinutes)),
             ("payments.success_url", payments.successURL ?? "(none)"),
             ("payments.cancel_url", payments.cancelURL ?? "(payments.success_url)"),
+            ("metrics.listen", metrics.listen.isEmpty ? "(disabled)" : metrics.listen),
+            ("metrics.enabled", String(metrics.enabled)),
+            ("events.buffer", String(events.buffer)),
         ]
         return lines + providers.flatMap { $0.flattened() }
     }
@@ -131,7 +134,7 @@ extension DaemonConfiguration {
         "oauth.apple.auth_url", "oauth.apple.token_url", "oauth.apple.jwks_url", "oauth.apple.issuer", "mail.from", "mail.transport", "mail.smtp_url", "mail.sendgrid_api_base",
         "api.listen", "api.preview_listen", "api.preview_url", "api.cors_origins", "api.max_body_bytes", "api.trusted_proxies", "api.read_timeout_seconds",
         "api.max_connections", "api.rate_limit.burst", "api.rate_limit.per_minute", "api.session_hours",
-        "payments.reconcile_minutes",
+        "payments.reconcile_minutes", "metrics.listen", "metrics.enabled", "events.buffer",
         "credits.free_on_signup", "credits.packages", "credits.hold_max_age_seconds",
         "projects.max_files", "projects.max_version_bytes",
     ]

@@ -157,6 +157,19 @@ struct DaemonConfiguration: Sendable, Equatable {
             jwksURL: "https://appleid.apple.com/auth/keys", issuer: "https://appleid.apple.com")
     }
 
+    /// Prometheus metrics and the event stream (`metrics.*`, `events.*`).
+    struct MetricsOptions: Sendable, Equatable {
+        /// `host:port` of `/metrics`; `api` = on the API listener; "" = not served.
+        var listen = "127.0.0.1:9402"
+        /// Off: nothing is counted (and `/metrics` is not served).
+        var enabled = true
+    }
+
+    struct EventOptions: Sendable, Equatable {
+        /// Events a subscriber may have waiting before it is told `lagged`.
+        var buffer = 1024
+    }
+
     struct Stripe: Sendable, Equatable {
         var apiBase = "https://api.stripe.com"
         var apiVersion = PaymentSettings.defaultAPIVersion
@@ -203,6 +216,8 @@ struct DaemonConfiguration: Sendable, Equatable {
     var payments = PaymentOptions()
     var github = GitHubOptions()
     var deploy = DeployOptions()
+    var metrics = MetricsOptions()
+    var events = EventOptions()
 
     /// Where the configuration came from, for `--check-config` and the journal.
     var sources: [String] = ["defaults"]

@@ -12,6 +12,8 @@ struct ProviderEntry: Sendable, Equatable {
     var timeouts = ProviderTimeouts()
     var retry = RetryPolicy()
     var breaker = BreakerPolicy()
+    /// `price`: what its tokens cost; nil records no spend.
+    var price: TokenPrice?
 
     /// Kinds that cannot work without an API key.
     var needsKey: Bool { kind == .openai || kind == .anthropic || kind == .gemini }
@@ -106,9 +108,49 @@ extension ConfigurationLoader {
             entry.timeouts = try readTimeouts(values, prefix: "\(prefix).timeouts", entry.timeouts)
             entry.retry = try readRetry(values, prefix: "\(prefix).retries", entry.retry)
             entry.breaker = try readBreaker(values, prefix: "\(prefix).breaker", entry.breaker)
+            entry.price = try readPrice(values, prefix: "\(prefix).price")
             entries.append(entry)
         }
+        // Spend adds up across providers only in one currency.
+        let currencies = Set(entries.compactMap { $0.price?.currency })
+        if currencies.count > 1, let first = entries.compactMap(\.price).first,
+            let odd = entries.first(where: { $0.price.map { $0.currency != first.currency } ?? false })
+        {
+            throw ConfigurationError(
+                key: "providers.\(odd.name).price",
+                problem: "every provider price must be in one currency (found \(currencies.sorted().joined(separator: ", ")))")
+        }
         return entries
+    }
+
+    /// `price: {input_per_mtok, output_per_mtok, cached_input_per_mtok?}`, each
+    /// `{amount_minor, currency}`: minor units (cents) per million tokens, one currency.
+    private static func readPrice(_ values: Values, prefix: String) throws -> TokenPrice? {
+        func money(_ name: String) throws -> (amount: Int, currency: String)? {
+            let key = "\(prefix).\(name)"
+            let amount = try values.int("\(key).amount_minor", in: 0...100_000_000)
+            let currency = try values.string("\(key).currency")
+            guard amount != nil || currency != nil else { return nil }
+            guard let amount else { throw ConfigurationError(key: "\(key).amount_minor", problem: "is required with currency") }
+            guard let currency, currency.count == 3, currency.allSatisfy({ $0.isASCII && $0.isLetter }) else {
+                throw ConfigurationError(key: "\(key).currency", problem: "must be a three-letter ISO 4217 code such as usd")
+            }
+            return (amount, currency.lowercased())
+        }
+        let input = try money("input_per_mtok")
+        let output = try money("output_per_mtok")
+        let cached = try money("cached_input_per_mtok")
+        guard input != nil || output != nil || cached != nil else { return nil }
+        guard let input else { throw ConfigurationError(key: "\(prefix).input_per_mtok", problem: "is required in a price") }
+        guard let output else { throw ConfigurationError(key: "\(prefix).output_per_mtok", problem: "is required in a price") }
+        for (name, part) in [("output_per_mtok", output), ("cached_input_per_mtok", cached)] {
+            if let part, part.currency != input.currency {
+                throw ConfigurationError(key: "\(prefix).\(name).currency", problem: "must be \(input.currency), like input_per_mtok")
+            }
+        }
+        return TokenPrice(
+            currency: input.currency, inputPerMTok: input.amount, outputPerMTok: output.amount,
+            cachedInputPerMTok: cached?.amount)
     }
 
     private static func duration(_ values: Values, _ key: String, in range: ClosedRange<Double>) throws -> Duration? {
@@ -159,7 +201,10 @@ extension ProviderEntry {
         }
         let p = "providers.\(name)"
         var lines: [(String, String)] = [("\(p).kind", kind.rawValue)]
-        if kind == .template { return lines }
+        if kind == .template {
+            if let price { lines.append(("\(p).price.input_per_mtok", "\(price.inputPerMTok) \(price.currency) minor")) }
+            return lines
+        }
         lines += [
             ("\(p).model", model), ("\(p).base_url", baseURL),
             ("\(p).timeouts.connect_seconds", s(timeouts.connect)),
@@ -174,6 +219,13 @@ extension ProviderEntry {
             ("\(p).breaker.max_cooldown_seconds", s(breaker.maxCooldown)),
             ("\(p).breaker.probes", String(breaker.probes)),
         ]
+        if let price {
+            lines += [
+                ("\(p).price.input_per_mtok", "\(price.inputPerMTok) \(price.currency) minor"),
+                ("\(p).price.output_per_mtok", "\(price.outputPerMTok) \(price.currency) minor"),
+                ("\(p).price.cached_input_per_mtok", price.cachedInputPerMTok.map { "\($0) \(price.currency) minor" } ?? "(input price)"),
+            ]
+        }
         return lines
     }
 }

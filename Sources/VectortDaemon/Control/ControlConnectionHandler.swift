@@ -21,6 +21,8 @@ final class ControlConnectionHandler: ChannelDuplexHandler {
     private let callContext: CallContext
     private var machine: ControlConnectionStateMachine<ByteBuffer, ControlFrame>
     private var tasks: [UInt64: Task<Void, Never>] = [:]
+    /// Streams waiting for the channel to take more bytes (`ReplyStream.writable`).
+    private var writableWaiters: [CheckedContinuation<Void, Never>] = []
     private var context: ChannelHandlerContext?
     /// Runs `onLoop` calls' tasks on this connection's event loop; made on first use.
     private var loopExecutor: EventLoopTaskExecutor?
@@ -192,6 +194,7 @@ final class ControlConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { resumeWritableWaiters() }
         perform(machine.writabilityChanged(writable: context.channel.isWritable))
         context.fireChannelWritabilityChanged()
     }
@@ -249,6 +252,7 @@ final class ControlConnectionHandler: ChannelDuplexHandler {
         do {
             (route, parameters) = try state.methods.resolve(request, role: callContext.role)
         } catch {
+            state.count(request.method, .failure(error))
             if let sequence { deliver(sequence, frame(.failure(error)), final: true) }
             return
         }
@@ -260,6 +264,7 @@ final class ControlConnectionHandler: ChannelDuplexHandler {
             } catch {
                 reply = .failure(ErrorReplies.wireError(for: error, method: request.method, logger: callContext.logger))
             }
+            state.count(request.method, reply)
             if let sequence { deliver(sequence, frame(reply), final: true) }
         case .async(let run):
             startTask(sequence: sequence, request: request, parameters: parameters, run: run, eventLoop: context.eventLoop, onLoop: false)
@@ -278,23 +283,30 @@ final class ControlConnectionHandler: ChannelDuplexHandler {
         tasks[taskID] = Self.spawn(
             handler: NIOLoopBound(self, eventLoop: eventLoop), taskID: taskID, sequence: sequence,
             streaming: request.wantsMore, method: request.method, context: callContext, parameters: parameters,
-            executor: onLoop ? loopExecutor : nil, run: run)
+            executor: onLoop ? loopExecutor : nil, state: state, run: run)
     }
 
     private static func spawn(
         handler: NIOLoopBound<ControlConnectionHandler>, taskID: UInt64, sequence: UInt64?, streaming: Bool,
         method: String, context: CallContext, parameters: Parameters, executor: EventLoopTaskExecutor?,
-        run: @escaping @Sendable (CallContext, Parameters, ReplyStream) async throws -> any Encodable & Sendable
+        state: ControlServerState, run: @escaping @Sendable (CallContext, Parameters, ReplyStream) async throws -> any Encodable & Sendable
     ) -> Task<Void, Never> {
         let eventLoop = handler.eventLoop
-        let stream = ReplyStream { value in
-            guard streaming, let sequence else { return }
-            try Task.checkCancellation()
-            let buffer = try ReplyFraming.encodeFrame(CallReply.Encoded.continued(value))
-            runOnLoop(eventLoop) { handler.value.deliver(sequence, buffer, final: false) }
-        }
+        let stream = ReplyStream(
+            streaming: streaming && sequence != nil,
+            send: { value in
+                guard streaming, let sequence else { return }
+                try Task.checkCancellation()
+                let buffer = try ReplyFraming.encodeFrame(CallReply.Encoded.continued(value))
+                runOnLoop(eventLoop) { handler.value.deliver(sequence, buffer, final: false) }
+            },
+            writable: {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    runOnLoop(eventLoop) { handler.value.whenWritable(continuation) }
+                }
+            })
         let body: @Sendable () async -> Void = {
-            let buffer = await runCall(run, context: context, parameters: parameters, stream: stream, method: method)
+            let buffer = await runCall(run, context: context, parameters: parameters, stream: stream, method: method, state: state)
             runOnLoop(eventLoop) { handler.value.finishTask(taskID, sequence: sequence, buffer: buffer) }
         }
         if let executor {
@@ -315,7 +327,7 @@ final class ControlConnectionHandler: ChannelDuplexHandler {
 
     private static func runCall(
         _ run: @Sendable (CallContext, Parameters, ReplyStream) async throws -> any Encodable & Sendable,
-        context: CallContext, parameters: Parameters, stream: ReplyStream, method: String
+        context: CallContext, parameters: Parameters, stream: ReplyStream, method: String, state: ControlServerState
     ) async -> ByteBuffer {
         let reply: CallReply.Encoded
         do {
@@ -323,6 +335,7 @@ final class ControlConnectionHandler: ChannelDuplexHandler {
         } catch {
             reply = .failure(ErrorReplies.wireError(for: error, method: method, logger: context.logger))
         }
+        state.count(method, reply)
         return ReplyFraming.frameOrInternalError(reply, method: method, logger: context.logger)
     }
 
@@ -380,6 +393,23 @@ final class ControlConnectionHandler: ChannelDuplexHandler {
     private func cancelAll() {
         for id in machine.connectionClosed() { tasks[id]?.cancel() }
         tasks.removeAll()
+        resumeWritableWaiters()
+    }
+
+    /// Resumes `continuation` once the channel is writable (at once when it is, or when the
+    /// connection is gone).
+    func whenWritable(_ continuation: CheckedContinuation<Void, Never>) {
+        guard let context, context.channel.isActive, !context.channel.isWritable else {
+            continuation.resume()
+            return
+        }
+        writableWaiters.append(continuation)
+    }
+
+    private func resumeWritableWaiters() {
+        let waiters = writableWaiters
+        writableWaiters = []
+        for waiter in waiters { waiter.resume() }
     }
 
     private func frame(_ reply: CallReply.Encoded) -> ByteBuffer {

@@ -1,3 +1,4 @@
+import Observability
 import Logging
 import NIOCore
 import Protocol
@@ -42,15 +43,28 @@ final class ControlServerState: Sendable {
     /// Called once the grace period is over, before the calls still running are cancelled.
     let beforeCancellingCalls: @Sendable () -> Void
 
+    /// `vectortd_control_calls_total`.
+    let metrics: Telemetry
+
     init(
-        methods: MethodTable, settings: ControlSettings, logger: Logger,
+        methods: MethodTable, settings: ControlSettings, logger: Logger, metrics: Telemetry = Telemetry(enabled: false),
         beforeCancellingCalls: @escaping @Sendable () -> Void = {}
     ) {
+        self.metrics = metrics
         self.methods = methods
         self.beforeCancellingCalls = beforeCancellingCalls
         self.settingsBox = Mutex(settings)
         self.partialFrames = PartialFrameBudget(limit: settings.maxPartialFrameBytes)
         self.logger = logger
+    }
+
+    /// Counts one call by method (`unknown` for a name no method has: labels stay bounded) and
+    /// the short name of its error (`none` on success).
+    func count(_ method: String, _ reply: CallReply.Encoded) {
+        guard metrics.enabled else { return }
+        var error = "none"
+        if case .failure(let wire) = reply { error = String(wire.name.rawValue.split(separator: ".").last ?? "") }
+        metrics.increment(Metric.controlCalls, [methods.routes[method] == nil ? "unknown" : method, error])
     }
 
     var settings: ControlSettings {

@@ -21,7 +21,12 @@ struct Parameters: Sendable {
 /// Further replies of a `more` call. For a call without `more`, they are dropped: the caller
 /// gets only the final reply, as PROTOCOL.md says.
 struct ReplyStream: Sendable {
+    /// Whether the caller asked for the further replies (`more`).
+    var streaming = false
     let send: @Sendable (any Encodable & Sendable) async throws -> Void
+    /// Returns once the connection takes more bytes: a stream that may run without end waits
+    /// here, so a caller that stops reading stalls its own stream, not the daemon's memory.
+    var writable: @Sendable () async -> Void = {}
 
     func yield(_ value: some Encodable & Sendable) async throws {
         try await send(value)

@@ -12,6 +12,8 @@ struct DaemonIdentity: Sendable {
     var api: @Sendable () -> String? = { nil }
     /// `host:port` of the preview origin once it runs.
     var preview: @Sendable () -> String? = { nil }
+    /// `host:port` of `/metrics` once it is served.
+    var metrics: @Sendable () -> String? = { nil }
     var builds: ServiceInfo.Builds? = nil
     var payments: @Sendable () -> ServiceInfo.Payments? = { nil }
 }
@@ -31,7 +33,9 @@ enum ServiceMethods {
                 ServiceInfo(
                     product: "vectortd", version: identity.version, protocol: protocolVersion,
                     interfaces: interfaces(),
-                    listeners: .init(control: identity.controlSocket, webhook: identity.webhook(), api: identity.api(), preview: identity.preview()),
+                    listeners: .init(
+                        control: identity.controlSocket, webhook: identity.webhook(), metrics: identity.metrics(), api: identity.api(),
+                        preview: identity.preview()),
                     startedAt: startedAt, role: context.role, pid: Int(getpid()), builds: identity.builds,
                     payments: identity.payments())
             })

@@ -1,4 +1,5 @@
 import Engine
+import Observability
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -44,5 +45,16 @@ struct CreditMaintenanceService: Service {
                 logger.error("credit maintenance failed", metadata: ["error": "\(error)"])
             }
         }
+    }
+}
+
+/// Ends the `Events.Subscribe` streams when the daemon starts to stop, so they do not hold the
+/// control server's drain for its grace period.
+struct EventBusService: Service {
+    let events: EventBus
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        events.close()
     }
 }

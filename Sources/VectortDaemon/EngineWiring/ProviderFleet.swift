@@ -22,7 +22,7 @@ final class ProviderFleet: Sendable {
             let settings = ProviderSettings(
                 name: entry.name, kind: entry.kind, model: entry.model, baseURL: entry.baseURL,
                 apiKey: secrets[entry.secretName]?.value, timeouts: entry.timeouts, retry: entry.retry,
-                breaker: entry.breaker)
+                breaker: entry.breaker, price: entry.price)
             return (settings, ProviderFactory.make(settings, httpClient: client(for: entry.timeouts), logger: logger))
         }
     }
