@@ -36,7 +36,12 @@ DEV_DIR := $(CURDIR)/.vectortd
 
 VERSION := $(shell sed -n 's/.*vectortVersion = "\(.*\)".*/\1/p' Sources/Protocol/Version.swift 2>/dev/null)
 
-DEBIAN_PACKAGES := libsystemd-dev libsqlite3-dev pkg-config systemd util-linux passwd python3 chromium unzip esbuild node-react node-react-dom
+DEBIAN_PACKAGES := libsystemd-dev libsqlite3-dev pkg-config systemd util-linux passwd python3 python3-venv chromium unzip esbuild node-react node-react-dom
+
+# Python the tests run: a virtual environment with prometheus_client from PyPI, whose parser
+# reads /metrics in the metrics tests.
+TEST_PYTHON_ENV := .build/test-python
+TEST_PYTHON := $(TEST_PYTHON_ENV)/bin/python3
 
 # Installation layout. Units go to /lib/systemd/system for PREFIX=/usr (Debian's unit directory;
 # /usr/lib/systemd/system is the same place on a merged-/usr system).
@@ -77,7 +82,7 @@ if [ -n "$$missing" ]; then \
 fi
 endef
 
-.PHONY: help deps swift build release run test bench bench-instructions man completions install uninstall clean distclean
+.PHONY: help deps test-python swift build release run test bench bench-instructions man completions install uninstall clean distclean
 
 help:
 	@echo "targets: deps build release run test bench bench-instructions man completions install uninstall clean distclean"
@@ -112,11 +117,16 @@ run: build
 	    --runtime-directory "$(DEV_DIR)/run" \
 	    --socket "$(DEV_DIR)/run/vectortd.sock" $(RUN_FLAGS)
 
-test: deps
+test-python: deps
+	@$(TEST_PYTHON) -c 'import prometheus_client' 2>/dev/null || { \
+	    echo "make: installing prometheus_client (PyPI) in $(TEST_PYTHON_ENV)"; \
+	    $(PYTHON) -m venv $(TEST_PYTHON_ENV) && $(TEST_PYTHON) -m pip install -q 'prometheus_client>=0.20'; }
+
+test: deps test-python
 	@echo "== swift build --build-tests"
 	$(SWIFT) build --build-tests $(TEST_BUILD_FLAGS) $(BUILD_FLAGS)
 	@echo "== swift test"
-	$(SWIFT) test --skip-build $(TEST_FLAGS)
+	VECTORT_TEST_PYTHON=$(CURDIR)/$(TEST_PYTHON) $(SWIFT) test --skip-build $(TEST_FLAGS)
 
 bench: release
 	@test -x bench/run.sh || { echo "make: bench/run.sh is missing or not executable" >&2; exit 1; }

@@ -58,8 +58,6 @@ public final class LedgerWriter: Sendable {
         self.maxBatch = max(1, maxBatch)
         self.balances = BalanceCache(capacity: balanceCacheCapacity)
         self.checkpointer = Checkpointer(path: pool.path)
-        self.talliesCredits =
-            metrics.enabled && (try? pool.writeWithoutTransaction { db in try db.execute(sql: CreditTally.sql) }) != nil
         // The writer's connection: checkpoints mostly left to the checkpointer, a page cache
         // that holds the hot index pages of a busy ledger (8 MiB; SQLite's default is 2 MiB),
         // and its temporary notes kept in memory.
@@ -68,6 +66,9 @@ public final class LedgerWriter: Sendable {
             try db.execute(sql: "PRAGMA cache_size = -8192")
             try db.execute(sql: "PRAGMA temp_store = MEMORY")
         }
+        // After `temp_store`: changing it drops the connection's temporary tables.
+        self.talliesCredits =
+            metrics.enabled && (try? pool.writeWithoutTransaction { db in try db.execute(sql: CreditTally.sql) }) != nil
         do {
             try pool.writeWithoutTransaction { db in try db.execute(sql: BalanceCache.trackingSQL) }
         } catch {
