@@ -6,7 +6,8 @@ public import Observability
 public import ServiceLifecycle
 
 /// `vectortd_http_requests_total` and `vectortd_http_request_duration_seconds` by route
-/// template (the router's path, never the request's: ids stay out of labels; `unmatched` for
+/// template (the router's path with `{name}` for its parameters, never the request's: ids stay
+/// out of labels; `unmatched` for
 /// requests no route took), method and status. Durations run to the response head.
 struct HTTPMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
     let metrics: Telemetry
@@ -17,7 +18,8 @@ struct HTTPMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
         let started = clock.now
         var status = 500
         defer {
-            let route = context.endpointPath ?? "unmatched"
+            // The router names what no route took `NotFound` (or leaves it unset).
+            let route = context.endpointPath.flatMap { $0 == "NotFound" ? nil : $0 } ?? "unmatched"
             let method = request.method.rawValue
             metrics.increment(Metric.httpRequests, [route, method, String(status)])
             metrics.record(Metric.httpDuration, [route, method], clock.now - started)

@@ -122,7 +122,7 @@ extension DaemonSuite {
             #expect(info.protocol == 1)
             #expect(info.role == .admin)
             #expect(info.listeners.control == daemon.socketPath)
-            #expect(info.interfaces == ["io.vectort.Credits", "io.vectort.Deployments", "io.vectort.Payments", "io.vectort.Projects", "io.vectort.Providers", "io.vectort.Service", "io.vectort.Users"])
+            #expect(info.interfaces == ["io.vectort.Credits", "io.vectort.Deployments", "io.vectort.Events", "io.vectort.Payments", "io.vectort.Projects", "io.vectort.Providers", "io.vectort.Service", "io.vectort.Usage", "io.vectort.Users"])
             #expect(FileManager.default.fileExists(atPath: daemon.directory.file("state/vectortd.sqlite")))
         }
 

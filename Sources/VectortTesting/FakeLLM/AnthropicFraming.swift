@@ -8,7 +8,9 @@ struct AnthropicFraming: FakeLLMStreamFraming {
     var answer: FakeLLMScript.Answer
 
     private var id: String { "msg_fake\(context.callIndex)" }
-    private var inputTokens: Int { answer.usage?.inputTokens ?? context.defaultInputTokens }
+    /// Anthropic's `input_tokens` leaves out what was read from (or written to) the cache.
+    private var inputTokens: Int { (answer.usage?.inputTokens ?? context.defaultInputTokens) - cachedTokens }
+    private var cachedTokens: Int { answer.usage?.cachedInputTokens ?? 0 }
     private var outputTokens: Int { answer.usage?.outputTokens ?? answer.chunks.count }
 
     private func event(_ name: String, _ json: String) -> String {
@@ -19,7 +21,7 @@ struct AnthropicFraming: FakeLLMStreamFraming {
         [
             event(
                 "message_start",
-                #"{"type":"message_start","message":{"id":"\#(id)","type":"message","role":"assistant","model":\#(FakeJSON.quote(context.model)),"content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":\#(inputTokens),"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":1}}}"#
+                #"{"type":"message_start","message":{"id":"\#(id)","type":"message","role":"assistant","model":\#(FakeJSON.quote(context.model)),"content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":\#(inputTokens),"cache_creation_input_tokens":0,"cache_read_input_tokens":\#(cachedTokens),"output_tokens":1}}}"#
             ),
             event(
                 "content_block_start",
@@ -58,7 +60,7 @@ struct AnthropicFraming: FakeLLMStreamFraming {
 
     /// The non-streaming `message` object.
     func message() -> String {
-        #"{"id":"\#(id)","type":"message","role":"assistant","model":\#(FakeJSON.quote(context.model)),"content":[{"type":"text","text":\#(FakeJSON.quote(answer.chunks.joined()))}],"stop_reason":\#(FakeJSON.quote(answer.finishReason ?? "end_turn")),"stop_sequence":null,"usage":{"input_tokens":\#(inputTokens),"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":\#(outputTokens)}}"#
+        #"{"id":"\#(id)","type":"message","role":"assistant","model":\#(FakeJSON.quote(context.model)),"content":[{"type":"text","text":\#(FakeJSON.quote(answer.chunks.joined()))}],"stop_reason":\#(FakeJSON.quote(answer.finishReason ?? "end_turn")),"stop_sequence":null,"usage":{"input_tokens":\#(inputTokens),"cache_creation_input_tokens":0,"cache_read_input_tokens":\#(cachedTokens),"output_tokens":\#(outputTokens)}}"#
     }
 
     static func commonHeaders(callIndex: Int, now: Date) -> [(name: String, value: String)] {

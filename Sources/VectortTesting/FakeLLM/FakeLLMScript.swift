@@ -11,12 +11,16 @@ public enum FakeLLMFlavour: String, Sendable, CaseIterable {
 /// Token counts a fake reports. Unset counts default to 20 input tokens and one output token per
 /// text chunk.
 public struct FakeLLMUsage: Sendable, Equatable {
+    /// Every input token, cached ones included (each API reports the cached part its own way).
     public var inputTokens: Int
     public var outputTokens: Int
+    /// The part of the input read from the provider's prompt cache.
+    public var cachedInputTokens: Int
 
-    public init(inputTokens: Int, outputTokens: Int) {
+    public init(inputTokens: Int, outputTokens: Int, cachedInputTokens: Int = 0) {
         self.inputTokens = inputTokens
         self.outputTokens = outputTokens
+        self.cachedInputTokens = cachedInputTokens
     }
 }
 

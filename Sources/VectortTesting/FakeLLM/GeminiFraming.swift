@@ -10,12 +10,17 @@ struct GeminiFraming: FakeLLMStreamFraming {
 
     private var inputTokens: Int { answer.usage?.inputTokens ?? context.defaultInputTokens }
     private var outputTokens: Int { answer.usage?.outputTokens ?? answer.chunks.count }
+    /// `cachedContentTokenCount`, part of `promptTokenCount`, only when some were cached.
+    private var cachedJSON: String {
+        guard let cached = answer.usage?.cachedInputTokens, cached > 0 else { return "" }
+        return #""cachedContentTokenCount":\#(cached),"#
+    }
 
     private func response(_ text: String, final: Bool) -> String {
         let finish = final ? #","finishReason":\#(FakeJSON.quote(answer.finishReason ?? "STOP"))"# : ""
         let usage =
             final
-            ? #"{"promptTokenCount":\#(inputTokens),"candidatesTokenCount":\#(outputTokens),"totalTokenCount":\#(inputTokens + outputTokens),"promptTokensDetails":[{"modality":"TEXT","tokenCount":\#(inputTokens)}]}"#
+            ? #"{"promptTokenCount":\#(inputTokens),"candidatesTokenCount":\#(outputTokens),"totalTokenCount":\#(inputTokens + outputTokens),\#(cachedJSON)"promptTokensDetails":[{"modality":"TEXT","tokenCount":\#(inputTokens)}]}"#
             : #"{"promptTokenCount":\#(inputTokens),"totalTokenCount":\#(inputTokens),"promptTokensDetails":[{"modality":"TEXT","tokenCount":\#(inputTokens)}]}"#
         return
             #"{"candidates":[{"content":{"parts":[{"text":\#(FakeJSON.quote(text))}],"role":"model"}\#(finish),"index":0}],"usageMetadata":\#(usage),"modelVersion":\#(FakeJSON.quote(context.model)),"responseId":"fake\#(context.callIndex)"}"#

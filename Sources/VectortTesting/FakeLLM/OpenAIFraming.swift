@@ -27,8 +27,9 @@ struct OpenAIFraming: FakeLLMStreamFraming {
     private var usageJSON: String {
         let input = answer.usage?.inputTokens ?? context.defaultInputTokens
         let output = answer.usage?.outputTokens ?? answer.chunks.count
+        let cached = answer.usage?.cachedInputTokens ?? 0
         return
-            #"{"prompt_tokens":\#(input),"completion_tokens":\#(output),"total_tokens":\#(input + output),"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}}"#
+            #"{"prompt_tokens":\#(input),"completion_tokens":\#(output),"total_tokens":\#(input + output),"prompt_tokens_details":{"cached_tokens":\#(cached),"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}}"#
     }
 
     func prologue() -> [String] {
