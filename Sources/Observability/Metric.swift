@@ -49,7 +49,7 @@ public enum Metric {
     // Credits and payments
     public static let credits = MetricSpec(
         "vectortd_credits_total", .counter,
-        "Credits moved, by operation (granted, spent, released, reversed, expired) and bucket.",
+        "Credits moved, by operation (granted, held, released, spent, reversed, expired) and bucket.",
         labels: ["operation", "bucket"])
     public static let checkoutCreated = MetricSpec(
         "vectortd_checkout_sessions_created_total", .counter, "Checkout sessions created.", labels: ["package"])

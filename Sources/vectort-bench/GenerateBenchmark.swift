@@ -70,7 +70,8 @@ struct GenerateBenchmark: AsyncParsableCommand {
         let direct = try await StreamingHTTPLoad.run(
             url: fake.baseURL + "/chat/completions", key: Self.key, model: "gpt-4o", concurrency: concurrency,
             rounds: rounds)
-        let through = try await measureDaemon(chain: "openai", fake: fake, down: nil).latencies
+        let observed = try await measureDaemon(chain: "openai", fake: fake, down: nil)
+        let through = observed.latencies
         let breakerOpen = try await measureDaemon(chain: "down, openai", fake: fake, down: down)
         var rows: [(String, Latencies)] = [("direct to fake (floor)", direct), ("vectortd", through)]
         rows.append(("vectortd, primary down", breakerOpen.latencies))
@@ -95,6 +96,16 @@ struct GenerateBenchmark: AsyncParsableCommand {
         let firstP50 = addedMs(through.firstFile, direct.firstFile, 50)
         let firstP99 = addedMs(through.firstFile, direct.firstFile, 99)
         let totalP99 = addedMs(through.total, direct.total, 99)
+        // Metrics and events cost: the same run with metrics off and nobody subscribed.
+        let quiet = try await measureDaemon(chain: "openai", fake: fake, down: nil, observed: false)
+        let generations = Double(concurrency * rounds)
+        let onCPU = observed.cpuSeconds / generations * 1e6
+        let offCPU = max(quiet.cpuSeconds / generations * 1e6, 1)
+        print(
+            String(
+                format: "metrics and one event subscriber: %.0f µs daemon CPU per generation against %.0f µs with both off: %+.1f%% ",
+                onCPU, offCPU, (onCPU / offCPU - 1) * 100) + goal(onCPU / offCPU <= 1.05, "≤ +5 %")
+                + String(format: " (%d events to the subscriber)", observed.events))
         print(String(format: "added first-file latency p50 %+.2f ms ", firstP50) + goal(firstP50 < 2, "< 2 ms"))
         print(String(format: "added first-file latency p99 %+.2f ms ", firstP99) + goal(firstP99 < 10, "< 10 ms"))
         print(String(format: "added total latency p99 %+.2f ms ", totalP99) + goal(totalP99 < 20, "< 20 ms"))
@@ -121,9 +132,16 @@ struct GenerateBenchmark: AsyncParsableCommand {
     struct BreakerRun {
         var latencies: Latencies
         var callsToDown: Int
+        /// The daemon's own CPU time over the measured generations.
+        var cpuSeconds: Double = 0
+        /// Events the subscriber received (metrics and events on).
+        var events: Int = 0
     }
 
-    private func measureDaemon(chain: String, fake: FakeLLMServer, down: FakeLLMServer?) async throws -> BreakerRun {
+    /// `observed`: metrics on and one `Events.Subscribe` reader; else metrics off and no subscriber.
+    private func measureDaemon(chain: String, fake: FakeLLMServer, down: FakeLLMServer?, observed: Bool = true)
+        async throws -> BreakerRun
+    {
         var options = DaemonProcess.Options()
         options.binary = daemon
         var config = """
@@ -133,6 +151,8 @@ struct GenerateBenchmark: AsyncParsableCommand {
               max_connections: 4096
             credits:
               free_on_signup: 100000
+            metrics:
+              enabled: \(observed)
             generation:
               chain: [\(chain)]
             providers:
@@ -169,7 +189,7 @@ struct GenerateBenchmark: AsyncParsableCommand {
             for _ in 0..<2 {
                 _ = try await admin.call(
                     MethodName.projectsGenerate,
-                    ["user": .string(projects[0].0), "project": .string(projects[0].1), "prompt": "warm up"], timeout: 60)
+                    ["user": .string(projects[0].0), "project": .string(projects[0].1), "prompt": "warm up", "fresh": true], timeout: 60)
             }
             let providers = try await admin.call(MethodName.providersList)
             let state = providers["providers"]?.arrayValue?.first { $0["name"] == .string("down") }?["state"]
@@ -181,13 +201,25 @@ struct GenerateBenchmark: AsyncParsableCommand {
         let socket = process.socketPath
         let rounds = rounds
         let projectList = projects
+        let received = Locked(0)
+        var subscriber: Task<Void, any Error>?
+        if observed {
+            let watcher = try await process.connect(callTimeout: 3600)
+            subscriber = Task {
+                _ = try await watcher.callStreaming(MethodName.eventsSubscribe, [:], timeout: 3600) { _ in received.value += 1 }
+            }
+            while received.value == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        }
+        let cpuBefore = WebhookBenchmark.cpuSeconds(pid: process.pid)
         let latencies = try await Task.detached {
             try DaemonGenerationLoad.run(socket: socket, projects: projectList, rounds: rounds)
         }.value
+        let cpu = WebhookBenchmark.cpuSeconds(pid: process.pid) - cpuBefore
         let calls = (down?.callCount ?? 0) - before
         process.signal(SIGTERM)
         _ = await process.waitForExit()
-        return BreakerRun(latencies: latencies, callsToDown: calls)
+        subscriber?.cancel()
+        return BreakerRun(latencies: latencies, callsToDown: calls, cpuSeconds: cpu, events: received.value)
     }
 
     private func row(_ cells: [String]) -> String {
@@ -243,7 +275,7 @@ enum DaemonGenerationLoad {
                         var firstFile: Duration?
                         let result = try client.callStreaming(
                             MethodName.projectsGenerate,
-                            ["user": .string(user), "project": .string(project), "prompt": .string("bench round \(round)")]
+                            ["user": .string(user), "project": .string(project), "prompt": .string("bench round \(round)"), "fresh": true]
                         ) { reply in
                             if firstFile == nil, reply.parameters?["event"] == .string("file") {
                                 firstFile = ContinuousClock.now - start
