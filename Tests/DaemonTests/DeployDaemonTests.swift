@@ -72,6 +72,21 @@ extension DaemonSuite {
             #expect(viteJob.status == 0 && viteJob.stdout.contains("live: https://"), "\(viteJob.stderr)")
             #expect(vercel.deployments.count == 2)
             #expect(!daemon.output.contains(vercel.token), "the token reached the log")
+
+            // Both jobs count as live in the metrics, each with its time to live.
+            func sample(_ name: String, family: String) async throws -> Int64? {
+                let families = try await client.call(MethodName.getStats)["metrics"]?.arrayValue ?? []
+                let samples = families.first { $0["name"] == .string(family) }?["samples"]?.arrayValue ?? []
+                return samples.first { $0["name"] == .string(name) && $0["labels"]?["platform"] == "vercel"
+                    && ($0["labels"]?["outcome"] == nil || $0["labels"]?["outcome"] == "live") }?["value"]?.intValue
+            }
+            let deadline = ContinuousClock.now + .seconds(10)
+            while try await sample("vectortd_deployments_total", family: "vectortd_deployments_total") != 2, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(try await sample("vectortd_deployments_total", family: "vectortd_deployments_total") == 2)
+            #expect(
+                try await sample("vectortd_deployment_time_to_live_seconds_count", family: "vectortd_deployment_time_to_live_seconds") == 2)
         }
 
         /// Fifty jobs in flight on Vercel, Netlify and Render (through GitHub) survive `kill -9`:
