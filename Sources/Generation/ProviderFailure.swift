@@ -61,6 +61,9 @@ public struct ProviderFailure: Error, Sendable, Equatable, CustomStringConvertib
     /// How long the provider asked us to wait (Retry-After, retry-after-ms, Gemini RetryInfo, or
     /// a rate-limit reset header).
     public var retryAfter: Duration?
+    /// Tokens the provider had reported before the call failed (Anthropic counts the input at
+    /// the start of its stream): what the failed call still costs.
+    public var usage: TokenUsage?
 
     public init(_ kind: Kind, _ disposition: Disposition, status: Int? = nil, message: String, retryAfter: Duration? = nil) {
         self.kind = kind

@@ -288,7 +288,8 @@ struct Run: Sendable {
             if !recorded {
                 log.record(
                     provider: provider.name, model: provider.model, purpose: request.purpose, outcome: "failed",
-                    failure: failure, started: wallStart, duration: clock.now - start)
+                    failure: failure, started: wallStart, duration: clock.now - start, usage: failure.usage,
+                    price: providerSettings.price)
             }
             throw failure
         } catch {

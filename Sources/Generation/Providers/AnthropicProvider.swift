@@ -57,6 +57,8 @@ package enum AnthropicWire: ProviderWireFormat {
 /// non-text deltas (thinking, tool input) are skipped, as the API asks.
 package struct AnthropicStreamDecoder: ProviderEventDecoder, Equatable {
     private var usage = TokenUsage()
+    /// `message_start` counts the input before any text: a cut stream still spent it.
+    package var usageSoFar: TokenUsage? { usage == TokenUsage() ? nil : usage }
     private var stopReason: String?
     package private(set) var isComplete = false
 

@@ -60,6 +60,8 @@ package enum GeminiWire: ProviderWireFormat {
 package struct GeminiStreamDecoder: ProviderEventDecoder {
     package private(set) var isComplete = false
     private var usage: TokenUsage?
+    /// Gemini sends its running counts with every frame.
+    package var usageSoFar: TokenUsage? { usage }
 
     struct Frame: Decodable {
         struct Candidate: Decodable {

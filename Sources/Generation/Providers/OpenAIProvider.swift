@@ -68,6 +68,8 @@ package enum OpenAIWire: ProviderWireFormat {
 package struct OpenAIStreamDecoder: ProviderEventDecoder, Equatable {
     private var finishReason: String?
     private var usage: TokenUsage?
+    /// Only the last chunk carries usage.
+    package var usageSoFar: TokenUsage? { usage }
     package private(set) var isComplete = false
 
     struct Chunk: Decodable {

@@ -16,10 +16,13 @@ package protocol ProviderEventDecoder: Sendable {
     /// A 200 answer that is not an event stream (a server that ignored `stream: true`): its
     /// events, or nil when this provider does not accept that.
     func decodeWhole(_ body: [UInt8]) throws -> [CompletionEvent]?
+    /// The tokens the stream has reported so far, for a call that fails before its end.
+    var usageSoFar: TokenUsage? { get }
 }
 
 extension ProviderEventDecoder {
     package func decodeWhole(_ body: [UInt8]) throws -> [CompletionEvent]? { nil }
+    package var usageSoFar: TokenUsage? { nil }
 }
 
 /// What each HTTP provider holds: its settings, the daemon's HTTP client and a logger tagged
@@ -157,6 +160,19 @@ struct ProviderHTTPStream<Decoder: ProviderEventDecoder>: Sendable {
         }
 
         var decoder = self.decoder
+        do {
+            try await stream(response, decoder: &decoder, clock: clock, emit)
+        } catch var failure as ProviderFailure {
+            // What the provider had reported is still spent.
+            if failure.usage == nil { failure.usage = decoder.usageSoFar }
+            throw failure
+        }
+    }
+
+    private func stream(
+        _ response: HTTPClientResponse, decoder: inout Decoder, clock: AttemptClock,
+        _ emit: @Sendable (CompletionEvent) async throws -> Void
+    ) async throws {
         var events = ServerSentEventDecoder()
         var iterator = response.body.makeAsyncIterator()
         while true {

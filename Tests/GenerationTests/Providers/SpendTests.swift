@@ -23,6 +23,23 @@ struct SpendTests {
         #expect(Self.price.cost(of: usage) == Cost(amountMicros: 111_870, currency: "usd"))
     }
 
+    /// A stream cut after Anthropic's `message_start` has already spent its input tokens; the
+    /// failure carries them, so the failed attempt is priced too. OpenAI reports usage only at
+    /// the end: its cut call has none.
+    @Test(arguments: [ProviderKind.anthropic, .openai])
+    func aCutStreamKeepsTheUsageReportedBeforeTheCut(kind: ProviderKind) async throws {
+        let result = try await outcome(kind, .cut(afterChunks: 3))
+        let failure = try #require(result.failure)
+        #expect(failure.kind == .streamCut)
+        if kind == .anthropic {
+            let usage = try #require(failure.usage, "the input message_start reported is lost")
+            #expect(usage.inputTokens > 0)
+            #expect(Self.price.cost(of: usage).amountMicros > 0)
+        } else {
+            #expect(failure.usage == nil)
+        }
+    }
+
     @Test func roundingIsHalfUpToTheMicroAndCurrenciesKeepTheirMinorUnits() {
         // 1 input token at 1 cent per million = 0.01 micro: rounds to 0; 50 tokens = 0.5 → 1.
         let cent = TokenPrice(currency: "usd", inputPerMTok: 1, outputPerMTok: 1)
