@@ -133,6 +133,9 @@ public final class Payments: Sendable {
                 idempotencyKey: payment.id)
         } catch let error as EngineError where error.wireError.name != .unavailable {
             try? await repository.failCreation(payment: payment.id, now: now)
+            if let failed = try? await repository.get(payment.id, user: nil).payment, failed.status == .failed {
+                published(failed, credits: 0)
+            }
             throw error
         }
         let stored = try await repository.attachSession(payment: payment.id, session: session.id, url: session.url)
@@ -275,7 +278,9 @@ public final class Payments: Sendable {
             guard let input = StripeEvents.input(value: event.value, body: event.body, source: "reconcile") else { continue }
             if try await apply(input).duplicate { already += 1 } else { applied += 1 }
         }
-        let expired = try await repository.expirePending(now: now)
+        let expiredPayments = try await repository.expirePending(now: now)
+        for payment in expiredPayments { published(payment, credits: 0) }
+        let expired = expiredPayments.count
         let report = ReconcileReport(fetched: listed.count, applied: applied, alreadyApplied: already, expired: expired)
         logger.info(
             "stripe reconciled",
@@ -304,6 +309,11 @@ public final class Payments: Sendable {
         guard let detail = try? await repository.get(id, user: nil) else { return }
         let payment = detail.payment
         if payment.status == .paid, credits > 0, type.hasPrefix("checkout.session.") { observer.metrics.increment(Metric.checkoutPaid, [payment.package]) }
+        published(payment, credits: credits)
+    }
+
+    /// `payment.<status>` for a payment whose status just moved.
+    private func published(_ payment: Payment, credits: Int) {
         observer.events.publish(
             "payment.\(payment.status.rawValue)",
             [

@@ -18,8 +18,8 @@ package protocol PaymentRepository: Sendable {
     /// A payment with its events and entries; `user`, when given, must own it.
     func get(_ id: String, user: String?) async throws -> PaymentDetail
     /// Pending payments past their expiry that Stripe has not reported completed become
-    /// expired; returns how many.
-    func expirePending(now: Date) async throws -> Int
+    /// expired; returns them.
+    func expirePending(now: Date) async throws -> [Payment]
     /// `created` of the newest event recorded, in Unix seconds.
     func latestEventCreated() async throws -> Int?
 }

@@ -122,11 +122,12 @@ struct SQLitePayments: PaymentRepository {
         }
     }
 
-    func expirePending(now: Date) async throws -> Int {
+    func expirePending(now: Date) async throws -> [Payment] {
         try await writer.write { db in
-            try db.cachedStatement(sql: "UPDATE payments SET status = 'expired' WHERE status = 'pending' AND awaiting_payment = 0 AND expires_at < ?")
-                .execute(arguments: [Timestamps.string(now)])
-            return db.changesCount
+            let ids = try String.fetchAll(
+                db.cachedStatement(sql: "UPDATE payments SET status = 'expired' WHERE status = 'pending' AND awaiting_payment = 0 AND expires_at < ? RETURNING id"),
+                arguments: [Timestamps.string(now)])
+            return try ids.map { try Self.load(db, $0) }
         }
     }
 
