@@ -80,6 +80,8 @@ struct Daemon {
                 Self.log($0, breakerLogger)
                 Self.observe($0, observer)
             })
+        // Every configured provider's breaker starts closed: a series from the first scrape.
+        for entry in configuration.providers { observer.metrics.record(Metric.providerBreakerState, [entry.name], 0) }
         let generationSettings = Locked(Self.generationSettings(configuration))
         let pipeline = GenerationPipeline(
             store: engine.generations, chain: FallbackChain(registry: registry),

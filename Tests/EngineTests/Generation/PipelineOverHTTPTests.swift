@@ -19,7 +19,7 @@ struct PipelineOverHTTPTests {
     /// Fakes of the given flavours behind real clients, chained in that order.
     func withChain<T>(
         _ kinds: [ProviderKind], retry: RetryPolicy = RetryPolicy(maxRetries: 2, base: .seconds(1), cap: .seconds(8)),
-        _ body: ([FakeLLMServer], PipelineHarness) async throws -> T
+        prices: [ProviderKind: TokenPrice] = [:], _ body: ([FakeLLMServer], PipelineHarness) async throws -> T
     ) async throws -> T {
         let client = HTTPClient(
             eventLoopGroup: HTTPClient.defaultEventLoopGroup,
@@ -32,7 +32,7 @@ struct PipelineOverHTTPTests {
                 servers.append(server)
                 let settings = ProviderSettings(
                     name: kind.rawValue, kind: kind, model: kind.sampleModel, baseURL: server.baseURL, apiKey: Self.key,
-                    timeouts: .relaxed, retry: retry)
+                    timeouts: .relaxed, retry: retry, price: prices[kind])
                 entries.append((settings, ProviderFactory.make(settings, httpClient: client)))
             }
             let result = try await withPipeline(entries: entries) { h in try await body(servers, h) }
@@ -43,6 +43,58 @@ struct PipelineOverHTTPTests {
             for server in servers { try? await server.shutdown() }
             try? await client.shutdown()
             throw error
+        }
+    }
+
+    /// Spend across a retry and a fallback: Anthropic's cut streams still spent their input (its
+    /// `message_start` said how much), OpenAI's answer is priced with its cached input; the
+    /// generation costs the sum, and `Usage.Summary` adds up to the records.
+    @Test func everyCallIsPricedAcrossRetriesAndFallbacksAndTheSummaryMatchesTheRecords() async throws {
+        let prices: [ProviderKind: TokenPrice] = [
+            .anthropic: TokenPrice(currency: "usd", inputPerMTok: 300, outputPerMTok: 1500, cachedInputPerMTok: 30),
+            .openai: TokenPrice(currency: "usd", inputPerMTok: 250, outputPerMTok: 1000, cachedInputPerMTok: 125),
+        ]
+        try await withChain([.anthropic, .openai], retry: RetryPolicy(maxRetries: 1, base: .zero, cap: .zero), prices: prices) {
+            servers, h in
+            servers[0].enqueue(
+                .cut(afterChunks: 2, text: SampleApp.answer()), .cut(afterChunks: 2, text: SampleApp.answer()))
+            servers[1].enqueue(
+                .answer(SampleApp.answer(), chunkSize: 64, usage: FakeLLMUsage(inputTokens: 4_000, outputTokens: 2_000, cachedInputTokens: 1_000)))
+            let (user, project) = try await h.project()
+            let result = try await h.generate(project)
+            #expect(result.provider == "openai")
+            let record = try await h.pipeline.store.get(result.generation)
+            #expect(record.attempts.map(\.provider) == ["anthropic", "anthropic", "openai"])
+            let anthropic = record.attempts.filter { $0.provider == "anthropic" }
+            for attempt in anthropic {
+                let usage = try #require(attempt.usage, "the cut call's reported input is lost")
+                #expect(attempt.cost == prices[.anthropic]!.cost(of: TokenUsage(inputTokens: usage.inputTokens, outputTokens: usage.outputTokens)))
+            }
+            // 3,000 × 250 + 1,000 × 125 + 2,000 × 1,000 = 2,875,000 cent-tokens per million = 28,750 micros.
+            let openai = try #require(record.attempts.last)
+            #expect(openai.cost == Cost(amountMicros: 28_750, currency: "usd"))
+            let total = record.attempts.compactMap(\.cost).reduce(Int64(0)) { $0 + $1.amountMicros }
+            #expect(record.cost == Cost(amountMicros: total, currency: "usd"))
+            #expect(result.cost == record.cost)
+            #expect(total > 28_750)
+
+            let byProvider = try await h.pipeline.store.usage(user: user, since: nil, until: nil, groupBy: "provider")
+            let rows = Dictionary(uniqueKeysWithValues: byProvider.rows.map { ($0.key, $0) })
+            #expect(rows["anthropic"]?.calls == 2)
+            #expect(rows["anthropic"]?.generations == 0, "generations count by the provider that answered")
+            #expect(rows["anthropic"]?.cost?.amountMicros == anthropic.compactMap(\.cost).reduce(0) { $0 + $1.amountMicros })
+            #expect(rows["openai"]?.generations == 1)
+            #expect(rows["openai"]?.cost == openai.cost)
+            #expect(rows["openai"]?.cachedInputTokens == 1_000)
+            #expect(byProvider.total.cost == record.cost)
+            #expect(byProvider.total.creditsCharged == record.creditsCharged)
+            #expect(byProvider.total.inputTokens == record.usage.inputTokens)
+            let byDay = try await h.pipeline.store.usage(user: nil, since: nil, until: nil, groupBy: "day")
+            #expect(byDay.rows.count == 1)
+            #expect(byDay.total == UsageRow(
+                key: "total", generations: 1, completed: 1, creditsCharged: record.creditsCharged, calls: 3,
+                inputTokens: record.usage.inputTokens, outputTokens: record.usage.outputTokens, cachedInputTokens: 1_000,
+                cost: record.cost))
         }
     }
 
