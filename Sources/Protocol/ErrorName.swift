@@ -102,9 +102,15 @@ public struct WireError: Error, Sendable, Hashable, CustomStringConvertible {
             ["method": .string(method), "required_role": .string(requiredRole.rawValue)])
     }
 
+    /// `retry_after_seconds` as the wire carries it: whole seconds, rounded up, at least 1.
+    public static func retryAfter(_ seconds: Double) -> JSONValue {
+        guard seconds.isFinite else { return .int(1) }
+        return .int(Int64(max(1, min(seconds.rounded(.up), 86_400 * 365))))
+    }
+
     public static func unavailable(_ reason: String, retryAfterSeconds: Int? = nil) -> WireError {
         var details: [String: JSONValue] = ["reason": .string(reason)]
-        if let retryAfterSeconds { details["retry_after_seconds"] = .int(Int64(retryAfterSeconds)) }
+        if let retryAfterSeconds { details["retry_after_seconds"] = retryAfter(Double(retryAfterSeconds)) }
         return WireError(.unavailable, reason, details)
     }
 

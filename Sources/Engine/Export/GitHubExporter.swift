@@ -288,7 +288,7 @@ struct GitHubAPI: Sendable {
             return EngineError(
                 WireError(
                     .unavailable, "GitHub's rate limit: \(message)",
-                    ["reason": "github_rate_limited", "retry_after_seconds": .double(wait)]))
+                    ["reason": "github_rate_limited", "retry_after_seconds": WireError.retryAfter(wait)]))
         case 404:
             return EngineError(WireError(.notFound, "GitHub: \(message)", ["kind": "repository"]))
         case 409, 422:

@@ -361,7 +361,7 @@ public struct GenerationPipeline: Sendable {
                 "reason": .string(
                     exhausted.lastFailure.map { $0.kind.rawValue } ?? (exhausted.emptyChain ? "no_providers" : "breaker_open"))
             ]
-            if let wait = exhausted.retryAfterSeconds { details["retry_after_seconds"] = .double((wait * 10).rounded(.up) / 10) }
+            if let wait = exhausted.retryAfterSeconds { details["retry_after_seconds"] = WireError.retryAfter(wait) }
             let text =
                 exhausted.lastFailure.map { "every provider failed; last: \($0)" }
                 ?? (exhausted.emptyChain

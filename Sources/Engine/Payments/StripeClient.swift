@@ -101,11 +101,11 @@ struct StripeClient: Sendable {
             }
             throw Self.mapError(status: status, type: type, code: error?["code"]?.stringValue, param: error?["param"]?.stringValue, message: message)
         }
-        let wait = ((lastWait ?? backoff.seconds * Double(1 << attempts)) * 10).rounded(.up) / 10
+        let wait = lastWait ?? backoff.seconds * Double(1 << attempts)
         throw EngineError(
             WireError(
                 .unavailable, "\(lastProblem) (after \(attempts) attempts)",
-                ["reason": .string("stripe_unavailable"), "retry_after_seconds": .double(wait)]))
+                ["reason": .string("stripe_unavailable"), "retry_after_seconds": WireError.retryAfter(wait)]))
     }
 
     /// Stripe's client errors as named errors.
