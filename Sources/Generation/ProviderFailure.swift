@@ -43,12 +43,25 @@ public struct ProviderFailure: Error, Sendable, Equatable, CustomStringConvertib
         case invalidOutput = "invalid_output"
     }
 
-    /// Whether the failure says the provider is unhealthy (and so counts for its breaker), as
-    /// opposed to a bad answer or a bad request.
+    /// Whether the failure counts for the provider's breaker. A provider that is down, or whose
+    /// answers are broken (no files, still cut off after the continuations, syntax errors), is
+    /// failing; a request it cannot serve (too long, refused, blocked, over the limits, or an app
+    /// the platform does not build: unresolved packages, a server framework, no entry point) is
+    /// not, so one user's request never opens a provider's breaker for everyone.
     public var countsAgainstProvider: Bool {
+        if let blamesProvider { return blamesProvider }
         switch kind {
-        case .noFiles, .tooLarge, .truncated, .invalidOutput, .invalidRequest, .contentBlocked, .contextTooLong: false
-        default: true
+        case .tooLarge, .invalidRequest, .contentBlocked, .contextTooLong: return false
+        default: return true
+        }
+    }
+
+    /// The provider answered, but nothing usable came of it (or the request was refused): the
+    /// caller hears `GenerationFailed` with the reason rather than `Unavailable`.
+    public var isAnswerOrRequestProblem: Bool {
+        switch kind {
+        case .noFiles, .tooLarge, .truncated, .invalidOutput, .invalidRequest, .contextTooLong: true
+        default: false
         }
     }
 
@@ -64,6 +77,9 @@ public struct ProviderFailure: Error, Sendable, Equatable, CustomStringConvertib
     /// Tokens the provider had reported before the call failed (Anthropic counts the input at
     /// the start of its stream): what the failed call still costs.
     public var usage: TokenUsage?
+    /// Overrides what the kind says about the breaker (`invalidOutput` whose every issue is the
+    /// request's fault does not count).
+    public var blamesProvider: Bool?
 
     public init(_ kind: Kind, _ disposition: Disposition, status: Int? = nil, message: String, retryAfter: Duration? = nil) {
         self.kind = kind

@@ -33,6 +33,23 @@ public enum Validators {
         public static let pathConflict = "path_conflict"
     }
 
+    /// Whether an issue comes from what was asked rather than from a broken answer: an app this
+    /// platform does not build (a server framework, no page to start from: `entry_point`), a
+    /// package outside the allowed set (esbuild's `Could not resolve "name"` for a bare name), or
+    /// the version limits. Such issues never count for a provider's breaker.
+    public static func isRequestsFault(_ issue: ValidationIssue) -> Bool {
+        switch issue.rule {
+        case Rule.entryPoint, "limits":
+            return true
+        case "build":
+            guard let start = issue.message.range(of: "Could not resolve \"") else { return false }
+            let name = issue.message[start.upperBound...]
+            return !(name.hasPrefix(".") || name.hasPrefix("/"))
+        default:
+            return false
+        }
+    }
+
     /// All issues of `files`, sorted by path (project-wide issues first) then line. When two files
     /// share a path, the later one counts.
     public static func validate(_ files: [ProjectFile]) -> [ValidationIssue] {

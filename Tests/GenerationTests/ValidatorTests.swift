@@ -341,3 +341,20 @@ struct ValidatorTests {
         #expect(decoded == issue)
     }
 }
+
+@Suite("Whose fault a validation issue is")
+struct RequestFaultTests {
+    @Test func packagesAndEntryPointsAreTheRequestsBrokenCodeIsTheProviders() {
+        func issue(_ rule: String, _ message: String) -> ValidationIssue {
+            ValidationIssue(path: "src/App.jsx", rule: rule, message: message, line: 1)
+        }
+        #expect(Validators.isRequestsFault(issue("build", #"Could not resolve "lodash""#)))
+        #expect(Validators.isRequestsFault(issue("build", #"Could not resolve "@tanstack/react-query""#)))
+        #expect(!Validators.isRequestsFault(issue("build", #"Could not resolve "./Missing""#)))
+        #expect(!Validators.isRequestsFault(issue("build", "Expected \";\" but found \"}\"")))
+        #expect(Validators.isRequestsFault(issue(Validators.Rule.entryPoint, "unsupported framework (next)")))
+        #expect(Validators.isRequestsFault(issue("limits", "too many files")))
+        #expect(!Validators.isRequestsFault(issue(Validators.Rule.jsonSyntax, "unexpected end")))
+        #expect(!Validators.isRequestsFault(issue("render", "ReferenceError: x is not defined")))
+    }
+}

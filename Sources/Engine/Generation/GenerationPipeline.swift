@@ -347,7 +347,7 @@ public struct GenerationPipeline: Sendable {
                 WireError(.timeout, "the generation ran past its deadline of \(seconds.formatted()) s", ["seconds": .double(seconds)]))
             return (.failed, "timeout", wire.description, wire)
         case let exhausted as FallbackChain.Exhausted:
-            if let last = exhausted.lastFailure, !last.countsAgainstProvider, last.kind != .contentBlocked {
+            if let last = exhausted.lastFailure, last.isAnswerOrRequestProblem {
                 var details: [String: JSONValue] = ["reason": .string(last.kind.rawValue)]
                 let issues = log.lastIssues
                 if last.kind == .invalidOutput, !issues.isEmpty {

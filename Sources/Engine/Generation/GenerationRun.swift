@@ -95,7 +95,12 @@ struct Run: Sendable {
         }
         guard issues.isEmpty else {
             log.lastIssues = issues
-            throw ProviderFailure(.invalidOutput, .fallback, message: "\(issues.count) validation problem(s): \(Validators.summary(Array(issues.prefix(3))))")
+            var failure = ProviderFailure(
+                .invalidOutput, .fallback, message: "\(issues.count) validation problem(s): \(Validators.summary(Array(issues.prefix(3))))")
+            // Only broken output counts for the provider's breaker, not an app this platform does
+            // not build (what the request asked for).
+            failure.blamesProvider = !issues.allSatisfy(Validators.isRequestsFault)
+            throw failure
         }
         let changes = edit.map { TreeEdit.changes(from: $0.base, to: tree.files) }
         if let changes, changes.isEmpty { return Draft(unchangedBy: provider, notes: parsed.parser.prose) }

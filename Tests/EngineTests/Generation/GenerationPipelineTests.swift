@@ -123,6 +123,33 @@ struct GenerationPipelineTests {
         }
     }
 
+    /// Broken answers (no files at all) count for the breaker; an app the platform does not build
+    /// (no entry point: what the request asked for) never does, however often it comes.
+    @Test func brokenAnswersOpenTheBreakerButAnAppThePlatformDoesNotBuildNeverDoes() async throws {
+        let breaker = BreakerPolicy(failures: 2, window: .seconds(60), cooldown: .seconds(30))
+        let prose = ScriptedProvider("primary", [], then: .answer("I would rather describe the app than write it."))
+        let backup = ScriptedProvider("secondary", [], then: .answer(SampleApp.answer()))
+        try await withPipeline([prose, backup], freeOnSignup: 100, retry: RetryPolicy(maxRetries: 0), breaker: breaker) { h in
+            let (_, project) = try await h.project()
+            for _ in 0..<2 { _ = try await h.generate(project, fresh: true) }
+            #expect(await h.registry.list().providers.first?.state == "open", "answers without files are the provider's failures")
+        }
+
+        // A library with no page: nothing this platform can build or serve.
+        let noEntry = "<file path=\"lib/util.js\">\nexport const x = 1;\n</file>\n"
+        let unbuildable = ScriptedProvider("primary", [], then: .answer(noEntry))
+        let other = ScriptedProvider("secondary", [], then: .answer(SampleApp.answer()))
+        try await withPipeline([unbuildable, other], freeOnSignup: 100, retry: RetryPolicy(maxRetries: 0), breaker: breaker) { h in
+            let (_, project) = try await h.project()
+            for _ in 0..<4 {
+                let result = try await h.generate(project, fresh: true)
+                #expect(result.provider == "secondary")
+            }
+            #expect(unbuildable.calls == 8, "every generation asked it, and its repair turn")
+            #expect(await h.registry.list().providers.first?.state == "closed", "a request's app the platform does not build is not a provider failure")
+        }
+    }
+
     @Test func anOpenBreakerSkipsItsProviderWithoutCallingIt() async throws {
         let primary = ScriptedProvider("primary", [], then: .fail(failure(.serverError, .retry, status: 503)))
         let secondary = ScriptedProvider("secondary", [.answer(SampleApp.answer()), .answer(SampleApp.answer())])
