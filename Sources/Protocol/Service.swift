@@ -64,10 +64,28 @@ public struct ServiceInfo: Sendable, Codable, Hashable {
         }
     }
 
+    /// The control socket's limits a client should follow.
+    public struct Limits: Sendable, Codable, Hashable {
+        /// `control.max_message_bytes`: the largest frame either side sends.
+        public var maxMessageBytes: Int
+
+        public init(maxMessageBytes: Int) {
+            self.maxMessageBytes = maxMessageBytes
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case maxMessageBytes = "max_message_bytes"
+        }
+    }
+
+    public var limits: Limits?
+
     public init(
         product: String, version: String, protocol: Int, interfaces: [String], listeners: Listeners,
-        startedAt: String, role: Role, pid: Int? = nil, builds: Builds? = nil, payments: Payments? = nil
+        startedAt: String, role: Role, pid: Int? = nil, builds: Builds? = nil, payments: Payments? = nil,
+        limits: Limits? = nil
     ) {
+        self.limits = limits
         self.payments = payments
         self.builds = builds
         self.product = product
@@ -81,7 +99,7 @@ public struct ServiceInfo: Sendable, Codable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case product, version, `protocol`, interfaces, listeners, role, pid, builds, payments
+        case product, version, `protocol`, interfaces, listeners, role, pid, builds, payments, limits
         case startedAt = "started_at"
     }
 }

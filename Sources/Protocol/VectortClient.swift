@@ -45,6 +45,12 @@ public final class VectortClient {
             let info: ServiceInfo
             do {
                 info = try client.call(MethodName.getInfo).decode(as: ServiceInfo.self)
+                // Replies may be as large as the daemon's own limit.
+                if let limit = info.limits?.maxMessageBytes, limit > client.decoder.maxMessageBytes,
+                    client.decoder.bufferedByteCount == 0
+                {
+                    client.decoder = FrameDecoder(maxMessageBytes: limit)
+                }
             } catch let error as VectortClientError {
                 if let wire = error.remoteError, wire.name == .permissionDenied {
                     throw .permissionDenied(path: socketPath, reason: wire.message)
@@ -150,6 +156,11 @@ public final class VectortClient {
             do {
                 if let payload = try decoder.next() { return payload }
             } catch {
+                if case .tooLarge(let announced, let limit) = error.kind {
+                    throw .invalidReply(
+                        "the reply is \(announced) bytes, more than this client accepts (\(limit) bytes: the daemon's "
+                            + "control.max_message_bytes, or 16 MiB without a handshake)")
+                }
                 throw .invalidReply(error.description)
             }
             try waitReadable(deadline: deadline)

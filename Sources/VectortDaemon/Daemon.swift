@@ -182,6 +182,9 @@ struct Daemon {
                 payments: {
                     let settings = paymentSettings.value
                     return ServiceInfo.Payments(enabled: settings.configured, webhookSecrets: settings.webhookSecrets.count)
+                },
+                maxMessageBytes: {
+                    stateBox.state?.settings.maxMessageBytes ?? configuration.control.maxMessageBytes
                 }),
             health: health, reloader: reloader, describe: { describeBox.descriptors },
             interfaces: { describeBox.interfaces })

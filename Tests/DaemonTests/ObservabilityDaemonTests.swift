@@ -293,3 +293,35 @@ extension DaemonSuite {
         }
     }
 }
+
+extension DaemonSuite {
+    /// Clients take replies as large as the daemon's `control.max_message_bytes` (from `GetInfo`),
+    /// and say plainly when a reply is over what they accept.
+    @Suite("reply size limits of the client")
+    struct ReplyLimitTests {
+        @Test func theHandshakeRaisesTheLimitToTheDaemonsAndAnOversizedReplyIsNamed() async throws {
+            var options = DaemonProcess.Options()
+            options.config = "control:\n  max_message_bytes: 33554432\n"
+            let daemon = try await DaemonProcess(options)
+            let socket = daemon.socketPath
+            let info = try await daemon.connect().call(MethodName.getInfo)
+            #expect(info["limits"]?["max_message_bytes"] == .int(33_554_432))
+
+            let (described, refusal) = try await Blocking.run { () throws -> (Int, String) in
+                // A client that starts at 4 KiB: the handshake lifts it to the daemon's 32 MiB.
+                let lifted = try VectortClient.connect(socketPath: socket, maxMessageBytes: 4096)
+                let methods = try lifted.call(MethodName.describe)["methods"]?.arrayValue?.count ?? 0
+                // Without the handshake it keeps 4 KiB, and the Describe reply is larger.
+                let small = try VectortClient.connect(socketPath: socket, handshake: false, maxMessageBytes: 4096)
+                do {
+                    _ = try small.call(MethodName.describe)
+                    return (methods, "accepted")
+                } catch {
+                    return (methods, "\(error)")
+                }
+            }
+            #expect(described > 50)
+            #expect(refusal.contains("more than this client accepts (4096 bytes"), "\(refusal)")
+        }
+    }
+}

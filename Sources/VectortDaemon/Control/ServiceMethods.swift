@@ -16,6 +16,8 @@ struct DaemonIdentity: Sendable {
     var metrics: @Sendable () -> String? = { nil }
     var builds: ServiceInfo.Builds? = nil
     var payments: @Sendable () -> ServiceInfo.Payments? = { nil }
+    /// `control.max_message_bytes` now (it follows a reload).
+    var maxMessageBytes: @Sendable () -> Int = { Framing.defaultMaxMessageBytes }
 }
 
 /// `io.vectort.Service`: GetInfo, Ping, GetHealth, Describe, Reload.
@@ -37,7 +39,7 @@ enum ServiceMethods {
                         control: identity.controlSocket, webhook: identity.webhook(), metrics: identity.metrics(), api: identity.api(),
                         preview: identity.preview()),
                     startedAt: startedAt, role: context.role, pid: Int(getpid()), builds: identity.builds,
-                    payments: identity.payments())
+                    payments: identity.payments(), limits: ServiceInfo.Limits(maxMessageBytes: identity.maxMessageBytes()))
             })
         table.register(
             MethodDescriptor(method: MethodName.ping, role: .client, summary: "Answers {} at once."),
