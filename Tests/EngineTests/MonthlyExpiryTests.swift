@@ -51,6 +51,38 @@ struct MonthlyExpiryTests {
         }
     }
 
+    /// A renewal before the period ends does not carry the remainder over: the old period's
+    /// unspent credits expire with an entry of their own, and only the new grant carries the
+    /// new expiry. A hold taken from the old period and released later comes back into the
+    /// bucket, under the new period.
+    @Test func aMonthlyGrantBeforeThePeriodEndsExpiresTheRemainderInsteadOfCarryingItOver() async throws {
+        try await withEngine(freeOnSignup: 0) { engine in
+            let user = try await engine.user()
+            let firstEnd = engine.clock.date.addingTimeInterval(3600)
+            _ = try await engine.ledger.grant(user: user, amount: 10, bucket: .monthly, reason: "plan", expiresAt: firstEnd)
+            let spent = try await engine.ledger.hold(user: user, amount: 3, reference: "gen-1")
+            _ = try await engine.ledger.settle(hold: spent.id)
+            let open = try await engine.ledger.hold(user: user, amount: 2, reference: "gen-2")
+
+            engine.clock.advance(by: .seconds(1800))
+            let secondEnd = engine.clock.date.addingTimeInterval(3600)
+            let renewed = try await engine.ledger.grant(
+                user: user, amount: 10, bucket: .monthly, reason: "plan", expiresAt: secondEnd)
+            #expect(renewed.balance.buckets["monthly"] == 10, "5 unspent of the old period expired, 10 new")
+            let expiries = try await engine.ledger.history(user: user).entries.filter { $0.kind == "expiry" }
+            #expect(expiries.map(\.amount) == [-5])
+            #expect(renewed.balance.monthlyExpiresAt == Timestamps.string(secondEnd))
+
+            _ = try await engine.ledger.release(hold: open.id)
+            #expect(try await engine.ledger.balance(user: user).buckets["monthly"] == 12)
+            engine.clock.advance(by: .seconds(3601))
+            #expect(try await engine.ledger.expireMonthly() == 1)
+            #expect(try await engine.ledger.balance(user: user).total == 0, "nothing of either period outlives the second")
+            #expect(try await engine.ledger.verify().ok)
+            #expect(try await engine.ledgerViolations() == [])
+        }
+    }
+
     @Test func otherBucketsStaySpendableAfterMonthlyCreditsExpire() async throws {
         try await withEngine(freeOnSignup: 4) { engine in
             let user = try await engine.user()

@@ -89,9 +89,10 @@ struct SQLiteLedger: LedgerRepository {
                 db, scope: "Credits.Grant", key: grant.idempotencyKey, request: fingerprint, now: now
             ) {
                 try SQLiteUsers.requireActive(db, grant.user)
-                // The new period's expiry replaces the bucket's: credits of an ended period that
-                // the sweep has not reached yet must leave first, or they would live on.
-                if grant.bucket == .monthly { try Self.expireMonthly(db, user: grant.user, now: now) }
+                // A monthly grant starts a new period: what is left of the previous one expires
+                // now (no carry-over), whether its date has passed or not, so a renewal never
+                // extends old credits and no period's credits outlive it.
+                if grant.bucket == .monthly { try Self.endMonthlyPeriod(db, user: grant.user, now: now) }
                 let entry = try Self.append(
                     db, user: grant.user, bucket: grant.bucket, amount: grant.amount, kind: "grant",
                     reference: "grant:\(grant.reason)", now: now, expiresAt: grant.expiry)
@@ -149,6 +150,15 @@ struct SQLiteLedger: LedgerRepository {
                 reference: "expired", now: now)
         }
         return rows.count
+    }
+
+    /// Expires the user's whole monthly remainder (a new monthly grant ends the period).
+    static func endMonthlyPeriod(_ db: GRDB.Database, user: String, now: Date) throws {
+        let left = try Int.fetchOne(
+            db.cachedStatement(sql: "SELECT balance FROM credit_balances WHERE user_id = ? AND bucket = 'monthly' AND balance > 0"),
+            arguments: [user]) ?? 0
+        guard left > 0 else { return }
+        _ = try append(db, user: user, bucket: .monthly, amount: -left, kind: "expiry", reference: "period ended", now: now)
     }
 
     /// Appends one entry and moves the cached balance with it.
