@@ -177,6 +177,10 @@ enum Migrations {
                 CREATE INDEX generations_by_started ON generations(started_at);
                 """)
         }
+        migrator.registerMigration("0021-idempotency-retention") { db in
+            // Keys are kept for idempotency.retention_days, then pruned by their age.
+            try db.execute(sql: "CREATE INDEX idempotency_by_created ON idempotency(created_at)")
+        }
         return migrator
     }
 }

@@ -83,6 +83,7 @@ struct Daemon {
         // Every configured provider's breaker starts closed: a series from the first scrape.
         for entry in configuration.providers { observer.metrics.record(Metric.providerBreakerState, [entry.name], 0) }
         let generationSettings = Locked(Self.generationSettings(configuration))
+        let retentionDays = Locked(configuration.idempotency.retentionDays)
         let pipeline = GenerationPipeline(
             store: engine.generations, chain: FallbackChain(registry: registry),
             settings: { generationSettings.value }, builder: engine.versions.builder, observer: observer, logger: logger)
@@ -150,6 +151,7 @@ struct Daemon {
             apply: { newConfiguration, newSecrets in
                 stateBox.state?.settings = Self.controlSettings(newConfiguration, connectionRoom: connectionRoom)
                 generationSettings.value = Self.generationSettings(newConfiguration)
+                retentionDays.value = newConfiguration.idempotency.retentionDays
                 paymentSettings.value = Self.paymentSettings(newConfiguration, newSecrets, packages: packages)
                 githubSettings.value = Self.githubSettings(newConfiguration, newSecrets)
                 deploySettings.value = Self.deploySettings(newConfiguration, newSecrets)
@@ -215,7 +217,8 @@ struct Daemon {
         var services: [any Service] = [
             LedgerWriterService(engine: engine, startedTask: writerTask),
             CreditMaintenanceService(
-                ledger: engine.ledger, holdMaxAge: configuration.credits.holdMaxAgeSeconds, interval: .seconds(60), logger: logger),
+                ledger: engine.ledger, holdMaxAge: configuration.credits.holdMaxAgeSeconds,
+                retentionDays: { retentionDays.value }, interval: .seconds(60), logger: logger),
             server,
             ReloadSignalService(signals: signals, reloader: reloader, logger: logger),
         ]

@@ -1,6 +1,7 @@
 import Foundation
 import Protocol
 import Testing
+import VectortTesting
 
 @testable import Engine
 @testable import Generation
@@ -19,6 +20,28 @@ struct IdempotencyTests {
             #expect(again == first, "the stored first result, balance included")
             #expect(try await engine.count("credit_entries", where: "kind = 'grant' AND reference = 'grant:goodwill'") == 1)
             #expect(try await engine.ledger.balance(user: user).total == 16)
+        }
+    }
+
+    /// Keys are kept for the retention window and then forgotten: inside it a repeat replays,
+    /// after it the same call runs again (docs say so).
+    @Test func keysOutliveTheirRetentionWindowOnlyUntilPruned() async throws {
+        try await withEngine(freeOnSignup: 10) { engine in
+            let user = try await engine.user()
+            let first = try await engine.ledger.grant(user: user, amount: 5, reason: "goodwill", idempotencyKey: "grant-old")
+            engine.clock.advance(by: .seconds(29 * 86_400))
+            #expect(try await engine.ledger.pruneIdempotencyKeys(olderThanDays: 30) == 0, "29 days old: kept")
+            #expect(try await engine.ledger.grant(user: user, amount: 5, reason: "goodwill", idempotencyKey: "grant-old") == first)
+            _ = try await engine.ledger.grant(user: user, amount: 1, reason: "recent", idempotencyKey: "grant-new")
+
+            engine.clock.advance(by: .seconds(2 * 86_400))
+            #expect(try await engine.ledger.pruneIdempotencyKeys(olderThanDays: 30) == 1, "only the 31-day-old key goes")
+            let again = try await engine.ledger.grant(user: user, amount: 5, reason: "goodwill", idempotencyKey: "grant-old")
+            #expect(again.entry != first.entry, "after the window the call runs again")
+            #expect(try await engine.ledger.balance(user: user).total == 21)
+            await expectEngineError(.conflict) {
+                try await engine.ledger.grant(user: user, amount: 2, reason: "recent", idempotencyKey: "grant-new")
+            }
         }
     }
 

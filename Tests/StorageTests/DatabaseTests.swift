@@ -39,7 +39,7 @@ struct DatabaseTests {
         let applied = try await first.pool.read { db in try Migrations.migrator.appliedIdentifiers(db) }
         #expect(applied == ["0001-meta", "0002-accounts-credits", "0003-generations", "0004-open-holds-by-user",
             "0005-ledger-checks-without-in-lists", "0006-builds", "0007-content-addressed-version-files",
-            "0008-generation-requested-provider", "0009-version-base", "0010-generation-edit-request", "0011-payments", "0012-project-github", "0013-deployments", "0014-connected-accounts", "0015-sessions", "0016-preview-tokens", "0017-account-tokens", "0018-oauth-identities", "0019-running-generations-by-user", "0020-generation-spend",
+            "0008-generation-requested-provider", "0009-version-base", "0010-generation-edit-request", "0011-payments", "0012-project-github", "0013-deployments", "0014-connected-accounts", "0015-sessions", "0016-preview-tokens", "0017-account-tokens", "0018-oauth-identities", "0019-running-generations-by-user", "0020-generation-spend", "0021-idempotency-retention",
         ])
         let second = try Database.open(path: path, logger: Logger(label: "test"))
         #expect(try await second.instanceID() == id)

@@ -113,6 +113,13 @@ public struct Ledger: Sendable {
         return try await repository.releaseHolds(createdBefore: olderThan ?? now.addingTimeInterval(1), now: now)
     }
 
+    /// Forgets idempotency keys older than `days` days (`idempotency.retention_days`): a call
+    /// repeated with such a key after that runs again. Returns how many keys went.
+    @discardableResult
+    public func pruneIdempotencyKeys(olderThanDays days: Int) async throws -> Int {
+        try await repository.pruneIdempotencyKeys(before: now().addingTimeInterval(-Double(days) * 86_400))
+    }
+
     /// Moves expired monthly credits out through `expiry` entries.
     @discardableResult
     public func expireMonthly() async throws -> Int {

@@ -179,6 +179,10 @@ package protocol LedgerRepository: Sendable {
     func releaseHolds(createdBefore cutoff: Date, now: Date) async throws -> Int
     /// Moves every monthly balance expired at `now` out through an `expiry` entry; returns how many.
     func expireMonthly(now: Date) async throws -> Int
+    /// Forgets idempotency keys used before `cutoff` (every method's, and the keys generations,
+    /// payments and deployments were started with, once they ended): a replay after that runs
+    /// again. Returns how many keys went.
+    func pruneIdempotencyKeys(before cutoff: Date) async throws -> Int
 }
 
 /// A validated grant. `expiry` is when the credits expire (monthly only); `expiresAt` is what

@@ -134,6 +134,23 @@ struct SQLiteLedger: LedgerRepository {
         try await writer.write { db in try Self.expireMonthly(db, user: nil, now: now) }
     }
 
+    func pruneIdempotencyKeys(before cutoff: Date) async throws -> Int {
+        let stamp = Timestamps.string(cutoff)
+        return try await writer.write { db in
+            var pruned = 0
+            for sql in [
+                "DELETE FROM idempotency WHERE created_at < ?",
+                "UPDATE generations SET idempotency_key = NULL WHERE idempotency_key IS NOT NULL AND status <> 'running' AND started_at < ?",
+                "UPDATE payments SET idempotency_key = NULL WHERE idempotency_key IS NOT NULL AND status <> 'pending' AND created_at < ?",
+                "UPDATE deployments SET idempotency_key = NULL WHERE idempotency_key IS NOT NULL AND state IN ('live', 'failed', 'cancelled') AND created_at < ?",
+            ] {
+                try db.cachedStatement(sql: sql).execute(arguments: [stamp])
+                pruned += db.changesCount
+            }
+            return pruned
+        }
+    }
+
     // MARK: Inside a write transaction
 
     /// Writes an `expiry` entry for every expired monthly balance (of `user`, or of everyone).

@@ -186,6 +186,7 @@ struct ConfigurationLoader {
         if !c.metrics.listen.isEmpty, c.metrics.listen != "api" { _ = try HostPort.parse(c.metrics.listen, key: "metrics.listen") }
         c.metrics.enabled = try values.bool("metrics.enabled") ?? c.metrics.enabled
         c.events.buffer = try values.int("events.buffer", in: 16...1_000_000) ?? c.events.buffer
+        c.idempotency.retentionDays = try values.int("idempotency.retention_days", in: 1...3650) ?? c.idempotency.retentionDays
 
         c.webhook.listen = try values.string("webhook.listen") ?? c.webhook.listen
         if !c.webhook.listen.isEmpty { _ = try HostPort.parse(c.webhook.listen, key: "webhook.listen") }

@@ -109,6 +109,7 @@ extension DaemonConfiguration {
             ("metrics.listen", metrics.listen.isEmpty ? "(disabled)" : metrics.listen),
             ("metrics.enabled", String(metrics.enabled)),
             ("events.buffer", String(events.buffer)),
+            ("idempotency.retention_days", String(idempotency.retentionDays)),
         ]
         return lines + providers.flatMap { $0.flattened() }
     }

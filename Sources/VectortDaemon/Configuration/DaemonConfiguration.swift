@@ -165,6 +165,11 @@ struct DaemonConfiguration: Sendable, Equatable {
         var enabled = true
     }
 
+    /// How long idempotency keys are kept (`idempotency.*`).
+    struct IdempotencyOptions: Sendable, Equatable {
+        var retentionDays = 30
+    }
+
     struct EventOptions: Sendable, Equatable {
         /// Events a subscriber may have waiting before it is told `lagged`.
         var buffer = 1024
@@ -218,6 +223,7 @@ struct DaemonConfiguration: Sendable, Equatable {
     var deploy = DeployOptions()
     var metrics = MetricsOptions()
     var events = EventOptions()
+    var idempotency = IdempotencyOptions()
 
     /// Where the configuration came from, for `--check-config` and the journal.
     var sources: [String] = ["defaults"]

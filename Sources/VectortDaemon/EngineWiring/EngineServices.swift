@@ -22,11 +22,14 @@ struct LedgerWriterService: Service {
     }
 }
 
-/// Periodic credit maintenance: expired monthly credits leave through `expiry` entries, and
-/// holds older than `credits.hold_max_age_seconds` are released.
+/// Periodic credit maintenance: expired monthly credits leave through `expiry` entries, holds
+/// older than `credits.hold_max_age_seconds` are released, and idempotency keys older than
+/// `idempotency.retention_days` are forgotten.
 struct CreditMaintenanceService: Service {
     let ledger: Ledger
     let holdMaxAge: Double
+    /// Days idempotency keys are kept (follows a reload).
+    var retentionDays: @Sendable () -> Int = { 30 }
     let interval: Duration
     let logger: Logger
 
@@ -37,9 +40,14 @@ struct CreditMaintenanceService: Service {
             do {
                 let expired = try await ledger.expireMonthly()
                 let released = try await ledger.releaseHolds(olderThanSeconds: holdMaxAge)
-                if expired > 0 || released > 0 {
+                let pruned = try await ledger.pruneIdempotencyKeys(olderThanDays: retentionDays())
+                if expired > 0 || released > 0 || pruned > 0 {
                     logger.info(
-                        "credit maintenance", metadata: ["credits.expired_buckets": "\(expired)", "credits.released_holds": "\(released)"])
+                        "credit maintenance",
+                        metadata: [
+                            "credits.expired_buckets": "\(expired)", "credits.released_holds": "\(released)",
+                            "idempotency.pruned_keys": "\(pruned)",
+                        ])
                 }
             } catch {
                 logger.error("credit maintenance failed", metadata: ["error": "\(error)"])
