@@ -15,23 +15,11 @@ public final class EventBus: Sendable {
     private let state = Mutex(State())
 
     private struct State {
-        var nextID = 0
-        var subscribers: [Int: Subscriber] = [:]
+        var subscribers: [ObjectIdentifier: EventSubscription] = [:]
         /// Generations started and not ended, by id: the snapshot's `generations`.
         var running: [String: [String: JSONValue]] = [:]
         var runningOrder: [String] = []
         var closed = false
-    }
-
-    private struct Subscriber {
-        var prefixes: [String]?
-        var continuation: AsyncStream<JSONValue>.Continuation
-        var dropped = 0
-
-        func wants(_ kind: String) -> Bool {
-            guard let prefixes else { return true }
-            return prefixes.contains { kind.hasPrefix($0) }
-        }
     }
 
     public init(capacity: Int = 1024, telemetry: Telemetry, now: @escaping @Sendable () -> Date = { Date() }) {
@@ -47,11 +35,8 @@ public final class EventBus: Sendable {
     /// Publishes one event of `kind` (`generation.started`, `payment.paid`, …) with its fields.
     /// Generation starts and ends also keep the snapshot of what runs.
     public func publish(_ kind: String, _ fields: [String: JSONValue]) {
-        let tracksRunning = kind.hasPrefix("generation.")
-        var event: [String: JSONValue]?
-        var lost = 0
-        state.withLock { state in
-            if tracksRunning, let id = fields["generation"]?.stringValue {
+        let listeners = state.withLock { state -> [EventSubscription] in
+            if kind.hasPrefix("generation."), let id = fields["generation"]?.stringValue {
                 switch kind {
                 case "generation.started":
                     state.running[id] = fields
@@ -61,74 +46,152 @@ public final class EventBus: Sendable {
                 default: break
                 }
             }
-            guard !state.subscribers.isEmpty else { return }
-            if event == nil {
-                var object = fields
-                object["event"] = .string(kind)
-                object["at"] = .string(Timestamps.string(now()))
-                event = object
-            }
-            for (id, subscriber) in state.subscribers where subscriber.wants(kind) {
-                var subscriber = subscriber
-                if subscriber.dropped > 0 {
-                    let notice: JSONValue = .object(["event": "lagged", "dropped": .int(Int64(subscriber.dropped))])
-                    if case .enqueued = subscriber.continuation.yield(notice) { subscriber.dropped = 0 }
-                }
-                // Once it lost one, it loses every event until the `lagged` notice fits.
-                let delivered: Bool
-                if subscriber.dropped == 0 {
-                    if case .dropped = subscriber.continuation.yield(.object(event!)) { delivered = false } else { delivered = true }
-                } else {
-                    delivered = false
-                }
-                if !delivered {
-                    subscriber.dropped += 1
-                    lost += 1
-                }
-                state.subscribers[id] = subscriber
-            }
+            return state.subscribers.isEmpty ? [] : state.subscribers.values.filter { $0.wants(kind) }
         }
+        guard !listeners.isEmpty else { return }
+        var object = fields
+        object["event"] = .string(kind)
+        object["at"] = .string(Timestamps.string(now()))
+        let event = JSONValue.object(object)
+        var lost = 0
+        for listener in listeners where !listener.offer(event) { lost += 1 }
         if lost > 0 { telemetry.increment(Metric.eventsDropped, by: lost) }
     }
 
-    /// A stream of events whose kind starts with one of `kinds` (all when nil), beginning with
-    /// `snapshot` (the generations running now and `deployments`). The stream ends when the
-    /// caller stops iterating it (its task is cancelled).
-    public func subscribe(kinds: [String]?, deployments: [JSONValue]) -> AsyncStream<JSONValue> {
-        let (stream, continuation) = AsyncStream.makeStream(of: JSONValue.self, bufferingPolicy: .bufferingOldest(capacity))
-        let id = state.withLock { state -> Int? in
+    /// A subscription to events whose kind starts with one of `kinds` (all when nil); its first
+    /// event is `snapshot` (the generations running now and `deployments`). It ends when the
+    /// bus closes or the caller cancels it.
+    public func subscribe(kinds: [String]?, deployments: [JSONValue]) -> EventSubscription {
+        let subscription = EventSubscription(prefixes: kinds, capacity: capacity)
+        let count = state.withLock { state -> Int? in
             let running = state.runningOrder.compactMap { state.running[$0] }.map { JSONValue.object($0) }
-            continuation.yield(.object(["event": "snapshot", "generations": .array(running), "deployments": .array(deployments)]))
-            state.nextID += 1
-            if !state.closed { state.subscribers[state.nextID] = Subscriber(prefixes: kinds, continuation: continuation) }
-            return state.closed ? nil : state.nextID
+            _ = subscription.offer(.object(["event": "snapshot", "generations": .array(running), "deployments": .array(deployments)]))
+            guard !state.closed else { return nil }
+            state.subscribers[ObjectIdentifier(subscription)] = subscription
+            return state.subscribers.count
         }
-        guard let id else {
-            continuation.finish()
-            return stream
+        guard let count else {
+            subscription.finish()
+            return subscription
         }
-        let open = state.withLock { $0.subscribers.count }
-        telemetry.record(Metric.eventSubscribers, [], Double(open))
-        continuation.onTermination = { [weak self] _ in
+        telemetry.record(Metric.eventSubscribers, [], Double(count))
+        subscription.onEnd = { [weak self] in
             guard let self else { return }
-            let count = self.state.withLock { state -> Int in
-                state.subscribers[id] = nil
+            let left = self.state.withLock { state -> Int in
+                state.subscribers[ObjectIdentifier(subscription)] = nil
                 return state.subscribers.count
             }
-            self.telemetry.record(Metric.eventSubscribers, [], Double(count))
+            self.telemetry.record(Metric.eventSubscribers, [], Double(left))
         }
-        return stream
+        return subscription
     }
-}
 
-extension EventBus {
     /// Ends every subscription (the daemon is stopping); later ones end after their snapshot.
     public func close() {
         let ending = state.withLock { state in
             state.closed = true
             defer { state.subscribers = [:] }
-            return state.subscribers.values.map(\.continuation)
+            return Array(state.subscribers.values)
         }
-        for continuation in ending { continuation.finish() }
+        for subscription in ending { subscription.finish() }
+    }
+}
+
+/// One subscriber's bounded queue. The reader takes everything waiting at once (`next()`), so
+/// a burst of events costs it one wake-up, not one per event.
+public final class EventSubscription: Sendable {
+    let prefixes: [String]?
+    let capacity: Int
+    private let state = Mutex(State())
+    /// Called once when the subscription ends (finished or cancelled).
+    fileprivate var onEnd: (@Sendable () -> Void)? {
+        get { state.withLock { $0.onEnd } }
+        set { state.withLock { $0.onEnd = newValue } }
+    }
+
+    private struct State {
+        var queue: [JSONValue] = []
+        var dropped = 0
+        var waiter: CheckedContinuation<[JSONValue]?, Never>?
+        var finished = false
+        var onEnd: (@Sendable () -> Void)?
+    }
+
+    init(prefixes: [String]?, capacity: Int) {
+        self.prefixes = prefixes
+        self.capacity = capacity
+    }
+
+    func wants(_ kind: String) -> Bool {
+        guard let prefixes else { return true }
+        return prefixes.contains { kind.hasPrefix($0) }
+    }
+
+    /// Queues `event`; false when it was dropped (the queue is full, or a `lagged` notice is
+    /// still owed and does not fit yet).
+    func offer(_ event: JSONValue) -> Bool {
+        let (waiter, batch, delivered) = state.withLock { state -> (CheckedContinuation<[JSONValue]?, Never>?, [JSONValue], Bool) in
+            guard !state.finished else { return (nil, [], true) }
+            if state.dropped > 0 {
+                guard state.queue.count < capacity else {
+                    state.dropped += 1
+                    return (nil, [], false)
+                }
+                state.queue.append(.object(["event": "lagged", "dropped": .int(Int64(state.dropped))]))
+                state.dropped = 0
+            }
+            guard state.queue.count < capacity else {
+                state.dropped += 1
+                return (nil, [], false)
+            }
+            state.queue.append(event)
+            guard let waiter = state.waiter else { return (nil, [], true) }
+            state.waiter = nil
+            defer { state.queue = [] }
+            return (waiter, state.queue, true)
+        }
+        waiter?.resume(returning: batch)
+        return delivered
+    }
+
+    /// Every event waiting, oldest first, waiting for one when none is; nil once the
+    /// subscription ended (the bus closed, or the calling task was cancelled).
+    public func next() async -> [JSONValue]? {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<[JSONValue]?, Never>) in
+                let ready = state.withLock { state -> [JSONValue]?? in
+                    if !state.queue.isEmpty || state.dropped > 0 {
+                        // What was lost came after everything queued: the notice goes last.
+                        if state.dropped > 0 {
+                            state.queue.append(.object(["event": "lagged", "dropped": .int(Int64(state.dropped))]))
+                            state.dropped = 0
+                        }
+                        defer { state.queue = [] }
+                        return .some(state.queue)
+                    }
+                    if state.finished || Task.isCancelled { return .some(nil) }
+                    state.waiter = continuation
+                    return .none
+                }
+                if let ready { continuation.resume(returning: ready) }
+            }
+        } onCancel: {
+            finish()
+        }
+    }
+
+    /// Ends the subscription: a waiting reader gets nil, queued events are still handed out.
+    public func finish() {
+        let (waiter, end) = state.withLock { state -> (CheckedContinuation<[JSONValue]?, Never>?, (@Sendable () -> Void)?) in
+            guard !state.finished else { return (nil, nil) }
+            state.finished = true
+            defer {
+                state.waiter = nil
+                state.onEnd = nil
+            }
+            return (state.waiter, state.onEnd)
+        }
+        waiter?.resume(returning: nil)
+        end?()
     }
 }

@@ -221,3 +221,55 @@ extension CreditHold: WireJSONWritable {
         return true
     }
 }
+
+extension WireJSONWriter {
+    /// Starts a member whose name is only known at run time (ASCII: its sort order is the
+    /// encoder's).
+    mutating func key(named name: String) {
+        separate()
+        string(name)
+        bytes.append(UInt8(ascii: ":"))
+        needsComma = false
+    }
+
+    mutating func null() {
+        bytes.append(contentsOf: "null".utf8)
+        needsComma = true
+    }
+}
+
+extension JSONValue: WireJSONWritable {
+    /// The event stream's replies (`Events.Subscribe`) are JSON values: written by hand like a
+    /// generation's events. A fractional number or a non-ASCII key leaves the whole value to the
+    /// encoder, whose number formatting and key order are the reference.
+    public func writeWireJSON(_ writer: inout WireJSONWriter) -> Bool {
+        switch self {
+        case .null:
+            writer.null()
+        case .bool(let value):
+            writer.bool(value)
+        case .int(let value):
+            writer.int(Int(value))
+        case .double:
+            return false
+        case .string(let value):
+            writer.string(value)
+        case .array(let values):
+            writer.beginArray()
+            for value in values {
+                writer.element()
+                guard value.writeWireJSON(&writer) else { return false }
+            }
+            writer.endArray()
+        case .object(let members):
+            guard members.keys.allSatisfy({ $0.utf8.allSatisfy { $0 < 0x80 } }) else { return false }
+            writer.beginObject()
+            for key in members.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
+                writer.key(named: key)
+                guard members[key]!.writeWireJSON(&writer) else { return false }
+            }
+            writer.endObject()
+        }
+        return true
+    }
+}

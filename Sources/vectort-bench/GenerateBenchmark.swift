@@ -96,16 +96,28 @@ struct GenerateBenchmark: AsyncParsableCommand {
         let firstP50 = addedMs(through.firstFile, direct.firstFile, 50)
         let firstP99 = addedMs(through.firstFile, direct.firstFile, 99)
         let totalP99 = addedMs(through.total, direct.total, 99)
-        // Metrics and events cost: the same run with metrics off and nobody subscribed.
-        let quiet = try await measureDaemon(chain: "openai", fake: fake, down: nil, observed: false)
-        let generations = Double(concurrency * rounds)
-        let onCPU = observed.cpuSeconds / generations * 1e6
-        let offCPU = max(quiet.cpuSeconds / generations * 1e6, 1)
+        // CPU per unit from outside: the daemon's own CPU over the same generations streamed in
+        // few and in many chunks, builds off (the build step is reported by `vectort-bench build`).
+        let few = try await cpuPerGeneration(answer: answer, chunks: 20)
+        let many = try await cpuPerGeneration(answer: answer, chunks: 800)
+        // Metrics and events cost: the same generations with metrics off and nobody subscribed.
+        var events = 0
+        let on = try await cpuPerGeneration(answer: answer, chunks: chunks, observed: true, events: &events)
+        var none = 0
+        let off = try await cpuPerGeneration(answer: answer, chunks: chunks, observed: false, events: &none)
+        let metricsOnly = try await cpuPerGeneration(answer: answer, chunks: chunks, observed: true, subscribe: false, events: &none)
         print(
             String(
                 format: "metrics and one event subscriber: %.0f µs daemon CPU per generation against %.0f µs with both off: %+.1f%% ",
-                onCPU, offCPU, (onCPU / offCPU - 1) * 100) + goal(onCPU / offCPU <= 1.05, "≤ +5 %")
-                + String(format: " (%d events to the subscriber)", observed.events))
+                on, off, (on / off - 1) * 100) + goal(on / off <= 1.05, "≤ +5 %")
+                + " (builds off, \(events) events to the subscriber)"
+                + String(format: "; metrics alone: %.0f µs (%+.1f%%)", metricsOnly, (metricsOnly / off - 1) * 100))
+        let perChunk = max(0, (many - few) / 780)
+        let fixed = few - 20 * perChunk
+        print(
+            String(format: "daemon CPU per streamed chunk: %.2f µs ", perChunk) + goal(perChunk <= 2, "≤ 2 µs")
+                + String(format: "; fixed CPU per generation (25 KB, 30 files, builds off): %.0f µs ", fixed)
+                + goal(fixed <= 1000, "≤ 1 ms") + String(format: " (%.0f µs at 20 chunks, %.0f µs at 800)", few, many))
         print(String(format: "added first-file latency p50 %+.2f ms ", firstP50) + goal(firstP50 < 2, "< 2 ms"))
         print(String(format: "added first-file latency p99 %+.2f ms ", firstP99) + goal(firstP99 < 10, "< 10 ms"))
         print(String(format: "added total latency p99 %+.2f ms ", totalP99) + goal(totalP99 < 20, "< 20 ms"))
@@ -220,6 +232,73 @@ struct GenerateBenchmark: AsyncParsableCommand {
         _ = await process.waitForExit()
         subscriber?.cancel()
         return BreakerRun(latencies: latencies, callsToDown: calls, cpuSeconds: cpu, events: received.value)
+    }
+
+    /// Microseconds of the daemon's CPU per generation of `answer` in `chunks` chunks, without
+    /// pauses between them and without builds.
+    private func cpuPerGeneration(answer: String, chunks: Int) async throws -> Double {
+        var events = 0
+        return try await cpuPerGeneration(answer: answer, chunks: chunks, observed: true, events: &events)
+    }
+
+    /// `observed`: metrics on and one `Events.Subscribe` reader (counted in `events`); else
+    /// metrics off and nobody subscribed.
+    private func cpuPerGeneration(
+        answer: String, chunks: Int, observed: Bool, subscribe: Bool = true, events: inout Int
+    ) async throws -> Double {
+        let fake = try await FakeLLMServer.start(
+            .openai, apiKey: Self.key, defaultScript: .paced(answer, chunks: chunks, interval: .zero), recordsRequests: false)
+        defer { Task { try? await fake.shutdown() } }
+        var options = DaemonProcess.Options()
+        options.binary = daemon
+        options.config = """
+            log:
+              level: warning
+            credits:
+              free_on_signup: 100000
+            build:
+              enabled: false
+            metrics:
+              enabled: \(observed)
+            generation:
+              chain: [openai]
+            providers:
+              openai:
+                base_url: "\(fake.baseURL)"
+
+            """
+        options.credentials["openai-api-key"] = Self.key
+        let process = try await DaemonProcess(options)
+        let admin = try await process.connect(callTimeout: 60)
+        var projects: [(String, String)] = []
+        for i in 0..<concurrency {
+            let user = try await admin.call(MethodName.usersCreate, ["email": .string("cpu\(i)@example.com")])
+            let id = user["id"]?.stringValue ?? ""
+            let project = try await admin.call(MethodName.projectsCreate, ["user": .string(id), "title": .string("CPU \(i)")])
+            projects.append((id, project["id"]?.stringValue ?? ""))
+        }
+        let received = Locked(0)
+        var subscriber: Task<Void, any Error>?
+        if observed && subscribe {
+            let watcher = try await process.connect(callTimeout: 3600)
+            subscriber = Task {
+                _ = try await watcher.callStreaming(MethodName.eventsSubscribe, [:], timeout: 3600) { _ in received.value += 1 }
+            }
+            while received.value == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        }
+        defer { subscriber?.cancel() }
+        // One warm-up round: caches and connections stay out of the figure.
+        let socket = process.socketPath
+        let list = projects
+        _ = try await Task.detached { try DaemonGenerationLoad.run(socket: socket, projects: list, rounds: 1) }.value
+        let before = WebhookBenchmark.cpuSeconds(pid: process.pid)
+        let rounds = rounds
+        _ = try await Task.detached { try DaemonGenerationLoad.run(socket: socket, projects: list, rounds: rounds) }.value
+        let cpu = WebhookBenchmark.cpuSeconds(pid: process.pid) - before
+        events = received.value
+        process.signal(SIGTERM)
+        _ = await process.waitForExit()
+        return cpu / Double(concurrency * (rounds + 1)) * 1e6
     }
 
     private func row(_ cells: [String]) -> String {

@@ -21,8 +21,6 @@ final class ControlConnectionHandler: ChannelDuplexHandler {
     private let callContext: CallContext
     private var machine: ControlConnectionStateMachine<ByteBuffer, ControlFrame>
     private var tasks: [UInt64: Task<Void, Never>] = [:]
-    /// Streams waiting for the channel to take more bytes (`ReplyStream.writable`).
-    private var writableWaiters: [CheckedContinuation<Void, Never>] = []
     private var context: ChannelHandlerContext?
     /// Runs `onLoop` calls' tasks on this connection's event loop; made on first use.
     private var loopExecutor: EventLoopTaskExecutor?
@@ -194,7 +192,6 @@ final class ControlConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable { resumeWritableWaiters() }
         perform(machine.writabilityChanged(writable: context.channel.isWritable))
         context.fireChannelWritabilityChanged()
     }
@@ -301,8 +298,22 @@ final class ControlConnectionHandler: ChannelDuplexHandler {
                 runOnLoop(eventLoop) { handler.value.deliver(sequence, buffer, final: false) }
             },
             writable: {
-                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    runOnLoop(eventLoop) { handler.value.whenWritable(continuation) }
+                // Asked on the loop, then again every 20 ms while the channel holds more than
+                // its high-water mark: the wait ends when the peer reads or goes away.
+                while !Task.isCancelled {
+                    let ready = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                        runOnLoop(eventLoop) { continuation.resume(returning: handler.value.takesMoreBytes) }
+                    }
+                    if ready { return }
+                    try? await Task.sleep(for: .milliseconds(20))
+                }
+            },
+            sendAll: { values in
+                guard streaming, let sequence else { return }
+                try Task.checkCancellation()
+                let buffers = try values.map { try ReplyFraming.encodeFrame(CallReply.Encoded.continued($0)) }
+                runOnLoop(eventLoop) {
+                    for buffer in buffers { handler.value.deliver(sequence, buffer, final: false) }
                 }
             })
         let body: @Sendable () async -> Void = {
@@ -393,23 +404,13 @@ final class ControlConnectionHandler: ChannelDuplexHandler {
     private func cancelAll() {
         for id in machine.connectionClosed() { tasks[id]?.cancel() }
         tasks.removeAll()
-        resumeWritableWaiters()
     }
 
-    /// Resumes `continuation` once the channel is writable (at once when it is, or when the
-    /// connection is gone).
-    func whenWritable(_ continuation: CheckedContinuation<Void, Never>) {
-        guard let context, context.channel.isActive, !context.channel.isWritable else {
-            continuation.resume()
-            return
-        }
-        writableWaiters.append(continuation)
-    }
-
-    private func resumeWritableWaiters() {
-        let waiters = writableWaiters
-        writableWaiters = []
-        for waiter in waiters { waiter.resume() }
+    /// Whether the channel takes more bytes now (true once the connection is gone: its streams
+    /// end with their tasks).
+    var takesMoreBytes: Bool {
+        guard let context, context.channel.isActive else { return true }
+        return context.channel.isWritable
     }
 
     private func frame(_ reply: CallReply.Encoded) -> ByteBuffer {

@@ -27,9 +27,16 @@ struct ReplyStream: Sendable {
     /// Returns once the connection takes more bytes: a stream that may run without end waits
     /// here, so a caller that stops reading stalls its own stream, not the daemon's memory.
     var writable: @Sendable () async -> Void = {}
+    /// Several replies in one hop to the connection (a stream that drained a burst at once).
+    var sendAll: (@Sendable ([any Encodable & Sendable]) async throws -> Void)? = nil
 
     func yield(_ value: some Encodable & Sendable) async throws {
         try await send(value)
+    }
+
+    func yield(all values: [any Encodable & Sendable]) async throws {
+        if let sendAll { return try await sendAll(values) }
+        for value in values { try await send(value) }
     }
 }
 

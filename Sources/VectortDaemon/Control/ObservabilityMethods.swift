@@ -35,12 +35,19 @@ enum ObservabilityMethods {
                         return kind
                     }
                 }
-                let stream = observer.events.subscribe(kinds: kinds, deployments: try await deployments())
-                for await event in stream {
-                    try await replies.yield(event)
-                    // A caller that stops reading stalls here; the bus keeps its buffer, then
-                    // drops and tells it `lagged`.
-                    await replies.writable()
+                let subscription = observer.events.subscribe(kinds: kinds, deployments: try await deployments())
+                defer { subscription.finish() }
+                // Everything waiting goes out in one hop to the connection. Every 64 events the
+                // stream asks whether the connection takes more: a caller that stopped reading
+                // stalls it there, and the bus keeps its buffer, then drops and says `lagged`.
+                var sinceCheck = 0
+                while let batch = await subscription.next() {
+                    try await replies.yield(all: batch)
+                    sinceCheck += batch.count
+                    if sinceCheck >= 64 {
+                        sinceCheck = 0
+                        await replies.writable()
+                    }
                 }
                 try Task.checkCancellation()
                 return JSONValue.object(["event": "end", "reason": "vectortd is shutting down"])
