@@ -19,6 +19,8 @@ public final class FakeGitHub: Sendable {
         public var owner: String
         public var name: String
         public var isPrivate: Bool
+        /// What GitHub returns as `description` (null when none was given).
+        public var description: String?
         public var defaultBranch = "main"
         public var refs: [String: String] = [:]
         var commits: [String: (tree: String, parents: [String], message: String)] = [:]
@@ -87,6 +89,7 @@ public final class FakeGitHub: Sendable {
                         ])
                 }
                 var repo = Repository(owner: owner, name: name, isPrivate: body["private"]?.boolValue ?? false)
+                repo.description = body["description"]?.stringValue
                 if body["auto_init"]?.boolValue == true {
                     let readme = Array("# \(name)\n".utf8)
                     let blob = Self.blobSHA(readme)
@@ -352,6 +355,7 @@ private func repoJSON(_ repo: FakeGitHub.Repository, port: Int) -> JSONValue {
         "id": 1, "name": .string(repo.name), "full_name": .string(repo.fullName), "owner": ["login": .string(repo.owner)],
         "private": .bool(repo.isPrivate), "html_url": .string("https://github.com/\(repo.fullName)"),
         "clone_url": .string("https://github.com/\(repo.fullName).git"), "default_branch": .string(repo.defaultBranch),
+        "description": repo.description.map { .string($0) } ?? .null,
     ]
 }
 

@@ -115,7 +115,7 @@ public struct GitHubExporter: Sendable {
         if repository == nil {
             let body: JSONValue = [
                 "name": .string(repoName), "private": .bool(isPrivate ?? true), "auto_init": true,
-                "description": .string(String("\(project.title) — made with vectortd".prefix(300))),
+                "description": .string(Self.description(project.title, id: id)),
             ]
             repository = try await api.send(
                 .POST, repoOwner.lowercased() == login.lowercased() ? "/user/repos" : "/orgs/\(repoOwner)/repos", body)
@@ -135,7 +135,11 @@ public struct GitHubExporter: Sendable {
             ]
             let answer = try await api.send(.PUT, "/repos/\(fullName)/contents/.vectortd-export", bootstrap)
             head = answer["commit"]?["sha"]?.stringValue
-        } else if !created && !force && project.github?.repo.lowercased() != fullName.lowercased() {
+        } else if !created && !force && project.github?.repo.lowercased() != fullName.lowercased()
+            // A repository this project created, whose export was cut off before it was recorded
+            // (a crash between GitHub's answer and the database): its own, not someone else's.
+            && repository["description"]?.stringValue?.hasSuffix(Self.marker(id)) != true
+        {
             throw EngineError.conflict(
                 "\(fullName) already has commits and this project never exported to it; pass force to add the version on top")
         }
@@ -175,6 +179,14 @@ public struct GitHubExporter: Sendable {
             id, owner: owner, GitHubExport(repo: fullName, htmlURL: htmlURL, commitSHA: commitSHA, branch: branch),
             key: idempotencyKey, request: request, result: result)
     }
+
+    /// The description of a repository an export creates: the title, and the project's id,
+    /// which tells a later export of the same project that the repository is its own.
+    static func description(_ title: String, id: String) -> String {
+        String("\(title) — made with vectortd".prefix(300 - marker(id).count - 1)) + " " + marker(id)
+    }
+
+    static func marker(_ id: String) -> String { "(\(id))" }
 
     /// `name` or `owner/name`, with GitHub's characters.
     static func validate(repo: String) throws {

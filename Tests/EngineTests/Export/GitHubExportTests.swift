@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import GRDB
 import Protocol
 import Testing
 import VectortTesting
@@ -93,6 +94,28 @@ struct GitHubExportTests {
             let org = try await Self.export(exporter, project, user, repo: "acme/soap")
             #expect(org.createdRepository && github.repository("acme/soap") != nil)
             #expect(github.requests.contains { $0.method == "POST" && $0.path == "/orgs/acme/repos" })
+        }
+    }
+
+    /// A crash between GitHub's answer and the database leaves a repository the project made
+    /// but never recorded: the next export finds its own mark on it and goes on without force.
+    @Test func anExportCutOffBeforeItWasRecordedFindsItsOwnRepositoryAgain() async throws {
+        try await Self.withGitHub { engine, github, exporter, user, project in
+            _ = try await engine.versions.store(project: project, owner: user, files: Self.files)
+            let first = try await Self.export(exporter, project, user)
+            #expect(github.repository("ada/soap-shop")?.description?.hasSuffix("(\(project))") == true)
+            try await engine.pool.write { db in try db.execute(sql: "UPDATE projects SET github = NULL WHERE id = ?", arguments: [project]) }
+            #expect(try await engine.projects.get(project, owner: user).github == nil)
+
+            let again = try await Self.export(exporter, project, user)
+            #expect(again.repo == first.repo && !again.createdRepository)
+            #expect(!again.committed, "the same version: nothing new to commit")
+            #expect(try await engine.projects.get(project, owner: user).github?.repo == "ada/soap-shop")
+
+            // Another project's repository of the same name is still someone else's.
+            let other = try await engine.projects.create(user: user, title: "Soap Shop!").id
+            _ = try await engine.versions.store(project: other, owner: user, files: Self.files)
+            await expectEngineError(.conflict) { try await Self.export(exporter, other, user, repo: "ada/soap-shop") }
         }
     }
 
