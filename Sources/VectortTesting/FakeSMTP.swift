@@ -161,8 +161,11 @@ public final class FakeSMTP: Sendable {
                     let lines = features.enumerated().map { ($0.offset == features.count - 1 ? "250 " : "250-") + $0.element }
                     try await reply(lines.joined(separator: "\r\n"))
                 } else if upper == "STARTTLS", let tls, !encrypted {
-                    try await reply("220 2.0.0 Ready to start TLS")
+                    // The reply goes out in clear and the TLS handler goes in within one turn of
+                    // the event loop, as a relay does: a client's ClientHello read in between would
+                    // otherwise be taken for a plain-text command.
                     try await underlying.eventLoop.submit {
+                        underlying.writeAndFlush(ByteBuffer(string: "220 2.0.0 Ready to start TLS\r\n"), promise: nil)
                         try underlying.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls), position: .first)
                     }.get()
                     encrypted = true

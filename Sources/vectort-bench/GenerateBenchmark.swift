@@ -188,14 +188,7 @@ struct GenerateBenchmark: AsyncParsableCommand {
         options.credentials["openai-api-key"] = Self.key
         let process = try await DaemonProcess(options)
         let admin = try await process.connect(callTimeout: 60)
-        var projects: [(String, String)] = []
-        for i in 0..<concurrency {
-            let user = try await admin.call(MethodName.usersCreate, ["email": .string("gen\(i)@example.com")])
-            let id = user["id"]?.stringValue ?? ""
-            let project = try await admin.call(
-                MethodName.projectsCreate, ["user": .string(id), "title": .string("Bench \(i)")])
-            projects.append((id, project["id"]?.stringValue ?? ""))
-        }
+        let projects = try await Self.userProjects(process, count: concurrency)
         if down != nil {
             // Open the breaker of the failing primary before measuring.
             for _ in 0..<2 {
@@ -269,14 +262,7 @@ struct GenerateBenchmark: AsyncParsableCommand {
             """
         options.credentials["openai-api-key"] = Self.key
         let process = try await DaemonProcess(options)
-        let admin = try await process.connect(callTimeout: 60)
-        var projects: [(String, String)] = []
-        for i in 0..<concurrency {
-            let user = try await admin.call(MethodName.usersCreate, ["email": .string("cpu\(i)@example.com")])
-            let id = user["id"]?.stringValue ?? ""
-            let project = try await admin.call(MethodName.projectsCreate, ["user": .string(id), "title": .string("CPU \(i)")])
-            projects.append((id, project["id"]?.stringValue ?? ""))
-        }
+        let projects = try await Self.userProjects(process, count: concurrency)
         let received = Locked(0)
         var subscriber: Task<Void, any Error>?
         if observed && subscribe {
@@ -299,6 +285,19 @@ struct GenerateBenchmark: AsyncParsableCommand {
         process.signal(SIGTERM)
         _ = await process.waitForExit()
         return cpu / Double(concurrency * (rounds + 1)) * 1e6
+    }
+
+    /// `count` users, each with a project: what the load generates into.
+    static func userProjects(_ process: DaemonProcess, count: Int) async throws -> [(String, String)] {
+        let admin = try await process.connect(callTimeout: 60)
+        var projects: [(String, String)] = []
+        for i in 0..<count {
+            let user = try await admin.call(MethodName.usersCreate, ["email": .string("gen\(i)@example.com")])
+            let id = user["id"]?.stringValue ?? ""
+            let project = try await admin.call(MethodName.projectsCreate, ["user": .string(id), "title": .string("Bench \(i)")])
+            projects.append((id, project["id"]?.stringValue ?? ""))
+        }
+        return projects
     }
 
     private func row(_ cells: [String]) -> String {
