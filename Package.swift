@@ -311,6 +311,7 @@ let package = Package(
             name: "VectortdTests",
             dependencies: [
                 "VectortDaemon",
+                "VectortAPI",
                 "VectortTesting",
                 "Protocol",
                 .product(name: "Logging", package: "swift-log"),

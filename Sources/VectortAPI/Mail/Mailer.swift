@@ -73,8 +73,15 @@ public struct SMTPMailer: Mailer {
     let from: String
     let heloName: String
     let tls: NIOSSLContext
+    /// The whole exchange, from connecting to the reply to `.`: a relay that stops answering
+    /// fails the send (and its connection is closed) instead of holding it forever.
+    let exchangeLimit: Duration
 
-    public init(url: String, password: String?, from: String, caFile: String? = nil, heloName: String = "vectortd") throws {
+    public init(
+        url: String, password: String?, from: String, caFile: String? = nil, heloName: String = "vectortd",
+        exchangeLimit: Duration = .seconds(60)
+    ) throws {
+        self.exchangeLimit = exchangeLimit
         guard let components = URLComponents(string: url), components.scheme == "smtp", let host = components.host, !host.isEmpty else {
             throw MailError(description: "mail.smtp_url must be smtp://[user@]host[:port]")
         }
@@ -97,7 +104,21 @@ public struct SMTPMailer: Mailer {
 
     var isLoopback: Bool { ["127.0.0.1", "::1", "localhost"].contains(host) }
 
+
     public func send(_ mail: Mail) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await exchange(mail) }
+            let (host, limit) = (host, exchangeLimit)
+            group.addTask {
+                try await Task.sleep(for: limit)
+                throw MailError(description: "the SMTP relay \(host) did not finish the exchange within \(limit)")
+            }
+            defer { group.cancelAll() }
+            try await group.next()
+        }
+    }
+
+    private func exchange(_ mail: Mail) async throws {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(.seconds(10))
             .connect(host: host, port: port) { channel in
