@@ -70,8 +70,7 @@ struct GenerateBenchmark: AsyncParsableCommand {
         let direct = try await StreamingHTTPLoad.run(
             url: fake.baseURL + "/chat/completions", key: Self.key, model: "gpt-4o", concurrency: concurrency,
             rounds: rounds)
-        let observed = try await measureDaemon(chain: "openai", fake: fake, down: nil)
-        let through = observed.latencies
+        let through = try await measureDaemon(chain: "openai", fake: fake, down: nil).latencies
         let breakerOpen = try await measureDaemon(chain: "down, openai", fake: fake, down: down)
         var rows: [(String, Latencies)] = [("direct to fake (floor)", direct), ("vectortd", through)]
         rows.append(("vectortd, primary down", breakerOpen.latencies))
@@ -98,14 +97,12 @@ struct GenerateBenchmark: AsyncParsableCommand {
         let totalP99 = addedMs(through.total, direct.total, 99)
         // CPU per unit from outside: the daemon's own CPU over the same generations streamed in
         // few and in many chunks, builds off (the build step is reported by `vectort-bench build`).
-        let few = try await cpuPerGeneration(answer: answer, chunks: 20)
-        let many = try await cpuPerGeneration(answer: answer, chunks: 800)
+        let few = try await cpuPerGeneration(answer: answer, chunks: 20, metrics: true, subscriber: true).micros
+        let many = try await cpuPerGeneration(answer: answer, chunks: 800, metrics: true, subscriber: true).micros
         // Metrics and events cost: the same generations with metrics off and nobody subscribed.
-        var events = 0
-        let on = try await cpuPerGeneration(answer: answer, chunks: chunks, observed: true, events: &events)
-        var none = 0
-        let off = try await cpuPerGeneration(answer: answer, chunks: chunks, observed: false, events: &none)
-        let metricsOnly = try await cpuPerGeneration(answer: answer, chunks: chunks, observed: true, subscribe: false, events: &none)
+        let (on, events) = try await cpuPerGeneration(answer: answer, chunks: chunks, metrics: true, subscriber: true)
+        let off = try await cpuPerGeneration(answer: answer, chunks: chunks, metrics: false, subscriber: false).micros
+        let metricsOnly = try await cpuPerGeneration(answer: answer, chunks: chunks, metrics: true, subscriber: false).micros
         print(
             String(
                 format: "metrics and one event subscriber: %.0f µs daemon CPU per generation against %.0f µs with both off: %+.1f%% ",
@@ -144,16 +141,9 @@ struct GenerateBenchmark: AsyncParsableCommand {
     struct BreakerRun {
         var latencies: Latencies
         var callsToDown: Int
-        /// The daemon's own CPU time over the measured generations.
-        var cpuSeconds: Double = 0
-        /// Events the subscriber received (metrics and events on).
-        var events: Int = 0
     }
 
-    /// `observed`: metrics on and one `Events.Subscribe` reader; else metrics off and no subscriber.
-    private func measureDaemon(chain: String, fake: FakeLLMServer, down: FakeLLMServer?, observed: Bool = true)
-        async throws -> BreakerRun
-    {
+    private func measureDaemon(chain: String, fake: FakeLLMServer, down: FakeLLMServer?) async throws -> BreakerRun {
         var options = DaemonProcess.Options()
         options.binary = daemon
         var config = """
@@ -163,8 +153,6 @@ struct GenerateBenchmark: AsyncParsableCommand {
               max_connections: 4096
             credits:
               free_on_signup: 100000
-            metrics:
-              enabled: \(observed)
             generation:
               chain: [\(chain)]
             providers:
@@ -206,39 +194,21 @@ struct GenerateBenchmark: AsyncParsableCommand {
         let socket = process.socketPath
         let rounds = rounds
         let projectList = projects
-        let received = Locked(0)
-        var subscriber: Task<Void, any Error>?
-        if observed {
-            let watcher = try await process.connect(callTimeout: 3600)
-            subscriber = Task {
-                _ = try await watcher.callStreaming(MethodName.eventsSubscribe, [:], timeout: 3600) { _ in received.value += 1 }
-            }
-            while received.value == 0 { try await Task.sleep(for: .milliseconds(5)) }
-        }
-        let cpuBefore = WebhookBenchmark.cpuSeconds(pid: process.pid)
         let latencies = try await Task.detached {
             try DaemonGenerationLoad.run(socket: socket, projects: projectList, rounds: rounds)
         }.value
-        let cpu = WebhookBenchmark.cpuSeconds(pid: process.pid) - cpuBefore
         let calls = (down?.callCount ?? 0) - before
         process.signal(SIGTERM)
         _ = await process.waitForExit()
-        subscriber?.cancel()
-        return BreakerRun(latencies: latencies, callsToDown: calls, cpuSeconds: cpu, events: received.value)
+        return BreakerRun(latencies: latencies, callsToDown: calls)
     }
 
     /// Microseconds of the daemon's CPU per generation of `answer` in `chunks` chunks, without
-    /// pauses between them and without builds.
-    private func cpuPerGeneration(answer: String, chunks: Int) async throws -> Double {
-        var events = 0
-        return try await cpuPerGeneration(answer: answer, chunks: chunks, observed: true, events: &events)
-    }
-
-    /// `observed`: metrics on and one `Events.Subscribe` reader (counted in `events`); else
-    /// metrics off and nobody subscribed.
-    private func cpuPerGeneration(
-        answer: String, chunks: Int, observed: Bool, subscribe: Bool = true, events: inout Int
-    ) async throws -> Double {
+    /// pauses between them and without builds; with `metrics` on or off and, when `subscriber`,
+    /// one `Events.Subscribe` reader, whose events are counted.
+    private func cpuPerGeneration(answer: String, chunks: Int, metrics: Bool, subscriber: Bool) async throws
+        -> (micros: Double, events: Int)
+    {
         let fake = try await FakeLLMServer.start(
             .openai, apiKey: Self.key, defaultScript: .paced(answer, chunks: chunks, interval: .zero), recordsRequests: false)
         defer { Task { try? await fake.shutdown() } }
@@ -252,7 +222,7 @@ struct GenerateBenchmark: AsyncParsableCommand {
             build:
               enabled: false
             metrics:
-              enabled: \(observed)
+              enabled: \(metrics)
             generation:
               chain: [openai]
             providers:
@@ -264,15 +234,15 @@ struct GenerateBenchmark: AsyncParsableCommand {
         let process = try await DaemonProcess(options)
         let projects = try await Self.userProjects(process, count: concurrency)
         let received = Locked(0)
-        var subscriber: Task<Void, any Error>?
-        if observed && subscribe {
+        var reader: Task<Void, any Error>?
+        if subscriber {
             let watcher = try await process.connect(callTimeout: 3600)
-            subscriber = Task {
+            reader = Task {
                 _ = try await watcher.callStreaming(MethodName.eventsSubscribe, [:], timeout: 3600) { _ in received.value += 1 }
             }
             while received.value == 0 { try await Task.sleep(for: .milliseconds(5)) }
         }
-        defer { subscriber?.cancel() }
+        defer { reader?.cancel() }
         // One warm-up round: caches and connections stay out of the figure.
         let socket = process.socketPath
         let list = projects
@@ -281,10 +251,10 @@ struct GenerateBenchmark: AsyncParsableCommand {
         let rounds = rounds
         _ = try await Task.detached { try DaemonGenerationLoad.run(socket: socket, projects: list, rounds: rounds) }.value
         let cpu = WebhookBenchmark.cpuSeconds(pid: process.pid) - before
-        events = received.value
+        let events = received.value
         process.signal(SIGTERM)
         _ = await process.waitForExit()
-        return cpu / Double(concurrency * (rounds + 1)) * 1e6
+        return (cpu / Double(concurrency * (rounds + 1)) * 1e6, events)
     }
 
     /// `count` users, each with a project: what the load generates into.

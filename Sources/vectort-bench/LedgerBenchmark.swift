@@ -110,13 +110,9 @@ struct LedgerBenchmark: AsyncParsableCommand {
         let tasks = "/proc/\(pid)/task"
         for tid in (try? FileManager.default.contentsOfDirectory(atPath: tasks)) ?? [] {
             guard let comm = try? String(contentsOfFile: "\(tasks)/\(tid)/comm", encoding: .utf8),
-                comm.trimmingCharacters(in: .whitespacesAndNewlines) == "vectortd-writer",
-                let stat = try? String(contentsOfFile: "\(tasks)/\(tid)/stat", encoding: .utf8),
-                let close = stat.lastIndex(of: ")")
+                comm.trimmingCharacters(in: .whitespacesAndNewlines) == "vectortd-writer"
             else { continue }
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
-            return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+            return WebhookBenchmark.cpuSeconds(statFile: "\(tasks)/\(tid)/stat")
         }
         return 0
     }

@@ -213,7 +213,12 @@ struct WebhookBenchmark: AsyncParsableCommand {
 
     /// User plus system CPU time of a process so far, from /proc/PID/stat.
     static func cpuSeconds(pid: Int32) -> Double {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        cpuSeconds(statFile: "/proc/\(pid)/stat")
+    }
+
+    /// The same for a process or thread's `stat` file (`/proc/PID/task/TID/stat`).
+    static func cpuSeconds(statFile: String) -> Double {
+        guard let stat = try? String(contentsOfFile: statFile, encoding: .utf8),
             let close = stat.lastIndex(of: ")")
         else { return 0 }
         let fields = stat[stat.index(after: close)...].split(separator: " ")
