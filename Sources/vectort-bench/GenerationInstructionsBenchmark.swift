@@ -47,6 +47,9 @@ struct GenerationInstructionsBenchmark: AsyncParsableCommand {
     @Option(help: "The vectortd binary (default: next to this benchmark).")
     var daemon: String = Binaries.vectortd
 
+    @Option(help: "A directory to keep the callgrind profiles in (callgrind_annotate reads them).")
+    var profiles: String?
+
     /// This benchmark's own binary, which serves the floor.
     static var executable: String {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
@@ -91,10 +94,7 @@ struct GenerationInstructionsBenchmark: AsyncParsableCommand {
                 format: "instructions per streamed chunk: %.0f, %.1f× the floor's %.0f; fixed per generation: %.0f, %.1f× the floor's %.0f",
                 ours.perChunk, ours.perChunk / max(floor.perChunk, 1), floor.perChunk, ours.fixed,
                 ours.fixed / max(floor.fixed, 1), floor.fixed))
-        print(
-            "(goals ≤ 2 µs per chunk and ≤ 1 ms fixed: at one instruction per nanosecond, which this machine's cores "
-                + String(format: "exceed, that is ≤ 2,000 and ≤ 1,000,000 instructions: %@ and %@)",
-                    ours.perChunk <= 2_000 ? "met" : "NOT met", ours.fixed <= 1_000_000 ? "met" : "NOT met"))
+        print("(the goals in µs, ≤ 2 per chunk and ≤ 1,000 fixed, are checked by `vectort-bench generate` from the daemon's CPU time)")
     }
 
     struct Cost {
@@ -178,6 +178,16 @@ struct GenerationInstructionsBenchmark: AsyncParsableCommand {
         guard await process.waitForExit(timeout: .seconds(180)) == 0 else {
             throw BenchmarkError(description: "vectortd under callgrind did not stop cleanly: \(process.output)")
         }
+        return try keep(profile, as: "vectortd-\(generations)x\(measuredChunks).out")
+    }
+
+    /// The total of `profile`, which is copied to `--profiles` first when given.
+    private func keep(_ profile: String, as name: String) throws -> Int {
+        if let profiles {
+            try? FileManager.default.createDirectory(atPath: profiles, withIntermediateDirectories: true)
+            try? FileManager.default.removeItem(atPath: profiles + "/" + name)
+            try FileManager.default.copyItem(atPath: profile, toPath: profiles + "/" + name)
+        }
         return try InstructionsBenchmark.totals(profile)
     }
 
@@ -214,7 +224,7 @@ struct GenerationInstructionsBenchmark: AsyncParsableCommand {
         guard await child.waitForExit(timeout: .seconds(180)) == 0 else {
             throw BenchmarkError(description: "the relay floor under callgrind did not stop cleanly")
         }
-        return try InstructionsBenchmark.totals(profile)
+        return try keep(profile, as: "floor-\(generations)x\(measuredChunks).out")
     }
 
     private func count(_ value: Double) -> String {
