@@ -493,6 +493,6 @@ private func contentAddressVersionFiles(_ db: GRDB.Database) throws {
 /// The key of a content in `blobs`: its SHA-256, in lowercase hex.
 enum ContentHash {
     static func of(_ bytes: some DataProtocol) -> String {
-        SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        TokenEncoding.hex(SHA256.hash(data: bytes))
     }
 }

@@ -20,8 +20,23 @@ public enum TokenEncoding {
         return Data(base64Encoded: base64)
     }
 
-    public static func hex(_ bytes: some Sequence<UInt8>) -> String {
-        bytes.map { String(format: "%02x", $0) }.joined()
+    /// Lower-case hex, two digits a byte. Written straight into the string's storage:
+    /// `String(format:)` per byte cost more than hashing the bytes (content hashes of every
+    /// stored file, signatures, ids).
+    public static func hex(_ sequence: some Sequence<UInt8>) -> String {
+        let digits: StaticString = "0123456789abcdef"
+        let bytes = Array(sequence)
+        return String(unsafeUninitializedCapacity: bytes.count * 2) { buffer in
+            digits.withUTF8Buffer { digits in
+                var index = 0
+                for byte in bytes {
+                    buffer[index] = digits[Int(byte >> 4)]
+                    buffer[index + 1] = digits[Int(byte & 0x0F)]
+                    index += 2
+                }
+                return index
+            }
+        }
     }
 
     /// `a=1&b=2` of an `application/x-www-form-urlencoded` body or query (`+` is a space).

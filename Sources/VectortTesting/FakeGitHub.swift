@@ -321,7 +321,7 @@ public final class FakeGitHub: Sendable {
         return hex(Insecure.SHA1.hash(data: Array(text.utf8)))
     }
 
-    static func hex(_ digest: some Sequence<UInt8>) -> String { digest.map { String(format: "%02x", $0) }.joined() }
+    static func hex(_ digest: some Sequence<UInt8>) -> String { TokenEncoding.hex(digest) }
 }
 
 /// 401 without the token, 403 without a User-Agent (as GitHub answers), and a record of requests.

@@ -113,7 +113,7 @@ public final class FakeNetlify: Sendable {
             let bytes = Array(try await request.body.collect(upTo: 64 << 20).readableBytesView)
             return state.withLock { state in
                 guard var deploy = state.deploys[id] else { return FakeHTTP.reply(404, ["code": 404, "message": "Not Found"]) }
-                let sha = Insecure.SHA1.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+                let sha = TokenEncoding.hex(Insecure.SHA1.hash(data: bytes))
                 guard deploy.digests[path] == sha else { return FakeHTTP.reply(422, ["code": 422, "message": .string("SHA1 mismatch for \(path)")]) }
                 deploy.files[path] = bytes
                 state.known[sha] = bytes

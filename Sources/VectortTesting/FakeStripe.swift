@@ -282,7 +282,7 @@ public final class FakeStripe: Sendable {
         var parts = ["t=\(timestamp)"]
         for secret in secrets {
             let code = HMAC<SHA256>.authenticationCode(for: payload, using: SymmetricKey(data: Array(secret.utf8)))
-            parts.append("v1=" + code.map { String(format: "%02x", $0) }.joined())
+            parts.append("v1=" + TokenEncoding.hex(code))
         }
         parts.append("v0=" + String(repeating: "6f", count: 32))
         return parts.joined(separator: ",")

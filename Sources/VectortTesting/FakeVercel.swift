@@ -95,7 +95,7 @@ public final class FakeVercel: Sendable {
         router.post("/v2/files") { request, _ in
             let digest = request.headers[HTTPField.Name("x-vercel-digest")!] ?? ""
             let bytes = Array(try await request.body.collect(upTo: 64 << 20).readableBytesView)
-            let actual = Insecure.SHA1.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+            let actual = TokenEncoding.hex(Insecure.SHA1.hash(data: bytes))
             guard actual == digest else {
                 return FakeHTTP.reply(400, ["error": ["code": "invalid_sha", "message": .string("SHA1 sum of the file (\(actual)) doesn't match the provided SHA1 sum (\(digest))")]])
             }

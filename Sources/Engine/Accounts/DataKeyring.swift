@@ -1,4 +1,5 @@
 import Crypto
+import VectortCore
 public import Foundation
 
 /// The keys of the `data-key` credential, which encrypt what must not rest in clear text in the
@@ -60,7 +61,7 @@ public struct DataKeyring: Sendable {
             if line.isEmpty || line.hasPrefix("#") { continue }
             guard let bytes = Self.decode(line), bytes.count == 32 else { throw InvalidKey(line: index + 1) }
             let digest = SHA256.hash(data: bytes)
-            let id = digest.prefix(8).map { String(format: "%02x", $0) }.joined()
+            let id = TokenEncoding.hex(digest.prefix(8))
             if !keys.contains(where: { $0.id == id }) { keys.append(Key(id: id, bytes: [UInt8](bytes))) }
         }
         self.keys = keys

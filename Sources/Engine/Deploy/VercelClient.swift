@@ -178,7 +178,7 @@ enum PlatformHTTP {
 
     /// The hex SHA-1 of a file's bytes, by which Vercel and Netlify name contents.
     static func sha1(_ data: Data) -> String {
-        Insecure.SHA1.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        TokenEncoding.hex(Insecure.SHA1.hash(data: data))
     }
 
     static func execute(_ http: HTTPClient, _ request: HTTPClientRequest, platform: String) async throws

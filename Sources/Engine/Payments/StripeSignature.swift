@@ -1,4 +1,5 @@
 import Crypto
+import VectortCore
 public import Foundation
 
 /// Verifies Stripe's `Stripe-Signature` header over the raw body: `t=<unix>,v1=<hex>[,v1=…]`,
@@ -82,8 +83,7 @@ public enum StripeSignature {
         payload.append(UInt8(ascii: "."))
         payload.append(contentsOf: body)
         let signatures = secrets.map { secret in
-            "v1=" + HMAC<SHA256>.authenticationCode(for: payload, using: SymmetricKey(data: Array(secret.utf8)))
-                .map { String(format: "%02x", $0) }.joined()
+            "v1=" + TokenEncoding.hex(HMAC<SHA256>.authenticationCode(for: payload, using: SymmetricKey(data: Array(secret.utf8))))
         }
         return (["t=\(timestamp)"] + signatures).joined(separator: ",")
     }
