@@ -11,6 +11,13 @@ struct Bench: AsyncParsableCommand {
         ])
 }
 
+/// ArgumentParser's async entry point. Called straight from top-level code, `Bench.main()`
+/// resolves to the synchronous `ParsableCommand.main()`, which only prints help for async
+/// subcommands; inside an async function the async overload is chosen.
+func runBench() async {
+    await Bench.main()
+}
+
 #if VECTORT_SYNC_MAIN
 // valgrind 3.19 cannot run Swift's async main: built with -DVECTORT_SYNC_MAIN (bench/
 // generate-instructions.sh), the main thread waits while the command runs on the cooperative
@@ -19,10 +26,10 @@ import Dispatch
 
 let finished = DispatchSemaphore(value: 0)
 Task.detached {
-    await Bench.main()
+    await runBench()
     finished.signal()
 }
 finished.wait()
 #else
-await Bench.main()
+await runBench()
 #endif
