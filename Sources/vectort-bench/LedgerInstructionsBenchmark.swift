@@ -135,8 +135,9 @@ struct LedgerInstructionsBenchmark: AsyncParsableCommand {
             // With --separate-threads, the file without a thread suffix holds no costs of its own.
             guard let instructions = try? InstructionsBenchmark.totals(directory.file(file)) else { continue }
             totals.total += instructions
-            // The writer thread is the one whose profile holds the writer's loop.
-            if text.contains("LedgerWriterC4loop") {
+            // The writer thread is the one that runs the thread body of `LedgerWriter.run()`, an
+            // @Sendable () -> () closure (the loop inside it is inlined).
+            if text.contains("fn=$s7Storage12LedgerWriterC3runyyYaFyyYbcfU") {
                 totals.writer = instructions
                 totals.batches = Self.calls(of: "LedgerWriterC6commit", in: text)
             }
