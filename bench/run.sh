@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every benchmark against the release build and prints their comparisons.
-#   bench/run.sh [ipc|startup|ledger|generate|build|edit|webhook|deploy|api]...   (default: all nine)
+#   bench/run.sh [ipc|startup|memory|ledger|generate|build|edit|webhook|deploy|api]...   (default: all ten)
+# The callgrind benchmarks need their own builds: bench/instructions.sh, bench/generate-instructions.sh,
+# bench/ledger-instructions.sh.
 # Each benchmark measures its own floor or baseline in the same run; see vectort-bench --help.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -19,7 +21,7 @@ export VECTORT_WEBHOOK_BASELINE=${VECTORT_WEBHOOK_BASELINE:-$("$root/bench/webho
 # api compares with FastAPI + uvicorn + python-jose when bench/api-baseline.sh install has put it in place.
 export VECTORT_API_BASELINE=${VECTORT_API_BASELINE:-$("$root/bench/api-baseline.sh" path 2>/dev/null || true)}
 benches=("$@")
-[[ ${#benches[@]} -gt 0 ]] || benches=(ipc startup ledger generate build edit webhook deploy api)
+[[ ${#benches[@]} -gt 0 ]] || benches=(ipc startup memory ledger generate build edit webhook deploy api)
 for name in "${benches[@]}"; do
     echo "== vectort-bench $name"
     "$bin/vectort-bench" "$name"
