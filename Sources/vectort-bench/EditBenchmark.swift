@@ -52,23 +52,7 @@ struct EditBenchmark: AsyncParsableCommand {
         let fake = try await FakeLLMServer.start(.openai, apiKey: Self.key, defaultScript: .answer(appAnswer))
         defer { Task { try? await fake.shutdown() } }
 
-        var options = DaemonProcess.Options()
-        options.binary = daemon
-        options.config = """
-            log:
-              level: warning
-            credits:
-              free_on_signup: 100000
-            build:
-              enabled: \(build)
-            generation:
-              chain: [openai]
-            providers:
-              openai:
-                base_url: "\(fake.baseURL)"
-
-            """
-        options.credentials["openai-api-key"] = Self.key
+        let options = DaemonProcess.Options.generating(binary: daemon, fake: fake, key: Self.key, build: build)
         let process = try await DaemonProcess(options)
         let client = try await process.connect(callTimeout: 120)
         let user = try await client.call(MethodName.usersCreate, ["email": "edits@example.com"])["id"]?.stringValue ?? ""

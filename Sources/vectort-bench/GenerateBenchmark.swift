@@ -212,25 +212,8 @@ struct GenerateBenchmark: AsyncParsableCommand {
         let fake = try await FakeLLMServer.start(
             .openai, apiKey: Self.key, defaultScript: .paced(answer, chunks: chunks, interval: .zero), recordsRequests: false)
         defer { Task { try? await fake.shutdown() } }
-        var options = DaemonProcess.Options()
-        options.binary = daemon
-        options.config = """
-            log:
-              level: warning
-            credits:
-              free_on_signup: 100000
-            build:
-              enabled: false
-            metrics:
-              enabled: \(metrics)
-            generation:
-              chain: [openai]
-            providers:
-              openai:
-                base_url: "\(fake.baseURL)"
-
-            """
-        options.credentials["openai-api-key"] = Self.key
+        let options = DaemonProcess.Options.generating(
+            binary: daemon, fake: fake, key: Self.key, extra: "metrics:\n  enabled: \(metrics)\n")
         let process = try await DaemonProcess(options)
         let projects = try await Self.userProjects(process, count: concurrency)
         let received = Locked(0)

@@ -132,24 +132,8 @@ struct GenerationInstructionsBenchmark: AsyncParsableCommand {
     private func daemonInstructions(fake: FakeLLMServer, generations: Int, measuredChunks: Int) async throws -> Int {
         let directory = try TemporaryDirectory(prefix: "vtgi")
         let profile = directory.file("callgrind.out")
-        var options = DaemonProcess.Options()
-        options.binary = daemon
+        var options = DaemonProcess.Options.generating(binary: daemon, fake: fake, key: Self.key)
         options.wrapper = callgrind(profile)
-        options.config = """
-            log:
-              level: warning
-            credits:
-              free_on_signup: 100000
-            build:
-              enabled: false
-            generation:
-              chain: [openai]
-            providers:
-              openai:
-                base_url: "\(fake.baseURL)"
-
-            """
-        options.credentials["openai-api-key"] = Self.key
         let process = try await DaemonProcess(options, in: directory)
         let client: AsyncVectortClient
         do {

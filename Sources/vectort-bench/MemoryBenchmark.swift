@@ -40,25 +40,9 @@ struct MemoryBenchmark: AsyncParsableCommand {
             .openai, apiKey: Self.key, defaultScript: .paced(answer, chunks: 200, interval: .milliseconds(20)),
             recordsRequests: false)
         defer { Task { try? await fake.shutdown() } }
-        var options = DaemonProcess.Options()
-        options.binary = daemon
-        options.config = """
-            log:
-              level: warning
-            control:
-              max_connections: \(connections + generations + 64)
-            credits:
-              free_on_signup: 100000
-            build:
-              enabled: false
-            generation:
-              chain: [openai]
-            providers:
-              openai:
-                base_url: "\(fake.baseURL)"
-
-            """
-        options.credentials["openai-api-key"] = Self.key
+        let options = DaemonProcess.Options.generating(
+            binary: daemon, fake: fake, key: Self.key,
+            extra: "control:\n  max_connections: \(connections + generations + 64)\n")
         let process = try await DaemonProcess(options)
         defer { process.signal(SIGTERM) }
         _ = try await process.connect()
