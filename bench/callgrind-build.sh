@@ -38,3 +38,20 @@ strip_copy() {
     objcopy --strip-debug "$1" "$binaries/$2"
     echo "$binaries/$2"
 }
+
+# run_measured BENCHMARK [COMMIT] [-- options]: builds COMMIT (default HEAD) in .build-callgrind
+# and runs `vectort-bench BENCHMARK` from a copy without debug info (its floors run the
+# benchmark's own binary under callgrind) against that commit's vectortd.
+run_measured() {
+    local benchmark=$1 measured=HEAD
+    shift
+    if [[ $# -gt 0 && $1 != -- ]]; then measured=$1; shift; fi
+    [[ ${1:-} == -- ]] && shift
+    local tree daemon bench
+    tree=$(checkout "$measured"); worktrees+=("$tree")
+    echo "== building $measured ($(git -C "$root" rev-parse --short "$measured")) in .build-callgrind"
+    build "$tree" "$root/.build-callgrind" vectortd vectort-bench
+    daemon=$(strip_copy "$root/.build-callgrind/release/vectortd" vectortd)
+    bench=$(strip_copy "$root/.build-callgrind/release/vectort-bench" vectort-bench)
+    "$bench" "$benchmark" --daemon "$daemon" "$@"
+}
