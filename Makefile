@@ -37,6 +37,9 @@ DEV_DIR := $(CURDIR)/.vectortd
 VERSION := $(shell sed -n 's/.*vectortVersion = "\(.*\)".*/\1/p' Sources/Protocol/Version.swift 2>/dev/null)
 
 DEBIAN_PACKAGES := libsystemd-dev libsqlite3-dev pkg-config systemd util-linux passwd python3 python3-venv chromium unzip esbuild node-react node-react-dom
+# What only the tests need: a private PostgreSQL server each test starts and stops
+# (VectortTesting's PostgresServer; as root it runs as the package's `postgres` user).
+TEST_PACKAGES := postgresql-15
 
 # Python the tests run: a virtual environment with prometheus_client from PyPI, whose parser
 # reads /metrics in the metrics tests.
@@ -82,7 +85,7 @@ if [ -n "$$missing" ]; then \
 fi
 endef
 
-.PHONY: help deps test-python swift build release run test bench bench-instructions man completions install uninstall clean distclean
+.PHONY: help deps test-deps test-python swift build release run test bench bench-instructions man completions install uninstall clean distclean
 
 help:
 	@echo "targets: deps build release run test bench bench-instructions man completions install uninstall clean distclean"
@@ -122,7 +125,10 @@ test-python: deps
 	    echo "make: installing prometheus_client (PyPI) in $(TEST_PYTHON_ENV)"; \
 	    $(PYTHON) -m venv $(TEST_PYTHON_ENV) && $(TEST_PYTHON) -m pip install -q 'prometheus_client>=0.20'; }
 
-test: deps test-python
+test-deps: deps
+	$(call ensure-packages,$(TEST_PACKAGES))
+
+test: deps test-deps test-python
 	@echo "== swift build --build-tests"
 	$(SWIFT) build --build-tests $(TEST_BUILD_FLAGS) $(BUILD_FLAGS)
 	@echo "== swift test"
