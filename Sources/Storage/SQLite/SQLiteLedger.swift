@@ -236,11 +236,11 @@ struct SQLiteLedger: LedgerRepository {
                     id, user, amount, reference, allocations[.monthly] ?? 0, allocations[.free] ?? 0,
                     allocations[.topup] ?? 0, created,
                 ])
-        for bucket in CreditRules.spendingOrder {
-            if let taken = allocations[bucket] {
-                try insertEntry(db, user: user, bucket: bucket, amount: -taken, kind: "hold", reference: id, stamp: created)
-                try moveBalance(db, user: user, bucket: bucket, by: -taken)
-            }
+        for entry in LedgerPlan.holdEntries(allocations, hold: id) {
+            try insertEntry(
+                db, user: user, bucket: entry.bucket, amount: entry.amount, kind: entry.kind, reference: entry.reference,
+                stamp: created)
+            try moveBalance(db, user: user, bucket: entry.bucket, by: entry.amount)
         }
         return CreditHold(
             id: id, user: user, amount: amount, charged: nil, reference: reference, status: .held,
@@ -252,51 +252,18 @@ struct SQLiteLedger: LedgerRepository {
         _ db: GRDB.Database, hold id: String, settleFor charged: Int?, release: Bool = false, now: Date
     ) throws -> CreditHold {
         let hold = try loadHold(db, id)
-        let state = CreditHoldState(rawValue: hold.status.rawValue)!
-        let event: CreditHoldState.Event = release ? .release : .settle(charged: charged, held: hold.amount)
-        switch state.transition(on: event, previouslyCharged: hold.charged) {
-        case .invalidAmount(let reason):
-            throw EngineError.invalid("amount", reason)
-        case .refuse(let reason):
-            throw EngineError.conflict(reason)
-        case .repeatOfFinalState:
-            return hold
-        case .move(let next):
-            // Give every allocation back, then charge the usage in spending order. Each entry
-            // is journaled; the cached balance moves once per bucket by the net of them.
-            let stamp = Timestamps.string(now)
-            var net: [CreditBucket: Int] = [:]
-            for bucket in CreditRules.spendingOrder.reversed() {
-                if let taken = hold.allocations[bucket.rawValue], taken > 0 {
-                    try insertEntry(db, user: hold.user, bucket: bucket, amount: taken, kind: "release", reference: id, stamp: stamp)
-                    net[bucket, default: 0] += taken
-                }
-            }
-            var finalCharge: Int?
-            if next == .settled {
-                let amount = charged ?? hold.amount
-                finalCharge = amount
-                var remaining = amount
-                for bucket in CreditRules.spendingOrder where remaining > 0 {
-                    let take = min(remaining, hold.allocations[bucket.rawValue] ?? 0)
-                    if take > 0 {
-                        try insertEntry(
-                            db, user: hold.user, bucket: bucket, amount: -take, kind: "usage", reference: hold.reference,
-                            stamp: stamp)
-                        net[bucket, default: 0] -= take
-                        remaining -= take
-                    }
-                }
-            }
-            for (bucket, delta) in net where delta != 0 {
-                try moveBalance(db, user: hold.user, bucket: bucket, by: delta)
-            }
-            try db.cachedStatement(sql: "UPDATE credit_holds SET status = ?, charged = ?, finished_at = ? WHERE id = ?").execute(arguments: [next.rawValue, finalCharge, stamp, id])
-            var finished = hold
-            finished.status = next == .settled ? .settled : .released
-            finished.charged = finalCharge
-            return finished
+        guard let plan = try LedgerPlan.finish(hold, id: id, settleFor: charged, release: release) else { return hold }
+        let stamp = Timestamps.string(now)
+        for entry in plan.entries {
+            try insertEntry(
+                db, user: hold.user, bucket: entry.bucket, amount: entry.amount, kind: entry.kind, reference: entry.reference,
+                stamp: stamp)
         }
+        for (bucket, delta) in plan.net where delta != 0 {
+            try moveBalance(db, user: hold.user, bucket: bucket, by: delta)
+        }
+        try db.cachedStatement(sql: "UPDATE credit_holds SET status = ?, charged = ?, finished_at = ? WHERE id = ?").execute(arguments: [plan.status.rawValue, plan.charged, stamp, id])
+        return plan.result
     }
 
     static func loadHold(_ db: GRDB.Database, _ id: String) throws -> CreditHold {

@@ -1,0 +1,137 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// The PostgreSQL schema, in order. Times are stored as the same RFC 3339 text the SQLite
+/// backend writes (`Timestamps.string`), so both backends compare, sort and return them alike.
+/// What differs from SQLite: journal ids come from an identity column, and the
+/// `credit_entries` append-only rule is a trigger function.
+enum PostgresMigrations {
+    static let all: [(name: String, statements: [String])] = [
+        (
+            "0001-ledger",
+            [
+                """
+                CREATE TABLE users (
+                    id TEXT PRIMARY KEY,
+                    email TEXT NOT NULL,
+                    email_key TEXT NOT NULL UNIQUE,
+                    full_name TEXT,
+                    password_hash TEXT,
+                    status TEXT NOT NULL CHECK (status IN ('active', 'disabled')),
+                    created_at TEXT NOT NULL,
+                    sessions_after TEXT,
+                    email_verified_at TEXT
+                )
+                """,
+                """
+                CREATE TABLE credit_entries (
+                    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                    user_id TEXT NOT NULL REFERENCES users(id),
+                    bucket TEXT NOT NULL CHECK (bucket IN ('monthly', 'free', 'topup')),
+                    amount BIGINT NOT NULL CHECK (amount <> 0),
+                    kind TEXT NOT NULL CHECK (kind IN ('grant', 'purchase', 'usage', 'hold', 'release', 'refund',
+                                                       'reversal', 'expiry', 'adjustment')),
+                    reference TEXT,
+                    idempotency_key TEXT UNIQUE,
+                    created_at TEXT NOT NULL
+                )
+                """,
+                """
+                CREATE INDEX credit_entries_by_user ON credit_entries(user_id, id)
+                """,
+                """
+                CREATE FUNCTION credit_entries_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+                    BEGIN RAISE EXCEPTION 'credit entries are append-only'; END $$
+                """,
+                """
+                CREATE TRIGGER credit_entries_append_only BEFORE UPDATE OR DELETE ON credit_entries
+                    FOR EACH ROW EXECUTE FUNCTION credit_entries_append_only()
+                """,
+                """
+                CREATE TABLE credit_balances (
+                    user_id TEXT NOT NULL REFERENCES users(id),
+                    bucket TEXT NOT NULL CHECK (bucket IN ('monthly', 'free', 'topup')),
+                    balance BIGINT NOT NULL,
+                    expires_at TEXT,
+                    PRIMARY KEY (user_id, bucket)
+                )
+                """,
+                """
+                CREATE TABLE credit_holds (
+                    id TEXT PRIMARY KEY,
+                    user_id TEXT NOT NULL REFERENCES users(id),
+                    amount BIGINT NOT NULL CHECK (amount > 0),
+                    charged BIGINT,
+                    reference TEXT NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('held', 'settled', 'released')),
+                    from_monthly BIGINT NOT NULL,
+                    from_free BIGINT NOT NULL,
+                    from_topup BIGINT NOT NULL,
+                    created_at TEXT NOT NULL,
+                    finished_at TEXT
+                )
+                """,
+                """
+                CREATE INDEX credit_holds_open_by_user ON credit_holds(user_id) WHERE status = 'held'
+                """,
+                """
+                CREATE INDEX credit_holds_open ON credit_holds(created_at) WHERE status = 'held'
+                """,
+                """
+                CREATE TABLE idempotency (
+                    scope TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    request TEXT NOT NULL,
+                    result TEXT NOT NULL,
+                    created_at TEXT NOT NULL,
+                    PRIMARY KEY (scope, key)
+                )
+                """,
+                """
+                CREATE INDEX idempotency_by_age ON idempotency(created_at)
+                """,
+            ]
+        )
+    ]
+
+    /// A fixed key for `pg_advisory_lock`: one node migrates at a time.
+    static let lockKey: Int64 = 0x7665_6374_6f72_7464  // "vectortd"
+
+    static func migrate(_ database: PostgresDatabase) async throws {
+        let logger = database.logger
+        try await database.client.withConnection { connection in
+            _ = try await connection.query("SELECT pg_advisory_lock(\(lockKey))", logger: logger).collect()
+            do {
+                try await applyPending(connection, logger: logger)
+            } catch {
+                _ = try? await connection.query("SELECT pg_advisory_unlock(\(lockKey))", logger: logger).collect()
+                throw error
+            }
+            _ = try await connection.query("SELECT pg_advisory_unlock(\(lockKey))", logger: logger).collect()
+        }
+    }
+
+    private static func applyPending(_ connection: PostgresConnection, logger: Logger) async throws {
+        _ = try await connection.query(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+            logger: logger
+        ).collect()
+        var applied = Set<String>()
+        for try await name in try await connection.query("SELECT name FROM schema_migrations", logger: logger).decode(String.self) {
+            applied.insert(name)
+        }
+        for migration in all where !applied.contains(migration.name) {
+            try await connection.withTransaction(logger: logger) { connection in
+                // One statement a query: the extended protocol takes no more.
+                for statement in migration.statements {
+                    _ = try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger).collect()
+                }
+                _ = try await connection.query(
+                    "INSERT INTO schema_migrations(name) VALUES (\(migration.name))", logger: logger
+                ).collect()
+            }
+            logger.info("applied PostgreSQL migration", metadata: ["migration": "\(migration.name)"])
+        }
+    }
+}

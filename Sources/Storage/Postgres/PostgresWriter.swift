@@ -1,0 +1,159 @@
+package import Logging
+package import PostgresNIO
+import Protocol
+import Synchronization
+import VectortCore
+
+/// Group commit against PostgreSQL, per node: the writes this node is asked for while a batch
+/// commits wait and go together in the next transaction, each in its own savepoint, so that
+/// one request's failure (InsufficientCredits, a conflict) rolls back alone and the others of
+/// its batch commit. The database decides: every request reads what it decides on with row
+/// locks inside the transaction, so nodes sharing the database serialize on the rows they
+/// touch, never on a node's memory.
+///
+/// A serialization failure (40001) or a broken deadlock (40P01) anywhere in a batch rolls the
+/// whole transaction back and runs the batch again (up to `attempts` times): two nodes whose
+/// batches lock the same users in different orders deadlock, and PostgreSQL picks one to lose.
+/// `write` returns after COMMIT returned: an answer is never sent for a write that is not
+/// durable.
+package final class PostgresWriter: Sendable {
+    private struct Request: Sendable {
+        let work: @Sendable (PostgresConnection, Logger) async throws -> any Sendable
+        let continuation: CheckedContinuation<any Sendable, any Error>
+    }
+
+    private struct State: ~Copyable {
+        var requests: [Request] = []
+        var waiting: CheckedContinuation<Void, Never>?
+        var stopped = false
+    }
+
+    private let database: PostgresDatabase
+    private let state = Mutex(State())
+    package let maxBatch: Int
+    package let attempts: Int
+
+    package init(database: PostgresDatabase, maxBatch: Int = 256, attempts: Int = 8) {
+        self.database = database
+        self.maxBatch = max(1, maxBatch)
+        self.attempts = max(1, attempts)
+    }
+
+    /// Runs `work` in the next batch and returns its result once the batch committed.
+    package func write<T: Sendable>(
+        _ work: @escaping @Sendable (PostgresConnection, Logger) async throws -> T
+    ) async throws -> T {
+        let result = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<any Sendable, any Error>) in
+            let request = Request(work: { try await work($0, $1) }, continuation: continuation)
+            let (rejected, wake) = state.withLock { state -> (Bool, CheckedContinuation<Void, Never>?) in
+                if state.stopped { return (true, nil) }
+                state.requests.append(request)
+                defer { state.waiting = nil }
+                return (false, state.waiting)
+            }
+            if rejected { continuation.resume(throwing: EngineError(.unavailable("vectortd is shutting down"))) }
+            wake?.resume()
+        }
+        return result as! T
+    }
+
+    /// Commits batches until `stop()`, then answers what is queued and returns.
+    package func run() async {
+        while let batch = await nextBatch() {
+            await commit(batch)
+        }
+    }
+
+    package func stop() {
+        let wake = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            state.stopped = true
+            defer { state.waiting = nil }
+            return state.waiting
+        }
+        wake?.resume()
+    }
+
+    private func nextBatch() async -> [Request]? {
+        while true {
+            let taken = state.withLock { state -> (batch: [Request], done: Bool) in
+                let count = min(state.requests.count, maxBatch)
+                if count == 0 { return ([], state.stopped) }
+                let batch = Array(state.requests.prefix(count))
+                state.requests.removeFirst(count)
+                return (batch, false)
+            }
+            if !taken.batch.isEmpty { return taken.batch }
+            if taken.done { return nil }
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = state.withLock { state -> Bool in
+                    if !state.requests.isEmpty || state.stopped { return true }
+                    state.waiting = continuation
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        }
+    }
+
+    private func commit(_ batch: [Request]) async {
+        let logger = database.logger
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                let outcomes = try await database.client.withConnection { connection in
+                    try await Self.transaction(batch, on: connection, logger: logger)
+                }
+                for (request, outcome) in zip(batch, outcomes) { request.continuation.resume(with: outcome) }
+                return
+            } catch where PostgresState.isRetryable(error) && attempt < attempts {
+                // Another node's transaction won: back off a little, by a random amount so the
+                // two do not meet again in step, and run the whole batch again.
+                try? await Task.sleep(for: .milliseconds(Int.random(in: 1...(5 * attempt))))
+            } catch {
+                for request in batch { request.continuation.resume(throwing: error) }
+                return
+            }
+        }
+    }
+
+    /// One transaction: a savepoint per request; the outcomes, once COMMIT returned. Any error
+    /// outside a request's own failure leaves the connection rolled back.
+    private static func transaction(
+        _ batch: [Request], on connection: PostgresConnection, logger: Logger
+    ) async throws -> [Result<any Sendable, any Error>] {
+        func run(_ sql: String) async throws {
+            _ = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger).collect()
+        }
+        try await run("BEGIN ISOLATION LEVEL READ COMMITTED")
+        do {
+            var outcomes: [Result<any Sendable, any Error>] = []
+            outcomes.reserveCapacity(batch.count)
+            for request in batch {
+                try await run("SAVEPOINT request")
+                do {
+                    let value = try await request.work(connection, logger)
+                    try await run("RELEASE SAVEPOINT request")
+                    outcomes.append(.success(value))
+                } catch where isRequestFailure(error) {
+                    try await run("ROLLBACK TO SAVEPOINT request")
+                    try await run("RELEASE SAVEPOINT request")
+                    outcomes.append(.failure(error))
+                }
+            }
+            try await run("COMMIT")
+            return outcomes
+        } catch {
+            _ = try? await run("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// The request's own failure, rolled back to its savepoint: what it threw itself
+    /// (InsufficientCredits, NotFound…) or a statement the server refused (a constraint).
+    /// A retryable server error, or a client error (a lost connection), ends the batch.
+    private static func isRequestFailure(_ error: any Error) -> Bool {
+        guard let error = error as? PSQLError else { return true }
+        return error.serverInfo?[.sqlState] != nil && !PostgresState.isRetryable(error)
+    }
+}
