@@ -7,7 +7,7 @@ struct Bench: AsyncParsableCommand {
         subcommands: [
             IPCBenchmark.self, StartupBenchmark.self, LedgerBenchmark.self, GenerateBenchmark.self,
             InstructionsBenchmark.self, BuildBenchmark.self, EditBenchmark.self, WebhookBenchmark.self, DeployBenchmark.self, APIBenchmark.self,
-            GenerationInstructionsBenchmark.self, LedgerInstructionsBenchmark.self, MemoryBenchmark.self, EchoServerCommand.self,
+            GenerationInstructionsBenchmark.self, LedgerInstructionsBenchmark.self, PostgresLedgerBenchmark.self, MemoryBenchmark.self, EchoServerCommand.self,
             RelayFloorCommand.self, JournalFloorCommand.self,
         ])
 }

@@ -18,6 +18,9 @@ struct PostgresLedgerTests {
         let database: PostgresDatabase
         let writer: PostgresWriter
         let ledger: PostgresLedger
+        let users: PostgresUsers
+        var accounts: PostgresAccounts { PostgresAccounts(writer: writer, database: database) }
+        var projects: PostgresProjects { PostgresProjects(writer: writer, database: database) }
         let running: Task<Void, Never>
     }
 
@@ -42,7 +45,7 @@ struct PostgresLedgerTests {
                 let writer = PostgresWriter(database: database)
                 return Node(
                     database: database, writer: writer, ledger: PostgresLedger(writer: writer, database: database),
-                    running: Task { await writer.run() })
+                    users: PostgresUsers(writer: writer, database: database), running: Task { await writer.run() })
             }
             let result: Result<Void, any Error>
             do { result = .success(try await body(nodes, server, name)) } catch { result = .failure(error) }
@@ -190,6 +193,193 @@ struct PostgresLedgerTests {
                 try await nodes[0].ledger.hold(user: "u1", amount: 1, reference: "job", idempotencyKey: nil, now: Self.now)
             }
             #expect(refused?.wireError.name == .conflict)
+        }
+    }
+
+    @Test func oneEmailCreatedOnBothNodesAtOnceMakesOneUserWithOneSignupGrant() async throws {
+        try await withNodes(2) { nodes, _, _ in
+            let outcomes = try await withThrowingTaskGroup(of: String?.self) { group in
+                for index in 0..<10 {
+                    let users = nodes[index % 2].users
+                    group.addTask {
+                        do {
+                            return try await users.create(
+                                email: "Ada@Example.com", emailKey: "ada@example.com", fullName: "Ada", passwordHash: nil,
+                                freeCredits: 50, now: Self.now
+                            ).id
+                        } catch let error as EngineError where error.wireError.name == .alreadyExists {
+                            return nil
+                        }
+                    }
+                }
+                return try await group.reduce(into: [String?]()) { $0.append($1) }
+            }
+            let created = outcomes.compactMap { $0 }
+            #expect(created.count == 1)
+            let user = try #require(created.first)
+            #expect(try await nodes[1].ledger.balance(user: user, now: Self.now).total == 50)
+            #expect(try await nodes[0].users.find(emailKey: "ada@example.com")?.user.id == user)
+            #expect(try await nodes[0].ledger.verify().mismatches.isEmpty)
+        }
+    }
+
+    @Test func usersPageDisableAndTokensWorkAsOnSQLite() async throws {
+        try await withNodes(2) { nodes, _, _ in
+            var ids: [String] = []
+            for index in 0..<5 {
+                ids.append(
+                    try await nodes[index % 2].users.create(
+                        email: "u\(index)@example.com", emailKey: "u\(index)@example.com", fullName: nil, passwordHash: "h\(index)",
+                        freeCredits: 0, now: Self.now
+                    ).id)
+            }
+            let first = try await nodes[0].users.list(limit: 2, after: nil)
+            #expect(first.users.map(\.id) == Array(ids.prefix(2)))
+            let second = try await nodes[1].users.list(limit: 10, after: first.nextAfter)
+            #expect(second.users.map(\.id) == Array(ids.dropFirst(2)))
+            #expect(second.nextAfter == nil)
+            let bad = await #expect(throws: EngineError.self) { try await nodes[0].users.list(limit: 2, after: "nobody") }
+            #expect(bad?.wireError.name == .invalidParameter)
+
+            #expect(try await nodes[1].users.disable(ids[0]).status == .disabled)
+            #expect(try await nodes[0].users.get(ids[0]).status == .disabled)
+            #expect(try await nodes[0].users.passwordHash(user: ids[1]) == "h1")
+
+            // A reset token is used once, whichever node is asked first.
+            let expires = Self.now.addingTimeInterval(3600)
+            try await nodes[0].users.issueToken(user: ids[1], purpose: "reset", hash: "t1", expiresAt: expires, now: Self.now)
+            let uses = try await withThrowingTaskGroup(of: User?.self) { group in
+                for index in 0..<6 {
+                    let users = nodes[index % 2].users
+                    group.addTask { try await users.consumeToken(hash: "t1", purpose: "reset", passwordHash: "new", now: Self.now) }
+                }
+                return try await group.reduce(into: [User?]()) { $0.append($1) }
+            }
+            #expect(uses.compactMap { $0 }.map(\.id) == [ids[1]])
+            #expect(try await nodes[1].users.passwordHash(user: ids[1]) == "new")
+            let state = try #require(try await nodes[0].users.sessionState(user: ids[1]))
+            #expect(state.sessionsAfter == Self.now)
+            try await nodes[1].users.revokeSession(user: ids[1], session: "s1", expiresAt: expires, now: Self.now)
+            #expect(try await nodes[0].users.sessionState(user: ids[1])?.revoked == ["s1"])
+        }
+    }
+
+    @Test func oneProviderIdentityOnBothNodesAtOnceMakesOneUser() async throws {
+        try await withNodes(2) { nodes, _, _ in
+            let results = try await withThrowingTaskGroup(of: (String, String).self) { group in
+                for index in 0..<6 {
+                    let users = nodes[index % 2].users
+                    group.addTask {
+                        let (user, outcome) = try await users.oauthSignIn(
+                            provider: "github", subject: "42", email: "grace@example.com", emailKey: "grace@example.com",
+                            fullName: "Grace", freeCredits: 20, now: Self.now)
+                        return (user.id, outcome)
+                    }
+                }
+                return try await group.reduce(into: [(String, String)]()) { $0.append($1) }
+            }
+            #expect(Set(results.map(\.0)).count == 1)
+            #expect(results.filter { $0.1 == "created" }.count == 1)
+            #expect(results.filter { $0.1 == "existing" }.count == 5)
+            #expect(try await nodes[0].ledger.balance(user: results[0].0, now: Self.now).total == 20)
+            #expect(try await nodes[1].users.emailVerifiedAt(user: results[0].0) == Self.now)
+        }
+    }
+
+    @Test func connectedAccountsKeepOnlySealedTokensAndResealOnce() async throws {
+        try await withNodes(2) { nodes, _, _ in
+            let user = try await nodes[0].users.create(
+                email: "a@example.com", emailKey: "a@example.com", fullName: nil, passwordHash: nil, freeCredits: 0, now: Self.now
+            ).id
+            let first = ConnectedAccount(platform: "vercel", account: "ada", connectedAt: "2027-01-01T00:00:00.000Z", checkedAt: "2027-01-01T00:00:00.000Z")
+            _ = try await nodes[0].accounts.connect(user: user, first, sealedToken: "sealed-1", keyID: "k1")
+            let again = ConnectedAccount(platform: "vercel", account: "ada2", connectedAt: "2027-02-01T00:00:00.000Z", checkedAt: "2027-02-01T00:00:00.000Z")
+            let stored = try await nodes[1].accounts.connect(user: user, again, sealedToken: "sealed-2", keyID: "k1")
+            #expect(stored.account == "ada2")
+            #expect(stored.connectedAt == "2027-01-01T00:00:00.000Z", "a reconnect keeps when it was first connected")
+            #expect(try await nodes[0].accounts.list(user: user) == [stored])
+            #expect(try await nodes[0].accounts.sealedToken(user: user, platform: "vercel") == "sealed-2")
+            #expect(try await nodes[1].accounts.sealed(notUnder: "k2").map(\.sealed) == ["sealed-2"])
+            #expect(try await nodes[0].accounts.reseal(user: user, platform: "vercel", old: "sealed-2", new: "sealed-3", keyID: "k2"))
+            #expect(try await !nodes[1].accounts.reseal(user: user, platform: "vercel", old: "sealed-2", new: "sealed-4", keyID: "k2"))
+            #expect(try await nodes[1].accounts.sealed(notUnder: "k2").isEmpty)
+            #expect(try await nodes[1].accounts.disconnect(user: user, platform: "vercel") == stored)
+            #expect(try await nodes[0].accounts.disconnect(user: user, platform: "vercel") == nil)
+            let missing = await #expect(throws: EngineError.self) {
+                try await nodes[0].accounts.connect(user: "nobody", first, sealedToken: "s", keyID: "k1")
+            }
+            #expect(missing?.wireError.name == .notFound)
+        }
+    }
+
+    @Test func projectsPageUpdateCarryPreviewTokensAndDeleteWithTheirContents() async throws {
+        try await withNodes(2) { nodes, server, database in
+            let user = try await nodes[0].users.create(
+                email: "p@example.com", emailKey: "p@example.com", fullName: nil, passwordHash: nil, freeCredits: 0, now: Self.now
+            ).id
+            var ids: [String] = []
+            for index in 0..<3 {
+                ids.append(
+                    try await nodes[index % 2].projects.create(
+                        user: user, title: "P\(index)", description: nil, type: "static", now: Self.now
+                    ).id)
+            }
+            let page = try await nodes[0].projects.list(user: user, limit: 2, after: nil)
+            #expect(page.projects.map(\.id) == Array(ids.prefix(2)))
+            #expect(try await nodes[1].projects.list(user: user, limit: 2, after: page.nextAfter).projects.map(\.id) == [ids[2]])
+            let updated = try await nodes[1].projects.update(
+                ids[0], owner: user, title: "Renamed", description: "d", config: #"{"theme":"dark"}"#, now: Self.now)
+            #expect(updated.title == "Renamed")
+            #expect(updated.config == ["theme": "dark"])
+            let notYours = await #expect(throws: EngineError.self) { try await nodes[0].projects.get(ids[0], owner: "someone") }
+            #expect(notYours?.wireError.name == .notFound)
+
+            let tokens = try await nodes[0].projects.previewTokens(ids)
+            #expect(tokens.count == 3)
+            #expect(Set(tokens.values).count == 3)
+            let token = try #require(tokens[ids[1]])
+            #expect(try await nodes[1].projects.project(previewToken: token)?.project == ids[1])
+            try await nodes[1].projects.setPreviewToken(ids[1], owner: user, token: "fresh")
+            #expect(try await nodes[0].projects.project(previewToken: token) == nil)
+
+            // A version's content shared with another project stays; the project's own goes.
+            try await server.psql(
+                """
+                INSERT INTO blobs VALUES ('shared', '\\x01'), ('own', '\\x02');
+                INSERT INTO versions(id, project_id, number, files, bytes, created_at) VALUES
+                    ('v1', '\(ids[0])', 1, 2, 2, 'x'), ('v2', '\(ids[1])', 1, 1, 1, 'x');
+                INSERT INTO version_files VALUES ('v1', 'a', 'shared', 1), ('v1', 'b', 'own', 1), ('v2', 'a', 'shared', 1);
+                """, database: database)
+            #expect(try await nodes[0].projects.delete(ids[0], owner: user).id == ids[0])
+            let left = try await server.psql("SELECT string_agg(hash, ',' ORDER BY hash) FROM blobs", database: database)
+            #expect(left.trimmingCharacters(in: .whitespacesAndNewlines) == "shared")
+            let gone = await #expect(throws: EngineError.self) { try await nodes[1].projects.get(ids[0], owner: nil) }
+            #expect(gone?.wireError.name == .notFound)
+        }
+    }
+
+    @Test func aGitHubExportIsRecordedOnceUnderItsKey() async throws {
+        try await withNodes(2) { nodes, _, _ in
+            let user = try await nodes[0].users.create(
+                email: "g@example.com", emailKey: "g@example.com", fullName: nil, passwordHash: nil, freeCredits: 0, now: Self.now
+            ).id
+            let project = try await nodes[0].projects.create(user: user, title: "G", description: nil, type: nil, now: Self.now).id
+            let export = GitHubExport(repo: "ada/app", htmlURL: "https://github.com/ada/app", commitSHA: "abc", branch: "main")
+            let result = GitHubExportResult(
+                project: project, version: "v1", repo: "ada/app", htmlURL: "https://github.com/ada/app", commitSHA: "abc",
+                branch: "main", createdRepository: true, committed: true, files: 3)
+            #expect(try await nodes[0].projects.exportReplay(key: "e1", request: "r") == nil)
+            let first = try await nodes[0].projects.recordGitHub(
+                project, owner: user, export: export, key: "e1", request: "r", result: result, now: Self.now)
+            var other = result
+            other.commitSHA = "def"
+            let replayed = try await nodes[1].projects.recordGitHub(
+                project, owner: user, export: export, key: "e1", request: "r", result: other, now: Self.now)
+            #expect(replayed == first)
+            #expect(try await nodes[1].projects.exportReplay(key: "e1", request: "r") == first)
+            let conflict = await #expect(throws: EngineError.self) { try await nodes[0].projects.exportReplay(key: "e1", request: "other") }
+            #expect(conflict?.wireError.name == .conflict)
+            #expect(try await nodes[1].projects.get(project, owner: user).github == export)
         }
     }
 

@@ -112,8 +112,14 @@ package final class PostgresDatabase: Sendable {
 
 /// SQLSTATEs the PostgreSQL backend acts on.
 package enum PostgresState {
-    /// A serializable transaction lost (40001) or a deadlock was broken (40P01): run again.
+    /// Thrown by a request whose decision another node's commit made stale (it created the
+    /// row this request meant to create): the batch runs again and the request sees that row.
+    struct RunAgain: Error {}
+
+    /// A serializable transaction lost (40001), a deadlock was broken (40P01), or `RunAgain`:
+    /// run the batch again.
     static func isRetryable(_ error: any Error) -> Bool {
+        if error is RunAgain { return true }
         guard let error = error as? PSQLError, let state = error.serverInfo?[.sqlState] else { return false }
         return state == "40001" || state == "40P01"
     }

@@ -323,21 +323,24 @@ package struct PostgresLedger: LedgerRepository {
     /// Appends one entry and moves the balance with it; returns the entry's id.
     static func append(
         _ connection: PostgresConnection, user: String, _ entry: LedgerPlan.Entry, now: Date, expiresAt: Date? = nil,
-        logger: Logger
+        idempotencyKey: String? = nil, logger: Logger
     ) async throws -> Int64 {
-        let id = try await insertEntry(connection, user: user, entry, stamp: Timestamps.string(now), logger: logger)
+        let id = try await insertEntry(
+            connection, user: user, entry, stamp: Timestamps.string(now), idempotencyKey: idempotencyKey, logger: logger)
         try await moveBalance(connection, user: user, bucket: entry.bucket, by: entry.amount, expiresAt: expiresAt, logger: logger)
         return id
     }
 
     static func insertEntry(
-        _ connection: PostgresConnection, user: String, _ entry: LedgerPlan.Entry, stamp: String, logger: Logger
+        _ connection: PostgresConnection, user: String, _ entry: LedgerPlan.Entry, stamp: String,
+        idempotencyKey: String? = nil, logger: Logger
     ) async throws -> Int64 {
         var id: Int64 = 0
         for try await value in try await connection.query(
             """
-            INSERT INTO credit_entries(user_id, bucket, amount, kind, reference, created_at)
-            VALUES (\(user), \(entry.bucket.rawValue), \(entry.amount), \(entry.kind), \(entry.reference), \(stamp)) RETURNING id
+            INSERT INTO credit_entries(user_id, bucket, amount, kind, reference, idempotency_key, created_at)
+            VALUES (\(user), \(entry.bucket.rawValue), \(entry.amount), \(entry.kind), \(entry.reference), \(idempotencyKey),
+                \(stamp)) RETURNING id
             """, logger: logger
         ).decode(Int64.self) {
             id = value

@@ -4,16 +4,18 @@ import PostgresNIO
 
 /// The PostgreSQL schema, in order. Times are stored as the same RFC 3339 text the SQLite
 /// backend writes (`Timestamps.string`), so both backends compare, sort and return them alike.
-/// What differs from SQLite: journal ids come from an identity column, and the
-/// `credit_entries` append-only rule is a trigger function.
+/// What differs from SQLite: journal ids come from an identity column, users are paged by an
+/// identity column (`seq`, where SQLite uses its rowid), and the `credit_entries` append-only
+/// rule is a trigger function.
 enum PostgresMigrations {
     static let all: [(name: String, statements: [String])] = [
         (
-            "0001-ledger",
+            "0001-accounts-and-ledger",
             [
                 """
                 CREATE TABLE users (
                     id TEXT PRIMARY KEY,
+                    seq BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,
                     email TEXT NOT NULL,
                     email_key TEXT NOT NULL UNIQUE,
                     full_name TEXT,
@@ -91,8 +93,137 @@ enum PostgresMigrations {
                 """
                 CREATE INDEX idempotency_by_age ON idempotency(created_at)
                 """,
+                """
+                CREATE TABLE revoked_sessions (
+                    id TEXT PRIMARY KEY,
+                    user_id TEXT NOT NULL REFERENCES users(id),
+                    expires_at TEXT NOT NULL
+                )
+                """,
+                """
+                CREATE INDEX revoked_sessions_by_expiry ON revoked_sessions(expires_at)
+                """,
+                """
+                CREATE TABLE account_tokens (
+                    token_hash TEXT PRIMARY KEY,
+                    user_id TEXT NOT NULL REFERENCES users(id),
+                    purpose TEXT NOT NULL CHECK (purpose IN ('reset', 'verify')),
+                    expires_at TEXT NOT NULL,
+                    used_at TEXT
+                )
+                """,
+                """
+                CREATE INDEX account_tokens_by_expiry ON account_tokens(expires_at)
+                """,
+                """
+                CREATE TABLE oauth_identities (
+                    provider TEXT NOT NULL,
+                    subject TEXT NOT NULL,
+                    user_id TEXT NOT NULL REFERENCES users(id),
+                    email TEXT,
+                    created_at TEXT NOT NULL,
+                    PRIMARY KEY (provider, subject)
+                )
+                """,
+                """
+                CREATE INDEX oauth_identities_by_user ON oauth_identities(user_id)
+                """,
+                """
+                CREATE TABLE connected_accounts (
+                    user_id TEXT NOT NULL REFERENCES users(id),
+                    platform TEXT NOT NULL CHECK (platform IN ('github', 'vercel', 'netlify', 'render')),
+                    account TEXT NOT NULL,
+                    sealed_token TEXT NOT NULL,
+                    key_id TEXT NOT NULL,
+                    connected_at TEXT NOT NULL,
+                    checked_at TEXT NOT NULL,
+                    PRIMARY KEY (user_id, platform)
+                )
+                """,
+                """
+                CREATE INDEX connected_accounts_by_key ON connected_accounts(key_id)
+                """,
             ]
-        )
+        ),
+        (
+            "0002-projects-and-versions",
+            [
+                """
+                CREATE TABLE projects (
+                    id TEXT PRIMARY KEY,
+                    seq BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,
+                    user_id TEXT NOT NULL REFERENCES users(id),
+                    title TEXT NOT NULL,
+                    description TEXT,
+                    type TEXT,
+                    status TEXT NOT NULL CHECK (status IN ('draft', 'generating', 'completed', 'failed')),
+                    config TEXT NOT NULL,
+                    current_version TEXT,
+                    created_at TEXT NOT NULL,
+                    updated_at TEXT NOT NULL,
+                    github TEXT,
+                    preview_token TEXT UNIQUE
+                )
+                """,
+                """
+                CREATE INDEX projects_by_user ON projects(user_id, seq)
+                """,
+                """
+                CREATE TABLE versions (
+                    id TEXT PRIMARY KEY,
+                    project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+                    number INTEGER NOT NULL,
+                    generation TEXT,
+                    provider TEXT,
+                    model TEXT,
+                    files INTEGER NOT NULL,
+                    bytes BIGINT NOT NULL,
+                    created_at TEXT NOT NULL,
+                    base_version TEXT,
+                    UNIQUE (project_id, number)
+                )
+                """,
+                """
+                CREATE TABLE blobs (
+                    hash TEXT PRIMARY KEY,
+                    data BYTEA NOT NULL
+                )
+                """,
+                """
+                CREATE TABLE version_files (
+                    version_id TEXT NOT NULL REFERENCES versions(id) ON DELETE CASCADE,
+                    path TEXT NOT NULL,
+                    hash TEXT NOT NULL REFERENCES blobs(hash),
+                    bytes BIGINT NOT NULL,
+                    PRIMARY KEY (version_id, path)
+                )
+                """,
+                """
+                CREATE INDEX version_files_by_hash ON version_files(hash)
+                """,
+                """
+                CREATE TABLE builds (
+                    version_id TEXT PRIMARY KEY REFERENCES versions(id) ON DELETE CASCADE,
+                    status TEXT NOT NULL CHECK (status IN ('ok', 'failed', 'skipped')),
+                    duration_ms BIGINT NOT NULL,
+                    errors TEXT NOT NULL,
+                    created_at TEXT NOT NULL
+                )
+                """,
+                """
+                CREATE TABLE build_files (
+                    version_id TEXT NOT NULL REFERENCES builds(version_id) ON DELETE CASCADE,
+                    path TEXT NOT NULL,
+                    hash TEXT NOT NULL REFERENCES blobs(hash),
+                    bytes BIGINT NOT NULL,
+                    PRIMARY KEY (version_id, path)
+                )
+                """,
+                """
+                CREATE INDEX build_files_by_hash ON build_files(hash)
+                """,
+            ]
+        ),
     ]
 
     /// A fixed key for `pg_advisory_lock`: one node migrates at a time.

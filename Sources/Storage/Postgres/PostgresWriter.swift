@@ -153,6 +153,7 @@ package final class PostgresWriter: Sendable {
     /// (InsufficientCredits, NotFound…) or a statement the server refused (a constraint).
     /// A retryable server error, or a client error (a lost connection), ends the batch.
     private static func isRequestFailure(_ error: any Error) -> Bool {
+        if PostgresState.isRetryable(error) { return false }
         guard let error = error as? PSQLError else { return true }
         return error.serverInfo?[.sqlState] != nil && !PostgresState.isRetryable(error)
     }
