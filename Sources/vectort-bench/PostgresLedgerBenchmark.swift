@@ -27,6 +27,9 @@ struct PostgresLedgerBenchmark: AsyncParsableCommand {
     @Option(help: "Seconds per measurement.")
     var seconds = 5.0
 
+    @Option(help: "Transactions each node commits at once (its writer's lanes).")
+    var lanes = 4
+
     func run() async throws {
         print(
             "vectort-bench ledger-postgres: \(clients) clients doing hold then settle, \(seconds) s each, durable commits")
@@ -87,7 +90,7 @@ struct PostgresLedgerBenchmark: AsyncParsableCommand {
         var running: [Task<Void, Never>] = []
         for _ in 0..<nodes {
             let opened = try await PostgresDatabase.open(location, password: nil, logger: logger)
-            let writer = PostgresWriter(database: opened)
+            let writer = PostgresWriter(database: opened, lanes: lanes)
             databases.append(opened)
             writers.append(writer)
             ledgers.append(PostgresLedger(writer: writer, database: opened))

@@ -109,7 +109,7 @@ package struct PostgresLedger: LedgerRepository {
                 connection, scope: "Credits.Grant", key: grant.idempotencyKey, request: fingerprint, now: now, logger: logger
             ) {
                 try await Self.requireActive(connection, grant.user, logger: logger)
-                _ = try await Self.rows(connection, user: grant.user, lock: true, logger: logger)
+                _ = try await Self.rows(connection, user: grant.user, lock: true, withHeld: false, logger: logger)
                 if grant.bucket == .monthly { try await Self.endMonthlyPeriod(connection, user: grant.user, now: now, logger: logger) }
                 let entry = try await Self.append(
                     connection, user: grant.user,
@@ -223,7 +223,9 @@ package struct PostgresLedger: LedgerRepository {
     }
 
     /// The user's balance rows (locked for update when `lock`) and the credits they hold.
-    static func rows(_ connection: PostgresConnection, user: String, lock: Bool, logger: Logger) async throws -> BalanceRows {
+    static func rows(
+        _ connection: PostgresConnection, user: String, lock: Bool, withHeld: Bool = true, logger: Logger
+    ) async throws -> BalanceRows {
         var rows = BalanceRows()
         let query: PostgresQuery =
             lock
@@ -236,6 +238,7 @@ package struct PostgresLedger: LedgerRepository {
             rows.buckets[bucket] = balance
             if bucket == .monthly { rows.monthlyExpiresAt = expiresAt }
         }
+        guard withHeld else { return rows }
         for try await held in try await connection.query(
             "SELECT COALESCE(SUM(amount), 0)::BIGINT FROM credit_holds WHERE user_id = \(user) AND status = 'held'",
             logger: logger
@@ -250,7 +253,8 @@ package struct PostgresLedger: LedgerRepository {
     ) async throws -> CreditHold {
         try await requireActive(connection, user, logger: logger)
         let created = Timestamps.string(now)
-        let available = try await rows(connection, user: user, lock: true, logger: logger).spendable(at: created)
+        let available = try await rows(connection, user: user, lock: true, withHeld: false, logger: logger)
+            .spendable(at: created)
         guard let allocations = CreditRules.allocate(amount, from: available) else {
             throw EngineError.insufficientCredits(required: amount, available: available.values.reduce(0, +))
         }

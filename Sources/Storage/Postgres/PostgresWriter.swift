@@ -24,7 +24,8 @@ package final class PostgresWriter: Sendable {
 
     private struct State: ~Copyable {
         var requests: [Request] = []
-        var waiting: CheckedContinuation<Void, Never>?
+        /// Lanes waiting for requests.
+        var waiting: [CheckedContinuation<Void, Never>] = []
         var stopped = false
     }
 
@@ -32,11 +33,16 @@ package final class PostgresWriter: Sendable {
     private let state = Mutex(State())
     package let maxBatch: Int
     package let attempts: Int
+    /// Transactions this node commits at once, each on its own connection: a batch spends
+    /// most of its time waiting for round trips and the flush, so one lane leaves the server
+    /// idle. Row locks keep concurrent lanes (like concurrent nodes) correct.
+    package let lanes: Int
 
-    package init(database: PostgresDatabase, maxBatch: Int = 256, attempts: Int = 8) {
+    package init(database: PostgresDatabase, maxBatch: Int = 256, attempts: Int = 8, lanes: Int = 4) {
         self.database = database
         self.maxBatch = max(1, maxBatch)
         self.attempts = max(1, attempts)
+        self.lanes = max(1, lanes)
     }
 
     /// Runs `work` in the next batch and returns its result once the batch committed.
@@ -48,8 +54,7 @@ package final class PostgresWriter: Sendable {
             let (rejected, wake) = state.withLock { state -> (Bool, CheckedContinuation<Void, Never>?) in
                 if state.stopped { return (true, nil) }
                 state.requests.append(request)
-                defer { state.waiting = nil }
-                return (false, state.waiting)
+                return (false, state.waiting.popLast())
             }
             if rejected { continuation.resume(throwing: EngineError(.unavailable("vectortd is shutting down"))) }
             wake?.resume()
@@ -57,20 +62,26 @@ package final class PostgresWriter: Sendable {
         return result as! T
     }
 
-    /// Commits batches until `stop()`, then answers what is queued and returns.
+    /// Commits batches on `lanes` lanes until `stop()`, then answers what is queued and returns.
     package func run() async {
-        while let batch = await nextBatch() {
-            await commit(batch)
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<lanes {
+                group.addTask {
+                    while let batch = await self.nextBatch() {
+                        await self.commit(batch)
+                    }
+                }
+            }
         }
     }
 
     package func stop() {
-        let wake = state.withLock { state -> CheckedContinuation<Void, Never>? in
+        let waiting = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             state.stopped = true
-            defer { state.waiting = nil }
+            defer { state.waiting = [] }
             return state.waiting
         }
-        wake?.resume()
+        for lane in waiting { lane.resume() }
     }
 
     private func nextBatch() async -> [Request]? {
@@ -87,7 +98,7 @@ package final class PostgresWriter: Sendable {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let now = state.withLock { state -> Bool in
                     if !state.requests.isEmpty || state.stopped { return true }
-                    state.waiting = continuation
+                    state.waiting.append(continuation)
                     return false
                 }
                 if now { continuation.resume() }
@@ -126,6 +137,26 @@ package final class PostgresWriter: Sendable {
             _ = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger).collect()
         }
         try await run("BEGIN ISOLATION LEVEL READ COMMITTED")
+        // A batch of one needs no savepoint: its failure is the transaction's.
+        if batch.count == 1 {
+            let outcome: Result<any Sendable, any Error>
+            do {
+                outcome = .success(try await batch[0].work(connection, logger))
+            } catch where isRequestFailure(error) {
+                try await run("ROLLBACK")
+                return [.failure(error)]
+            } catch {
+                _ = try? await run("ROLLBACK")
+                throw error
+            }
+            do {
+                try await run("COMMIT")
+            } catch {
+                _ = try? await run("ROLLBACK")
+                throw error
+            }
+            return [outcome]
+        }
         do {
             var outcomes: [Result<any Sendable, any Error>] = []
             outcomes.reserveCapacity(batch.count)
