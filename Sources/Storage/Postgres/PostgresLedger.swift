@@ -251,24 +251,53 @@ package struct PostgresLedger: LedgerRepository {
     static func hold(
         _ connection: PostgresConnection, user: String, amount: Int, reference: String, now: Date, logger: Logger
     ) async throws -> CreditHold {
-        try await requireActive(connection, user, logger: logger)
         let created = Timestamps.string(now)
-        let available = try await rows(connection, user: user, lock: true, withHeld: false, logger: logger)
-            .spendable(at: created)
+        // The user's status (share-locked: a disable waits) and balance rows (locked for
+        // update) in one round trip.
+        var status: String?
+        var balances = BalanceRows()
+        for try await (userStatus, bucket, balance, expiresAt) in try await connection.query(
+            """
+            SELECT u.status, b.bucket, b.balance, b.expires_at FROM users u
+            LEFT JOIN LATERAL (
+                SELECT bucket, balance, expires_at FROM credit_balances WHERE user_id = u.id ORDER BY bucket FOR UPDATE
+            ) b ON true
+            WHERE u.id = \(user) FOR SHARE OF u
+            """, logger: logger
+        ).decode((String, String?, Int?, String?).self) {
+            status = userStatus
+            guard let bucket = bucket.flatMap(CreditBucket.init(rawValue:)), let balance else { continue }
+            balances.buckets[bucket] = balance
+            if bucket == .monthly { balances.monthlyExpiresAt = expiresAt }
+        }
+        guard let status else { throw EngineError.notFound("user", user) }
+        guard status == "active" else { throw EngineError.conflict("user \(user) is disabled") }
+        let available = balances.spendable(at: created)
         guard let allocations = CreditRules.allocate(amount, from: available) else {
             throw EngineError.insufficientCredits(required: amount, available: available.values.reduce(0, +))
         }
         let id = Identifiers.sortable("h")
+        let entries = LedgerPlan.holdEntries(allocations, hold: id)
+        let moves = Moves(entries, net: entries.map { ($0.bucket, $0.amount) })
+        // The hold, its entries and the balance moves in one statement: one round trip.
         _ = try await connection.query(
             """
-            INSERT INTO credit_holds(id, user_id, amount, reference, status, from_monthly, from_free, from_topup, created_at)
-            VALUES (\(id), \(user), \(amount), \(reference), 'held', \(allocations[.monthly] ?? 0), \(allocations[.free] ?? 0),
-                \(allocations[.topup] ?? 0), \(created))
+            WITH hold AS (
+                INSERT INTO credit_holds(id, user_id, amount, reference, status, from_monthly, from_free, from_topup, created_at)
+                VALUES (\(id), \(user), \(amount), \(reference), 'held', \(allocations[.monthly] ?? 0), \(allocations[.free] ?? 0),
+                    \(allocations[.topup] ?? 0), \(created))
+            ), entries AS (
+                INSERT INTO credit_entries(user_id, bucket, amount, kind, reference, created_at)
+                SELECT \(user), m.bucket, m.amount, m.kind, m.reference, \(created)
+                FROM unnest(\(moves.buckets)::text[], \(moves.amounts)::bigint[], \(moves.kinds)::text[], \(moves.references)::text[])
+                    WITH ORDINALITY AS m(bucket, amount, kind, reference, n)
+                ORDER BY m.n
+            )
+            UPDATE credit_balances b SET balance = b.balance + d.delta
+            FROM unnest(\(moves.netBuckets)::text[], \(moves.netDeltas)::bigint[]) AS d(bucket, delta)
+            WHERE b.user_id = \(user) AND b.bucket = d.bucket
             """, logger: logger
         ).collect()
-        for entry in LedgerPlan.holdEntries(allocations, hold: id) {
-            _ = try await append(connection, user: user, entry, now: now, logger: logger)
-        }
         return CreditHold(
             id: id, user: user, amount: amount, charged: nil, reference: reference, status: .held,
             allocations: Dictionary(uniqueKeysWithValues: allocations.map { ($0.key.rawValue, $0.value) }), createdAt: created)
@@ -297,15 +326,26 @@ package struct PostgresLedger: LedgerRepository {
         guard let hold = loaded else { throw EngineError.notFound("hold", id) }
         guard let plan = try LedgerPlan.finish(hold, id: id, settleFor: charged, release: release) else { return hold }
         let stamp = Timestamps.string(now)
-        for entry in plan.entries {
-            _ = try await insertEntry(connection, user: hold.user, entry, stamp: stamp, logger: logger)
-        }
-        for (bucket, delta) in plan.net.sorted(by: { $0.key.rawValue < $1.key.rawValue }) where delta != 0 {
-            try await moveBalance(connection, user: hold.user, bucket: bucket, by: delta, expiresAt: nil, logger: logger)
-        }
+        let moves = Moves(
+            plan.entries,
+            net: plan.net.sorted { $0.key.rawValue < $1.key.rawValue }.filter { $0.value != 0 }.map { ($0.key, $0.value) })
+        // The entries, the balance moves and the hold's new state in one statement.
         _ = try await connection.query(
-            "UPDATE credit_holds SET status = \(plan.status.rawValue), charged = \(plan.charged), finished_at = \(stamp) WHERE id = \(id)",
-            logger: logger
+            """
+            WITH entries AS (
+                INSERT INTO credit_entries(user_id, bucket, amount, kind, reference, created_at)
+                SELECT \(hold.user), m.bucket, m.amount, m.kind, m.reference, \(stamp)
+                FROM unnest(\(moves.buckets)::text[], \(moves.amounts)::bigint[], \(moves.kinds)::text[], \(moves.references)::text[])
+                    WITH ORDINALITY AS m(bucket, amount, kind, reference, n)
+                ORDER BY m.n
+            ), balances AS (
+                UPDATE credit_balances b SET balance = b.balance + d.delta
+                FROM unnest(\(moves.netBuckets)::text[], \(moves.netDeltas)::bigint[]) AS d(bucket, delta)
+                WHERE b.user_id = \(hold.user) AND b.bucket = d.bucket
+            )
+            UPDATE credit_holds SET status = \(plan.status.rawValue), charged = \(plan.charged), finished_at = \(stamp)
+            WHERE id = \(id)
+            """, logger: logger
         ).collect()
         return plan.result
     }
@@ -364,6 +404,31 @@ package struct PostgresLedger: LedgerRepository {
                 expires_at = COALESCE(excluded.expires_at, credit_balances.expires_at)
             """, logger: logger
         ).collect()
+    }
+}
+
+/// A write's journal entries and balance moves as the parallel arrays `unnest` reads. The
+/// balance rows they move exist: a hold takes only from buckets with a balance, and its finish
+/// gives back to the same ones.
+struct Moves {
+    var buckets: [String] = []
+    var amounts: [Int] = []
+    var kinds: [String] = []
+    var references: [String] = []
+    var netBuckets: [String] = []
+    var netDeltas: [Int] = []
+
+    init(_ entries: [LedgerPlan.Entry], net: [(CreditBucket, Int)]) {
+        for entry in entries {
+            buckets.append(entry.bucket.rawValue)
+            amounts.append(entry.amount)
+            kinds.append(entry.kind)
+            references.append(entry.reference ?? "")
+        }
+        for (bucket, delta) in net {
+            netBuckets.append(bucket.rawValue)
+            netDeltas.append(delta)
+        }
     }
 }
 
