@@ -21,6 +21,7 @@ struct PostgresLedgerTests {
         let users: PostgresUsers
         var accounts: PostgresAccounts { PostgresAccounts(writer: writer, database: database) }
         var projects: PostgresProjects { PostgresProjects(writer: writer, database: database) }
+        var versions: PostgresVersions { PostgresVersions(writer: writer, database: database) }
         let running: Task<Void, Never>
     }
 
@@ -380,6 +381,84 @@ struct PostgresLedgerTests {
             let conflict = await #expect(throws: EngineError.self) { try await nodes[0].projects.exportReplay(key: "e1", request: "other") }
             #expect(conflict?.wireError.name == .conflict)
             #expect(try await nodes[1].projects.get(project, owner: user).github == export)
+        }
+    }
+
+    @Test func versionsStoreShareContentsBuildRestoreAndNumberAcrossNodes() async throws {
+        try await withNodes(2) { nodes, server, database in
+            let user = try await nodes[0].users.create(
+                email: "v@example.com", emailKey: "v@example.com", fullName: nil, passwordHash: nil, freeCredits: 0, now: Self.now
+            ).id
+            let project = try await nodes[0].projects.create(user: user, title: "V", description: nil, type: nil, now: Self.now).id
+            let binary = ProjectFile(path: "logo.png", bytes: [0x89, 0x50, 0x00, 0xFF])
+            let first = try await nodes[0].versions.store(
+                project: project, owner: user,
+                files: [ProjectFile(path: "index.html", contents: "<h1>One</h1>"), ProjectFile(path: "app.js", contents: "1"), binary],
+                origin: VersionOrigin(provider: "openai", model: "gpt-4o"),
+                build: VersionBuild(
+                    status: .ok, durationMs: 12, errors: [], files: [ProjectFile(path: "dist/app.js", contents: "built")]),
+                now: Self.now)
+            #expect(first.number == 1)
+            #expect(first.files == 3)
+            let second = try await nodes[1].versions.store(
+                project: project, owner: user,
+                files: [ProjectFile(path: "index.html", contents: "<h1>Two</h1>"), binary, ProjectFile(path: "new.css", contents: "a{}")],
+                origin: VersionOrigin(base: first.id), build: nil, now: Self.now)
+            #expect(second.number == 2)
+            #expect(second.changes == FileChangeCounts(changed: 1, added: 1, deleted: 1))
+            #expect(try await nodes[0].projects.get(project, owner: user).currentVersion == second.id)
+
+            let code = try await nodes[0].versions.code(project: project, owner: user, version: "1", path: nil)
+            #expect(code.files.map(\.path) == ["app.js", "index.html", "logo.png"])
+            #expect(code.files.last?.binary == [0x89, 0x50, 0x00, 0xFF], "bytes read back whole, NUL included")
+            let one = try await nodes[1].versions.code(project: project, owner: user, version: nil, path: "new.css")
+            #expect(one.files.map(\.contents) == ["a{}"])
+            let missing = await #expect(throws: EngineError.self) {
+                try await nodes[1].versions.code(project: project, owner: user, version: "9", path: nil)
+            }
+            #expect(missing?.wireError.name == .notFound)
+            // The shared PNG is stored once.
+            let blobs = try await server.psql("SELECT count(*) FROM blobs", database: database)
+            #expect(blobs.trimmingCharacters(in: .whitespacesAndNewlines) == "6")
+
+            #expect(try await nodes[0].versions.build(project: project, owner: user, version: "1", ).status == .ok)
+            #expect(try await nodes[0].versions.builtCode(project: project, owner: user, version: "1", path: nil).files.map(\.path) == ["dist/app.js"])
+            let unbuilt = await #expect(throws: EngineError.self) {
+                try await nodes[0].versions.builtCode(project: project, owner: user, version: nil, path: nil)
+            }
+            #expect(unbuilt?.wireError.name == .conflict)
+            let stored = try await nodes[1].versions.storeBuild(
+                project: project, owner: user, version: second.id,
+                build: VersionBuild(status: .failed, durationMs: 3, errors: [GenerationIssue(path: "a.js", rule: "syntax", message: "bad")], files: []),
+                now: Self.now)
+            #expect(stored.status == .failed)
+            #expect(stored.errors.map(\.rule) == ["syntax"])
+
+            let restored = try await nodes[0].versions.restore(project: project, owner: user, version: "1", now: Self.now)
+            #expect(restored.number == 3)
+            #expect(restored.baseVersion == first.id)
+            #expect(try await nodes[1].versions.code(project: project, owner: user, version: "3", path: nil).files == code.files)
+            let same = await #expect(throws: EngineError.self) {
+                try await nodes[0].versions.restore(project: project, owner: user, version: "3", now: Self.now)
+            }
+            #expect(same?.wireError.name == .nothingChanged)
+
+            // Versions stored from both nodes at once are numbered one after the other.
+            let numbers = try await withThrowingTaskGroup(of: Int.self) { group in
+                for index in 0..<8 {
+                    let versions = nodes[index % 2].versions
+                    group.addTask {
+                        try await versions.store(
+                            project: project, owner: user, files: [ProjectFile(path: "i.html", contents: "\(index)")],
+                            origin: VersionOrigin(), build: nil, now: Self.now
+                        ).number
+                    }
+                }
+                return try await group.reduce(into: [Int]()) { $0.append($1) }
+            }
+            #expect(numbers.sorted() == Array(4...11))
+            #expect(try await nodes[1].versions.list(project: project, owner: user).versions.map(\.number) == Array((1...11).reversed()))
+            #expect(try await nodes[0].versions.createdAt(version: first.id) == Timestamps.string(Self.now))
         }
     }
 

@@ -146,7 +146,7 @@ enum PostgresMigrations {
             ]
         ),
         (
-            "0002-projects-and-versions",
+            "0002-projects-versions-and-generations",
             [
                 """
                 CREATE TABLE projects (
@@ -221,6 +221,68 @@ enum PostgresMigrations {
                 """,
                 """
                 CREATE INDEX build_files_by_hash ON build_files(hash)
+                """,
+                """
+                CREATE TABLE generations (
+                    id TEXT PRIMARY KEY,
+                    project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+                    user_id TEXT NOT NULL REFERENCES users(id),
+                    mode TEXT NOT NULL CHECK (mode IN ('quick', 'advanced')),
+                    prompt TEXT NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('running', 'completed', 'failed', 'cancelled')),
+                    idempotency_key TEXT,
+                    hold_id TEXT,
+                    credits_held BIGINT NOT NULL,
+                    credits_charged BIGINT NOT NULL DEFAULT 0,
+                    version_id TEXT,
+                    provider TEXT,
+                    model TEXT,
+                    input_tokens BIGINT NOT NULL DEFAULT 0,
+                    output_tokens BIGINT NOT NULL DEFAULT 0,
+                    cached_input_tokens BIGINT NOT NULL DEFAULT 0,
+                    cost_micros BIGINT,
+                    cost_currency TEXT,
+                    error TEXT,
+                    error_message TEXT,
+                    started_at TEXT NOT NULL,
+                    finished_at TEXT,
+                    duration_ms BIGINT,
+                    requested_provider TEXT,
+                    requested_base TEXT,
+                    fresh BOOLEAN NOT NULL DEFAULT false,
+                    notes TEXT,
+                    UNIQUE (user_id, idempotency_key)
+                )
+                """,
+                """
+                CREATE INDEX generations_by_project ON generations(project_id, started_at)
+                """,
+                """
+                CREATE INDEX generations_running_by_user ON generations(user_id) WHERE status = 'running'
+                """,
+                """
+                CREATE INDEX generations_by_started ON generations(started_at)
+                """,
+                """
+                CREATE TABLE generation_attempts (
+                    generation_id TEXT NOT NULL REFERENCES generations(id) ON DELETE CASCADE,
+                    seq INTEGER NOT NULL,
+                    provider TEXT NOT NULL,
+                    model TEXT NOT NULL,
+                    purpose TEXT NOT NULL,
+                    outcome TEXT NOT NULL,
+                    error TEXT,
+                    status INTEGER,
+                    message TEXT,
+                    duration_ms BIGINT NOT NULL,
+                    input_tokens BIGINT,
+                    output_tokens BIGINT,
+                    cached_input_tokens BIGINT,
+                    cost_micros BIGINT,
+                    cost_currency TEXT,
+                    started_at TEXT NOT NULL,
+                    PRIMARY KEY (generation_id, seq)
+                )
                 """,
             ]
         ),
