@@ -22,6 +22,7 @@ struct PostgresLedgerTests {
         var accounts: PostgresAccounts { PostgresAccounts(writer: writer, database: database) }
         var projects: PostgresProjects { PostgresProjects(writer: writer, database: database) }
         var versions: PostgresVersions { PostgresVersions(writer: writer, database: database) }
+        var generations: PostgresGenerations { PostgresGenerations(writer: writer, database: database) }
         let running: Task<Void, Never>
     }
 
@@ -459,6 +460,117 @@ struct PostgresLedgerTests {
             #expect(numbers.sorted() == Array(4...11))
             #expect(try await nodes[1].versions.list(project: project, owner: user).versions.map(\.number) == Array((1...11).reversed()))
             #expect(try await nodes[0].versions.createdAt(version: first.id) == Timestamps.string(Self.now))
+        }
+    }
+
+    @Test func aGenerationStartsCompletesReplaysAndFailsAsOnSQLite() async throws {
+        try await withNodes(2) { nodes, _, _ in
+            let user = try await nodes[0].users.create(
+                email: "gen@example.com", emailKey: "gen@example.com", fullName: nil, passwordHash: nil, freeCredits: 100, now: Self.now
+            ).id
+            let project = try await nodes[0].projects.create(user: user, title: "G", description: nil, type: nil, now: Self.now).id
+            let request = GenerationStartRequest(
+                project: project, owner: user, prompt: "a to-do app", mode: .quick, price: 30, idempotencyKey: "gen-1")
+            guard case .started(let id, let hold, _) = try await nodes[0].generations.start(request, now: Self.now) else {
+                Issue.record("the first start replayed")
+                return
+            }
+            #expect(hold.amount == 30)
+            #expect(try await nodes[1].projects.get(project, owner: user).status == .generating)
+            let busy = await #expect(throws: EngineError.self) {
+                try await nodes[1].generations.start(
+                    GenerationStartRequest(project: project, owner: user, prompt: "other", mode: .quick, price: 30, idempotencyKey: nil),
+                    now: Self.now)
+            }
+            #expect(busy?.wireError.name == .conflict)
+            let attempt = GenerationAttempt(
+                provider: "openai", model: "gpt-4o", purpose: "answer", outcome: "ok", durationMs: 900,
+                usage: GenerationUsage(inputTokens: 120, outputTokens: 800, cachedInputTokens: 20),
+                cost: Cost(amountMicros: 4_200, currency: "usd"), startedAt: Timestamps.string(Self.now))
+            let result = try await nodes[1].generations.complete(
+                GenerationSuccess(
+                    generation: id, project: project, hold: hold.id,
+                    files: [ProjectFile(path: "index.html", contents: "<h1>Hi</h1>"), ProjectFile(path: "B.css", contents: "b{}")],
+                    provider: "openai", model: "gpt-4o", usage: GenerationUsage(inputTokens: 120, outputTokens: 800, cachedInputTokens: 20),
+                    attempts: [attempt], durationMs: 1_000),
+                now: Self.now)
+            #expect(result.creditsCharged == 30)
+            #expect(result.versionNumber == 1)
+            #expect(result.files == ["B.css", "index.html"])
+            #expect(try await nodes[0].ledger.balance(user: user, now: Self.now).total == 70)
+
+            // The same key replays the stored result, from either node.
+            guard case .replay(let replayed) = try await nodes[0].generations.start(request, now: Self.now) else {
+                Issue.record("the same key started again")
+                return
+            }
+            #expect(replayed.version == result.version)
+            #expect(replayed.files == result.files)
+            #expect(replayed.cost == Cost(amountMicros: 4_200, currency: "usd"))
+            let record = try await nodes[1].generations.get(id)
+            #expect(record.status == .completed)
+            #expect(record.attempts.map(\.provider) == ["openai"])
+            #expect(record.usage.cachedInputTokens == 20)
+            #expect(try await nodes[0].generations.list(project: project, owner: user, limit: 10).generations.map(\.id) == [id])
+            let base = try #require(try await nodes[0].generations.editBase(project: project, owner: user, version: nil, historyTurns: 4))
+            #expect(base.history == ["a to-do app"])
+            #expect(base.files.map(\.path) == ["B.css", "index.html"])
+
+            // A failed generation gives its hold back and frees its key; the project keeps its version.
+            guard case .started(let second, _, _) = try await nodes[1].generations.start(
+                GenerationStartRequest(project: project, owner: user, prompt: "again", mode: .quick, price: 30, idempotencyKey: "gen-2"),
+                now: Self.now)
+            else { return }
+            #expect(try await nodes[0].ledger.balance(user: user, now: Self.now).total == 40)
+            try await nodes[0].generations.fail(
+                GenerationFailure(
+                    generation: second, status: .failed, error: "provider_error", message: "boom",
+                    usage: GenerationUsage(inputTokens: 5, outputTokens: 0), attempts: [], durationMs: nil),
+                now: Self.now.addingTimeInterval(2))
+            #expect(try await nodes[1].ledger.balance(user: user, now: Self.now).total == 70)
+            #expect(try await nodes[1].projects.get(project, owner: user).status == .completed)
+            let failed = try await nodes[1].generations.get(second)
+            #expect(failed.status == .failed)
+            #expect(failed.durationMs == 2_000)
+            let usage = try await nodes[0].generations.usage(user: user, since: nil, until: nil, groupBy: "provider")
+            #expect(usage.map(\.key) == ["none", "openai"])
+            #expect(usage.last?.inputTokens == 120)
+            #expect(usage.last?.cost == Cost(amountMicros: 4_200, currency: "usd"))
+            #expect(try await nodes[0].ledger.verify().mismatches.isEmpty)
+        }
+    }
+
+    @Test func thePerUserLimitHoldsAcrossNodes() async throws {
+        try await withNodes(2) { nodes, _, _ in
+            let user = try await nodes[0].users.create(
+                email: "lim@example.com", emailKey: "lim@example.com", fullName: nil, passwordHash: nil, freeCredits: 1000, now: Self.now
+            ).id
+            var projects: [String] = []
+            for index in 0..<6 {
+                projects.append(
+                    try await nodes[0].projects.create(user: user, title: "L\(index)", description: nil, type: nil, now: Self.now).id)
+            }
+            let started = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for (index, project) in projects.enumerated() {
+                    let generations = nodes[index % 2].generations
+                    group.addTask {
+                        do {
+                            _ = try await generations.start(
+                                GenerationStartRequest(
+                                    project: project, owner: user, prompt: "p", mode: .quick, price: 10, idempotencyKey: nil,
+                                    maxConcurrentPerUser: 2),
+                                now: Self.now)
+                            return true
+                        } catch let error as EngineError where error.wireError.name == .rateLimited {
+                            return false
+                        }
+                    }
+                }
+                return try await group.reduce(into: [Bool]()) { $0.append($1) }
+            }
+            #expect(started.filter { $0 }.count == 2)
+            #expect(try await nodes[1].generations.recoverInterrupted(now: Self.now) == 2)
+            #expect(try await nodes[0].ledger.balance(user: user, now: Self.now).total == 1000)
         }
     }
 

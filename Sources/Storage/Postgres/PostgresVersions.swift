@@ -59,7 +59,7 @@ package struct PostgresVersions: VersionRepository {
                 if let path {
                     "SELECT f.path, b.data FROM build_files f JOIN blobs b ON b.hash = f.hash WHERE f.version_id = \(id) AND f.path = \(path)"
                 } else {
-                    "SELECT f.path, b.data FROM build_files f JOIN blobs b ON b.hash = f.hash WHERE f.version_id = \(id) ORDER BY f.path"
+                    "SELECT f.path, b.data FROM build_files f JOIN blobs b ON b.hash = f.hash WHERE f.version_id = \(id) ORDER BY f.path COLLATE \"C\""
                 }
             let files = try await Self.files(connection, query, logger: logger)
             if let path, files.isEmpty { throw EngineError.notFound("file", path) }
@@ -93,7 +93,7 @@ package struct PostgresVersions: VersionRepository {
                 if let path {
                     "SELECT f.path, b.data FROM version_files f JOIN blobs b ON b.hash = f.hash WHERE f.version_id = \(id) AND f.path = \(path)"
                 } else {
-                    "SELECT f.path, b.data FROM version_files f JOIN blobs b ON b.hash = f.hash WHERE f.version_id = \(id) ORDER BY f.path"
+                    "SELECT f.path, b.data FROM version_files f JOIN blobs b ON b.hash = f.hash WHERE f.version_id = \(id) ORDER BY f.path COLLATE \"C\""
                 }
             let files = try await Self.files(connection, query, logger: logger)
             if let path, files.isEmpty { throw EngineError.notFound("file", path) }
@@ -233,7 +233,7 @@ package struct PostgresVersions: VersionRepository {
         let issues = (try? WireCoding.decoder.decode([GenerationIssue].self, from: Data(errors.utf8))) ?? []
         var files: [ProjectBuild.File] = []
         for try await (path, bytes) in try await connection.query(
-            "SELECT path, bytes FROM build_files WHERE version_id = \(version) ORDER BY path", logger: logger
+            "SELECT path, bytes FROM build_files WHERE version_id = \(version) ORDER BY path COLLATE \"C\"", logger: logger
         ).decode((String, Int).self) {
             files.append(ProjectBuild.File(path: path, bytes: bytes))
         }
