@@ -23,6 +23,7 @@ struct PostgresLedgerTests {
         var projects: PostgresProjects { PostgresProjects(writer: writer, database: database) }
         var versions: PostgresVersions { PostgresVersions(writer: writer, database: database) }
         var generations: PostgresGenerations { PostgresGenerations(writer: writer, database: database) }
+        var deployments: PostgresDeployments { PostgresDeployments(writer: writer, database: database) }
         let running: Task<Void, Never>
     }
 
@@ -571,6 +572,64 @@ struct PostgresLedgerTests {
             #expect(started.filter { $0 }.count == 2)
             #expect(try await nodes[1].generations.recoverInterrupted(now: Self.now) == 2)
             #expect(try await nodes[0].ledger.balance(user: user, now: Self.now).total == 1000)
+        }
+    }
+
+    @Test func deployJobsAreCreatedOncePerKeyAndMoveUntilTheyEnd() async throws {
+        try await withNodes(2) { nodes, _, _ in
+            let user = try await nodes[0].users.create(
+                email: "d@example.com", emailKey: "d@example.com", fullName: nil, passwordHash: nil, freeCredits: 0, now: Self.now
+            ).id
+            let request = DeploymentCreate(
+                user: user, project: "p1", version: "v1", platform: "vercel", settings: ["team": "ada"], idempotencyKey: "dep-1")
+            let created = try await withThrowingTaskGroup(of: (Deployment, Bool).self) { group in
+                for index in 0..<6 {
+                    let deployments = nodes[index % 2].deployments
+                    group.addTask { try await deployments.create(request, now: Self.now) }
+                }
+                return try await group.reduce(into: [(Deployment, Bool)]()) { $0.append($1) }
+            }
+            #expect(Set(created.map(\.0.id)).count == 1, "one job for one key, from both nodes at once")
+            #expect(created.filter { !$0.1 }.count == 1)
+            let job = created[0].0
+            #expect(job.state == .queued)
+            var other = request
+            other.version = "v2"
+            let conflict = await #expect(throws: EngineError.self) { try await nodes[1].deployments.create(other, now: Self.now) }
+            #expect(conflict?.wireError.name == .conflict)
+            let second = try await nodes[1].deployments.create(
+                DeploymentCreate(user: user, project: "p2", version: "v9", platform: "netlify", settings: [:], idempotencyKey: nil),
+                now: Self.now.addingTimeInterval(1)).deployment
+
+            #expect(try await nodes[0].deployments.due(at: Self.now.addingTimeInterval(5), limit: 10).count == 2)
+            #expect(try await nodes[0].deployments.activeCount() == 2)
+            let later = Self.now.addingTimeInterval(60)
+            let building = try await nodes[0].deployments.save(
+                DeploymentUpdate(id: job.id, state: .building, platformID: "dpl_1", url: nil, reason: nil, lastProgress: Self.now, polls: 1, nextStepAt: later),
+                now: Self.now)
+            #expect(building.platformID == "dpl_1")
+            #expect(try await nodes[1].deployments.due(at: Self.now.addingTimeInterval(5), limit: 10).map(\.deployment.id) == [second.id])
+            #expect(try await nodes[1].deployments.resumeAll(now: Self.now.addingTimeInterval(5)) == 1)
+            let live = try await nodes[1].deployments.save(
+                DeploymentUpdate(id: job.id, state: .live, platformID: "dpl_1", url: "https://app.vercel.app", reason: nil, lastProgress: later, polls: 2, nextStepAt: nil),
+                now: later)
+            #expect(live.state == .live)
+            #expect(live.finishedAt == Timestamps.string(later))
+            // An ended job stays as it ended.
+            let ignored = try await nodes[0].deployments.save(
+                DeploymentUpdate(id: job.id, state: .failed, platformID: nil, url: nil, reason: "late", lastProgress: later, polls: 3, nextStepAt: nil),
+                now: later)
+            #expect(ignored.state == .live)
+            let record = try await nodes[0].deployments.get(job.id, user: user)
+            #expect(record.settings == ["team": "ada"])
+            #expect(record.polls == 2)
+            let hidden = await #expect(throws: EngineError.self) { try await nodes[0].deployments.get(job.id, user: "someone") }
+            #expect(hidden?.wireError.name == .notFound)
+            let all = try await nodes[1].deployments.list(user: user, project: nil, state: nil, limit: 1, after: nil)
+            #expect(all.deployments.map(\.id) == [second.id])
+            #expect(try await nodes[1].deployments.list(user: user, project: nil, state: nil, limit: 1, after: all.nextAfter).deployments.map(\.id) == [job.id])
+            #expect(try await nodes[0].deployments.list(user: nil, project: nil, state: .live, limit: 10, after: nil).deployments.map(\.id) == [job.id])
+            #expect(try await nodes[0].deployments.activeCount() == 1)
         }
     }
 

@@ -286,6 +286,40 @@ enum PostgresMigrations {
                 """,
             ]
         ),
+        (
+            "0003-deployments",
+            [
+                """
+                CREATE TABLE deployments (
+                    id TEXT PRIMARY KEY,
+                    project_id TEXT NOT NULL,
+                    user_id TEXT NOT NULL REFERENCES users(id),
+                    version_id TEXT NOT NULL,
+                    platform TEXT NOT NULL,
+                    state TEXT NOT NULL CHECK (state IN ('queued', 'exporting', 'uploading', 'building', 'live', 'failed',
+                        'cancelled')),
+                    platform_id TEXT,
+                    url TEXT,
+                    reason TEXT,
+                    settings TEXT NOT NULL,
+                    idempotency_key TEXT,
+                    created_at TEXT NOT NULL,
+                    updated_at TEXT NOT NULL,
+                    last_progress_at TEXT NOT NULL,
+                    polls INTEGER NOT NULL,
+                    next_step_at TEXT,
+                    finished_at TEXT,
+                    UNIQUE (user_id, idempotency_key)
+                )
+                """,
+                """
+                CREATE INDEX deployments_due ON deployments(next_step_at) WHERE state NOT IN ('live', 'failed', 'cancelled')
+                """,
+                """
+                CREATE INDEX deployments_by_project ON deployments(project_id, id)
+                """,
+            ]
+        ),
     ]
 
     /// A fixed key for `pg_advisory_lock`: one node migrates at a time.
