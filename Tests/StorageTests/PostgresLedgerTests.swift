@@ -24,6 +24,7 @@ struct PostgresLedgerTests {
         var versions: PostgresVersions { PostgresVersions(writer: writer, database: database) }
         var generations: PostgresGenerations { PostgresGenerations(writer: writer, database: database) }
         var deployments: PostgresDeployments { PostgresDeployments(writer: writer, database: database) }
+        var payments: PostgresPayments { PostgresPayments(writer: writer, database: database) }
         let running: Task<Void, Never>
     }
 
@@ -630,6 +631,69 @@ struct PostgresLedgerTests {
             #expect(try await nodes[1].deployments.list(user: user, project: nil, state: nil, limit: 1, after: all.nextAfter).deployments.map(\.id) == [job.id])
             #expect(try await nodes[0].deployments.list(user: nil, project: nil, state: .live, limit: 10, after: nil).deployments.map(\.id) == [job.id])
             #expect(try await nodes[0].deployments.activeCount() == 1)
+        }
+    }
+
+    @Test func oneStripeEventDeliveredToBothNodesGrantsOnce() async throws {
+        try await withNodes(2) { nodes, _, _ in
+            let user = try await nodes[0].users.create(
+                email: "pay@example.com", emailKey: "pay@example.com", fullName: nil, passwordHash: nil, freeCredits: 0, now: Self.now
+            ).id
+            let package = CreditPackage(id: "starter", credits: 500, price: Money(amountMinor: 900, currency: "usd"))
+            let request = PaymentCreateRequest(
+                user: user, package: package, successURL: "https://app.example/ok", cancelURL: "https://app.example/no",
+                idempotencyKey: "buy-1", expiresAt: Self.now.addingTimeInterval(1800))
+            let created = try await withThrowingTaskGroup(of: String.self) { group in
+                for index in 0..<4 {
+                    let payments = nodes[index % 2].payments
+                    group.addTask { try await payments.create(request, now: Self.now).payment.id }
+                }
+                return try await group.reduce(into: Set<String>()) { $0.insert($1) }
+            }
+            #expect(created.count == 1)
+            let payment = try #require(created.first)
+            _ = try await nodes[1].payments.attachSession(payment: payment, session: "cs_1", url: "https://checkout/cs_1")
+
+            // A refund's fact arrives before the payment's intent is known: it waits, then applies in order.
+            let early = StripeEventInput(
+                id: "evt_refund", type: "charge.refunded", created: 1_800_000_100, source: "webhook", body: Array("{}".utf8),
+                fact: StripeFact(.refunded, paymentIntent: "pi_1", amount: 300, currency: "usd"))
+            #expect(try await nodes[0].payments.apply(early, now: Self.now).outcome == "unmatched")
+
+            let paid = StripeEventInput(
+                id: "evt_paid", type: "checkout.session.completed", created: 1_800_000_050, source: "webhook",
+                body: Array(#"{"id":"evt_paid"}"#.utf8),
+                fact: StripeFact(.paid, payment: payment, session: "cs_1", paymentIntent: "pi_1", amount: 900, currency: "usd"))
+            let results = try await withThrowingTaskGroup(of: StripeEventResult.self) { group in
+                for index in 0..<6 {
+                    let payments = nodes[index % 2].payments
+                    group.addTask { try await payments.apply(paid, now: Self.now) }
+                }
+                return try await group.reduce(into: [StripeEventResult]()) { $0.append($1) }
+            }
+            #expect(results.filter { !$0.duplicate }.count == 1, "the event id decides once, whichever node it reaches")
+            let applied = try #require(results.first { !$0.duplicate })
+            #expect(applied.outcome == "applied")
+            #expect(applied.credits == 500 - 166, "the waiting refund of 300 of 900 took back its share")
+            #expect(try await nodes[0].ledger.balance(user: user, now: Self.now).total == 334)
+
+            let detail = try await nodes[1].payments.get(payment, user: user)
+            #expect(detail.payment.status == .partiallyRefunded)
+            #expect(detail.events.map(\.id) == ["evt_paid", "evt_refund"])
+            #expect(detail.entries.map(\.amount) == [500, -166])
+            #expect(try await nodes[0].payments.latestEventCreated() == 1_800_000_100)
+            #expect(try await nodes[0].payments.list(user: user, status: nil, limit: 10, after: nil).payments.map(\.id) == [payment])
+
+            // A pending payment past its expiry expires once.
+            let stale = try await nodes[0].payments.create(
+                PaymentCreateRequest(
+                    user: user, package: package, successURL: "https://a/ok", cancelURL: "https://a/no", idempotencyKey: nil,
+                    expiresAt: Self.now.addingTimeInterval(10)),
+                now: Self.now
+            ).payment.id
+            #expect(try await nodes[1].payments.expirePending(now: Self.now.addingTimeInterval(60)).map(\.id) == [stale])
+            #expect(try await nodes[0].payments.expirePending(now: Self.now.addingTimeInterval(60)).isEmpty)
+            #expect(try await nodes[0].ledger.verify().mismatches.isEmpty)
         }
     }
 

@@ -320,6 +320,70 @@ enum PostgresMigrations {
                 """,
             ]
         ),
+        (
+            "0004-payments",
+            [
+                """
+                CREATE TABLE payments (
+                    id TEXT PRIMARY KEY,
+                    user_id TEXT NOT NULL REFERENCES users(id),
+                    package TEXT NOT NULL,
+                    credits BIGINT NOT NULL CHECK (credits > 0),
+                    amount_minor BIGINT NOT NULL CHECK (amount_minor > 0),
+                    currency TEXT NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('pending', 'paid', 'failed', 'expired', 'refunded',
+                        'partially_refunded', 'disputed')),
+                    checkout_session TEXT UNIQUE,
+                    checkout_url TEXT,
+                    payment_intent TEXT,
+                    awaiting_payment BOOLEAN NOT NULL DEFAULT false,
+                    idempotency_key TEXT,
+                    success_url TEXT NOT NULL,
+                    cancel_url TEXT NOT NULL,
+                    created_at TEXT NOT NULL,
+                    paid_at TEXT,
+                    expires_at TEXT NOT NULL,
+                    credits_granted BIGINT NOT NULL DEFAULT 0,
+                    credits_reversed BIGINT NOT NULL DEFAULT 0,
+                    amount_refunded BIGINT NOT NULL DEFAULT 0,
+                    dispute_reversed BIGINT,
+                    UNIQUE (user_id, idempotency_key)
+                )
+                """,
+                """
+                CREATE INDEX payments_by_user ON payments(user_id, id)
+                """,
+                """
+                CREATE INDEX payments_by_intent ON payments(payment_intent)
+                """,
+                """
+                CREATE INDEX payments_pending ON payments(expires_at) WHERE status = 'pending'
+                """,
+                """
+                CREATE TABLE stripe_events (
+                    id TEXT PRIMARY KEY,
+                    type TEXT NOT NULL,
+                    created BIGINT NOT NULL,
+                    received_at TEXT NOT NULL,
+                    source TEXT NOT NULL,
+                    outcome TEXT NOT NULL,
+                    payment_id TEXT REFERENCES payments(id),
+                    payment_intent TEXT,
+                    fact TEXT NOT NULL,
+                    body BYTEA NOT NULL
+                )
+                """,
+                """
+                CREATE INDEX stripe_events_by_payment ON stripe_events(payment_id)
+                """,
+                """
+                CREATE INDEX stripe_events_unmatched ON stripe_events(payment_intent) WHERE outcome = 'unmatched'
+                """,
+                """
+                CREATE INDEX stripe_events_by_created ON stripe_events(created)
+                """,
+            ]
+        ),
     ]
 
     /// A fixed key for `pg_advisory_lock`: one node migrates at a time.
