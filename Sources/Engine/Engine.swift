@@ -15,6 +15,10 @@ public struct Engine: Sendable {
     /// What the engine is opened with.
     public struct Options: Sendable {
         public var databasePath: String
+        /// A `postgres://` URL: the PostgreSQL backend instead of the SQLite file (see `connect`).
+        public var databaseURL: String?
+        /// The PostgreSQL password (the `database-password` credential), if it needs one.
+        public var databasePassword: String?
         /// Most write requests committed in one transaction.
         public var maxBatch: Int
         public var packages: [CreditPackage]
@@ -71,6 +75,29 @@ public struct Engine: Sendable {
         let storage = try SQLiteStorage.open(
             path: options.databasePath, maxBatch: options.maxBatch, metrics: options.observer.metrics, logger: logger)
         return Engine(storage: storage, options: options, builder: builder)
+    }
+
+    /// Opens the backend the options name: PostgreSQL when `databaseURL` is set (connecting and
+    /// migrating it), else the SQLite file. Fails with `SiteBuilder.Unavailable` when builds are
+    /// on and esbuild is missing.
+    public static func connect(_ options: Options, logger: Logger) async throws -> Engine {
+        guard let url = options.databaseURL, !url.isEmpty else { return try open(options, logger: logger) }
+        let builder = try options.build.map { try SiteBuilder(settings: $0, metrics: options.observer.metrics) }
+        builder?.sweepScratch()
+        let storage = try await PostgresStorage.open(
+            try PostgresLocation(url: url), password: options.databasePassword, maxBatch: options.maxBatch, logger: logger)
+        return Engine(storage: storage, options: options, builder: builder)
+    }
+
+    /// What is wrong with a `database.url`, if anything (a password in it, a missing user or
+    /// database, an unknown parameter); nil when it names a PostgreSQL database.
+    public static func databaseURLProblem(_ url: String) -> String? {
+        do {
+            _ = try PostgresLocation(url: url)
+            return nil
+        } catch {
+            return "\(error)"
+        }
     }
 
     /// Every service over `storage`, on the options' clock.

@@ -52,24 +52,27 @@ struct Daemon {
         }
 
         let databasePath = paths.databasePath(configuration.database.path)
-        notifier.status("opening database \(databasePath)")
+        let postgres = configuration.database.url.isEmpty ? nil : configuration.database.url
+        notifier.status(postgres == nil ? "opening database \(databasePath)" : "connecting to PostgreSQL")
         let packages = try configuration.credits.packages.map { try CreditPackageSpec.parse($0, key: "credits.packages") }
         let observer = Observer(
             metrics: Telemetry(enabled: configuration.metrics.enabled), eventCapacity: configuration.events.buffer)
         let engine: Engine
         do {
-            engine = try Engine.open(
-                Engine.Options(
-                    databasePath: databasePath, maxBatch: configuration.database.maxBatch, packages: packages,
-                    freeOnSignup: configuration.credits.freeOnSignup,
-                    versionLimits: VersionLimits(
-                        maxFiles: configuration.projects.maxFiles, maxBytes: configuration.projects.maxVersionBytes),
-                    build: Self.buildSettings(configuration, paths: paths), observer: observer),
-                logger: logger)
+            var options = Engine.Options(
+                databasePath: databasePath, maxBatch: configuration.database.maxBatch, packages: packages,
+                freeOnSignup: configuration.credits.freeOnSignup,
+                versionLimits: VersionLimits(
+                    maxFiles: configuration.projects.maxFiles, maxBytes: configuration.projects.maxVersionBytes),
+                build: Self.buildSettings(configuration, paths: paths), observer: observer)
+            options.databaseURL = postgres
+            options.databasePassword = secrets["database-password"]?.value
+            engine = try await Engine.connect(options, logger: logger)
         } catch let unavailable as SiteBuilder.Unavailable {
             throw ControlServer.StartError(description: unavailable.description, errno: ENOENT)
         } catch {
-            throw ControlServer.StartError(description: "cannot open the database \(databasePath): \(error)", errno: EIO)
+            let name = postgres == nil ? databasePath : "PostgreSQL"
+            throw ControlServer.StartError(description: "cannot open the database \(name): \(error)", errno: EIO)
         }
         let writerTask = Task { await engine.run() }
         let fleet = ProviderFleet(logger: logger)

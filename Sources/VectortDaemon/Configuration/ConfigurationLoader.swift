@@ -1,5 +1,6 @@
 import Build
 import Configuration
+import Engine
 import Foundation
 import Protocol
 import SystemPackage
@@ -94,6 +95,10 @@ struct ConfigurationLoader {
         c.database.path = try values.string("database.path") ?? c.database.path
         if c.database.path.isEmpty { throw ConfigurationError(key: "database.path", problem: "must not be empty") }
         c.database.maxBatch = try values.int("database.max_batch", in: 1...100_000) ?? c.database.maxBatch
+        c.database.url = try values.string("database.url") ?? c.database.url
+        if !c.database.url.isEmpty, let problem = Engine.databaseURLProblem(c.database.url) {
+            throw ConfigurationError(key: "database.url", problem: problem)
+        }
         c.projects.maxFiles = try values.int("projects.max_files", in: 1...1_000_000) ?? c.projects.maxFiles
         if let configured = try values.int("projects.max_version_bytes", in: 1024...(1 << 30)) {
             c.projects.maxVersionBytes = configured

@@ -28,6 +28,8 @@ struct DaemonConfiguration: Sendable, Equatable {
 
     struct DatabaseSettings: Sendable, Equatable {
         var path = "vectortd.sqlite"
+        /// A `postgres://` URL selects PostgreSQL instead of the SQLite file; "" keeps SQLite.
+        var url = ""
         /// Writes committed together in one transaction at most; 1 turns group commit off.
         var maxBatch = 512
     }

@@ -31,6 +31,7 @@ struct Secrets: Sendable, Equatable {
         "openai-api-key", "anthropic-api-key", "gemini-api-key", "stripe-secret-key", "stripe-webhook-secret",
         "vercel-token", "netlify-token", "render-api-key", "github-token", "jwt-secret", "data-key",
         "smtp-password", "sendgrid-api-key", "google-client-secret", "github-client-secret", "apple-private-key",
+        "database-password",
     ]
 
     /// The known names plus the key of every configured provider entry.
