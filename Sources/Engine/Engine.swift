@@ -19,6 +19,8 @@ public struct Engine: Sendable {
         public var databaseURL: String?
         /// The PostgreSQL password (the `database-password` credential), if it needs one.
         public var databasePassword: String?
+        /// This node's id among those sharing a PostgreSQL database (`node.id`).
+        public var nodeID = Engine.defaultNodeID(stateDirectory: nil)
         /// Most write requests committed in one transaction.
         public var maxBatch: Int
         public var packages: [CreditPackage]
@@ -85,8 +87,16 @@ public struct Engine: Sendable {
         let builder = try options.build.map { try SiteBuilder(settings: $0, metrics: options.observer.metrics) }
         builder?.sweepScratch()
         let storage = try await PostgresStorage.open(
-            try PostgresLocation(url: url), password: options.databasePassword, maxBatch: options.maxBatch, logger: logger)
+            try PostgresLocation(url: url), password: options.databasePassword, node: PostgresNode(id: options.nodeID),
+            maxBatch: options.maxBatch, logger: logger)
         return Engine(storage: storage, options: options, builder: builder)
+    }
+
+    /// The default `node.id`: the host name, and the state directory when given (two daemons on
+    /// one host have two).
+    public static func defaultNodeID(stateDirectory: String?) -> String {
+        let host = ProcessInfo.processInfo.hostName
+        return stateDirectory.map { "\(host):\($0)" } ?? host
     }
 
     /// What is wrong with a `database.url`, if anything (a password in it, a missing user or

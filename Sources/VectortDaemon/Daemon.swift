@@ -67,6 +67,9 @@ struct Daemon {
                 build: Self.buildSettings(configuration, paths: paths), observer: observer)
             options.databaseURL = postgres
             options.databasePassword = secrets["database-password"]?.value
+            options.nodeID =
+                configuration.database.node.isEmpty
+                ? Engine.defaultNodeID(stateDirectory: paths.stateDirectory) : configuration.database.node
             engine = try await Engine.connect(options, logger: logger)
         } catch let unavailable as SiteBuilder.Unavailable {
             throw ControlServer.StartError(description: unavailable.description, errno: ENOENT)

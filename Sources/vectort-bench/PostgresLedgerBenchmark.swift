@@ -88,12 +88,12 @@ struct PostgresLedgerBenchmark: AsyncParsableCommand {
         var writers: [PostgresWriter] = []
         var databases: [PostgresDatabase] = []
         var running: [Task<Void, Never>] = []
-        for _ in 0..<nodes {
+        for index in 0..<nodes {
             let opened = try await PostgresDatabase.open(location, password: nil, logger: logger)
             let writer = PostgresWriter(database: opened, lanes: lanes)
             databases.append(opened)
             writers.append(writer)
-            ledgers.append(PostgresLedger(writer: writer, database: opened))
+            ledgers.append(PostgresLedger(writer: writer, database: opened, node: PostgresNode(id: "bench-\(index)")))
             running.append(Task { await writer.run() })
         }
         defer {

@@ -17,12 +17,13 @@ struct PostgresLedgerTests {
     struct Node {
         let database: PostgresDatabase
         let writer: PostgresWriter
+        let node: PostgresNode
         let ledger: PostgresLedger
         let users: PostgresUsers
         var accounts: PostgresAccounts { PostgresAccounts(writer: writer, database: database) }
         var projects: PostgresProjects { PostgresProjects(writer: writer, database: database) }
         var versions: PostgresVersions { PostgresVersions(writer: writer, database: database) }
-        var generations: PostgresGenerations { PostgresGenerations(writer: writer, database: database) }
+        var generations: PostgresGenerations { PostgresGenerations(writer: writer, database: database, node: node) }
         var deployments: PostgresDeployments { PostgresDeployments(writer: writer, database: database) }
         var payments: PostgresPayments { PostgresPayments(writer: writer, database: database) }
         let running: Task<Void, Never>
@@ -45,10 +46,11 @@ struct PostgresLedgerTests {
                 for _ in 0..<count { group.addTask { try await PostgresDatabase.open(location, password: nil, logger: logger) } }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
-            let nodes = databases.map { database in
+            let nodes = databases.enumerated().map { index, database in
                 let writer = PostgresWriter(database: database)
+                let node = PostgresNode(id: "node-\(index)")
                 return Node(
-                    database: database, writer: writer, ledger: PostgresLedger(writer: writer, database: database),
+                    database: database, writer: writer, node: node, ledger: PostgresLedger(writer: writer, database: database, node: node),
                     users: PostgresUsers(writer: writer, database: database), running: Task { await writer.run() })
             }
             let result: Result<Void, any Error>
@@ -571,7 +573,12 @@ struct PostgresLedgerTests {
                 return try await group.reduce(into: [Bool]()) { $0.append($1) }
             }
             #expect(started.filter { $0 }.count == 2)
-            #expect(try await nodes[1].generations.recoverInterrupted(now: Self.now) == 2)
+            // Each node recovers its own running generations (as at a restart), not the other's.
+            let recovered = [
+                try await nodes[0].generations.recoverInterrupted(now: Self.now),
+                try await nodes[1].generations.recoverInterrupted(now: Self.now),
+            ]
+            #expect(recovered.reduce(0, +) == 2)
             #expect(try await nodes[0].ledger.balance(user: user, now: Self.now).total == 1000)
         }
     }
@@ -693,6 +700,56 @@ struct PostgresLedgerTests {
             ).payment.id
             #expect(try await nodes[1].payments.expirePending(now: Self.now.addingTimeInterval(60)).map(\.id) == [stale])
             #expect(try await nodes[0].payments.expirePending(now: Self.now.addingTimeInterval(60)).isEmpty)
+            #expect(try await nodes[0].ledger.verify().mismatches.isEmpty)
+        }
+    }
+
+    @Test func aNodeRecoversItsOwnLeftoversAndADeadNodesOnceButNeverALiveNodesWork() async throws {
+        try await withNodes(3) { nodes, server, database in
+            let user = try await nodes[0].users.create(
+                email: "n@example.com", emailKey: "n@example.com", fullName: nil, passwordHash: nil, freeCredits: 100, now: Self.now
+            ).id
+            for node in nodes {
+                try await server.psql(
+                    "INSERT INTO nodes(id, started_at, heartbeat_at) VALUES ('\(node.node.id)', 'x', now())", database: database)
+            }
+            var projects: [String] = []
+            for index in 0..<3 {
+                projects.append(
+                    try await nodes[0].projects.create(user: user, title: "N\(index)", description: nil, type: nil, now: Self.now).id)
+            }
+            // Each node runs a generation (a hold of 10 each) and takes one more hold of its own.
+            for (index, node) in nodes.enumerated() {
+                _ = try await node.generations.start(
+                    GenerationStartRequest(project: projects[index], owner: user, prompt: "p", mode: .quick, price: 10, idempotencyKey: nil),
+                    now: Self.now)
+                _ = try await node.ledger.hold(user: user, amount: 5, reference: "extra-\(index)", idempotencyKey: nil, now: Self.now)
+            }
+            #expect(try await nodes[0].ledger.balance(user: user, now: Self.now).total == 55)
+
+            // Node 0 restarts: it recovers its own generation and hold, not the live nodes'.
+            #expect(try await nodes[0].generations.recoverInterrupted(now: Self.now) == 1)
+            #expect(try await nodes[0].ledger.releaseHolds(createdBefore: Self.now.addingTimeInterval(1), now: Self.now) == 1)
+            #expect(try await nodes[0].ledger.balance(user: user, now: Self.now).total == 70)
+            #expect(try await nodes[1].projects.get(projects[1], owner: user).status == .generating)
+
+            // Node 2 stops beating. The first node to look recovers its work, once (a sweep of
+            // old holds looks, as a start does).
+            try await server.psql(
+                "UPDATE nodes SET heartbeat_at = now() - interval '1 hour' WHERE id = '\(nodes[2].node.id)'", database: database)
+            let claims = try await withThrowingTaskGroup(of: Int.self) { group in
+                for node in nodes.prefix(2) {
+                    group.addTask { try await node.ledger.releaseHolds(createdBefore: Self.now.addingTimeInterval(-600), now: Self.now) }
+                }
+                return try await group.reduce(0, +)
+            }
+            // The generation's hold goes back with its failure, the extra hold by the sweep: once.
+            #expect(claims == 1, "node 2's extra hold, released by one of the two")
+            #expect(try await nodes[0].ledger.balance(user: user, now: Self.now).total == 85)
+            #expect(try await nodes[1].projects.get(projects[2], owner: user).status == .failed, "the dead node's generation failed")
+            #expect(try await nodes[1].projects.get(projects[1], owner: user).status == .generating, "the live node's runs on")
+            let left = try await server.psql("SELECT string_agg(id, ',' ORDER BY id) FROM nodes", database: database)
+            #expect(left.trimmingCharacters(in: .whitespacesAndNewlines) == "\(nodes[0].node.id),\(nodes[1].node.id)")
             #expect(try await nodes[0].ledger.verify().mismatches.isEmpty)
         }
     }

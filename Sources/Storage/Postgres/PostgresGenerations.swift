@@ -12,10 +12,13 @@ import VectortCore
 package struct PostgresGenerations: GenerationRepository {
     package let writer: PostgresWriter
     package let database: PostgresDatabase
+    /// The node whose generations these are (and which recovers them).
+    package let node: PostgresNode
 
-    package init(writer: PostgresWriter, database: PostgresDatabase) {
+    package init(writer: PostgresWriter, database: PostgresDatabase, node: PostgresNode) {
         self.writer = writer
         self.database = database
+        self.node = node
     }
 
     package func prepare(_ request: GenerationStartRequest, now: Date) async throws -> Project? {
@@ -67,16 +70,16 @@ package struct PostgresGenerations: GenerationRepository {
             }
             let id = request.generation
             let hold = try await PostgresLedger.hold(
-                connection, user: project.user, amount: request.price, reference: id, now: now, logger: logger)
+                connection, user: project.user, amount: request.price, reference: id, node: node.id, now: now, logger: logger)
             let stamp = Timestamps.string(now)
             do {
                 try await connection.run(
                     """
                     INSERT INTO generations(id, project_id, user_id, mode, prompt, status, idempotency_key, hold_id,
-                        credits_held, started_at, requested_provider, requested_base, fresh)
+                        credits_held, started_at, requested_provider, requested_base, fresh, node)
                     VALUES (\(id), \(project.id), \(project.user), \(request.mode.rawValue), \(request.prompt), 'running',
                         \(request.idempotencyKey), \(hold.id), \(request.price), \(stamp), \(request.provider),
-                        \(request.requestedBase), \(request.fresh))
+                        \(request.requestedBase), \(request.fresh), \(node.id))
                     """, logger)
             } catch where PostgresState.isUniqueViolation(error) && request.idempotencyKey != nil {
                 // Another node started this key meanwhile: run again, and answer what it did.
@@ -151,24 +154,34 @@ package struct PostgresGenerations: GenerationRepository {
         }
     }
 
-    /// Every running generation, whichever node ran it (recovery per node arrives with node
-    /// ownership of generations).
+    /// The running generations this node may recover: its own (left by its previous process
+    /// when it starts) and those of nodes whose heartbeat expired, claimed by this transaction.
     package func recoverInterrupted(now: Date) async throws -> Int {
-        try await writer.write { connection, logger in
-            var ids: [String] = []
-            for try await id in try await connection.query(
-                "SELECT id FROM generations WHERE status = 'running' ORDER BY id", logger: logger
-            ).decode(String.self) {
-                ids.append(id)
-            }
-            for id in ids {
-                try await Self.finishFailed(
-                    connection, generation: id, status: .failed, error: "interrupted",
-                    message: "the daemon stopped while this generation ran", usage: GenerationUsage(inputTokens: 0, outputTokens: 0),
-                    attempts: [], durationMs: nil, now: now, logger: logger)
-            }
-            return ids.count
+        let node = node
+        return try await writer.write { connection, logger in
+            try await Self.failRunning(connection, of: try await node.recoverable(connection, logger: logger), now: now, logger: logger)
         }
+    }
+
+    /// Fails (`interrupted`) the running generations of `nodes` (and those no node owns, when
+    /// `nodes` holds this node).
+    @discardableResult
+    static func failRunning(_ connection: PostgresConnection, of nodes: [String], now: Date, logger: Logger) async throws -> Int {
+        guard !nodes.isEmpty else { return 0 }
+        var ids: [String] = []
+        for try await id in try await connection.query(
+            "SELECT id FROM generations WHERE status = 'running' AND (node = ANY(\(nodes)) OR node IS NULL) ORDER BY id",
+            logger: logger
+        ).decode(String.self) {
+            ids.append(id)
+        }
+        for id in ids {
+            try await finishFailed(
+                connection, generation: id, status: .failed, error: "interrupted",
+                message: "the daemon stopped while this generation ran", usage: GenerationUsage(inputTokens: 0, outputTokens: 0),
+                attempts: [], durationMs: nil, now: now, logger: logger)
+        }
+        return ids.count
     }
 
     package func list(project: String, owner: String?, limit: Int) async throws -> GenerationList {

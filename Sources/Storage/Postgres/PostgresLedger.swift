@@ -13,10 +13,13 @@ import VectortCore
 package struct PostgresLedger: LedgerRepository {
     package let writer: PostgresWriter
     package let database: PostgresDatabase
+    /// The node whose holds this ledger takes (and recovers).
+    package let node: PostgresNode
 
-    package init(writer: PostgresWriter, database: PostgresDatabase) {
+    package init(writer: PostgresWriter, database: PostgresDatabase, node: PostgresNode) {
         self.writer = writer
         self.database = database
+        self.node = node
     }
 
     // MARK: Reads
@@ -130,7 +133,8 @@ package struct PostgresLedger: LedgerRepository {
             try await PostgresIdempotency.run(
                 connection, scope: "Credits.Hold", key: idempotencyKey, request: fingerprint, now: now, logger: logger
             ) {
-                try await Self.hold(connection, user: user, amount: amount, reference: reference, now: now, logger: logger)
+                try await Self.hold(
+                    connection, user: user, amount: amount, reference: reference, node: node.id, now: now, logger: logger)
             }
         }
     }
@@ -147,14 +151,23 @@ package struct PostgresLedger: LedgerRepository {
         }
     }
 
-    /// Every open hold created before `cutoff`, whichever node took it (per-node recovery
-    /// arrives with node ownership of holds).
+    /// Releases this node's open holds created before `cutoff` (at start: what its previous
+    /// process left; later: holds older than the sweep's age), and every open hold of the nodes
+    /// whose heartbeat expired, claimed by this transaction, whose running generations fail here
+    /// too. A live node's holds are its own.
     package func releaseHolds(createdBefore cutoff: Date, now: Date) async throws -> Int {
         let stamp = Timestamps.string(cutoff)
+        let node = node
         return try await writer.write { connection, logger in
+            let dead = try await node.claimDead(connection, logger: logger)
+            try await PostgresGenerations.failRunning(connection, of: dead, now: now, logger: logger)
+            // This node's (and unowned) holds older than the cutoff; a dead node's, all of them.
             var ids: [String] = []
             for try await id in try await connection.query(
-                "SELECT id FROM credit_holds WHERE status = 'held' AND created_at < \(stamp) ORDER BY id", logger: logger
+                """
+                SELECT id FROM credit_holds WHERE status = 'held'
+                    AND (((node = \(node.id) OR node IS NULL) AND created_at < \(stamp)) OR node = ANY(\(dead))) ORDER BY id
+                """, logger: logger
             ).decode(String.self) {
                 ids.append(id)
             }
@@ -249,7 +262,7 @@ package struct PostgresLedger: LedgerRepository {
     }
 
     static func hold(
-        _ connection: PostgresConnection, user: String, amount: Int, reference: String, now: Date, logger: Logger
+        _ connection: PostgresConnection, user: String, amount: Int, reference: String, node: String?, now: Date, logger: Logger
     ) async throws -> CreditHold {
         let created = Timestamps.string(now)
         // The user's status (share-locked: a disable waits) and balance rows (locked for
@@ -283,9 +296,10 @@ package struct PostgresLedger: LedgerRepository {
         _ = try await connection.query(
             """
             WITH hold AS (
-                INSERT INTO credit_holds(id, user_id, amount, reference, status, from_monthly, from_free, from_topup, created_at)
+                INSERT INTO credit_holds(id, user_id, amount, reference, status, from_monthly, from_free, from_topup, created_at,
+                    node)
                 VALUES (\(id), \(user), \(amount), \(reference), 'held', \(allocations[.monthly] ?? 0), \(allocations[.free] ?? 0),
-                    \(allocations[.topup] ?? 0), \(created))
+                    \(allocations[.topup] ?? 0), \(created), \(node))
             ), entries AS (
                 INSERT INTO credit_entries(user_id, bucket, amount, kind, reference, created_at)
                 SELECT \(user), m.bucket, m.amount, m.kind, m.reference, \(created)

@@ -384,6 +384,30 @@ enum PostgresMigrations {
                 """,
             ]
         ),
+        (
+            "0005-nodes",
+            [
+                """
+                CREATE TABLE nodes (
+                    id TEXT PRIMARY KEY,
+                    started_at TEXT NOT NULL,
+                    heartbeat_at TIMESTAMPTZ NOT NULL
+                )
+                """,
+                """
+                ALTER TABLE credit_holds ADD COLUMN node TEXT
+                """,
+                """
+                ALTER TABLE generations ADD COLUMN node TEXT
+                """,
+                """
+                CREATE INDEX credit_holds_open_by_node ON credit_holds(node) WHERE status = 'held'
+                """,
+                """
+                CREATE INDEX generations_running_by_node ON generations(node) WHERE status = 'running'
+                """,
+            ]
+        ),
     ]
 
     /// A fixed key for `pg_advisory_lock`: one node migrates at a time.

@@ -1,3 +1,4 @@
+package import Foundation
 package import Logging
 
 /// The PostgreSQL backend: a connection pool per node, its group-commit writer, and the
@@ -6,6 +7,7 @@ package import Logging
 package struct PostgresStorage: StorageBackend {
     package let database: PostgresDatabase
     package let writer: PostgresWriter
+    package let node: PostgresNode
     package let users: any UserRepository
     package let projects: any ProjectRepository
     package let versions: any VersionRepository
@@ -15,30 +17,41 @@ package struct PostgresStorage: StorageBackend {
     package let deployments: any DeploymentRepository
     package let accounts: any AccountRepository
 
-    /// Connects to the database at `location` (migrating it); at most `maxBatch` writes of this
-    /// node commit in one transaction.
+    /// Connects to the database at `location` (migrating it) as `node`, registered in `nodes`;
+    /// at most `maxBatch` writes of this node commit in one transaction.
     package static func open(
-        _ location: PostgresLocation, password: String?, maxBatch: Int = 256, logger: Logger
+        _ location: PostgresLocation, password: String?, node: PostgresNode, maxBatch: Int = 256, logger: Logger
     ) async throws -> PostgresStorage {
         let database = try await PostgresDatabase.open(location, password: password, logger: logger)
-        return PostgresStorage(database: database, writer: PostgresWriter(database: database, maxBatch: maxBatch))
+        do {
+            try await node.register(database, now: Date())
+        } catch {
+            database.close()
+            throw error
+        }
+        return PostgresStorage(database: database, writer: PostgresWriter(database: database, maxBatch: maxBatch), node: node)
     }
 
-    init(database: PostgresDatabase, writer: PostgresWriter) {
+    package init(database: PostgresDatabase, writer: PostgresWriter, node: PostgresNode) {
         self.database = database
         self.writer = writer
+        self.node = node
         users = PostgresUsers(writer: writer, database: database)
         projects = PostgresProjects(writer: writer, database: database)
         versions = PostgresVersions(writer: writer, database: database)
-        ledger = PostgresLedger(writer: writer, database: database)
-        generations = PostgresGenerations(writer: writer, database: database)
+        ledger = PostgresLedger(writer: writer, database: database, node: node)
+        generations = PostgresGenerations(writer: writer, database: database, node: node)
         payments = PostgresPayments(writer: writer, database: database)
         deployments = PostgresDeployments(writer: writer, database: database)
         accounts = PostgresAccounts(writer: writer, database: database)
     }
 
+    /// Commits this node's writes and writes its heartbeat until `stop()`.
     package func run() async {
+        let heartbeat = Task { [node, database] in await node.beat(database) }
         await writer.run()
+        heartbeat.cancel()
+        await heartbeat.value
         database.close()
     }
 

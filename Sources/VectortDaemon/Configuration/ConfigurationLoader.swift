@@ -95,6 +95,10 @@ struct ConfigurationLoader {
         c.database.path = try values.string("database.path") ?? c.database.path
         if c.database.path.isEmpty { throw ConfigurationError(key: "database.path", problem: "must not be empty") }
         c.database.maxBatch = try values.int("database.max_batch", in: 1...100_000) ?? c.database.maxBatch
+        c.database.node = try values.string("database.node") ?? c.database.node
+        if c.database.node.utf8.count > 200 {
+            throw ConfigurationError(key: "database.node", problem: "must be at most 200 bytes")
+        }
         c.database.url = try values.string("database.url") ?? c.database.url
         if !c.database.url.isEmpty, let problem = Engine.databaseURLProblem(c.database.url) {
             throw ConfigurationError(key: "database.url", problem: problem)

@@ -30,6 +30,9 @@ struct DaemonConfiguration: Sendable, Equatable {
         var path = "vectortd.sqlite"
         /// A `postgres://` URL selects PostgreSQL instead of the SQLite file; "" keeps SQLite.
         var url = ""
+        /// This node's id among those sharing a PostgreSQL database; "" is the host name and
+        /// the state directory.
+        var node = ""
         /// Writes committed together in one transaction at most; 1 turns group commit off.
         var maxBatch = 512
     }

@@ -1,0 +1,70 @@
+package import Foundation
+import Logging
+import PostgresNIO
+import VectortCore
+
+/// This node in the fleet sharing one database: its id, its heartbeat in `nodes`, and the
+/// work it owns. Holds and generations record the node that took them; a starting node
+/// recovers what its previous process left, and any node recovers the work of a node whose
+/// heartbeat expired, exactly once: the dead node's row is deleted in the transaction that
+/// recovers its work, so a second node looking at the same moment finds nothing to do.
+package struct PostgresNode: Sendable {
+    package var id: String
+    /// How often the heartbeat is written.
+    package var heartbeat: Duration
+    /// A node whose heartbeat is older than this is dead.
+    package var expiry: Duration
+
+    package init(id: String, heartbeat: Duration = .seconds(5), expiry: Duration = .seconds(30)) {
+        self.id = id
+        self.heartbeat = heartbeat
+        self.expiry = expiry
+    }
+
+    /// Registers (or re-registers) the node.
+    func register(_ database: PostgresDatabase, now: Date) async throws {
+        _ = try await database.client.query(
+            """
+            INSERT INTO nodes(id, started_at, heartbeat_at) VALUES (\(id), \(Timestamps.string(now)), now())
+            ON CONFLICT (id) DO UPDATE SET started_at = excluded.started_at, heartbeat_at = now()
+            """, logger: database.logger
+        ).collect()
+    }
+
+    /// Writes the heartbeat until cancelled; a node another declared dead registers again.
+    func beat(_ database: PostgresDatabase) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: heartbeat)
+            guard !Task.isCancelled else { return }
+            do {
+                _ = try await database.client.query(
+                    """
+                    INSERT INTO nodes(id, started_at, heartbeat_at) VALUES (\(id), \(Timestamps.string(Date())), now())
+                    ON CONFLICT (id) DO UPDATE SET heartbeat_at = now()
+                    """, logger: database.logger
+                ).collect()
+            } catch {
+                database.logger.warning("cannot write this node's heartbeat", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// Inside a write: the nodes whose heartbeat expired, removed (claimed) by this transaction.
+    func claimDead(_ connection: PostgresConnection, logger: Logger) async throws -> [String] {
+        let seconds = Double(expiry.components.seconds) + Double(expiry.components.attoseconds) / 1e18
+        var dead: [String] = []
+        for try await node in try await connection.query(
+            """
+            DELETE FROM nodes WHERE id <> \(id) AND heartbeat_at < now() - make_interval(secs => \(seconds)) RETURNING id
+            """, logger: logger
+        ).decode(String.self) {
+            dead.append(node)
+        }
+        return dead
+    }
+
+    /// This node and the dead ones: whose open holds and running generations this node recovers.
+    func recoverable(_ connection: PostgresConnection, logger: Logger) async throws -> [String] {
+        [id] + (try await claimDead(connection, logger: logger))
+    }
+}
