@@ -1,3 +1,4 @@
+import Foundation
 import Protocol
 import VectortCore
 
@@ -66,5 +67,80 @@ enum LedgerPlan {
             plan.result.charged = plan.charged
             return plan
         }
+    }
+}
+
+/// What a Stripe fact does to a payment, decided from the payment's stored state and
+/// independent of the database: both backends apply exactly these entries and this state.
+struct PaymentPlan {
+    var state: PaymentState
+    var awaiting: Bool
+    var outcome: PaymentState.Outcome = .ignored
+    /// The journal entries (top-up bucket, referencing the payment) in order.
+    var entries: [LedgerPlan.Entry] = []
+    /// Credits granted less credits taken back.
+    var moved = 0
+
+    init(fact: StripeFact, state: PaymentState, awaiting: Bool, payment: String) {
+        self.state = state
+        self.awaiting = awaiting
+        var effects: [PaymentState.Effect] = []
+        switch fact.kind {
+        case .paid:
+            (outcome, effects) = self.state.paid(amount: fact.amount ?? -1, currency: fact.currency ?? "")
+        case .awaitingPayment:
+            outcome = awaiting ? .ignored : .applied
+            self.awaiting = true
+        case .failed: outcome = self.state.failed()
+        case .expired: outcome = self.state.expired()
+        case .refunded: (outcome, effects) = self.state.refunded(cumulative: fact.amount ?? 0)
+        case .disputeOpened: (outcome, effects) = self.state.disputeOpened()
+        case .disputeWon: (outcome, effects) = self.state.disputeClosed(won: true)
+        case .disputeLost: (outcome, effects) = self.state.disputeClosed(won: false)
+        case .none: break
+        }
+        for effect in effects {
+            switch effect {
+            case .grant(let credits, let kind):
+                entries.append(LedgerPlan.Entry(bucket: .topup, amount: credits, kind: kind, reference: "payment:\(payment)"))
+                moved += credits
+            case .reverse(let credits, let kind):
+                entries.append(LedgerPlan.Entry(bucket: .topup, amount: -credits, kind: kind, reference: "payment:\(payment)"))
+                moved -= credits
+            }
+        }
+    }
+}
+
+extension CreditGrantRequest {
+    /// What an idempotency key of `Credits.Grant` is bound to.
+    struct Fingerprint: Encodable {
+        var user: String
+        var amount: Int
+        var bucket: String
+        var reason: String
+        var expiresAt: String?
+    }
+
+    var fingerprint: Fingerprint {
+        Fingerprint(
+            user: user, amount: amount, bucket: bucket.rawValue, reason: reason, expiresAt: expiresAt.map(Timestamps.string))
+    }
+}
+
+extension GenerationSuccess {
+    /// The result a completed generation answers, from what its completion wrote: what a
+    /// replay reads back, with paths in byte order as the databases order them.
+    func result(version: VersionSummary, charged: Int, cost: Cost?) -> GenerationResult {
+        var result = GenerationResult(
+            generation: generation, project: project, version: version.id, versionNumber: version.number,
+            provider: provider, model: model, files: files.map(\.path).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) },
+            creditsCharged: charged, usage: usage, attempts: attempts.count, durationMs: durationMs)
+        result.cost = cost
+        result.baseVersion = base?.version
+        result.baseVersionNumber = base?.number
+        result.changes = base?.changes
+        result.notes = notes
+        return result
     }
 }

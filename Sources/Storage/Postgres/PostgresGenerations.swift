@@ -128,20 +128,7 @@ package struct PostgresGenerations: GenerationRepository {
                 WHERE id = \(success.generation)
                 """, logger)
             try await Self.insertAttempts(connection, success.generation, success.attempts, logger: logger)
-            // What `result` would read back, from what was just written; paths in byte order,
-            // as a replay reads them (the database collates as C).
-            var result = GenerationResult(
-                generation: success.generation, project: success.project, version: version.id,
-                versionNumber: version.number, provider: success.provider, model: success.model,
-                files: success.files.map(\.path).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) },
-                creditsCharged: hold.charged ?? 0, usage: success.usage, attempts: success.attempts.count,
-                durationMs: success.durationMs)
-            result.cost = cost
-            result.baseVersion = success.base?.version
-            result.baseVersionNumber = success.base?.number
-            result.changes = success.base?.changes
-            result.notes = success.notes
-            return result
+            return success.result(version: version, charged: hold.charged ?? 0, cost: cost)
         }
     }
 

@@ -97,16 +97,7 @@ package struct PostgresLedger: LedgerRepository {
     // MARK: Writes
 
     package func grant(_ grant: CreditGrantRequest, now: Date) async throws -> CreditGrant {
-        struct Fingerprint: Encodable {
-            var user: String
-            var amount: Int
-            var bucket: String
-            var reason: String
-            var expiresAt: String?
-        }
-        let fingerprint = Fingerprint(
-            user: grant.user, amount: grant.amount, bucket: grant.bucket.rawValue, reason: grant.reason,
-            expiresAt: grant.expiresAt.map(Timestamps.string))
+        let fingerprint = grant.fingerprint
         return try await writer.write { connection, logger in
             try await PostgresIdempotency.run(
                 connection, scope: "Credits.Grant", key: grant.idempotencyKey, request: fingerprint, now: now, logger: logger

@@ -205,37 +205,13 @@ package struct PostgresPayments: PaymentRepository {
             price: Money(amountMinor: row.4, currency: row.5), granted: row.12, reversed: row.13, amountRefunded: row.14,
             disputeReversed: row.17)
         let before = state
-        var outcome = PaymentState.Outcome.ignored
-        var effects: [PaymentState.Effect] = []
-        var awaiting = row.16
-        switch fact.kind {
-        case .paid:
-            (outcome, effects) = state.paid(amount: fact.amount ?? -1, currency: fact.currency ?? "")
-        case .awaitingPayment:
-            outcome = awaiting ? .ignored : .applied
-            awaiting = true
-        case .failed: outcome = state.failed()
-        case .expired: outcome = state.expired()
-        case .refunded: (outcome, effects) = state.refunded(cumulative: fact.amount ?? 0)
-        case .disputeOpened: (outcome, effects) = state.disputeOpened()
-        case .disputeWon: (outcome, effects) = state.disputeClosed(won: true)
-        case .disputeLost: (outcome, effects) = state.disputeClosed(won: false)
-        case .none: break
-        }
-        var moved = 0
-        for effect in effects {
-            switch effect {
-            case .grant(let credits, let kind):
-                _ = try await PostgresLedger.append(
-                    connection, user: user, LedgerPlan.Entry(bucket: .topup, amount: credits, kind: kind, reference: "payment:\(id)"),
-                    now: now, logger: logger)
-                moved += credits
-            case .reverse(let credits, let kind):
-                _ = try await PostgresLedger.append(
-                    connection, user: user, LedgerPlan.Entry(bucket: .topup, amount: -credits, kind: kind, reference: "payment:\(id)"),
-                    now: now, logger: logger)
-                moved -= credits
-            }
+        let plan = PaymentPlan(fact: fact, state: state, awaiting: row.16, payment: id)
+        state = plan.state
+        let awaiting = plan.awaiting
+        let outcome = plan.outcome
+        let moved = plan.moved
+        for entry in plan.entries {
+            _ = try await PostgresLedger.append(connection, user: user, entry, now: now, logger: logger)
         }
         let learnedIntent = row.15 == nil ? fact.paymentIntent : nil
         if state != before || awaiting != row.16 || learnedIntent != nil {

@@ -74,16 +74,7 @@ struct SQLiteLedger: LedgerRepository {
     // MARK: Writes
 
     func grant(_ grant: CreditGrantRequest, now: Date) async throws -> CreditGrant {
-        struct Fingerprint: Encodable {
-            var user: String
-            var amount: Int
-            var bucket: String
-            var reason: String
-            var expiresAt: String?
-        }
-        let fingerprint = Fingerprint(
-            user: grant.user, amount: grant.amount, bucket: grant.bucket.rawValue, reason: grant.reason,
-            expiresAt: grant.expiresAt.map(Timestamps.string))
+        let fingerprint = grant.fingerprint
         return try await writer.write { db in
             try Idempotency.run(
                 db, scope: "Credits.Grant", key: grant.idempotencyKey, request: fingerprint, now: now

@@ -168,33 +168,14 @@ struct SQLitePayments: PaymentRepository {
             price: Money(amountMinor: row["amount_minor"], currency: row["currency"]), granted: row["credits_granted"],
             reversed: row["credits_reversed"], amountRefunded: row["amount_refunded"], disputeReversed: row["dispute_reversed"])
         let before = state
-        var outcome = PaymentState.Outcome.ignored
-        var effects: [PaymentState.Effect] = []
-        var awaiting: Bool = row["awaiting_payment"]
-        switch fact.kind {
-        case .paid:
-            (outcome, effects) = state.paid(amount: fact.amount ?? -1, currency: fact.currency ?? "")
-        case .awaitingPayment:
-            outcome = awaiting ? .ignored : .applied
-            awaiting = true
-        case .failed: outcome = state.failed()
-        case .expired: outcome = state.expired()
-        case .refunded: (outcome, effects) = state.refunded(cumulative: fact.amount ?? 0)
-        case .disputeOpened: (outcome, effects) = state.disputeOpened()
-        case .disputeWon: (outcome, effects) = state.disputeClosed(won: true)
-        case .disputeLost: (outcome, effects) = state.disputeClosed(won: false)
-        case .none: break
-        }
-        var moved = 0
-        for effect in effects {
-            switch effect {
-            case .grant(let credits, let kind):
-                try SQLiteLedger.append(db, user: user, bucket: .topup, amount: credits, kind: kind, reference: "payment:\(id)", now: now)
-                moved += credits
-            case .reverse(let credits, let kind):
-                try SQLiteLedger.append(db, user: user, bucket: .topup, amount: -credits, kind: kind, reference: "payment:\(id)", now: now)
-                moved -= credits
-            }
+        let plan = PaymentPlan(fact: fact, state: state, awaiting: row["awaiting_payment"], payment: id)
+        state = plan.state
+        let awaiting = plan.awaiting
+        let outcome = plan.outcome
+        let moved = plan.moved
+        for entry in plan.entries {
+            try SQLiteLedger.append(
+                db, user: user, bucket: entry.bucket, amount: entry.amount, kind: entry.kind, reference: entry.reference, now: now)
         }
         let learnedIntent = (row["payment_intent"] as String?) == nil ? fact.paymentIntent : nil
         if state != before || awaiting != row["awaiting_payment"] || learnedIntent != nil {
