@@ -166,6 +166,11 @@ public struct Engine: Sendable {
         storage.stop()
     }
 
+    /// The storage backend, and on PostgreSQL this node and the live ones (no database read).
+    public func storageDescription() -> ServiceInfo.Storage {
+        storage.describe()
+    }
+
     /// One round trip to the database, for health checks.
     public func ping() async throws {
         try await storage.ping()

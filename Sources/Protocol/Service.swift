@@ -79,12 +79,30 @@ public struct ServiceInfo: Sendable, Codable, Hashable {
     }
 
     public var limits: Limits?
+    /// Where the daemon keeps its data (an addition to version 1).
+    public var storage: Storage?
+
+    /// The storage backend; on PostgreSQL, this node's id and the nodes whose heartbeat is live
+    /// (this one included), as of this node's last heartbeat.
+    public struct Storage: Sendable, Codable, Hashable {
+        /// `sqlite` or `postgresql`.
+        public var backend: String
+        public var node: String?
+        public var nodes: [String]?
+
+        public init(backend: String, node: String? = nil, nodes: [String]? = nil) {
+            self.backend = backend
+            self.node = node
+            self.nodes = nodes
+        }
+    }
 
     public init(
         product: String, version: String, protocol: Int, interfaces: [String], listeners: Listeners,
         startedAt: String, role: Role, pid: Int? = nil, builds: Builds? = nil, payments: Payments? = nil,
-        limits: Limits? = nil
+        limits: Limits? = nil, storage: Storage? = nil
     ) {
+        self.storage = storage
         self.limits = limits
         self.payments = payments
         self.builds = builds
@@ -99,7 +117,7 @@ public struct ServiceInfo: Sendable, Codable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case product, version, `protocol`, interfaces, listeners, role, pid, builds, payments, limits
+        case product, version, `protocol`, interfaces, listeners, role, pid, builds, payments, limits, storage
         case startedAt = "started_at"
     }
 }

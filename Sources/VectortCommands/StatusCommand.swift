@@ -18,6 +18,14 @@ struct Status: ParsableCommand {
         var text: String {
             var rows = [["started", info.startedAt], ["socket", info.listeners.control]]
             if let webhook = info.listeners.webhook { rows.append(["webhook", webhook]) }
+            if let storage = info.storage {
+                var detail = storage.backend
+                if let node = storage.node {
+                    let nodes = storage.nodes ?? [node]
+                    detail += " (node \(node); \(nodes.count) live: \(nodes.joined(separator: ", ")))"
+                }
+                rows.append(["storage", detail])
+            }
             rows.append(["role", info.role.rawValue])
             rows.append(["health", health.status.rawValue])
             let checks = health.checks.sorted { $0.key < $1.key }.map { [$0.key, $0.value.status.rawValue, $0.value.detail] }

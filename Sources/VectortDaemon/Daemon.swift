@@ -193,7 +193,8 @@ struct Daemon {
                 },
                 maxMessageBytes: {
                     stateBox.state?.settings.maxMessageBytes ?? configuration.control.maxMessageBytes
-                }),
+                },
+                storage: { engine.storageDescription() }),
             health: health, reloader: reloader, describe: { describeBox.descriptors },
             interfaces: { describeBox.interfaces })
         AccountMethods.register(

@@ -37,6 +37,15 @@ extension DaemonSuite {
                 #expect(verify["mismatches"]?.arrayValue?.isEmpty == true)
                 let code = try await client.call(MethodName.projectsGetCode, ["project": .string(project), "user": .string(user)])
                 #expect((code["files"]?.arrayValue?.count ?? 0) > 0)
+                // GetInfo and status say where the data is, and which nodes are live.
+                let info = try await client.call(MethodName.getInfo)
+                #expect(info["storage"]?["backend"] == .string("postgresql"))
+                let node = try #require(info["storage"]?["node"]?.stringValue)
+                #expect(node.hasSuffix(":" + daemon.directory.file("state")) || node.contains("state"), "\(node)")
+                #expect(info["storage"]?["nodes"]?.arrayValue?.compactMap(\.stringValue) == [node])
+                let status = try await runCommand(
+                    Binaries.vectortctl, ["status"], environment: ["PATH": "/usr/bin:/bin", "VECTORTD_SOCKET": daemon.socketPath])
+                #expect(status.stdout.contains("postgresql (node \(node); 1 live"), "\(status.stdout)")
                 // The journal is in the server.
                 let entries = try await server.psql(
                     "SELECT string_agg(kind, ',' ORDER BY id) FROM credit_entries WHERE user_id = '\(user)'", database: "vectortd")
@@ -48,6 +57,13 @@ extension DaemonSuite {
                 await server.stop()
                 throw error
             }
+        }
+
+        @Test func withoutAURLTheDataIsInSQLite() async throws {
+            let daemon = try await DaemonProcess()
+            let client = try await daemon.connect()
+            let info = try await client.call(MethodName.getInfo)
+            #expect(info["storage"] == .object(["backend": "sqlite"]))
         }
 
         @Test func aDatabaseURLWithAPasswordIsRefusedAtStart() async throws {

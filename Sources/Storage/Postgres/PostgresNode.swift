@@ -14,6 +14,10 @@ package struct PostgresNode: Sendable {
     package var heartbeat: Duration
     /// A node whose heartbeat is older than this is dead.
     package var expiry: Duration
+    /// The nodes whose heartbeat was live at this node's last heartbeat, this one included.
+    private let live = Locked<[String]>([])
+
+    package var liveNodes: [String] { live.value.isEmpty ? [id] : live.value }
 
     package init(id: String, heartbeat: Duration = .seconds(5), expiry: Duration = .seconds(30)) {
         self.id = id
@@ -29,6 +33,20 @@ package struct PostgresNode: Sendable {
             ON CONFLICT (id) DO UPDATE SET started_at = excluded.started_at, heartbeat_at = now()
             """, logger: database.logger
         ).collect()
+        try await refreshLive(database)
+    }
+
+    /// Reads the nodes whose heartbeat is live.
+    func refreshLive(_ database: PostgresDatabase) async throws {
+        let seconds = Double(expiry.components.seconds) + Double(expiry.components.attoseconds) / 1e18
+        var nodes: [String] = []
+        for try await node in try await database.client.query(
+            "SELECT id FROM nodes WHERE heartbeat_at >= now() - make_interval(secs => \(seconds)) ORDER BY id",
+            logger: database.logger
+        ).decode(String.self) {
+            nodes.append(node)
+        }
+        live.value = nodes
     }
 
     /// Writes the heartbeat until cancelled; a node another declared dead registers again.
@@ -43,6 +61,7 @@ package struct PostgresNode: Sendable {
                     ON CONFLICT (id) DO UPDATE SET heartbeat_at = now()
                     """, logger: database.logger
                 ).collect()
+                try await refreshLive(database)
             } catch {
                 database.logger.warning("cannot write this node's heartbeat", metadata: ["error": "\(error)"])
             }

@@ -1,5 +1,6 @@
 package import Foundation
 package import Logging
+package import Protocol
 
 /// The PostgreSQL backend: a connection pool per node, its group-commit writer, and the
 /// repositories over them. The database decides everything that must hold across nodes (see
@@ -61,5 +62,9 @@ package struct PostgresStorage: StorageBackend {
 
     package func ping() async throws {
         try await database.ping()
+    }
+
+    package func describe() -> ServiceInfo.Storage {
+        ServiceInfo.Storage(backend: "postgresql", node: node.id, nodes: node.liveNodes)
     }
 }

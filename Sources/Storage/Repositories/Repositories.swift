@@ -32,6 +32,8 @@ package protocol StorageBackend: Sendable {
     func stop()
     /// One round trip, for health checks.
     func ping() async throws
+    /// The backend, and on a shared database this node and the live ones; reads no database.
+    func describe() -> ServiceInfo.Storage
 }
 
 package protocol UserRepository: Sendable {

@@ -1,4 +1,5 @@
 package import Logging
+package import Protocol
 package import Observability
 
 /// The SQLite backend: one database file, its group-commit writer, and the repositories over
@@ -49,5 +50,9 @@ package struct SQLiteStorage: StorageBackend {
 
     package func ping() async throws {
         try await database.ping()
+    }
+
+    package func describe() -> ServiceInfo.Storage {
+        ServiceInfo.Storage(backend: "sqlite")
     }
 }

@@ -18,6 +18,8 @@ struct DaemonIdentity: Sendable {
     var payments: @Sendable () -> ServiceInfo.Payments? = { nil }
     /// `control.max_message_bytes` now (it follows a reload).
     var maxMessageBytes: @Sendable () -> Int = { Framing.defaultMaxMessageBytes }
+    /// The storage backend and, on PostgreSQL, the nodes.
+    var storage: @Sendable () -> ServiceInfo.Storage? = { nil }
 }
 
 /// `io.vectort.Service`: GetInfo, Ping, GetHealth, Describe, Reload.
@@ -39,7 +41,8 @@ enum ServiceMethods {
                         control: identity.controlSocket, webhook: identity.webhook(), metrics: identity.metrics(), api: identity.api(),
                         preview: identity.preview()),
                     startedAt: startedAt, role: context.role, pid: Int(getpid()), builds: identity.builds,
-                    payments: identity.payments(), limits: ServiceInfo.Limits(maxMessageBytes: identity.maxMessageBytes()))
+                    payments: identity.payments(), limits: ServiceInfo.Limits(maxMessageBytes: identity.maxMessageBytes()),
+                    storage: identity.storage())
             })
         table.register(
             MethodDescriptor(method: MethodName.ping, role: .client, summary: "Answers {} at once."),
