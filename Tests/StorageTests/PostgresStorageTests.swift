@@ -7,11 +7,11 @@ import VectortTesting
 
 @testable import Storage
 
-/// The credit ledger on PostgreSQL, with one or more nodes (each its own pool and group-commit
+/// The PostgreSQL backend, with one or more nodes (each its own pool and group-commit
 /// writer) on one private server: the same answers as the SQLite backend, and the money rules
 /// held by the database across nodes.
-@Suite("The ledger on PostgreSQL, across nodes")
-struct PostgresLedgerTests {
+@Suite("The PostgreSQL backend, across nodes")
+struct PostgresStorageTests {
     static let now = Date(timeIntervalSince1970: 1_800_000_000)
 
     struct Node {
