@@ -57,21 +57,23 @@ final class ScriptedDaemon: Sendable {
     /// Waits for the script to end, removes the socket, and returns what went wrong on the daemon's side.
     func finish() async -> [String] {
         let finished = finished
-        let done = await Blocking.run { finished.wait(timeout: .now() + 10) != .timedOut }
+        // Generous: on a loaded two-core machine the client's side can take many seconds.
+        let done = await Blocking.run { finished.wait(timeout: .now() + 120) != .timedOut }
         if !done { return ["script did not finish"] }
         remove()
         return failures.withLock { $0 }
     }
 }
 
-/// The daemon's side of one connection, with generous read timeouts so a failing test cannot hang.
+/// The daemon's side of one connection, with read timeouts so a failing test cannot hang, long
+/// enough that a slow, busy machine never trips them (a run beside a build took 15 s for a call).
 final class ScriptedConnection: @unchecked Sendable {
     private var fd: Int32
     private var decoder = FrameDecoder()
 
     init(fd: Int32) {
         self.fd = fd
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        var timeout = timeval(tv_sec: 120, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 
