@@ -24,8 +24,8 @@ struct PostgresStorageTests {
         var projects: PostgresProjects { PostgresProjects(writer: writer, database: database) }
         var versions: PostgresVersions { PostgresVersions(writer: writer, database: database) }
         var generations: PostgresGenerations { PostgresGenerations(writer: writer, database: database, node: node) }
-        var deployments: PostgresDeployments { PostgresDeployments(writer: writer, database: database) }
-        var payments: PostgresPayments { PostgresPayments(writer: writer, database: database) }
+        var deployments: PostgresDeployments { PostgresDeployments(writer: writer, database: database, node: node) }
+        var payments: PostgresPayments { PostgresPayments(writer: writer, database: database, node: node) }
         let running: Task<Void, Never>
     }
 
@@ -584,7 +584,7 @@ struct PostgresStorageTests {
     }
 
     @Test func deployJobsAreCreatedOncePerKeyAndMoveUntilTheyEnd() async throws {
-        try await withNodes(2) { nodes, _, _ in
+        try await withNodes(2) { nodes, server, database in
             let user = try await nodes[0].users.create(
                 email: "d@example.com", emailKey: "d@example.com", fullName: nil, passwordHash: nil, freeCredits: 0, now: Self.now
             ).id
@@ -609,14 +609,31 @@ struct PostgresStorageTests {
                 DeploymentCreate(user: user, project: "p2", version: "v9", platform: "netlify", settings: [:], idempotencyKey: nil),
                 now: Self.now.addingTimeInterval(1)).deployment
 
-            #expect(try await nodes[0].deployments.due(at: Self.now.addingTimeInterval(5), limit: 10).count == 2)
+            // Node 0 leases both due jobs; node 1 gets neither while the leases hold.
+            let leased = try await nodes[0].deployments.due(at: Self.now.addingTimeInterval(5), limit: 10)
+            #expect(Set(leased.map(\.deployment.id)) == [job.id, second.id])
+            #expect(leased.allSatisfy { $0.lease != nil })
+            #expect(try await nodes[1].deployments.due(at: Self.now.addingTimeInterval(5), limit: 10).isEmpty)
             #expect(try await nodes[0].deployments.activeCount() == 2)
             let later = Self.now.addingTimeInterval(60)
+            let lease = try #require(leased.first { $0.deployment.id == job.id }?.lease)
             let building = try await nodes[0].deployments.save(
-                DeploymentUpdate(id: job.id, state: .building, platformID: "dpl_1", url: nil, reason: nil, lastProgress: Self.now, polls: 1, nextStepAt: later),
+                DeploymentUpdate(id: job.id, state: .building, platformID: "dpl_1", url: nil, reason: nil, lastProgress: Self.now, polls: 1, nextStepAt: later, lease: lease),
                 now: Self.now)
             #expect(building.platformID == "dpl_1")
-            #expect(try await nodes[1].deployments.due(at: Self.now.addingTimeInterval(5), limit: 10).map(\.deployment.id) == [second.id])
+            // Node 0's leases expire: node 1 takes the job that is due, with a new token, and
+            // node 0's save under its old token is refused and changes nothing.
+            try await server.psql("UPDATE deployments SET lease_until = now() - interval '1 second'", database: database)
+            let taken = try await nodes[1].deployments.due(at: Self.now.addingTimeInterval(5), limit: 10)
+            #expect(taken.map(\.deployment.id) == [second.id])
+            let stale = await #expect(throws: DeploymentLeaseLost.self) {
+                try await nodes[0].deployments.save(
+                    DeploymentUpdate(id: second.id, state: .failed, platformID: nil, url: nil, reason: "stale", lastProgress: Self.now, polls: 9, nextStepAt: nil,
+                        lease: try #require(leased.first { $0.deployment.id == second.id }?.lease)),
+                    now: Self.now)
+            }
+            #expect(stale?.deployment == second.id)
+            #expect(try await nodes[1].deployments.get(second.id, user: nil).deployment.state == .queued)
             #expect(try await nodes[1].deployments.resumeAll(now: Self.now.addingTimeInterval(5)) == 1)
             let live = try await nodes[1].deployments.save(
                 DeploymentUpdate(id: job.id, state: .live, platformID: "dpl_1", url: "https://app.vercel.app", reason: nil, lastProgress: later, polls: 2, nextStepAt: nil),
@@ -642,7 +659,7 @@ struct PostgresStorageTests {
     }
 
     @Test func oneStripeEventDeliveredToBothNodesGrantsOnce() async throws {
-        try await withNodes(2) { nodes, _, _ in
+        try await withNodes(2) { nodes, server, database in
             let user = try await nodes[0].users.create(
                 email: "pay@example.com", emailKey: "pay@example.com", fullName: nil, passwordHash: nil, freeCredits: 0, now: Self.now
             ).id
@@ -700,6 +717,14 @@ struct PostgresStorageTests {
             ).payment.id
             #expect(try await nodes[1].payments.expirePending(now: Self.now.addingTimeInterval(60)).map(\.id) == [stale])
             #expect(try await nodes[0].payments.expirePending(now: Self.now.addingTimeInterval(60)).isEmpty)
+
+            // One node at a time reconciles: the lease holder renews, the other waits it out.
+            #expect(try await nodes[0].payments.claimReconciler(for: 60))
+            #expect(try await !nodes[1].payments.claimReconciler(for: 60))
+            #expect(try await nodes[0].payments.claimReconciler(for: 60))
+            try await server.psql("UPDATE leases SET until = now() - interval '1 second'", database: database)
+            #expect(try await nodes[1].payments.claimReconciler(for: 60))
+            #expect(try await !nodes[0].payments.claimReconciler(for: 60))
             #expect(try await nodes[0].ledger.verify().mismatches.isEmpty)
         }
     }

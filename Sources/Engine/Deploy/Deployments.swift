@@ -290,7 +290,7 @@ public final class Deployments: Sendable {
         do {
             guard let made = try await self.client(job.platform, user: job.user, team: record.settings["team"]?.stringValue) else {
                 _ = machine.handle(.refused(reason: "\(job.platform) is no longer configured"), now: clock.date)
-                _ = try? await persist(job.id, machine, next: nil)
+                _ = try? await persist(job.id, machine, next: nil, lease: record.lease)
                 return
             }
             client = made
@@ -298,12 +298,12 @@ public final class Deployments: Sendable {
             // The user's connected account cannot be read: the job says so, it never falls back.
             let reason = (error as? EngineError)?.wireError.message ?? "\(error)"
             _ = machine.handle(.refused(reason: reason), now: clock.date)
-            _ = try? await persist(job.id, machine, next: nil)
+            _ = try? await persist(job.id, machine, next: nil, lease: record.lease)
             return
         }
         if let until = blockedUntil.withLock({ $0[job.platform] }), until > clock.date {
             // The platform asked us to wait: no call for this credential before then.
-            _ = try? await persist(job.id, machine, next: until)
+            _ = try? await persist(job.id, machine, next: until, lease: record.lease)
             return
         }
         var action = machine.handle(.resume, now: clock.date)
@@ -313,7 +313,7 @@ public final class Deployments: Sendable {
                 case .create:
                     // Persisted first: after a crash this job is looked up, never created twice blindly.
                     if job.platform == "render" { machine.state = .exporting }
-                    _ = try await persist(job.id, machine, next: clock.date.addingTimeInterval(60))
+                    _ = try await persist(job.id, machine, next: clock.date.addingTimeInterval(60), lease: record.lease)
                     let context = context(record)
                     let id = try await creating.withLock("\(job.platform)\u{0}\(context.name)") { try await client.create(context) }
                     action = machine.handle(.created(platformID: id), now: clock.date)
@@ -326,14 +326,14 @@ public final class Deployments: Sendable {
                         action = machine.handle(.notFound, now: clock.date)
                     }
                 case .poll(let after) where after > .zero:
-                    _ = try await persist(job.id, machine, next: clock.date.addingTimeInterval(DeploymentMachine.seconds(after)))
+                    _ = try await persist(job.id, machine, next: clock.date.addingTimeInterval(DeploymentMachine.seconds(after)), lease: record.lease)
                     return
                 case .poll:
                     guard let platformID = machine.platformID else { return }
                     let (remote, url, reason) = try await client.status(platformID)
                     action = machine.handle(.remote(remote, url: url, reason: reason), now: clock.date)
                 case .cancelRemote, .none:
-                    let saved = try await persist(job.id, machine, next: nil)
+                    let saved = try await persist(job.id, machine, next: nil, lease: record.lease)
                     if saved.state.isTerminal {
                         log.info(
                             "deployment \(saved.state.rawValue)",
@@ -359,10 +359,14 @@ public final class Deployments: Sendable {
                 next = clock.date.addingTimeInterval(DeploymentMachine.seconds(after))
                 if let until = blockedUntil.withLock({ $0[job.platform] }), until > (next ?? .distantPast) { next = until }
             }
-            _ = try? await persist(job.id, machine, next: next)
+            _ = try? await persist(job.id, machine, next: next, lease: record.lease)
         } catch let error as EngineError {
             _ = machine.handle(.refused(reason: error.wireError.message), now: clock.date)
-            _ = try? await persist(job.id, machine, next: nil)
+            _ = try? await persist(job.id, machine, next: nil, lease: record.lease)
+        } catch is DeploymentLeaseLost {
+            // Another node holds the job now (this node's lease expired): it goes on from what
+            // was saved last, and this node makes no further call for it.
+            log.notice("deploy job taken over by another node")
         } catch {
             log.warning("deployment step failed", metadata: ["error": "\(error)"])
         }
@@ -382,12 +386,17 @@ public final class Deployments: Sendable {
         return machine
     }
 
-    private func persist(_ id: String, _ machine: DeploymentMachine, next: Date?) async throws -> Deployment {
+    /// Saves the job's state; `lease` fences the save (a poller's step): when another node
+    /// took the job meanwhile it throws `DeploymentLeaseLost` and this node goes no further.
+    private func persist(_ id: String, _ machine: DeploymentMachine, next: Date?, lease: Int64? = nil) async throws
+        -> Deployment
+    {
         if machine.state.isTerminal { rebuilt.withLock { $0.removeAll { $0.id == id } } }
         let saved = try await repository.save(
             DeploymentUpdate(
                 id: id, state: machine.state, platformID: machine.platformID, url: machine.url, reason: machine.reason,
-                lastProgress: machine.lastProgress, polls: machine.polls, nextStepAt: machine.state.isTerminal ? nil : next),
+                lastProgress: machine.lastProgress, polls: machine.polls, nextStepAt: machine.state.isTerminal ? nil : next,
+                lease: lease),
             now: clock.date)
         report(saved)
         return saved

@@ -247,6 +247,16 @@ public final class Payments: Sendable {
         return result
     }
 
+    /// The periodic reconciliation: run when this node holds the reconciler's lease (always on
+    /// SQLite; on a shared PostgreSQL one node at a time, for two periods), nil when another
+    /// node holds it. Applying is idempotent by event id either way; the lease saves Stripe the
+    /// same listing from every node.
+    public func reconcileIfLeader(every interval: Duration) async throws -> ReconcileReport? {
+        let seconds = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
+        guard try await repository.claimReconciler(for: max(60, seconds * 2)) else { return nil }
+        return try await reconcile()
+    }
+
     /// `Payments.Reconcile`: the events Stripe has since `since` (default: five minutes before
     /// the newest one recorded, else the last 30 days), applied through the same path as the
     /// webhook, oldest first; then pending payments past their expiry expire.

@@ -4,16 +4,23 @@ import PostgresNIO
 package import Protocol
 import VectortCore
 
-/// Deploy jobs on PostgreSQL: the same rules as `SQLiteDeployments`. A job outlives its
-/// project's deletion: no foreign key cascades to it. (Leasing jobs to one node at a time
-/// arrives with node ids; until then one node polls.)
+/// Deploy jobs on PostgreSQL: the same rules as `SQLiteDeployments`, and leased: `due` hands
+/// a node only the jobs no other node holds (`FOR UPDATE SKIP LOCKED`, a lease that expires
+/// after `leaseDuration`), each with a fencing token that its saves must still carry, so two
+/// nodes never step the same job and a node whose lease expired cannot write over the new
+/// holder. A job outlives its project's deletion: no foreign key cascades to it.
 package struct PostgresDeployments: DeploymentRepository {
     package let writer: PostgresWriter
     package let database: PostgresDatabase
+    package let node: PostgresNode
+    /// How long a leased job stays this node's without a new `due`: far longer than one step.
+    package let leaseDuration: Duration
 
-    package init(writer: PostgresWriter, database: PostgresDatabase) {
+    package init(writer: PostgresWriter, database: PostgresDatabase, node: PostgresNode, leaseDuration: Duration = .seconds(120)) {
         self.writer = writer
         self.database = database
+        self.node = node
+        self.leaseDuration = leaseDuration
     }
 
     typealias Row = (
@@ -57,17 +64,24 @@ package struct PostgresDeployments: DeploymentRepository {
     }
 
     package func save(_ update: DeploymentUpdate, now: Date) async throws -> Deployment {
-        try await writer.write { connection, logger in
+        let node = node.id
+        return try await writer.write { connection, logger in
             let stamp = Timestamps.string(now)
-            try await connection.run(
+            let saved = try await connection.first(
                 """
                 UPDATE deployments SET state = \(update.state.rawValue), platform_id = \(update.platformID), url = \(update.url),
                     reason = \(update.reason), last_progress_at = \(Timestamps.string(update.lastProgress)), polls = \(update.polls),
                     next_step_at = \(update.nextStepAt.map(Timestamps.string)), updated_at = \(stamp),
                     finished_at = CASE WHEN \(update.state.isTerminal) THEN \(stamp) ELSE finished_at END
                 WHERE id = \(update.id) AND state NOT IN ('live', 'failed', 'cancelled')
-                """, logger)
-            return try await Self.load(connection, update.id, logger: logger).deployment
+                    AND (\(update.lease)::bigint IS NULL OR (lease_token = \(update.lease) AND lease_node = \(node)))
+                RETURNING 1
+                """, as: Int32.self, logger)
+            let record = try await Self.load(connection, update.id, logger: logger)
+            if saved == nil, update.lease != nil, !record.deployment.state.isTerminal {
+                throw DeploymentLeaseLost(deployment: update.id)
+            }
+            return record.deployment
         }
     }
 
@@ -100,18 +114,36 @@ package struct PostgresDeployments: DeploymentRepository {
         }
     }
 
+    /// The jobs due at `now` that no other node holds, leased to this node (a new fencing token
+    /// each): a job whose lease expired goes to whichever node asks first.
     package func due(at now: Date, limit: Int) async throws -> [DeploymentRecord] {
-        let logger = database.logger
-        return try await database.client.withConnection { connection in
+        let seconds = Double(leaseDuration.components.seconds) + Double(leaseDuration.components.attoseconds) / 1e18
+        let node = node.id
+        return try await writer.write { connection, logger in
             let query = PostgresQuery(
-                unsafeSQL: Self.columns + """
-                     WHERE state NOT IN ('live', 'failed', 'cancelled') AND next_step_at <= $1 ORDER BY next_step_at LIMIT $2
-                    """, binds: try Self.binds(Timestamps.string(now), limit))
-            var records: [DeploymentRecord] = []
-            for try await row in try await connection.query(query, logger: logger).decode(Row.self) {
-                records.append(Self.record(row))
+                unsafeSQL: """
+                    WITH due AS (
+                        SELECT id FROM deployments
+                        WHERE state NOT IN ('live', 'failed', 'cancelled') AND next_step_at <= $1
+                            AND (lease_until IS NULL OR lease_until < now() OR lease_node = $3)
+                        ORDER BY next_step_at LIMIT $2 FOR UPDATE SKIP LOCKED
+                    )
+                    UPDATE deployments d SET lease_node = $3, lease_until = now() + make_interval(secs => $4),
+                        lease_token = d.lease_token + 1
+                    FROM due WHERE d.id = due.id
+                    RETURNING d.id, d.project_id, d.user_id, d.version_id, d.platform, d.state, d.platform_id, d.url, d.reason,
+                        d.settings, d.created_at, d.updated_at, d.finished_at, d.last_progress_at, d.polls, d.lease_token,
+                        d.next_step_at
+                    """, binds: try Self.binds(Timestamps.string(now), limit, node, seconds))
+            var records: [(String, DeploymentRecord)] = []
+            for try await row in try await connection.query(query, logger: logger).decode(
+                (String, String, String, String, String, String, String?, String?, String?, String, String, String, String?, String, Int, Int64, String?).self)
+            {
+                var record = Self.record((row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8, row.9, row.10, row.11, row.12, row.13, row.14))
+                record.lease = row.15
+                records.append((row.16 ?? "", record))
             }
-            return records
+            return records.sorted { $0.0 < $1.0 }.map(\.1)
         }
     }
 

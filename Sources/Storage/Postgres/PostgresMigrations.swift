@@ -408,6 +408,27 @@ enum PostgresMigrations {
                 """,
             ]
         ),
+        (
+            "0006-leases",
+            [
+                """
+                ALTER TABLE deployments ADD COLUMN lease_node TEXT
+                """,
+                """
+                ALTER TABLE deployments ADD COLUMN lease_until TIMESTAMPTZ
+                """,
+                """
+                ALTER TABLE deployments ADD COLUMN lease_token BIGINT NOT NULL DEFAULT 0
+                """,
+                """
+                CREATE TABLE leases (
+                    name TEXT PRIMARY KEY,
+                    node TEXT NOT NULL,
+                    until TIMESTAMPTZ NOT NULL
+                )
+                """,
+            ]
+        ),
     ]
 
     /// A fixed key for `pg_advisory_lock`: one node migrates at a time.

@@ -12,10 +12,27 @@ import VectortCore
 package struct PostgresPayments: PaymentRepository {
     package let writer: PostgresWriter
     package let database: PostgresDatabase
+    package let node: PostgresNode
 
-    package init(writer: PostgresWriter, database: PostgresDatabase) {
+    package init(writer: PostgresWriter, database: PostgresDatabase, node: PostgresNode) {
         self.writer = writer
         self.database = database
+        self.node = node
+    }
+
+    /// The reconciler's lease (`leases`, name `stripe-reconciler`): taken when free, expired or
+    /// already this node's; another node's live lease means this node skips this round.
+    package func claimReconciler(for seconds: Double) async throws -> Bool {
+        let node = node.id
+        return try await writer.write { connection, logger in
+            try await connection.first(
+                """
+                INSERT INTO leases(name, node, until) VALUES ('stripe-reconciler', \(node), now() + make_interval(secs => \(seconds)))
+                ON CONFLICT (name) DO UPDATE SET node = excluded.node, until = excluded.until
+                WHERE leases.until < now() OR leases.node = excluded.node
+                RETURNING 1
+                """, as: Int32.self, logger) != nil
+        }
     }
 
     typealias Row = (

@@ -42,8 +42,8 @@ package struct PostgresStorage: StorageBackend {
         versions = PostgresVersions(writer: writer, database: database)
         ledger = PostgresLedger(writer: writer, database: database, node: node)
         generations = PostgresGenerations(writer: writer, database: database, node: node)
-        payments = PostgresPayments(writer: writer, database: database)
-        deployments = PostgresDeployments(writer: writer, database: database)
+        payments = PostgresPayments(writer: writer, database: database, node: node)
+        deployments = PostgresDeployments(writer: writer, database: database, node: node)
         accounts = PostgresAccounts(writer: writer, database: database)
     }
 

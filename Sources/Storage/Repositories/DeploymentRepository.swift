@@ -53,11 +53,16 @@ package struct DeploymentUpdate: Sendable {
     package var polls: Int
     /// When the runner looks at the job again; nil for a terminal job.
     package var nextStepAt: Date?
+    /// The lease the poller holds on the job (`DeploymentRecord.lease`): a save under a lease
+    /// another node has since taken is refused (`DeploymentLeaseLost`). Nil saves unfenced
+    /// (a cancel; the SQLite backend, where one daemon owns every job).
+    package var lease: Int64?
 
     package init(
         id: String, state: DeploymentState, platformID: String?, url: String?, reason: String?, lastProgress: Date,
-        polls: Int, nextStepAt: Date?
+        polls: Int, nextStepAt: Date?, lease: Int64? = nil
     ) {
+        self.lease = lease
         self.id = id
         self.state = state
         self.platformID = platformID
@@ -74,11 +79,21 @@ package struct DeploymentRecord: Sendable {
     package var settings: [String: JSONValue]
     package var lastProgress: Date
     package var polls: Int
+    /// The fencing token of this node's lease on the job, when `due` leased it to this node.
+    package var lease: Int64?
 
-    package init(deployment: Deployment, settings: [String: JSONValue], lastProgress: Date, polls: Int) {
+    package init(deployment: Deployment, settings: [String: JSONValue], lastProgress: Date, polls: Int, lease: Int64? = nil) {
+        self.lease = lease
         self.deployment = deployment
         self.settings = settings
         self.lastProgress = lastProgress
         self.polls = polls
     }
+}
+
+/// A job's lease moved to another node (this node's expired): the job was not changed, and this
+/// node must not go on with it (no platform call).
+package struct DeploymentLeaseLost: Error, CustomStringConvertible {
+    package let deployment: String
+    package var description: String { "the lease on deploy job \(deployment) moved to another node" }
 }

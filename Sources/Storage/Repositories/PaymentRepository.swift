@@ -22,6 +22,9 @@ package protocol PaymentRepository: Sendable {
     func expirePending(now: Date) async throws -> [Payment]
     /// `created` of the newest event recorded, in Unix seconds.
     func latestEventCreated() async throws -> Int?
+    /// Whether this node runs the periodic reconciliation now: one node at a time across the
+    /// nodes sharing a database, for `seconds` or until it asks again (always, on SQLite).
+    func claimReconciler(for seconds: Double) async throws -> Bool
 }
 
 package struct PaymentCreateRequest: Sendable {

@@ -131,6 +131,9 @@ struct SQLitePayments: PaymentRepository {
         }
     }
 
+    /// One daemon owns the file: it always reconciles.
+    func claimReconciler(for seconds: Double) async throws -> Bool { true }
+
     func latestEventCreated() async throws -> Int? {
         try await pool.read { db in try Int.fetchOne(db, sql: "SELECT MAX(created) FROM stripe_events") }
     }

@@ -76,7 +76,8 @@ struct WebhookServer: Service {
     }
 }
 
-/// The reconciler: catches up with Stripe at start and every `payments.reconcile_minutes`.
+/// The reconciler: catches up with Stripe at start and every `payments.reconcile_minutes` (on
+/// a shared PostgreSQL, the node holding the reconciler's lease does).
 struct ReconcilerService: Service {
     let payments: Payments
     let interval: @Sendable () -> Duration
@@ -87,7 +88,7 @@ struct ReconcilerService: Service {
         try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
-                    _ = try await payments.reconcile()
+                    _ = try await payments.reconcileIfLeader(every: interval())
                 } catch let error as EngineError
                     where error.wireError.details["reason"] == .string("payments_not_configured")
                 {
