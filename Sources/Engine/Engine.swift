@@ -72,8 +72,7 @@ public struct Engine: Sendable {
     /// Opens (creating and migrating) the SQLite database and makes every service over it.
     /// Fails with `SiteBuilder.Unavailable` when builds are on and esbuild is missing.
     public static func open(_ options: Options, logger: Logger) throws -> Engine {
-        let builder = try options.build.map { try SiteBuilder(settings: $0, metrics: options.observer.metrics) }
-        builder?.sweepScratch()
+        let builder = try makeBuilder(options)
         let storage = try SQLiteStorage.open(
             path: options.databasePath, maxBatch: options.maxBatch, metrics: options.observer.metrics, logger: logger)
         return Engine(storage: storage, options: options, builder: builder)
@@ -84,8 +83,7 @@ public struct Engine: Sendable {
     /// on and esbuild is missing.
     public static func connect(_ options: Options, logger: Logger) async throws -> Engine {
         guard let url = options.databaseURL, !url.isEmpty else { return try open(options, logger: logger) }
-        let builder = try options.build.map { try SiteBuilder(settings: $0, metrics: options.observer.metrics) }
-        builder?.sweepScratch()
+        let builder = try makeBuilder(options)
         let storage = try await PostgresStorage.open(
             try PostgresLocation(url: url), password: options.databasePassword, node: PostgresNode(id: options.nodeID),
             maxBatch: options.maxBatch, logger: logger)
@@ -97,6 +95,13 @@ public struct Engine: Sendable {
     public static func defaultNodeID(stateDirectory: String?) -> String {
         let host = ProcessInfo.processInfo.hostName
         return stateDirectory.map { "\(host):\($0)" } ?? host
+    }
+
+    /// The site builder the options ask for, its scratch space swept of an earlier run's.
+    private static func makeBuilder(_ options: Options) throws -> SiteBuilder? {
+        let builder = try options.build.map { try SiteBuilder(settings: $0, metrics: options.observer.metrics) }
+        builder?.sweepScratch()
+        return builder
     }
 
     /// What is wrong with a `database.url`, if anything (a password in it, a missing user or

@@ -171,11 +171,3 @@ public actor ProviderRegistry {
         onTransition(TransitionEvent(provider: name, transition: transition, wallUntil: wallUntil))
     }
 }
-
-extension Duration {
-    /// The duration in seconds as a Double.
-    package var seconds: Double {
-        let parts = components
-        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
-    }
-}

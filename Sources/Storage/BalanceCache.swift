@@ -19,9 +19,7 @@ package struct BalanceRows: Sendable, Equatable {
             db.cachedStatement(sql: "SELECT bucket, balance, expires_at FROM credit_balances WHERE user_id = ?"),
             arguments: [user])
         {
-            guard let bucket = CreditBucket(rawValue: row[0]) else { continue }
-            rows.buckets[bucket] = row[1]
-            if bucket == .monthly { rows.monthlyExpiresAt = row[2] }
+            rows.add(bucket: row[0], balance: row[1], expiresAt: row[2])
         }
         guard withHeld else { return rows }
         rows.held =
@@ -30,6 +28,13 @@ package struct BalanceRows: Sendable, Equatable {
                     sql: "SELECT COALESCE(SUM(amount), 0) FROM credit_holds WHERE user_id = ? AND status = 'held'"),
                 arguments: [user]) ?? 0
         return rows
+    }
+
+    /// One stored balance row; a bucket name this version does not know is skipped.
+    package mutating func add(bucket name: String, balance: Int, expiresAt: String?) {
+        guard let bucket = CreditBucket(rawValue: name) else { return }
+        buckets[bucket] = balance
+        if bucket == .monthly { monthlyExpiresAt = expiresAt }
     }
 
     /// Credits that may be spent at `stamp`: expired monthly credits are not, even before the sweep.

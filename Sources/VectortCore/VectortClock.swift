@@ -34,3 +34,11 @@ public struct SystemClock: VectortClock {
         try await Task.sleep(until: deadline, clock: .continuous)
     }
 }
+
+extension Duration {
+    /// The duration in seconds as a Double.
+    package var seconds: Double {
+        let parts = components
+        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
+    }
+}

@@ -50,11 +50,6 @@ struct GenerationInstructionsBenchmark: AsyncParsableCommand {
     @Option(help: "A directory to keep the callgrind profiles in (callgrind_annotate reads them).")
     var profiles: String?
 
-    /// This benchmark's own binary, which serves the floor.
-    static var executable: String {
-        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-    }
-
     static let key = "sk-bench-\(UUID().uuidString.prefix(12))"
 
     func validate() throws {
@@ -65,9 +60,7 @@ struct GenerationInstructionsBenchmark: AsyncParsableCommand {
     }
 
     func run() async throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/valgrind") else {
-            throw BenchmarkError(description: "valgrind is not installed (apt-get install valgrind)")
-        }
+        try Callgrind.requireValgrind()
         let answer = BenchApp.answer(files: files)
         let (few, many) = (chunks[0], chunks[1])
         print(
@@ -124,16 +117,12 @@ struct GenerationInstructionsBenchmark: AsyncParsableCommand {
             perGeneration: (perGeneration[0], perGeneration[1]), fewChunks: chunks[0], chunkSpan: chunks[1] - chunks[0])
     }
 
-    private func callgrind(_ profile: String) -> [String] {
-        ["/usr/bin/valgrind", "--tool=callgrind", "--callgrind-out-file=\(profile)", "--dump-line=no", "--compress-strings=no"]
-    }
-
     /// Everything vectortd executed from start to exit with the warm-up and `generations` more.
     private func daemonInstructions(fake: FakeLLMServer, generations: Int, measuredChunks: Int) async throws -> Int {
         let directory = try TemporaryDirectory(prefix: "vtgi")
         let profile = directory.file("callgrind.out")
         var options = DaemonProcess.Options.generating(binary: daemon, fake: fake, key: Self.key)
-        options.wrapper = callgrind(profile)
+        options.wrapper = Callgrind.command(profile: profile)
         let process = try await DaemonProcess(options, in: directory)
         let client: AsyncVectortClient
         do {
@@ -181,9 +170,9 @@ struct GenerationInstructionsBenchmark: AsyncParsableCommand {
         let profile = directory.file("callgrind.out")
         let socket = directory.file("relay.sock")
         let child = try await ChildProcess.start(
-            callgrind(profile)[0],
-            Array(callgrind(profile).dropFirst()) + [
-                Self.executable, "relay-floor", "--path", socket, "--upstream", fake.baseURL + "/chat/completions",
+            Callgrind.valgrind,
+            Array(Callgrind.command(profile: profile).dropFirst()) + [
+                Callgrind.benchExecutable, "relay-floor", "--path", socket, "--upstream", fake.baseURL + "/chat/completions",
                 "--key", Self.key,
             ], environment: ProcessInfo.processInfo.environment, outputPath: directory.file("output"))
         let answer = BenchApp.answer(files: files)

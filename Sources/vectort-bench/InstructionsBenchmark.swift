@@ -39,9 +39,7 @@ struct InstructionsBenchmark: AsyncParsableCommand {
     var goal = 5.0
 
     func run() async throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/valgrind") else {
-            throw BenchmarkError(description: "valgrind is not installed (apt-get install valgrind)")
-        }
+        try Callgrind.requireValgrind()
         print("vectort-bench instructions: \(calls) calls per method after \(warmup) of warm-up, under callgrind")
         print("  baseline \(base)")
         print("  measured \(daemon)")
@@ -74,10 +72,7 @@ struct InstructionsBenchmark: AsyncParsableCommand {
         var options = DaemonProcess.Options()
         options.binary = binary
         options.config = "log:\n  level: warning\n"
-        options.wrapper = [
-            "/usr/bin/valgrind", "--tool=callgrind", "--callgrind-out-file=\(profile)", "--dump-line=no",
-            "--compress-strings=no",
-        ]
+        options.wrapper = Callgrind.command(profile: profile)
         let daemon = try await DaemonProcess(options, in: directory)
         let client = try await daemon.connect(timeout: .seconds(120), callTimeout: 120)
         let user = try await client.call(MethodName.usersCreate, ["email": "bench@example.com"])
@@ -115,5 +110,28 @@ extension Optional {
     fileprivate func orThrow(_ message: String) throws -> Wrapped {
         guard let self else { throw BenchmarkError(description: message) }
         return self
+    }
+}
+
+/// How the callgrind benchmarks run a process under valgrind.
+enum Callgrind {
+    static let valgrind = "/usr/bin/valgrind"
+
+    static func requireValgrind() throws {
+        guard FileManager.default.isExecutableFile(atPath: valgrind) else {
+            throw BenchmarkError(description: "valgrind is not installed (apt-get install valgrind)")
+        }
+    }
+
+    /// valgrind and its arguments, to put before the command measured; `separateThreads`
+    /// writes one profile per thread (`profile-01`, `profile-02`, …).
+    static func command(profile: String, separateThreads: Bool = false) -> [String] {
+        [valgrind, "--tool=callgrind", "--callgrind-out-file=\(profile)"]
+            + (separateThreads ? ["--separate-threads=yes"] : []) + ["--dump-line=no", "--compress-strings=no"]
+    }
+
+    /// This benchmark's own binary, which serves the floors (`relay-floor`, `journal-floor`).
+    static var benchExecutable: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 }

@@ -42,9 +42,7 @@ struct LedgerInstructionsBenchmark: AsyncParsableCommand {
     var daemon: String = Binaries.vectortd
 
     func run() async throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/valgrind") else {
-            throw BenchmarkError(description: "valgrind is not installed (apt-get install valgrind)")
-        }
+        try Callgrind.requireValgrind()
         let operations = Double(connections * pairs * 2)
         print(
             "vectort-bench ledger-instructions: \(connections) connections × \(pairs) hold+settle pairs after \(warmup) "
@@ -81,10 +79,7 @@ struct LedgerInstructionsBenchmark: AsyncParsableCommand {
         let profile = directory.file("callgrind.out")
         var options = DaemonProcess.Options()
         options.binary = daemon
-        options.wrapper = [
-            "/usr/bin/valgrind", "--tool=callgrind", "--callgrind-out-file=\(profile)", "--separate-threads=yes",
-            "--dump-line=no", "--compress-strings=no",
-        ]
+        options.wrapper = Callgrind.command(profile: profile, separateThreads: true)
         options.config = "log:\n  level: warning\ncredits:\n  free_on_signup: 0\n"
         let process = try await DaemonProcess(options, in: directory)
         let admin: AsyncVectortClient
@@ -164,10 +159,9 @@ struct LedgerInstructionsBenchmark: AsyncParsableCommand {
             let directory = try TemporaryDirectory(prefix: "vtlf")
             let profile = directory.file("callgrind.out")
             let result = try await runCommand(
-                "/usr/bin/valgrind",
-                [
-                    "--tool=callgrind", "--callgrind-out-file=\(profile)", GenerationInstructionsBenchmark.executable,
-                    "journal-floor", "--database", directory.file("floor.sqlite"), "--pairs", String(pairs),
+                Callgrind.valgrind,
+                Array(Callgrind.command(profile: profile).dropFirst()) + [
+                    Callgrind.benchExecutable, "journal-floor", "--database", directory.file("floor.sqlite"), "--pairs", String(pairs),
                     "--batch", String(max(1, batchSize / 2)), "--users", String(connections),
                 ], environment: ProcessInfo.processInfo.environment)
             guard result.status == 0 else {

@@ -252,8 +252,7 @@ public final class Payments: Sendable {
     /// node holds it. Applying is idempotent by event id either way; the lease saves Stripe the
     /// same listing from every node.
     public func reconcileIfLeader(every interval: Duration) async throws -> ReconcileReport? {
-        let seconds = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
-        guard try await repository.claimReconciler(for: max(60, seconds * 2)) else { return nil }
+        guard try await repository.claimReconciler(for: max(60, interval.seconds * 2)) else { return nil }
         return try await reconcile()
     }
 

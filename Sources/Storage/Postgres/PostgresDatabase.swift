@@ -128,3 +128,19 @@ package enum PostgresState {
         (error as? PSQLError)?.serverInfo?[.sqlState] == "23505"
     }
 }
+
+extension PostgresQuery {
+    /// A query written as text with `$n` placeholders (where the text itself is chosen, as a
+    /// column list or a grouping, not interpolated values), bound to `values`; nil binds NULL.
+    init(sql: String, _ values: (any PostgresEncodable & Sendable)?...) throws {
+        try self.init(sql: sql, values: values)
+    }
+
+    init(sql: String, values: [(any PostgresEncodable & Sendable)?]) throws {
+        var binds = PostgresBindings(capacity: values.count)
+        for value in values {
+            if let value { try binds.append(value, context: .default) } else { binds.appendNull() }
+        }
+        self.init(unsafeSQL: sql, binds: binds)
+    }
+}

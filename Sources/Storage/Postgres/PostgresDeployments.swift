@@ -37,7 +37,7 @@ package struct PostgresDeployments: DeploymentRepository {
         return try await writer.write { connection, logger in
             if let key = request.idempotencyKey,
                 let row = try await connection.first(
-                    PostgresQuery(unsafeSQL: Self.columns + " WHERE user_id = $1 AND idempotency_key = $2", binds: try Self.binds(request.user, key)),
+                    try PostgresQuery(sql: Self.columns + " WHERE user_id = $1 AND idempotency_key = $2", request.user, key),
                     as: Row.self, logger)
             {
                 guard row.1 == request.project, row.3 == request.version, row.4 == request.platform else {
@@ -99,12 +99,12 @@ package struct PostgresDeployments: DeploymentRepository {
     {
         let logger = database.logger
         return try await database.client.withConnection { connection in
-            let query = PostgresQuery(
-                unsafeSQL: Self.columns + """
+            let query = try PostgresQuery(
+                sql: Self.columns + """
                      WHERE ($1::text IS NULL OR user_id = $1) AND ($2::text IS NULL OR project_id = $2)
                         AND ($3::text IS NULL OR state = $3) AND ($4::text IS NULL OR id < $4)
                     ORDER BY id DESC LIMIT $5
-                    """, binds: try Self.binds(user, project, state?.rawValue, after, limit + 1))
+                    """, user, project, state?.rawValue, after, limit + 1)
             var records: [Deployment] = []
             for try await row in try await connection.query(query, logger: logger).decode(Row.self) {
                 records.append(Self.record(row).deployment)
@@ -117,11 +117,10 @@ package struct PostgresDeployments: DeploymentRepository {
     /// The jobs due at `now` that no other node holds, leased to this node (a new fencing token
     /// each): a job whose lease expired goes to whichever node asks first.
     package func due(at now: Date, limit: Int) async throws -> [DeploymentRecord] {
-        let seconds = Double(leaseDuration.components.seconds) + Double(leaseDuration.components.attoseconds) / 1e18
         let node = node.id
         return try await writer.write { connection, logger in
-            let query = PostgresQuery(
-                unsafeSQL: """
+            let query = try PostgresQuery(
+                sql: """
                     WITH due AS (
                         SELECT id FROM deployments
                         WHERE state NOT IN ('live', 'failed', 'cancelled') AND next_step_at <= $1
@@ -134,7 +133,7 @@ package struct PostgresDeployments: DeploymentRepository {
                     RETURNING d.id, d.project_id, d.user_id, d.version_id, d.platform, d.state, d.platform_id, d.url, d.reason,
                         d.settings, d.created_at, d.updated_at, d.finished_at, d.last_progress_at, d.polls, d.lease_token,
                         d.next_step_at
-                    """, binds: try Self.binds(Timestamps.string(now), limit, node, seconds))
+                    """, Timestamps.string(now), limit, node, leaseDuration.seconds)
             var records: [(String, DeploymentRecord)] = []
             for try await row in try await connection.query(query, logger: logger).decode(
                 (String, String, String, String, String, String, String?, String?, String?, String, String, String, String?, String, Int, Int64, String?).self)
@@ -175,18 +174,9 @@ package struct PostgresDeployments: DeploymentRepository {
     static func load(_ connection: PostgresConnection, _ id: String, logger: Logger) async throws -> DeploymentRecord {
         guard
             let row = try await connection.first(
-                PostgresQuery(unsafeSQL: columns + " WHERE id = $1", binds: try binds(id)), as: Row.self, logger)
+                try PostgresQuery(sql: columns + " WHERE id = $1", id), as: Row.self, logger)
         else { throw EngineError.notFound("deployment", id) }
         return record(row)
-    }
-
-    /// Bindings for a query written as text with `$n` placeholders.
-    static func binds(_ values: (any PostgresEncodable & Sendable)?...) throws -> PostgresBindings {
-        var binds = PostgresBindings(capacity: values.count)
-        for value in values {
-            if let value { try binds.append(value, context: .default) } else { binds.appendNull() }
-        }
-        return binds
     }
 
     static func record(_ row: Row) -> DeploymentRecord {

@@ -250,15 +250,12 @@ package struct PostgresGenerations: GenerationRepository {
         let logger = database.logger
         return try await database.client.withConnection { connection in
             var rows: [String: UsageRow] = [:]
-            var generations = PostgresQuery(
-                unsafeSQL: """
+            let generations = try PostgresQuery(
+                sql: """
                     SELECT \(generationKey) AS k, COUNT(*)::BIGINT, COUNT(*) FILTER (WHERE g.status = 'completed')::BIGINT,
                         COALESCE(SUM(g.credits_charged), 0)::BIGINT
                     FROM generations g \(filter) GROUP BY k
-                    """)
-            try generations.binds.append(bounds.0, context: .default)
-            try generations.binds.append(bounds.1, context: .default)
-            try generations.binds.append(bounds.2, context: .default)
+                    """, bounds.0, bounds.1, bounds.2)
             for try await (key, count, done, credits) in try await connection.query(generations, logger: logger).decode(
                 (String, Int, Int, Int).self)
             {
@@ -268,16 +265,13 @@ package struct PostgresGenerations: GenerationRepository {
                 entry.creditsCharged = credits
                 rows[key] = entry
             }
-            var calls = PostgresQuery(
-                unsafeSQL: """
+            let calls = try PostgresQuery(
+                sql: """
                     SELECT \(callKey) AS k, COUNT(*)::BIGINT, COALESCE(SUM(a.input_tokens), 0)::BIGINT,
                         COALESCE(SUM(a.output_tokens), 0)::BIGINT, COALESCE(SUM(a.cached_input_tokens), 0)::BIGINT,
                         SUM(a.cost_micros)::BIGINT, MAX(a.cost_currency)
                     FROM generation_attempts a JOIN generations g ON g.id = a.generation_id \(filter) GROUP BY k
-                    """)
-            try calls.binds.append(bounds.0, context: .default)
-            try calls.binds.append(bounds.1, context: .default)
-            try calls.binds.append(bounds.2, context: .default)
+                    """, bounds.0, bounds.1, bounds.2)
             for try await (key, count, input, output, cached, micros, currency) in try await connection.query(calls, logger: logger)
                 .decode((String, Int, Int, Int, Int, Int64?, String?).self)
             {

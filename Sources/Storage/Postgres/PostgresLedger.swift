@@ -238,9 +238,7 @@ package struct PostgresLedger: LedgerRepository {
         for try await (bucket, balance, expiresAt) in try await connection.query(query, logger: logger).decode(
             (String, Int, String?).self)
         {
-            guard let bucket = CreditBucket(rawValue: bucket) else { continue }
-            rows.buckets[bucket] = balance
-            if bucket == .monthly { rows.monthlyExpiresAt = expiresAt }
+            rows.add(bucket: bucket, balance: balance, expiresAt: expiresAt)
         }
         guard withHeld else { return rows }
         for try await held in try await connection.query(
@@ -270,9 +268,7 @@ package struct PostgresLedger: LedgerRepository {
             """, logger: logger
         ).decode((String, String?, Int?, String?).self) {
             status = userStatus
-            guard let bucket = bucket.flatMap(CreditBucket.init(rawValue:)), let balance else { continue }
-            balances.buckets[bucket] = balance
-            if bucket == .monthly { balances.monthlyExpiresAt = expiresAt }
+            if let bucket, let balance { balances.add(bucket: bucket, balance: balance, expiresAt: expiresAt) }
         }
         guard let status else { throw EngineError.notFound("user", user) }
         guard status == "active" else { throw EngineError.conflict("user \(user) is disabled") }

@@ -38,10 +38,9 @@ package struct PostgresNode: Sendable {
 
     /// Reads the nodes whose heartbeat is live.
     func refreshLive(_ database: PostgresDatabase) async throws {
-        let seconds = Double(expiry.components.seconds) + Double(expiry.components.attoseconds) / 1e18
         var nodes: [String] = []
         for try await node in try await database.client.query(
-            "SELECT id FROM nodes WHERE heartbeat_at >= now() - make_interval(secs => \(seconds)) ORDER BY id",
+            "SELECT id FROM nodes WHERE heartbeat_at >= now() - make_interval(secs => \(expiry.seconds)) ORDER BY id",
             logger: database.logger
         ).decode(String.self) {
             nodes.append(node)
@@ -70,11 +69,10 @@ package struct PostgresNode: Sendable {
 
     /// Inside a write: the nodes whose heartbeat expired, removed (claimed) by this transaction.
     func claimDead(_ connection: PostgresConnection, logger: Logger) async throws -> [String] {
-        let seconds = Double(expiry.components.seconds) + Double(expiry.components.attoseconds) / 1e18
         var dead: [String] = []
         for try await node in try await connection.query(
             """
-            DELETE FROM nodes WHERE id <> \(id) AND heartbeat_at < now() - make_interval(secs => \(seconds)) RETURNING id
+            DELETE FROM nodes WHERE id <> \(id) AND heartbeat_at < now() - make_interval(secs => \(expiry.seconds)) RETURNING id
             """, logger: logger
         ).decode(String.self) {
             dead.append(node)

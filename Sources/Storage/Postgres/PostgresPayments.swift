@@ -115,12 +115,12 @@ package struct PostgresPayments: PaymentRepository {
         let logger = database.logger
         return try await database.client.withConnection { connection in
             if let user { try await PostgresLedger.requireExists(connection, user, logger: logger) }
-            let query = PostgresQuery(
-                unsafeSQL: Self.columns + """
+            let query = try PostgresQuery(
+                sql: Self.columns + """
                      WHERE ($1::text IS NULL OR user_id = $1) AND ($2::text IS NULL OR status = $2)
                         AND ($3::text IS NULL OR id < $3)
                     ORDER BY id DESC LIMIT $4
-                    """, binds: try PostgresDeployments.binds(user, status?.rawValue, after, limit + 1))
+                    """, user, status?.rawValue, after, limit + 1)
             var payments: [Payment] = []
             for try await row in try await connection.query(query, logger: logger).decode(Row.self) {
                 payments.append(Self.payment(row))
@@ -273,9 +273,7 @@ package struct PostgresPayments: PaymentRepository {
     }
 
     static func one(_ connection: PostgresConnection, _ condition: String, _ values: String..., logger: Logger) async throws -> Row? {
-        var binds = PostgresBindings(capacity: values.count)
-        for value in values { try binds.append(value, context: .default) }
-        return try await connection.first(PostgresQuery(unsafeSQL: columns + condition, binds: binds), as: Row.self, logger)
+        try await connection.first(try PostgresQuery(sql: columns + condition, values: values), as: Row.self, logger)
     }
 
     static func load(_ connection: PostgresConnection, _ id: String, logger: Logger) async throws -> Payment {
