@@ -21,6 +21,12 @@ public struct Engine: Sendable {
         public var databasePassword: String?
         /// This node's id among those sharing a PostgreSQL database (`node.id`).
         public var nodeID = Engine.defaultNodeID(stateDirectory: nil)
+        /// How often this node writes its heartbeat (`node.heartbeat_seconds`).
+        public var nodeHeartbeat: Duration = .seconds(5)
+        /// A node whose heartbeat is older than this is dead (`node.timeout_seconds`).
+        public var nodeTimeout: Duration = .seconds(30)
+        /// How long a deploy job stays leased to its node without a new poll (`node.lease_seconds`).
+        public var leaseDuration: Duration = .seconds(120)
         /// Most write requests committed in one transaction.
         public var maxBatch: Int
         public var packages: [CreditPackage]
@@ -67,6 +73,8 @@ public struct Engine: Sendable {
     public let generations: GenerationStore
     public let exporter: ZipExporter
     public let observer: Observer
+    /// This node's id (`node.id`); it names the node's leftovers and leases on PostgreSQL.
+    public let nodeID: String
     package let storage: any StorageBackend
 
     /// Opens (creating and migrating) the SQLite database and makes every service over it.
@@ -85,8 +93,8 @@ public struct Engine: Sendable {
         guard let url = options.databaseURL, !url.isEmpty else { return try open(options, logger: logger) }
         let builder = try makeBuilder(options)
         let storage = try await PostgresStorage.open(
-            try PostgresLocation(url: url), password: options.databasePassword, node: PostgresNode(id: options.nodeID),
-            maxBatch: options.maxBatch, logger: logger)
+            try PostgresLocation(url: url), password: options.databasePassword, node: PostgresNode(id: options.nodeID, heartbeat: options.nodeHeartbeat, expiry: options.nodeTimeout),
+            maxBatch: options.maxBatch, leaseDuration: options.leaseDuration, logger: logger)
         return Engine(storage: storage, options: options, builder: builder)
     }
 
@@ -127,6 +135,7 @@ public struct Engine: Sendable {
         self.ledger = Ledger(repository: storage.ledger, packages: options.packages, now: now)
         self.generations = GenerationStore(repository: storage.generations, now: now)
         self.exporter = ZipExporter(versions: versions)
+        self.nodeID = options.nodeID
         self.storage = storage
     }
 
@@ -174,6 +183,35 @@ public struct Engine: Sendable {
     /// The storage backend, and on PostgreSQL this node and the live ones (no database read).
     public func storageDescription() -> ServiceInfo.Storage {
         storage.describe()
+    }
+
+    /// Whether other nodes may share the database (PostgreSQL).
+    public var isShared: Bool { storage.describe().node != nil }
+
+    /// Publishes this node's providers and breakers for the fleet's view (`Providers.List
+    /// {all_nodes}` on any node); nothing on SQLite. Breakers stay per node: a node decides on
+    /// the failures it saw itself.
+    public func publishProviders(_ list: ProviderList) async throws {
+        guard isShared else { return }
+        let document = String(decoding: try JSONEncoder().encode(ProviderList(providers: list.providers, chain: list.chain)), as: UTF8.self)
+        try await storage.publishProviders(document)
+    }
+
+    /// Every node's providers: this node's `current` list as it is now, the others' as they last
+    /// published them (a node that never published, or whose document cannot be read, lists
+    /// none). On SQLite, this node alone.
+    public func fleetProviders(current: ProviderList) async throws -> [NodeProviders] {
+        let mine = NodeProviders(node: nodeID, live: true, current: true, chain: current.chain, providers: current.providers)
+        guard let published = try await storage.publishedProviders() else { return [mine] }
+        var nodes = [mine]
+        for entry in published where entry.node != nodeID {
+            let list = entry.document.flatMap { try? JSONDecoder().decode(ProviderList.self, from: Data($0.utf8)) }
+            nodes.append(
+                NodeProviders(
+                    node: entry.node, live: entry.live, current: false, publishedAt: entry.publishedAt.map(Timestamps.string),
+                    chain: list?.chain ?? [], providers: list?.providers ?? []))
+        }
+        return nodes
     }
 
     /// One round trip to the database, for health checks.

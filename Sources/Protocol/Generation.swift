@@ -367,10 +367,44 @@ public struct ProviderInfo: Sendable, Codable, Hashable {
 public struct ProviderList: Sendable, Codable, Hashable {
     public var providers: [ProviderInfo]
     public var chain: [String]
+    /// With `all_nodes`: every node's providers as it last published them, this node's as of
+    /// now (an addition within version 1).
+    public var nodes: [NodeProviders]?
 
-    public init(providers: [ProviderInfo], chain: [String]) {
+    public init(providers: [ProviderInfo], chain: [String], nodes: [NodeProviders]? = nil) {
         self.providers = providers
         self.chain = chain
+        self.nodes = nodes
+    }
+}
+
+/// One node's providers in `Providers.List {all_nodes: true}`: each node keeps its own breakers.
+public struct NodeProviders: Sendable, Codable, Hashable {
+    public var node: String
+    /// Whether the node's heartbeat is live.
+    public var live: Bool
+    /// This node's own entry (read from memory, not the database).
+    public var current: Bool
+    /// When the node last published its providers; absent for this node and for a node that
+    /// has not published yet.
+    public var publishedAt: String?
+    public var chain: [String]
+    public var providers: [ProviderInfo]
+
+    public init(
+        node: String, live: Bool, current: Bool, publishedAt: String? = nil, chain: [String], providers: [ProviderInfo]
+    ) {
+        self.node = node
+        self.live = live
+        self.current = current
+        self.publishedAt = publishedAt
+        self.chain = chain
+        self.providers = providers
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case node, live, current, chain, providers
+        case publishedAt = "published_at"
     }
 }
 

@@ -9,7 +9,10 @@ struct Providers: ParsableCommand {
             open until a probe is let through, half_open while probing), failures in the breaker's window, \
             success rate and median latency of recent calls, and the last error.
 
-            Examples: `vectortctl providers`, `vectortctl providers reset anthropic`.
+            With --all-nodes, the same for every node sharing a PostgreSQL database: breakers are per node \
+            (each decides on the failures it saw), so one node may skip a provider another still calls.
+
+            Examples: `vectortctl providers`, `vectortctl providers --all-nodes`, `vectortctl providers reset anthropic`.
             """,
         subcommands: [List.self, Reset.self],
         defaultSubcommand: List.self)
@@ -20,9 +23,18 @@ struct Providers: ParsableCommand {
 
         @OptionGroup var global: GlobalOptions
 
+        @Flag(
+            name: .long,
+            help: """
+                Every node sharing the database, each with its own breakers: this node's as of now, the others' \
+                as they last published them (every node.heartbeat_seconds).
+                """)
+        var allNodes = false
+
         func run() throws {
             try global.run {
-                let list = try decode(ProviderList.self, try global.connect().call(MethodName.providersList))
+                let parameters: [String: JSONValue] = allNodes ? ["all_nodes": .bool(true)] : [:]
+                let list = try decode(ProviderList.self, try global.connect().call(MethodName.providersList, parameters))
                 Output.render(list, as: global.format)
             }
         }
@@ -69,17 +81,38 @@ struct Providers: ParsableCommand {
 
 extension ProviderList: CommandResult {
     var text: String {
-        let rows = providers.map { provider -> [String] in
-            [
-                provider.name, provider.kind, provider.model, provider.chainPosition.map(String.init) ?? "-",
-                Providers.state(provider), String(provider.failures), provider.successRate.map(QuantityDisplay.percent) ?? "-",
-                provider.latencyMsP50.map { String(Int($0.rounded())) } ?? "-",
-                provider.lastError.map { QuantityDisplay.truncated($0, to: 48) } ?? "",
-            ]
-        }
+        if let nodes { return Self.fleetText(nodes) }
+        let rows = providers.map(Self.row)
         let header = ["NAME", "KIND", "MODEL", "CHAIN", "STATE", "FAILURES", "SUCCESS", "P50 MS", "LAST ERROR"]
         var lines = [Output.table([header] + rows)]
         if !chain.isEmpty { lines.append("chain: " + chain.joined(separator: " → ")) }
+        return Output.lines(lines)
+    }
+
+    private static func row(_ provider: ProviderInfo) -> [String] {
+        [
+            provider.name, provider.kind, provider.model, provider.chainPosition.map(String.init) ?? "-",
+            Providers.state(provider), String(provider.failures), provider.successRate.map(QuantityDisplay.percent) ?? "-",
+            provider.latencyMsP50.map { String(Int($0.rounded())) } ?? "-",
+            provider.lastError.map { QuantityDisplay.truncated($0, to: 48) } ?? "",
+        ]
+    }
+
+    /// One table, a NODE column first; under it each node's liveness and the age of what it published.
+    private static func fleetText(_ nodes: [NodeProviders]) -> String {
+        let header = ["NODE", "NAME", "KIND", "MODEL", "CHAIN", "STATE", "FAILURES", "SUCCESS", "P50 MS", "LAST ERROR"]
+        var rows = [header]
+        for node in nodes {
+            if node.providers.isEmpty { rows.append([node.node, "(nothing published)"] + Array(repeating: "", count: 8)) }
+            rows += node.providers.map { [node.node] + row($0) }
+        }
+        var lines = [Output.table(rows)]
+        for node in nodes {
+            let state = node.current ? "this node" : node.live ? "live" : "heartbeat expired"
+            let published = node.current ? "" : node.publishedAt.map { ", published \(QuantityDisplay.timeOfDay($0))" } ?? ", never published"
+            let chain = node.chain.isEmpty ? "" : "; chain: " + node.chain.joined(separator: " → ")
+            lines.append("\(node.node): \(state)\(published)\(chain)")
+        }
         return Output.lines(lines)
     }
 }

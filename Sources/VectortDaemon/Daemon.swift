@@ -68,8 +68,11 @@ struct Daemon {
             options.databaseURL = postgres
             options.databasePassword = secrets["database-password"]?.value
             options.nodeID =
-                configuration.database.node.isEmpty
-                ? Engine.defaultNodeID(stateDirectory: paths.stateDirectory) : configuration.database.node
+                configuration.node.id.isEmpty
+                ? Engine.defaultNodeID(stateDirectory: paths.stateDirectory) : configuration.node.id
+            options.nodeHeartbeat = .milliseconds(Int64(configuration.node.heartbeatSeconds * 1000))
+            options.nodeTimeout = .milliseconds(Int64(configuration.node.timeoutSeconds * 1000))
+            options.leaseDuration = .milliseconds(Int64(configuration.node.leaseSeconds * 1000))
             engine = try await Engine.connect(options, logger: logger)
         } catch let unavailable as SiteBuilder.Unavailable {
             throw ControlServer.StartError(description: unavailable.description, errno: ENOENT)
@@ -202,7 +205,8 @@ struct Daemon {
             exporter: engine.exporter, diffLimit: configuration.projects.diffMaxBytes)
         ConnectedAccountMethods.register(into: &methods, accounts: accounts)
         CreditMethods.register(into: &methods, ledger: engine.ledger)
-        GenerationMethods.register(into: &methods, pipeline: pipeline, store: engine.generations, registry: registry)
+        GenerationMethods.register(
+            into: &methods, pipeline: pipeline, store: engine.generations, registry: registry, engine: engine)
         PaymentMethods.register(into: &methods, payments: payments)
         ExportMethods.register(into: &methods, github: github)
         DeploymentMethods.register(into: &methods, deployments: deployments)
@@ -298,6 +302,10 @@ struct Daemon {
                     logger: logger))
         }
         services.append(DeployPollerService(deployments: deployments))
+        services.append(
+            ProviderPublisher(
+                engine: engine, registry: registry,
+                interval: .milliseconds(Int64(configuration.node.heartbeatSeconds * 1000)), logger: logger))
         let reconcileMinutes = Locked(configuration.payments.reconcileMinutes)
         services.append(
             ReconcilerService(

@@ -26,6 +26,9 @@ extension DaemonSuite {
             #expect(result.status == 0, "stderr: \(result.stderr)")
             #expect(result.stdout.contains("control.max_message_bytes: 16777216"))
             #expect(result.stdout.contains("shutdown.grace_seconds: 20"))
+            #expect(result.stdout.contains("node.heartbeat_seconds: 5"))
+            #expect(result.stdout.contains("node.timeout_seconds: 30"))
+            #expect(result.stdout.contains("node.lease_seconds: 120"))
         }
 
         @Test func environmentOverridesTheFile() async throws {
@@ -42,6 +45,9 @@ extension DaemonSuite {
                 ("webhook:\n  listen: nowhere\n", "webhook.listen"),
                 ("stripe:\n  api_base: ftp://example\n", "stripe.api_base"),
                 ("shutdown:\n  grace_seconds: -1\n", "shutdown.grace_seconds"),
+                ("node:\n  heartbeat_seconds: 5\n  timeout_seconds: 6\n", "node.timeout_seconds"),
+                ("node:\n  lease_seconds: 0\n", "node.lease_seconds"),
+                ("node:\n  id: \"\(String(repeating: "n", count: 201))\"\n", "node.id"),
             ]
             for (yaml, key) in cases {
                 let result = try await check(yaml)

@@ -119,7 +119,7 @@ extension DaemonSuite {
 
         /// One connection doing grant, hold, then settle or release, until the daemon dies
         /// (every call then fails and the thread ends).
-        private static func startWorker(
+        static func startWorker(
             socket: String, user: String, round: Int, worker: Int, acknowledged: Acknowledged
         ) -> DispatchGroup {
             let group = DispatchGroup()

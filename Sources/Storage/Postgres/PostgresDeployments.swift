@@ -118,6 +118,18 @@ package struct PostgresDeployments: DeploymentRepository {
     /// each): a job whose lease expired goes to whichever node asks first.
     package func due(at now: Date, limit: Int) async throws -> [DeploymentRecord] {
         let node = node.id
+        // A read first: an idle node polls every quarter second, and a write transaction (with
+        // its WAL flush) for nothing each time would cost the database more than the jobs.
+        let anyDue = try await database.client.withConnection { [database] connection in
+            try await connection.first(
+                """
+                SELECT 1 FROM deployments
+                WHERE state NOT IN ('live', 'failed', 'cancelled') AND next_step_at <= \(Timestamps.string(now))
+                    AND (lease_until IS NULL OR lease_until < now() OR lease_node = \(node))
+                LIMIT 1
+                """, as: Int32.self, database.logger) != nil
+        }
+        guard anyDue else { return [] }
         return try await writer.write { connection, logger in
             let query = try PostgresQuery(
                 sql: """
@@ -146,14 +158,19 @@ package struct PostgresDeployments: DeploymentRepository {
         }
     }
 
+    /// This node's jobs (and those no live lease holds) due at once; the other nodes' jobs
+    /// keep their schedule.
     package func resumeAll(now: Date) async throws -> Int {
         let stamp = Timestamps.string(now)
+        let node = node.id
         return try await writer.write { connection, logger in
             var resumed = 0
             for try await _ in try await connection.query(
                 """
                 UPDATE deployments SET next_step_at = \(stamp)
-                WHERE state NOT IN ('live', 'failed', 'cancelled') AND next_step_at > \(stamp) RETURNING 1
+                WHERE state NOT IN ('live', 'failed', 'cancelled') AND next_step_at > \(stamp)
+                    AND (lease_until IS NULL OR lease_until < now() OR lease_node = \(node))
+                RETURNING 1
                 """, logger: logger
             ) {
                 resumed += 1

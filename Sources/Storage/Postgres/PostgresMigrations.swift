@@ -429,6 +429,17 @@ enum PostgresMigrations {
                 """,
             ]
         ),
+        (
+            "0007-node-providers",
+            [
+                """
+                ALTER TABLE nodes ADD COLUMN providers TEXT
+                """,
+                """
+                ALTER TABLE nodes ADD COLUMN providers_at TIMESTAMPTZ
+                """,
+            ]
+        ),
     ]
 
     /// A fixed key for `pg_advisory_lock`: one node migrates at a time.

@@ -67,6 +67,28 @@ package struct PostgresNode: Sendable {
         }
     }
 
+    /// Stores this node's providers (JSON) beside its heartbeat; a node another declared dead
+    /// publishes again after its next heartbeat registers it.
+    func publishProviders(_ document: String, _ database: PostgresDatabase) async throws {
+        _ = try await database.client.query(
+            "UPDATE nodes SET providers = \(document), providers_at = now() WHERE id = \(id)", logger: database.logger
+        ).collect()
+    }
+
+    /// Every registered node's last published providers, live ones first.
+    func publishedProviders(_ database: PostgresDatabase) async throws -> [PublishedProviders] {
+        var nodes: [PublishedProviders] = []
+        for try await (node, live, at, document) in try await database.client.query(
+            """
+            SELECT id, heartbeat_at >= now() - make_interval(secs => \(expiry.seconds)), providers_at, providers
+            FROM nodes ORDER BY 2 DESC, id
+            """, logger: database.logger
+        ).decode((String, Bool, Date?, String?).self) {
+            nodes.append(PublishedProviders(node: node, live: live, publishedAt: at, document: document))
+        }
+        return nodes
+    }
+
     /// Inside a write: the nodes whose heartbeat expired, removed (claimed) by this transaction.
     func claimDead(_ connection: PostgresConnection, logger: Logger) async throws -> [String] {
         var dead: [String] = []

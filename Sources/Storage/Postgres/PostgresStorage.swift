@@ -19,9 +19,11 @@ package struct PostgresStorage: StorageBackend {
     package let accounts: any AccountRepository
 
     /// Connects to the database at `location` (migrating it) as `node`, registered in `nodes`;
-    /// at most `maxBatch` writes of this node commit in one transaction.
+    /// at most `maxBatch` writes of this node commit in one transaction; a deploy job stays
+    /// leased to this node for `leaseDuration` after each poll.
     package static func open(
-        _ location: PostgresLocation, password: String?, node: PostgresNode, maxBatch: Int = 256, logger: Logger
+        _ location: PostgresLocation, password: String?, node: PostgresNode, maxBatch: Int = 256,
+        leaseDuration: Duration = .seconds(120), logger: Logger
     ) async throws -> PostgresStorage {
         let database = try await PostgresDatabase.open(location, password: password, logger: logger)
         do {
@@ -30,10 +32,14 @@ package struct PostgresStorage: StorageBackend {
             database.close()
             throw error
         }
-        return PostgresStorage(database: database, writer: PostgresWriter(database: database, maxBatch: maxBatch), node: node)
+        return PostgresStorage(
+            database: database, writer: PostgresWriter(database: database, maxBatch: maxBatch), node: node,
+            leaseDuration: leaseDuration)
     }
 
-    package init(database: PostgresDatabase, writer: PostgresWriter, node: PostgresNode) {
+    package init(
+        database: PostgresDatabase, writer: PostgresWriter, node: PostgresNode, leaseDuration: Duration = .seconds(120)
+    ) {
         self.database = database
         self.writer = writer
         self.node = node
@@ -43,7 +49,7 @@ package struct PostgresStorage: StorageBackend {
         ledger = PostgresLedger(writer: writer, database: database, node: node)
         generations = PostgresGenerations(writer: writer, database: database, node: node)
         payments = PostgresPayments(writer: writer, database: database, node: node)
-        deployments = PostgresDeployments(writer: writer, database: database, node: node)
+        deployments = PostgresDeployments(writer: writer, database: database, node: node, leaseDuration: leaseDuration)
         accounts = PostgresAccounts(writer: writer, database: database)
     }
 
@@ -66,5 +72,13 @@ package struct PostgresStorage: StorageBackend {
 
     package func describe() -> ServiceInfo.Storage {
         ServiceInfo.Storage(backend: "postgresql", node: node.id, nodes: node.liveNodes)
+    }
+
+    package func publishProviders(_ document: String) async throws {
+        try await node.publishProviders(document, database)
+    }
+
+    package func publishedProviders() async throws -> [PublishedProviders]? {
+        try await node.publishedProviders(database)
     }
 }

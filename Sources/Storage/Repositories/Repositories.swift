@@ -34,6 +34,29 @@ package protocol StorageBackend: Sendable {
     func ping() async throws
     /// The backend, and on a shared database this node and the live ones; reads no database.
     func describe() -> ServiceInfo.Storage
+    /// On a shared database, stores `document` (this node's providers as JSON) under this
+    /// node for the others to read; nothing where the database is this node's alone.
+    func publishProviders(_ document: String) async throws
+    /// On a shared database, every node's last published providers, this node's included;
+    /// nil where the database is this node's alone.
+    func publishedProviders() async throws -> [PublishedProviders]?
+}
+
+/// A node's providers as it last published them in the shared database.
+package struct PublishedProviders: Sendable, Equatable {
+    package var node: String
+    /// Whether its heartbeat is live.
+    package var live: Bool
+    package var publishedAt: Date?
+    /// The JSON it published (a `ProviderList`); nil before its first publication.
+    package var document: String?
+
+    package init(node: String, live: Bool, publishedAt: Date?, document: String?) {
+        self.node = node
+        self.live = live
+        self.publishedAt = publishedAt
+        self.document = document
+    }
 }
 
 package protocol UserRepository: Sendable {

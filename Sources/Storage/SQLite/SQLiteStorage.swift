@@ -55,4 +55,9 @@ package struct SQLiteStorage: StorageBackend {
     package func describe() -> ServiceInfo.Storage {
         ServiceInfo.Storage(backend: "sqlite")
     }
+
+    /// One node owns a SQLite file: there is no one to publish to.
+    package func publishProviders(_ document: String) async throws {}
+
+    package func publishedProviders() async throws -> [PublishedProviders]? { nil }
 }

@@ -95,10 +95,18 @@ struct ConfigurationLoader {
         c.database.path = try values.string("database.path") ?? c.database.path
         if c.database.path.isEmpty { throw ConfigurationError(key: "database.path", problem: "must not be empty") }
         c.database.maxBatch = try values.int("database.max_batch", in: 1...100_000) ?? c.database.maxBatch
-        c.database.node = try values.string("database.node") ?? c.database.node
-        if c.database.node.utf8.count > 200 {
-            throw ConfigurationError(key: "database.node", problem: "must be at most 200 bytes")
+        c.node.id = try values.string("node.id") ?? c.node.id
+        if c.node.id.utf8.count > 200 {
+            throw ConfigurationError(key: "node.id", problem: "must be at most 200 bytes")
         }
+        c.node.heartbeatSeconds = try values.double("node.heartbeat_seconds", in: 0.1...3600) ?? c.node.heartbeatSeconds
+        c.node.timeoutSeconds = try values.double("node.timeout_seconds", in: 0.5...86_400) ?? c.node.timeoutSeconds
+        if c.node.timeoutSeconds < 2 * c.node.heartbeatSeconds {
+            throw ConfigurationError(
+                key: "node.timeout_seconds",
+                problem: "\(c.node.timeoutSeconds) is less than twice node.heartbeat_seconds (\(c.node.heartbeatSeconds)): a live node would be taken for dead")
+        }
+        c.node.leaseSeconds = try values.double("node.lease_seconds", in: 1...86_400) ?? c.node.leaseSeconds
         c.database.url = try values.string("database.url") ?? c.database.url
         if !c.database.url.isEmpty, let problem = Engine.databaseURLProblem(c.database.url) {
             throw ConfigurationError(key: "database.url", problem: problem)

@@ -19,7 +19,10 @@ extension DaemonConfiguration {
             ("database.path", database.path),
             ("database.max_batch", String(database.maxBatch)),
             ("database.url", database.url),
-            ("database.node", database.node),
+            ("node.id", node.id),
+            ("node.heartbeat_seconds", seconds(node.heartbeatSeconds)),
+            ("node.timeout_seconds", seconds(node.timeoutSeconds)),
+            ("node.lease_seconds", seconds(node.leaseSeconds)),
             ("projects.max_files", String(projects.maxFiles)),
             ("projects.max_version_bytes", String(projects.maxVersionBytes)),
             ("projects.diff_max_bytes", String(projects.diffMaxBytes)),
@@ -129,7 +132,8 @@ extension DaemonConfiguration {
 
     /// Keys that only take effect after a restart.
     static let restartOnlyKeys: Set<String> = [
-        "control.socket", "database.path", "database.max_batch", "database.url", "database.node", "log.target", "shutdown.grace_seconds",
+        "control.socket", "database.path", "database.max_batch", "database.url", "node.id", "node.heartbeat_seconds",
+        "node.timeout_seconds", "node.lease_seconds", "log.target", "shutdown.grace_seconds",
         "webhook.listen", "webhook.path", "webhook.max_connections", "webhook.read_timeout_seconds",
         "mail.smtp_ca_file", "api.frontend_url", "api.public_url", "oauth.google.client_id", "oauth.google.auth_url", "oauth.google.token_url",
         "oauth.google.jwks_url", "oauth.google.issuer", "oauth.github.client_id", "oauth.github.auth_url",

@@ -30,11 +30,20 @@ struct DaemonConfiguration: Sendable, Equatable {
         var path = "vectortd.sqlite"
         /// A `postgres://` URL selects PostgreSQL instead of the SQLite file; "" keeps SQLite.
         var url = ""
-        /// This node's id among those sharing a PostgreSQL database; "" is the host name and
-        /// the state directory.
-        var node = ""
         /// Writes committed together in one transaction at most; 1 turns group commit off.
         var maxBatch = 512
+    }
+
+    /// This daemon as one node of several sharing a PostgreSQL database (ignored on SQLite).
+    struct NodeSettings: Sendable, Equatable {
+        /// This node's id; "" is the host name and the state directory.
+        var id = ""
+        /// How often the node writes its heartbeat (and publishes its providers' state).
+        var heartbeatSeconds = 5.0
+        /// A node whose heartbeat is older than this is dead: any node recovers its work.
+        var timeoutSeconds = 30.0
+        /// How long a deploy job stays leased to the node that polls it without a new poll.
+        var leaseSeconds = 120.0
     }
 
     struct Projects: Sendable, Equatable {
@@ -210,6 +219,7 @@ struct DaemonConfiguration: Sendable, Equatable {
 
     var control = Control()
     var database = DatabaseSettings()
+    var node = NodeSettings()
     var projects = Projects()
     var shutdown = Shutdown()
     var build = BuildSection()

@@ -6,7 +6,8 @@ import VectortCore
 /// `io.vectort.Projects.Generate`, `Projects.ListGenerations` and `io.vectort.Providers`.
 enum GenerationMethods {
     static func register(
-        into table: inout MethodTable, pipeline: GenerationPipeline, store: GenerationStore, registry: ProviderRegistry
+        into table: inout MethodTable, pipeline: GenerationPipeline, store: GenerationStore, registry: ProviderRegistry,
+        engine: Engine
     ) {
         let optionalUser = ParameterDescriptor("user", .string, "the user acted for (required for client callers)")
         let project = ParameterDescriptor("project", .string, required: true, "project id")
@@ -56,8 +57,16 @@ enum GenerationMethods {
         table.register(
             MethodDescriptor(
                 method: MethodName.providersList, role: .client,
+                parameters: [
+                    ParameterDescriptor(
+                        "all_nodes", .bool, "also every node's providers as it last published them (an addition to version 1)")
+                ],
                 summary: "Providers with breaker state, failures, last error, p50 latency and success rate."),
-            .async { _, _, _ in await registry.list() })
+            .async { _, p, _ in
+                var list = await registry.list()
+                if p.bool("all_nodes") == true { list.nodes = try await engine.fleetProviders(current: list) }
+                return list
+            })
         table.register(
             MethodDescriptor(
                 method: MethodName.providersReset, role: .admin,
