@@ -166,3 +166,46 @@ public final class PostgresServer: Sendable {
         }
     }
 }
+
+extension PostgresServer {
+    /// One server for the whole test process, started on first use and stopped at exit: tests
+    /// that each need an empty database take one from it (`freshDatabase`) instead of starting
+    /// a server of their own.
+    public static func shared() async throws -> PostgresServer {
+        try await Shared.instance.server()
+    }
+
+    /// Creates a database with a name no other test uses (from `template` when given, which
+    /// must have no open connection) and returns the name.
+    public func freshDatabase(template: String? = nil) async throws -> String {
+        let name = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
+        let from = template.map { " TEMPLATE \"\($0)\"" } ?? ""
+        // A template whose last connection is still closing refuses to be copied for a moment.
+        var attempt = 0
+        while true {
+            do {
+                _ = try await psql("CREATE DATABASE \"\(name)\"\(from)", database: "postgres")
+                return name
+            } catch let failure as Failure where failure.description.contains("is being accessed by other users") && attempt < 50 {
+                attempt += 1
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+    }
+
+    private actor Shared {
+        static let instance = Shared()
+        private var starting: Task<PostgresServer, any Error>?
+
+        func server() async throws -> PostgresServer {
+            if starting == nil {
+                starting = Task {
+                    let server = try await PostgresServer.start()
+                    Running.removeAtExit(server.directory.path)
+                    return server
+                }
+            }
+            return try await starting!.value
+        }
+    }
+}

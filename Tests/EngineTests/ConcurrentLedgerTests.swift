@@ -13,8 +13,8 @@ import VectortCore
 
 @Suite("Ledger under concurrent load: no credit lost, none spent twice")
 struct ConcurrentLedgerTests {
-    @Test func twoHundredParallelHoldsOfTwoAgainstTenCreditsLetExactlyFiveThrough() async throws {
-        try await withEngine(freeOnSignup: 10) { engine in
+    @Test(arguments: Backend.allCases) func twoHundredParallelHoldsOfTwoAgainstTenCreditsLetExactlyFiveThrough(_ backend: Backend) async throws {
+        try await withEngine(on: backend, freeOnSignup: 10) { engine in
             let user = try await engine.user()
             let entriesBefore = try await engine.count("credit_entries")
             let outcomes = await withTaskGroup(of: Result<CreditHold, any Error>.self) { group in
@@ -60,8 +60,8 @@ struct ConcurrentLedgerTests {
     /// Grants, holds, settles (in full and in part) and releases from many tasks over several
     /// users, with snapshot checks running alongside: every invariant holds at every snapshot,
     /// and at the end each balance is exactly sign-up + grants − charges.
-    @Test func mixedParallelGrantsHoldsSettlesAndReleasesKeepEveryInvariant() async throws {
-        try await withEngine(freeOnSignup: 10) { engine in
+    @Test(arguments: Backend.allCases) func mixedParallelGrantsHoldsSettlesAndReleasesKeepEveryInvariant(_ backend: Backend) async throws {
+        try await withEngine(on: backend, freeOnSignup: 10) { engine in
             var users: [String] = []
             for i in 0..<4 { users.append(try await engine.user("load\(i)@example.com")) }
             let expected = Locked(Dictionary(uniqueKeysWithValues: users.map { ($0, 10) }))
@@ -143,23 +143,21 @@ struct ConcurrentLedgerTests {
                 #expect(balance.held == 0)
                 // A monthly grant expires what was left of the previous period (no carry-over):
                 // those expiry entries come off the model's sum.
-                let expired = try await engine.pool.read { db in
-                    try Int.fetchOne(
-                        db, sql: "SELECT COALESCE(SUM(amount), 0) FROM credit_entries WHERE user_id = ? AND kind = 'expiry'",
-                        arguments: [user]) ?? 0
-                }
+                let expired = Int(
+                    try await engine.rows(
+                        "SELECT COALESCE(SUM(amount), 0) AS s FROM credit_entries WHERE user_id = '\(user)' AND kind = 'expiry'"
+                    ).first?["s"] ?? "") ?? 0
                 #expect(balance.total == (totals[user] ?? 0) + expired, "user \(user)")
                 #expect(balance.buckets.values.allSatisfy { $0 >= 0 })
-                let journal = try await engine.pool.read { db in
-                    try Int.fetchOne(db, sql: "SELECT SUM(amount) FROM credit_entries WHERE user_id = ?", arguments: [user])
-                }
+                let journal = try await engine.rows("SELECT SUM(amount) AS s FROM credit_entries WHERE user_id = '\(user)'")
+                    .first?["s"].flatMap { Int($0) }
                 #expect(journal == balance.total, "the journal adds up to the balance when nothing is held")
             }
         }
     }
 
-    @Test func concurrentHoldsOfOneUserNeverOverdrawAnyBucket() async throws {
-        try await withEngine(freeOnSignup: 5) { engine in
+    @Test(arguments: Backend.allCases) func concurrentHoldsOfOneUserNeverOverdrawAnyBucket(_ backend: Backend) async throws {
+        try await withEngine(on: backend, freeOnSignup: 5) { engine in
             let user = try await engine.user()
             _ = try await engine.ledger.grant(user: user, amount: 4, bucket: .monthly, reason: "subscription")
             _ = try await engine.ledger.grant(user: user, amount: 6, reason: "top-up")

@@ -40,8 +40,8 @@ struct DiffRestoreTests {
         }
     }
 
-    @Test func aDiffListsAddedDeletedAndChangedFilesAndARestoreCopiesAVersionWithoutCopyingItsFiles() async throws {
-        try await withEngine { engine in
+    @Test(arguments: Backend.allCases) func aDiffListsAddedDeletedAndChangedFilesAndARestoreCopiesAVersionWithoutCopyingItsFiles(_ backend: Backend) async throws {
+        try await withEngine(on: backend) { engine in
             let owner = try await engine.user()
             let project = try await engine.projects.create(user: owner, title: "Diff")
             let v1 = try await engine.versions.store(project: project.id, files: [

@@ -26,16 +26,12 @@ struct HoldLifecycleTests {
     }
 
     private func entries(_ engine: TestEngine, kind: String, reference: String) async throws -> [Entry] {
-        try await engine.pool.read { db in
-            try Row.fetchAll(
-                db, sql: "SELECT bucket, amount FROM credit_entries WHERE kind = ? AND reference = ? ORDER BY id",
-                arguments: [kind, reference]
-            ).map { Entry(bucket: $0["bucket"], amount: $0["amount"]) }
-        }
+        try await engine.rows("SELECT bucket, amount FROM credit_entries WHERE kind = '\(kind)' AND reference = '\(reference)' ORDER BY id")
+            .map { Entry(bucket: $0["bucket"] ?? "", amount: Int($0["amount"] ?? "") ?? 0) }
     }
 
-    @Test func aHoldTakesMonthlyThenFreeThenTopup() async throws {
-        try await withEngine(freeOnSignup: 10) { engine in
+    @Test(arguments: Backend.allCases) func aHoldTakesMonthlyThenFreeThenTopup(_ backend: Backend) async throws {
+        try await withEngine(on: backend, freeOnSignup: 10) { engine in
             let user = try await userWithThreeBuckets(engine)
             let small = try await engine.ledger.hold(user: user, amount: 2, reference: "gen-small")
             #expect(small.allocations == ["monthly": 2])
@@ -52,8 +48,8 @@ struct HoldLifecycleTests {
         }
     }
 
-    @Test func settlingForLessChargesOnlyThatAndGivesTheRestBack() async throws {
-        try await withEngine(freeOnSignup: 10) { engine in
+    @Test(arguments: Backend.allCases) func settlingForLessChargesOnlyThatAndGivesTheRestBack(_ backend: Backend) async throws {
+        try await withEngine(on: backend, freeOnSignup: 10) { engine in
             let user = try await userWithThreeBuckets(engine)
             let hold = try await engine.ledger.hold(user: user, amount: 15, reference: "gen-1")
             #expect(hold.allocations == ["monthly": 3, "free": 10, "topup": 2])
@@ -74,8 +70,8 @@ struct HoldLifecycleTests {
         }
     }
 
-    @Test func settlingWithoutAnAmountChargesTheWholeHold() async throws {
-        try await withEngine(freeOnSignup: 10) { engine in
+    @Test(arguments: Backend.allCases) func settlingWithoutAnAmountChargesTheWholeHold(_ backend: Backend) async throws {
+        try await withEngine(on: backend, freeOnSignup: 10) { engine in
             let user = try await engine.user()
             let hold = try await engine.ledger.hold(user: user, amount: 4, reference: "gen-1")
             let settled = try await engine.ledger.settle(hold: hold.id)
@@ -84,8 +80,8 @@ struct HoldLifecycleTests {
         }
     }
 
-    @Test func settlingForNothingChargesNothing() async throws {
-        try await withEngine(freeOnSignup: 10) { engine in
+    @Test(arguments: Backend.allCases) func settlingForNothingChargesNothing(_ backend: Backend) async throws {
+        try await withEngine(on: backend, freeOnSignup: 10) { engine in
             let user = try await engine.user()
             let hold = try await engine.ledger.hold(user: user, amount: 4, reference: "gen-1")
             let settled = try await engine.ledger.settle(hold: hold.id, charged: 0)
@@ -96,8 +92,8 @@ struct HoldLifecycleTests {
         }
     }
 
-    @Test func settlingTwiceIsANoOpThatReturnsTheSameHold() async throws {
-        try await withEngine(freeOnSignup: 10) { engine in
+    @Test(arguments: Backend.allCases) func settlingTwiceIsANoOpThatReturnsTheSameHold(_ backend: Backend) async throws {
+        try await withEngine(on: backend, freeOnSignup: 10) { engine in
             let user = try await engine.user()
             let hold = try await engine.ledger.hold(user: user, amount: 4, reference: "gen-1")
             let first = try await engine.ledger.settle(hold: hold.id, charged: 3)
@@ -111,8 +107,8 @@ struct HoldLifecycleTests {
         }
     }
 
-    @Test func settlingASettledHoldForAnotherAmountIsRefusedAndChangesNothing() async throws {
-        try await withEngine(freeOnSignup: 10) { engine in
+    @Test(arguments: Backend.allCases) func settlingASettledHoldForAnotherAmountIsRefusedAndChangesNothing(_ backend: Backend) async throws {
+        try await withEngine(on: backend, freeOnSignup: 10) { engine in
             let user = try await engine.user()
             let hold = try await engine.ledger.hold(user: user, amount: 4, reference: "gen-1")
             _ = try await engine.ledger.settle(hold: hold.id, charged: 3)
@@ -127,8 +123,8 @@ struct HoldLifecycleTests {
         }
     }
 
-    @Test func releasingGivesEveryCreditBackToItsBucket() async throws {
-        try await withEngine(freeOnSignup: 10) { engine in
+    @Test(arguments: Backend.allCases) func releasingGivesEveryCreditBackToItsBucket(_ backend: Backend) async throws {
+        try await withEngine(on: backend, freeOnSignup: 10) { engine in
             let user = try await userWithThreeBuckets(engine)
             let hold = try await engine.ledger.hold(user: user, amount: 15, reference: "gen-1")
             let released = try await engine.ledger.release(hold: hold.id)
@@ -142,8 +138,8 @@ struct HoldLifecycleTests {
         }
     }
 
-    @Test func releasingTwiceIsANoOp() async throws {
-        try await withEngine(freeOnSignup: 10) { engine in
+    @Test(arguments: Backend.allCases) func releasingTwiceIsANoOp(_ backend: Backend) async throws {
+        try await withEngine(on: backend, freeOnSignup: 10) { engine in
             let user = try await engine.user()
             let hold = try await engine.ledger.hold(user: user, amount: 4, reference: "gen-1")
             let first = try await engine.ledger.release(hold: hold.id)
@@ -155,8 +151,8 @@ struct HoldLifecycleTests {
         }
     }
 
-    @Test func releaseAfterSettleAndSettleAfterReleaseAreConflicts() async throws {
-        try await withEngine(freeOnSignup: 10) { engine in
+    @Test(arguments: Backend.allCases) func releaseAfterSettleAndSettleAfterReleaseAreConflicts(_ backend: Backend) async throws {
+        try await withEngine(on: backend, freeOnSignup: 10) { engine in
             let user = try await engine.user()
             let settled = try await engine.ledger.hold(user: user, amount: 2, reference: "gen-1")
             _ = try await engine.ledger.settle(hold: settled.id)
@@ -170,8 +166,8 @@ struct HoldLifecycleTests {
         }
     }
 
-    @Test func settlingForMoreThanWasHeldIsRefusedAndTheHoldStaysOpen() async throws {
-        try await withEngine(freeOnSignup: 10) { engine in
+    @Test(arguments: Backend.allCases) func settlingForMoreThanWasHeldIsRefusedAndTheHoldStaysOpen(_ backend: Backend) async throws {
+        try await withEngine(on: backend, freeOnSignup: 10) { engine in
             let user = try await engine.user()
             let hold = try await engine.ledger.hold(user: user, amount: 2, reference: "gen-1")
             let before = try await engine.rowCounts()
@@ -188,8 +184,8 @@ struct HoldLifecycleTests {
         }
     }
 
-    @Test func anUnknownHoldIsNotFound() async throws {
-        try await withEngine { engine in
+    @Test(arguments: Backend.allCases) func anUnknownHoldIsNotFound(_ backend: Backend) async throws {
+        try await withEngine(on: backend) { engine in
             let error = await expectEngineError(.notFound) { try await engine.ledger.settle(hold: "h_0000000000000000") }
             #expect(error?.details["kind"] == .string("hold"))
             #expect(error?.details["id"] == .string("h_0000000000000000"))
@@ -197,8 +193,8 @@ struct HoldLifecycleTests {
         }
     }
 
-    @Test func aHoldForMoreThanTheBalanceFailsWithoutSideEffects() async throws {
-        try await withEngine(freeOnSignup: 10) { engine in
+    @Test(arguments: Backend.allCases) func aHoldForMoreThanTheBalanceFailsWithoutSideEffects(_ backend: Backend) async throws {
+        try await withEngine(on: backend, freeOnSignup: 10) { engine in
             let user = try await engine.user()
             let before = try await engine.rowCounts()
             let error = await expectEngineError(.insufficientCredits) {
@@ -210,8 +206,8 @@ struct HoldLifecycleTests {
         }
     }
 
-    @Test func historyIsNewestFirstWithKindsAndReferencesAndPages() async throws {
-        try await withEngine(freeOnSignup: 10) { engine in
+    @Test(arguments: Backend.allCases) func historyIsNewestFirstWithKindsAndReferencesAndPages(_ backend: Backend) async throws {
+        try await withEngine(on: backend, freeOnSignup: 10) { engine in
             let user = try await engine.user()
             let hold = try await engine.ledger.hold(user: user, amount: 3, reference: "gen-7")
             _ = try await engine.ledger.settle(hold: hold.id, charged: 1)

@@ -11,8 +11,8 @@ import VectortCore
 
 @Suite("Idempotency keys: one effect, the first result")
 struct IdempotencyTests {
-    @Test func aGrantRepeatedWithItsKeyHasOneEffectAndReturnsTheFirstResult() async throws {
-        try await withEngine(freeOnSignup: 10) { engine in
+    @Test(arguments: Backend.allCases) func aGrantRepeatedWithItsKeyHasOneEffectAndReturnsTheFirstResult(_ backend: Backend) async throws {
+        try await withEngine(on: backend, freeOnSignup: 10) { engine in
             let user = try await engine.user()
             let first = try await engine.ledger.grant(user: user, amount: 5, reason: "goodwill", idempotencyKey: "grant-1")
             _ = try await engine.ledger.grant(user: user, amount: 1, reason: "other")
@@ -25,8 +25,8 @@ struct IdempotencyTests {
 
     /// Keys are kept for the retention window and then forgotten: inside it a repeat replays,
     /// after it the same call runs again (docs say so).
-    @Test func keysOutliveTheirRetentionWindowOnlyUntilPruned() async throws {
-        try await withEngine(freeOnSignup: 10) { engine in
+    @Test(arguments: Backend.allCases) func keysOutliveTheirRetentionWindowOnlyUntilPruned(_ backend: Backend) async throws {
+        try await withEngine(on: backend, freeOnSignup: 10) { engine in
             let user = try await engine.user()
             let first = try await engine.ledger.grant(user: user, amount: 5, reason: "goodwill", idempotencyKey: "grant-old")
             engine.clock.advance(by: .seconds(29 * 86_400))
@@ -45,8 +45,8 @@ struct IdempotencyTests {
         }
     }
 
-    @Test func theSameGrantKeyWithOtherParametersIsAConflict() async throws {
-        try await withEngine(freeOnSignup: 10) { engine in
+    @Test(arguments: Backend.allCases) func theSameGrantKeyWithOtherParametersIsAConflict(_ backend: Backend) async throws {
+        try await withEngine(on: backend, freeOnSignup: 10) { engine in
             let user = try await engine.user()
             let other = try await engine.user()
             _ = try await engine.ledger.grant(user: user, amount: 5, reason: "goodwill", idempotencyKey: "grant-1")
@@ -68,8 +68,8 @@ struct IdempotencyTests {
         }
     }
 
-    @Test func concurrentGrantsWithOneKeyApplyOnce() async throws {
-        try await withEngine(freeOnSignup: 0) { engine in
+    @Test(arguments: Backend.allCases) func concurrentGrantsWithOneKeyApplyOnce(_ backend: Backend) async throws {
+        try await withEngine(on: backend, freeOnSignup: 0) { engine in
             let user = try await engine.user()
             let results = try await withThrowingTaskGroup(of: CreditGrant.self) { group in
                 for _ in 0..<40 {
@@ -85,8 +85,8 @@ struct IdempotencyTests {
         }
     }
 
-    @Test func aHoldRepeatedWithItsKeyReservesOnceAndReturnsTheSameHold() async throws {
-        try await withEngine(freeOnSignup: 10) { engine in
+    @Test(arguments: Backend.allCases) func aHoldRepeatedWithItsKeyReservesOnceAndReturnsTheSameHold(_ backend: Backend) async throws {
+        try await withEngine(on: backend, freeOnSignup: 10) { engine in
             let user = try await engine.user()
             let first = try await engine.ledger.hold(user: user, amount: 4, reference: "gen-1", idempotencyKey: "hold-1")
             let again = try await engine.ledger.hold(user: user, amount: 4, reference: "gen-1", idempotencyKey: "hold-1")
@@ -98,8 +98,8 @@ struct IdempotencyTests {
         }
     }
 
-    @Test func theSameHoldKeyWithOtherParametersIsAConflict() async throws {
-        try await withEngine(freeOnSignup: 10) { engine in
+    @Test(arguments: Backend.allCases) func theSameHoldKeyWithOtherParametersIsAConflict(_ backend: Backend) async throws {
+        try await withEngine(on: backend, freeOnSignup: 10) { engine in
             let user = try await engine.user()
             _ = try await engine.ledger.hold(user: user, amount: 4, reference: "gen-1", idempotencyKey: "hold-1")
             let before = try await engine.rowCounts()
@@ -113,8 +113,8 @@ struct IdempotencyTests {
         }
     }
 
-    @Test func aRefusedHoldLeavesItsKeyFreeForARetry() async throws {
-        try await withEngine(freeOnSignup: 2) { engine in
+    @Test(arguments: Backend.allCases) func aRefusedHoldLeavesItsKeyFreeForARetry(_ backend: Backend) async throws {
+        try await withEngine(on: backend, freeOnSignup: 2) { engine in
             let user = try await engine.user()
             await expectEngineError(.insufficientCredits) {
                 try await engine.ledger.hold(user: user, amount: 4, reference: "gen-1", idempotencyKey: "hold-1")
@@ -126,8 +126,8 @@ struct IdempotencyTests {
         }
     }
 
-    @Test func grantAndHoldKeysLiveInSeparateScopes() async throws {
-        try await withEngine(freeOnSignup: 10) { engine in
+    @Test(arguments: Backend.allCases) func grantAndHoldKeysLiveInSeparateScopes(_ backend: Backend) async throws {
+        try await withEngine(on: backend, freeOnSignup: 10) { engine in
             let user = try await engine.user()
             _ = try await engine.ledger.grant(user: user, amount: 1, reason: "r", idempotencyKey: "k")
             let hold = try await engine.ledger.hold(user: user, amount: 1, reference: "gen-1", idempotencyKey: "k")

@@ -28,8 +28,8 @@ struct ImportedUserTests {
         }
     }
 
-    @Test func anImportedUserLogsInOnceWithTheOldHashAndIsThenScrypt() async throws {
-        try await withEngine { engine in
+    @Test(arguments: Backend.allCases) func anImportedUserLogsInOnceWithTheOldHashAndIsThenScrypt(_ backend: Backend) async throws {
+        try await withEngine(on: backend) { engine in
             let user = try await engine.users.importUser(
                 email: "Old.Timer@example.com", passwordHash: "$5$rounds=5000$abcdefgh12345678$rTQlozObndtG5TRbUS5FJa39DJ0HD8RXzZEgR4vxT4B")
             #expect(try await engine.ledger.balance(user: user.id).total == 0, "no signup credits for an imported user")

@@ -20,9 +20,9 @@ struct LedgerBadInputTests {
         #expect(try await engine.rowCounts() == before, sourceLocation: sourceLocation)
     }
 
-    @Test(arguments: [0, -1, -10, Int.min])
-    func grantsAndHoldsOfNoOrNegativeCreditsAreRefused(amount: Int) async throws {
-        try await withEngine { engine in
+    @Test(arguments: Backend.allCases, [0, -1, -10, Int.min])
+    func grantsAndHoldsOfNoOrNegativeCreditsAreRefused(_ backend: Backend, amount: Int) async throws {
+        try await withEngine(on: backend) { engine in
             let user = try await engine.user()
             try await expectRefusal(engine, .invalidParameter, parameter: "amount") {
                 try await engine.ledger.grant(user: user, amount: amount, reason: "r")
@@ -33,8 +33,8 @@ struct LedgerBadInputTests {
         }
     }
 
-    @Test func aGrantTooLargeIsRefused() async throws {
-        try await withEngine { engine in
+    @Test(arguments: Backend.allCases) func aGrantTooLargeIsRefused(_ backend: Backend) async throws {
+        try await withEngine(on: backend) { engine in
             let user = try await engine.user()
             try await expectRefusal(engine, .invalidParameter, parameter: "amount") {
                 try await engine.ledger.grant(user: user, amount: 1_000_000_001, reason: "r")
@@ -45,8 +45,8 @@ struct LedgerBadInputTests {
         }
     }
 
-    @Test func aHoldFarLargerThanAnyBalanceIsInsufficientCredits() async throws {
-        try await withEngine { engine in
+    @Test(arguments: Backend.allCases) func aHoldFarLargerThanAnyBalanceIsInsufficientCredits(_ backend: Backend) async throws {
+        try await withEngine(on: backend) { engine in
             let user = try await engine.user()
             try await expectRefusal(engine, .insufficientCredits) {
                 try await engine.ledger.hold(user: user, amount: Int.max, reference: "gen-1")
@@ -54,8 +54,8 @@ struct LedgerBadInputTests {
         }
     }
 
-    @Test func anUnknownUserIsNotFoundEverywhere() async throws {
-        try await withEngine { engine in
+    @Test(arguments: Backend.allCases) func anUnknownUserIsNotFoundEverywhere(_ backend: Backend) async throws {
+        try await withEngine(on: backend) { engine in
             let nobody = "u_0000000000000000"
             let error = await expectEngineError(.notFound) { try await engine.ledger.balance(user: nobody) }
             #expect(error?.details["kind"] == .string("user"))
@@ -68,9 +68,9 @@ struct LedgerBadInputTests {
         }
     }
 
-    @Test(arguments: ["", "   ", "\n\t", String(repeating: "r", count: 501)])
-    func aGrantNeedsAReasonOfOneTo500Characters(reason: String) async throws {
-        try await withEngine { engine in
+    @Test(arguments: Backend.allCases, ["", "   ", "\n\t", String(repeating: "r", count: 501)])
+    func aGrantNeedsAReasonOfOneTo500Characters(_ backend: Backend, reason: String) async throws {
+        try await withEngine(on: backend) { engine in
             let user = try await engine.user()
             try await expectRefusal(engine, .invalidParameter, parameter: "reason") {
                 try await engine.ledger.grant(user: user, amount: 1, reason: reason)
@@ -78,9 +78,9 @@ struct LedgerBadInputTests {
         }
     }
 
-    @Test(arguments: ["", String(repeating: "g", count: 256)])
-    func aHoldNeedsAReferenceOfOneTo255Bytes(reference: String) async throws {
-        try await withEngine { engine in
+    @Test(arguments: Backend.allCases, ["", String(repeating: "g", count: 256)])
+    func aHoldNeedsAReferenceOfOneTo255Bytes(_ backend: Backend, reference: String) async throws {
+        try await withEngine(on: backend) { engine in
             let user = try await engine.user()
             try await expectRefusal(engine, .invalidParameter, parameter: "reference") {
                 try await engine.ledger.hold(user: user, amount: 1, reference: reference)
@@ -88,8 +88,8 @@ struct LedgerBadInputTests {
         }
     }
 
-    @Test func aDisabledUserCanNeitherHoldNorBeGrantedCredits() async throws {
-        try await withEngine(freeOnSignup: 10) { engine in
+    @Test(arguments: Backend.allCases) func aDisabledUserCanNeitherHoldNorBeGrantedCredits(_ backend: Backend) async throws {
+        try await withEngine(on: backend, freeOnSignup: 10) { engine in
             let user = try await engine.user()
             let open = try await engine.ledger.hold(user: user, amount: 2, reference: "gen-0")
             _ = try await engine.users.disable(user)
@@ -102,9 +102,9 @@ struct LedgerBadInputTests {
         }
     }
 
-    @Test(arguments: [0, -1, 501])
-    func historyPagesAreOneTo500Entries(limit: Int) async throws {
-        try await withEngine { engine in
+    @Test(arguments: Backend.allCases, [0, -1, 501])
+    func historyPagesAreOneTo500Entries(_ backend: Backend, limit: Int) async throws {
+        try await withEngine(on: backend) { engine in
             let user = try await engine.user()
             await expectEngineError(.invalidParameter, parameter: "limit") {
                 try await engine.ledger.history(user: user, limit: limit)
@@ -112,9 +112,9 @@ struct LedgerBadInputTests {
         }
     }
 
-    @Test(arguments: ["", "abc", "0", "-3"])
-    func historyCursorsAreEntryIDs(after: String) async throws {
-        try await withEngine { engine in
+    @Test(arguments: Backend.allCases, ["", "abc", "0", "-3"])
+    func historyCursorsAreEntryIDs(_ backend: Backend, after: String) async throws {
+        try await withEngine(on: backend) { engine in
             let user = try await engine.user()
             await expectEngineError(.invalidParameter, parameter: "after") {
                 try await engine.ledger.history(user: user, after: after)

@@ -12,8 +12,8 @@ import VectortCore
 
 @Suite("Monthly credits expire at the end of their period")
 struct MonthlyExpiryTests {
-    @Test func monthlyCreditsAreSpendableUntilTheirExpiryAndLeaveThroughOneExpiryEntry() async throws {
-        try await withEngine(freeOnSignup: 0) { engine in
+    @Test(arguments: Backend.allCases) func monthlyCreditsAreSpendableUntilTheirExpiryAndLeaveThroughOneExpiryEntry(_ backend: Backend) async throws {
+        try await withEngine(on: backend, freeOnSignup: 0) { engine in
             let user = try await engine.user()
             let expiry = engine.clock.date.addingTimeInterval(3600)
             _ = try await engine.ledger.grant(user: user, amount: 5, bucket: .monthly, reason: "subscription", expiresAt: expiry)
@@ -55,8 +55,8 @@ struct MonthlyExpiryTests {
     /// unspent credits expire with an entry of their own, and only the new grant carries the
     /// new expiry. A hold taken from the old period and released later comes back into the
     /// bucket, under the new period.
-    @Test func aMonthlyGrantBeforeThePeriodEndsExpiresTheRemainderInsteadOfCarryingItOver() async throws {
-        try await withEngine(freeOnSignup: 0) { engine in
+    @Test(arguments: Backend.allCases) func aMonthlyGrantBeforeThePeriodEndsExpiresTheRemainderInsteadOfCarryingItOver(_ backend: Backend) async throws {
+        try await withEngine(on: backend, freeOnSignup: 0) { engine in
             let user = try await engine.user()
             let firstEnd = engine.clock.date.addingTimeInterval(3600)
             _ = try await engine.ledger.grant(user: user, amount: 10, bucket: .monthly, reason: "plan", expiresAt: firstEnd)
@@ -83,8 +83,8 @@ struct MonthlyExpiryTests {
         }
     }
 
-    @Test func otherBucketsStaySpendableAfterMonthlyCreditsExpire() async throws {
-        try await withEngine(freeOnSignup: 4) { engine in
+    @Test(arguments: Backend.allCases) func otherBucketsStaySpendableAfterMonthlyCreditsExpire(_ backend: Backend) async throws {
+        try await withEngine(on: backend, freeOnSignup: 4) { engine in
             let user = try await engine.user()
             _ = try await engine.ledger.grant(
                 user: user, amount: 5, bucket: .monthly, reason: "subscription",
@@ -97,8 +97,8 @@ struct MonthlyExpiryTests {
         }
     }
 
-    @Test func aMonthlyGrantWithoutExpiryLastsThirtyDays() async throws {
-        try await withEngine(freeOnSignup: 0) { engine in
+    @Test(arguments: Backend.allCases) func aMonthlyGrantWithoutExpiryLastsThirtyDays(_ backend: Backend) async throws {
+        try await withEngine(on: backend, freeOnSignup: 0) { engine in
             let user = try await engine.user()
             _ = try await engine.ledger.grant(user: user, amount: 5, bucket: .monthly, reason: "subscription")
             engine.clock.advance(by: .seconds(30 * 86400 - 1))
@@ -109,8 +109,8 @@ struct MonthlyExpiryTests {
     }
 
     /// A renewal before the sweep ran must not carry the expired credits into the new period.
-    @Test func aRenewalAfterExpiryDoesNotRevivePreviouslyExpiredCredits() async throws {
-        try await withEngine(freeOnSignup: 0) { engine in
+    @Test(arguments: Backend.allCases) func aRenewalAfterExpiryDoesNotRevivePreviouslyExpiredCredits(_ backend: Backend) async throws {
+        try await withEngine(on: backend, freeOnSignup: 0) { engine in
             let user = try await engine.user()
             let start = engine.clock.date
             _ = try await engine.ledger.grant(
@@ -132,8 +132,8 @@ struct MonthlyExpiryTests {
         }
     }
 
-    @Test func anExpiryInTheYear10000OrLaterIsRefused() async throws {
-        try await withEngine(freeOnSignup: 0) { engine in
+    @Test(arguments: Backend.allCases) func anExpiryInTheYear10000OrLaterIsRefused(_ backend: Backend) async throws {
+        try await withEngine(on: backend, freeOnSignup: 0) { engine in
             let user = try await engine.user()
             let before = try await engine.rowCounts()
             await expectEngineError(.invalidParameter, parameter: "expires_at") {
@@ -149,8 +149,8 @@ struct MonthlyExpiryTests {
         }
     }
 
-    @Test func creditsHeldBeforeExpiryAndReleasedAfterItExpireWithTheSweep() async throws {
-        try await withEngine(freeOnSignup: 0) { engine in
+    @Test(arguments: Backend.allCases) func creditsHeldBeforeExpiryAndReleasedAfterItExpireWithTheSweep(_ backend: Backend) async throws {
+        try await withEngine(on: backend, freeOnSignup: 0) { engine in
             let user = try await engine.user()
             _ = try await engine.ledger.grant(
                 user: user, amount: 5, bucket: .monthly, reason: "subscription",
@@ -161,17 +161,16 @@ struct MonthlyExpiryTests {
             _ = try await engine.ledger.settle(hold: hold.id, charged: 1)
             #expect(try await engine.ledger.balance(user: user).total == 0, "the 3 given back had expired")
             #expect(try await engine.ledger.expireMonthly() == 1)
-            let expired = try await engine.pool.read { db in
-                try Int.fetchOne(db, sql: "SELECT SUM(amount) FROM credit_entries WHERE kind = 'expiry'")
-            }
+            let expired = try await engine.rows("SELECT SUM(amount) AS s FROM credit_entries WHERE kind = 'expiry'").first?["s"]
+                .flatMap { Int($0) }
             #expect(expired == -4, "1 left unheld at expiry, then the 3 the settle gave back")
             #expect(try await engine.ledger.verify().ok)
             #expect(try await engine.ledgerViolations() == [])
         }
     }
 
-    @Test func expiryDatesAreOnlyForMonthlyCreditsAndMustBeInTheFuture() async throws {
-        try await withEngine { engine in
+    @Test(arguments: Backend.allCases) func expiryDatesAreOnlyForMonthlyCreditsAndMustBeInTheFuture(_ backend: Backend) async throws {
+        try await withEngine(on: backend) { engine in
             let user = try await engine.user()
             let before = try await engine.rowCounts()
             await expectEngineError(.invalidParameter, parameter: "expires_at") {

@@ -11,8 +11,8 @@ import VectortCore
 
 @Suite("Projects: ownership, pages, updates, deletion")
 struct ProjectTests {
-    @Test func aCreatedProjectIsADraftItsOwnerCanRead() async throws {
-        try await withEngine { engine in
+    @Test(arguments: Backend.allCases) func aCreatedProjectIsADraftItsOwnerCanRead(_ backend: Backend) async throws {
+        try await withEngine(on: backend) { engine in
             let owner = try await engine.user()
             let project = try await engine.projects.create(
                 user: owner, title: "  Landing page  ", description: "for the bakery", type: "website")
@@ -28,8 +28,8 @@ struct ProjectTests {
         }
     }
 
-    @Test func anotherUsersProjectIsNotFound() async throws {
-        try await withEngine { engine in
+    @Test(arguments: Backend.allCases) func anotherUsersProjectIsNotFound(_ backend: Backend) async throws {
+        try await withEngine(on: backend) { engine in
             let owner = try await engine.user()
             let stranger = try await engine.user()
             let project = try await engine.projects.create(user: owner, title: "Mine")
@@ -52,8 +52,8 @@ struct ProjectTests {
         }
     }
 
-    @Test func projectsArePagedOldestFirstPerUser() async throws {
-        try await withEngine { engine in
+    @Test(arguments: Backend.allCases) func projectsArePagedOldestFirstPerUser(_ backend: Backend) async throws {
+        try await withEngine(on: backend) { engine in
             let owner = try await engine.user()
             let other = try await engine.user()
             var ids: [String] = []
@@ -86,8 +86,8 @@ struct ProjectTests {
         }
     }
 
-    @Test func updatingChangesOnlyWhatIsGiven() async throws {
-        try await withEngine { engine in
+    @Test(arguments: Backend.allCases) func updatingChangesOnlyWhatIsGiven(_ backend: Backend) async throws {
+        try await withEngine(on: backend) { engine in
             let owner = try await engine.user()
             let project = try await engine.projects.create(user: owner, title: "Old", description: "old text")
             engine.clock.advance(by: .seconds(60))
@@ -110,8 +110,8 @@ struct ProjectTests {
         }
     }
 
-    @Test func deletingAProjectRemovesItsVersionsAndFiles() async throws {
-        try await withEngine { engine in
+    @Test(arguments: Backend.allCases) func deletingAProjectRemovesItsVersionsAndFiles(_ backend: Backend) async throws {
+        try await withEngine(on: backend) { engine in
             let owner = try await engine.user()
             let project = try await engine.projects.create(user: owner, title: "Doomed")
             let kept = try await engine.projects.create(user: owner, title: "Kept")
@@ -146,8 +146,8 @@ struct ProjectTests {
         }
     }
 
-    @Test func descriptionsTypesAndConfigsAreBounded() async throws {
-        try await withEngine { engine in
+    @Test(arguments: Backend.allCases) func descriptionsTypesAndConfigsAreBounded(_ backend: Backend) async throws {
+        try await withEngine(on: backend) { engine in
             let owner = try await engine.user()
             await expectEngineError(.invalidParameter, parameter: "description") {
                 try await engine.projects.create(user: owner, title: "t", description: String(repeating: "d", count: 10_001))
@@ -167,8 +167,8 @@ struct ProjectTests {
         }
     }
 
-    @Test func projectsNeedAnActiveUser() async throws {
-        try await withEngine { engine in
+    @Test(arguments: Backend.allCases) func projectsNeedAnActiveUser(_ backend: Backend) async throws {
+        try await withEngine(on: backend) { engine in
             let owner = try await engine.user()
             _ = try await engine.users.disable(owner)
             await expectEngineError(.conflict) { try await engine.projects.create(user: owner, title: "t") }

@@ -12,8 +12,8 @@ import VectortCore
 
 @Suite("Holds left behind by a crash are released")
 struct StaleHoldTests {
-    @Test func releasingStaleHoldsWithoutAnAgeReleasesEveryOpenHold() async throws {
-        try await withEngine(freeOnSignup: 10) { engine in
+    @Test(arguments: Backend.allCases) func releasingStaleHoldsWithoutAnAgeReleasesEveryOpenHold(_ backend: Backend) async throws {
+        try await withEngine(on: backend, freeOnSignup: 10) { engine in
             let first = try await engine.user()
             let second = try await engine.user()
             var holds: [String] = []
@@ -34,8 +34,8 @@ struct StaleHoldTests {
         }
     }
 
-    @Test func releasingStaleHoldsOlderThanACutoffLeavesYoungerOnesOpen() async throws {
-        try await withEngine(freeOnSignup: 20) { engine in
+    @Test(arguments: Backend.allCases) func releasingStaleHoldsOlderThanACutoffLeavesYoungerOnesOpen(_ backend: Backend) async throws {
+        try await withEngine(on: backend, freeOnSignup: 20) { engine in
             let user = try await engine.user()
             var old: [String] = []
             for i in 0..<3 { old.append(try await engine.ledger.hold(user: user, amount: 2, reference: "old\(i)").id) }
@@ -46,12 +46,8 @@ struct StaleHoldTests {
             for i in 0..<2 { young.append(try await engine.ledger.hold(user: user, amount: 3, reference: "new\(i)").id) }
 
             #expect(try await engine.ledger.releaseStaleHolds(olderThan: cutoff) == 3)
-            let statuses = try await engine.pool.read { db in
-                try Dictionary(
-                    uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT id, status FROM credit_holds").map {
-                        ($0["id"] as String, $0["status"] as String)
-                    })
-            }
+            let statuses = Dictionary(
+                uniqueKeysWithValues: try await engine.rows("SELECT id, status FROM credit_holds").map { ($0["id"] ?? "", $0["status"] ?? "") })
             for id in old { #expect(statuses[id] == "released") }
             for id in young { #expect(statuses[id] == "held") }
             let balance = try await engine.ledger.balance(user: user)

@@ -11,8 +11,8 @@ import VectortCore
 
 @Suite("Users: sign-up credits, unique emails, hashed passwords")
 struct UserSignupTests {
-    @Test func aNewUserReceivesTheFreeCreditsAsASignupGrantEntry() async throws {
-        try await withEngine(freeOnSignup: 7) { engine in
+    @Test(arguments: Backend.allCases) func aNewUserReceivesTheFreeCreditsAsASignupGrantEntry(_ backend: Backend) async throws {
+        try await withEngine(on: backend, freeOnSignup: 7) { engine in
             let user = try await engine.users.create(email: "ada@example.com", fullName: "Ada Lovelace")
             #expect(user.status == .active)
             #expect(user.fullName == "Ada Lovelace")
@@ -31,16 +31,16 @@ struct UserSignupTests {
         }
     }
 
-    @Test func noFreeCreditsConfiguredMeansNoSignupEntry() async throws {
-        try await withEngine(freeOnSignup: 0) { engine in
+    @Test(arguments: Backend.allCases) func noFreeCreditsConfiguredMeansNoSignupEntry(_ backend: Backend) async throws {
+        try await withEngine(on: backend, freeOnSignup: 0) { engine in
             let user = try await engine.user()
             #expect(try await engine.ledger.balance(user: user).total == 0)
             #expect(try await engine.ledger.history(user: user).entries.isEmpty)
         }
     }
 
-    @Test func emailsAreUniqueWhateverTheirCase() async throws {
-        try await withEngine { engine in
+    @Test(arguments: Backend.allCases) func emailsAreUniqueWhateverTheirCase(_ backend: Backend) async throws {
+        try await withEngine(on: backend) { engine in
             _ = try await engine.users.create(email: "Grace@Example.com")
             let before = try await engine.rowCounts()
             await expectEngineError(.alreadyExists) { try await engine.users.create(email: "grace@example.COM") }
@@ -49,8 +49,8 @@ struct UserSignupTests {
         }
     }
 
-    @Test func concurrentSignupsWithOneEmailCreateOneUser() async throws {
-        try await withEngine { engine in
+    @Test(arguments: Backend.allCases) func concurrentSignupsWithOneEmailCreateOneUser(_ backend: Backend) async throws {
+        try await withEngine(on: backend) { engine in
             let created = await withTaskGroup(of: Bool.self) { group in
                 for i in 0..<20 {
                     group.addTask {
@@ -80,13 +80,11 @@ struct UserSignupTests {
         }
     }
 
-    @Test func passwordsAreStoredAsScryptHashesAndCheckedAgainstThem() async throws {
-        try await withEngine { engine in
+    @Test(arguments: Backend.allCases) func passwordsAreStoredAsScryptHashesAndCheckedAgainstThem(_ backend: Backend) async throws {
+        try await withEngine(on: backend) { engine in
             let password = "correct horse battery staple"
             let user = try await engine.users.create(email: "p@example.com", password: password)
-            let stored = try await engine.pool.read { db in
-                try String.fetchOne(db, sql: "SELECT password_hash FROM users WHERE id = ?", arguments: [user.id])
-            }
+            let stored = try await engine.rows("SELECT password_hash FROM users WHERE id = '\(user.id)'").first?["password_hash"]
             let hash = try #require(stored)
             #expect(hash.hasPrefix("scrypt$"))
             #expect(!hash.contains(password))
@@ -96,22 +94,20 @@ struct UserSignupTests {
             #expect(try await !engine.users.checkPassword(user: user.id, ""))
 
             let other = try await engine.users.create(email: "q@example.com", password: password)
-            let otherHash = try await engine.pool.read { db in
-                try String.fetchOne(db, sql: "SELECT password_hash FROM users WHERE id = ?", arguments: [other.id])
-            }
+            let otherHash = try await engine.rows("SELECT password_hash FROM users WHERE id = '\(other.id)'").first?["password_hash"]
             #expect(otherHash != hash, "each hash has its own salt")
         }
     }
 
-    @Test func aUserWithoutAPasswordNeverMatchesOne() async throws {
-        try await withEngine { engine in
+    @Test(arguments: Backend.allCases) func aUserWithoutAPasswordNeverMatchesOne(_ backend: Backend) async throws {
+        try await withEngine(on: backend) { engine in
             let user = try await engine.user()
             #expect(try await !engine.users.checkPassword(user: user, "anything at all"))
         }
     }
 
-    @Test func shortPasswordsAndLongNamesAreRefusedBeforeAnythingIsWritten() async throws {
-        try await withEngine { engine in
+    @Test(arguments: Backend.allCases) func shortPasswordsAndLongNamesAreRefusedBeforeAnythingIsWritten(_ backend: Backend) async throws {
+        try await withEngine(on: backend) { engine in
             let before = try await engine.rowCounts()
             await expectEngineError(.invalidParameter, parameter: "password") {
                 try await engine.users.create(email: "s@example.com", password: "1234567")
@@ -123,8 +119,8 @@ struct UserSignupTests {
         }
     }
 
-    @Test func usersArePagedOldestFirst() async throws {
-        try await withEngine { engine in
+    @Test(arguments: Backend.allCases) func usersArePagedOldestFirst(_ backend: Backend) async throws {
+        try await withEngine(on: backend) { engine in
             var ids: [String] = []
             for i in 0..<5 { ids.append(try await engine.user("u\(i)@example.com")) }
             var seen: [String] = []
@@ -144,8 +140,8 @@ struct UserSignupTests {
         }
     }
 
-    @Test func disablingAUserKeepsItAndMarksItDisabled() async throws {
-        try await withEngine { engine in
+    @Test(arguments: Backend.allCases) func disablingAUserKeepsItAndMarksItDisabled(_ backend: Backend) async throws {
+        try await withEngine(on: backend) { engine in
             let user = try await engine.user()
             let disabled = try await engine.users.disable(user)
             #expect(disabled.status == .disabled)

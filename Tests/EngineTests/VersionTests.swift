@@ -20,8 +20,8 @@ struct VersionTests {
         ProjectFile(path: "css/site.css", contents: "body{}"),
     ]
 
-    @Test func storingNumbersVersionsAndMakesTheNewestCurrent() async throws {
-        try await withEngine { engine in
+    @Test(arguments: Backend.allCases) func storingNumbersVersionsAndMakesTheNewestCurrent(_ backend: Backend) async throws {
+        try await withEngine(on: backend) { engine in
             let owner = try await engine.user()
             let project = try await engine.projects.create(user: owner, title: "Site")
             let v1 = try await engine.versions.store(
@@ -51,8 +51,8 @@ struct VersionTests {
         }
     }
 
-    @Test func codeReturnsEveryFileSortedByPath() async throws {
-        try await withEngine { engine in
+    @Test(arguments: Backend.allCases) func codeReturnsEveryFileSortedByPath(_ backend: Backend) async throws {
+        try await withEngine(on: backend) { engine in
             let owner = try await engine.user()
             let project = try await engine.projects.create(user: owner, title: "Site")
             let v1 = try await engine.versions.store(project: project.id, files: first)
@@ -63,8 +63,8 @@ struct VersionTests {
         }
     }
 
-    @Test func codeReturnsOnePathOrAGivenVersionByNumberOrID() async throws {
-        try await withEngine { engine in
+    @Test(arguments: Backend.allCases) func codeReturnsOnePathOrAGivenVersionByNumberOrID(_ backend: Backend) async throws {
+        try await withEngine(on: backend) { engine in
             let owner = try await engine.user()
             let project = try await engine.projects.create(user: owner, title: "Site")
             let v1 = try await engine.versions.store(project: project.id, files: first)
@@ -93,8 +93,8 @@ struct VersionTests {
         }
     }
 
-    @Test func aVersionOfAnotherProjectIsNotFound() async throws {
-        try await withEngine { engine in
+    @Test(arguments: Backend.allCases) func aVersionOfAnotherProjectIsNotFound(_ backend: Backend) async throws {
+        try await withEngine(on: backend) { engine in
             let owner = try await engine.user()
             let a = try await engine.projects.create(user: owner, title: "A")
             let b = try await engine.projects.create(user: owner, title: "B")
@@ -104,8 +104,8 @@ struct VersionTests {
         }
     }
 
-    @Test func aProjectWithoutVersionsHasNoCode() async throws {
-        try await withEngine { engine in
+    @Test(arguments: Backend.allCases) func aProjectWithoutVersionsHasNoCode(_ backend: Backend) async throws {
+        try await withEngine(on: backend) { engine in
             let owner = try await engine.user()
             let project = try await engine.projects.create(user: owner, title: "Empty")
             await expectEngineError(.notFound) { try await engine.versions.code(project: project.id, owner: owner) }
@@ -113,8 +113,8 @@ struct VersionTests {
         }
     }
 
-    @Test func storedFilesAreReturnedByteForByte() async throws {
-        try await withEngine { engine in
+    @Test(arguments: Backend.allCases) func storedFilesAreReturnedByteForByte(_ backend: Backend) async throws {
+        try await withEngine(on: backend) { engine in
             let owner = try await engine.user()
             let project = try await engine.projects.create(user: owner, title: "Bytes")
             let files = [
@@ -132,8 +132,8 @@ struct VersionTests {
         }
     }
 
-    @Test func textWithNULAndBinaryFilesRoundTripByteForByte() async throws {
-        try await withEngine { engine in
+    @Test(arguments: Backend.allCases) func textWithNULAndBinaryFilesRoundTripByteForByte(_ backend: Backend) async throws {
+        try await withEngine(on: backend) { engine in
             let owner = try await engine.user()
             let project = try await engine.projects.create(user: owner, title: "NUL")
             // A PNG's signature and header: 0x89 is not UTF-8, and the bytes hold NULs.
@@ -154,8 +154,8 @@ struct VersionTests {
         }
     }
 
-    @Test func nulInANameKeyOrReasonIsRefusedNamingIt() async throws {
-        try await withEngine { engine in
+    @Test(arguments: Backend.allCases) func nulInANameKeyOrReasonIsRefusedNamingIt(_ backend: Backend) async throws {
+        try await withEngine(on: backend) { engine in
             let owner = try await engine.user()
             await expectEngineError(.invalidParameter, parameter: "title") {
                 try await engine.projects.create(user: owner, title: "Soap\u{0}Shop")

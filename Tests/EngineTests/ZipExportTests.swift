@@ -42,8 +42,8 @@ struct ZipExportTests {
         return (result.status, result.stdoutBytes)
     }
 
-    @Test func anExportedArchiveHoldsEveryFileByteForByte() async throws {
-        try await withEngine { engine in
+    @Test(arguments: Backend.allCases) func anExportedArchiveHoldsEveryFileByteForByte(_ backend: Backend) async throws {
+        try await withEngine(on: backend) { engine in
             let owner = try await engine.user()
             let project = try await engine.projects.create(user: owner, title: "Export me")
             let version = try await engine.versions.store(project: project.id, files: Self.files)
@@ -73,8 +73,8 @@ struct ZipExportTests {
         }
     }
 
-    @Test func anOlderVersionCanBeExportedByNumber() async throws {
-        try await withEngine { engine in
+    @Test(arguments: Backend.allCases) func anOlderVersionCanBeExportedByNumber(_ backend: Backend) async throws {
+        try await withEngine(on: backend) { engine in
             let owner = try await engine.user()
             let project = try await engine.projects.create(user: owner, title: "Versions")
             let v1 = try await engine.versions.store(project: project.id, files: [ProjectFile(path: "a.txt", contents: "one")])
@@ -90,8 +90,8 @@ struct ZipExportTests {
         }
     }
 
-    @Test func exportingTheSameVersionTwiceGivesTheSameArchive() async throws {
-        try await withEngine { engine in
+    @Test(arguments: Backend.allCases) func exportingTheSameVersionTwiceGivesTheSameArchive(_ backend: Backend) async throws {
+        try await withEngine(on: backend) { engine in
             let owner = try await engine.user()
             let project = try await engine.projects.create(user: owner, title: "Stable")
             _ = try await engine.versions.store(project: project.id, files: Self.files)
@@ -102,8 +102,8 @@ struct ZipExportTests {
         }
     }
 
-    @Test func aProjectWithoutVersionsHasNothingToExport() async throws {
-        try await withEngine { engine in
+    @Test(arguments: Backend.allCases) func aProjectWithoutVersionsHasNothingToExport(_ backend: Backend) async throws {
+        try await withEngine(on: backend) { engine in
             let owner = try await engine.user()
             let project = try await engine.projects.create(user: owner, title: "Empty")
             await expectEngineError(.notFound) { try await engine.exporter.export(project: project.id, owner: owner) }

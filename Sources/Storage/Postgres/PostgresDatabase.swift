@@ -104,6 +104,12 @@ package final class PostgresDatabase: Sendable {
         running.cancel()
     }
 
+    /// Closes the pool and returns once its connections are closed.
+    package func closeAndWait() async {
+        running.cancel()
+        await running.value
+    }
+
     /// One round trip.
     package func ping() async throws {
         _ = try await client.query("SELECT 1", logger: logger).collect()

@@ -68,12 +68,12 @@ struct ConnectedAccountTests {
         let project: String
     }
 
-    static func withHarness(_ body: (Harness) async throws -> Void) async throws {
+    static func withHarness(on backend: Backend = .sqlite, _ body: (Harness) async throws -> Void) async throws {
         let vercel = try await FakeVercel.start()
         let github = try await FakeGitHub.start()
         vercel.setInstant(true)
         do {
-            try await withEngine { engine in
+            try await withEngine(on: backend) { engine in
                 let keyring = Locked(try DataKeyring(credential: keyLine()))
                 let accounts = ConnectedAccounts(
                     repository: engine.storage.accounts, users: engine.users, http: HTTPClient.shared, keyring: { keyring.value },
@@ -154,8 +154,8 @@ struct ConnectedAccountTests {
         }
     }
 
-    @Test func aRevokedTokenFailsTheJobWithAReasonThatSaysToReconnect() async throws {
-        try await Self.withHarness { h in
+    @Test(arguments: Backend.allCases) func aRevokedTokenFailsTheJobWithAReasonThatSaysToReconnect(_ backend: Backend) async throws {
+        try await Self.withHarness(on: backend) { h in
             let token = "vc_user_\(UUID().uuidString)"
             h.vercel.tokens.add(token, account: "grace")
             _ = try await h.accounts.connect(user: h.user, platform: "vercel", token: token)
@@ -167,8 +167,8 @@ struct ConnectedAccountTests {
         }
     }
 
-    @Test func badConnectionsAreNamedAndStoreNothing() async throws {
-        try await Self.withHarness { h in
+    @Test(arguments: Backend.allCases) func badConnectionsAreNamedAndStoreNothing(_ backend: Backend) async throws {
+        try await Self.withHarness(on: backend) { h in
             await expectEngineError(.invalidParameter, parameter: "token") {
                 try await h.accounts.connect(user: h.user, platform: "vercel", token: "vc_wrong")
             }

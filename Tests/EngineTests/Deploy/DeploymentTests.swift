@@ -84,13 +84,13 @@ struct DeploymentTests {
     ]
 
     static func withVercel<T>(
-        inlineLimit: Int? = nil, _ body: (TestEngine, FakeVercel, Deployments, String, String) async throws -> T
+        inlineLimit: Int? = nil, on backend: Backend = .sqlite, _ body: (TestEngine, FakeVercel, Deployments, String, String) async throws -> T
     ) async throws -> T {
         let vercel = try await FakeVercel.start()
         let result: Result<T, any Error>
         do {
             result = .success(
-                try await withEngine { engine in
+                try await withEngine(on: backend) { engine in
                     let settings = DeploySettings(
                         stuckMinutes: 10, vercel: .init(apiBase: vercel.baseURL, token: vercel.token, deadlineMinutes: 50))
                     let deployments = Deployments(
@@ -130,8 +130,8 @@ struct DeploymentTests {
         }
     }
 
-    @Test func aBuiltVersionGoesLiveWithItsFilesByteForByte() async throws {
-        try await Self.withVercel { engine, vercel, deployments, user, project in
+    @Test(arguments: Backend.allCases) func aBuiltVersionGoesLiveWithItsFilesByteForByte(_ backend: Backend) async throws {
+        try await Self.withVercel(on: backend) { engine, vercel, deployments, user, project in
             let job = try await deployments.start(project: project, owner: user, platform: "vercel", version: nil, settings: nil, idempotencyKey: "d-1")
             #expect(job.state == .queued)
             let again = try await deployments.start(project: project, owner: user, platform: "vercel", version: nil, settings: nil, idempotencyKey: "d-1")
@@ -147,8 +147,8 @@ struct DeploymentTests {
         }
     }
 
-    @Test func theSHAPathUploadsWhatVercelMisses() async throws {
-        try await Self.withVercel(inlineLimit: 10) { engine, vercel, deployments, user, project in
+    @Test(arguments: Backend.allCases) func theSHAPathUploadsWhatVercelMisses(_ backend: Backend) async throws {
+        try await Self.withVercel(inlineLimit: 10, on: backend) { engine, vercel, deployments, user, project in
             let job = try await deployments.start(project: project, owner: user, platform: "vercel", version: nil, settings: nil, idempotencyKey: nil)
             try await Self.drive(engine, deployments) { try await deployments.get(job.id, owner: user).state.isTerminal }
             #expect(try await deployments.get(job.id, owner: user).state == .live)
@@ -157,8 +157,8 @@ struct DeploymentTests {
         }
     }
 
-    @Test func aRateLimitStormSlowsTheJobWithoutFailingItAndNothingIsSentMeanwhile() async throws {
-        try await Self.withVercel { engine, vercel, deployments, user, project in
+    @Test(arguments: Backend.allCases) func aRateLimitStormSlowsTheJobWithoutFailingItAndNothingIsSentMeanwhile(_ backend: Backend) async throws {
+        try await Self.withVercel(on: backend) { engine, vercel, deployments, user, project in
             let job = try await deployments.start(project: project, owner: user, platform: "vercel", version: nil, settings: nil, idempotencyKey: nil)
             vercel.throttle(3, retryAfter: 120)
             var elapsed: Duration = .zero
@@ -181,8 +181,8 @@ struct DeploymentTests {
         }
     }
 
-    @Test func stuckAndFailedBuildsAndCancel() async throws {
-        try await Self.withVercel { engine, vercel, deployments, user, project in
+    @Test(arguments: Backend.allCases) func stuckAndFailedBuildsAndCancel(_ backend: Backend) async throws {
+        try await Self.withVercel(on: backend) { engine, vercel, deployments, user, project in
             vercel.setStall(true)
             let stuck = try await deployments.start(project: project, owner: user, platform: "vercel", version: nil, settings: nil, idempotencyKey: nil)
             try await Self.drive(engine, deployments) { try await deployments.get(stuck.id, owner: user).state.isTerminal }
@@ -204,8 +204,8 @@ struct DeploymentTests {
         }
     }
 
-    @Test func badStartsAreNamedAndQueueNothing() async throws {
-        try await Self.withVercel { engine, _, deployments, user, project in
+    @Test(arguments: Backend.allCases) func badStartsAreNamedAndQueueNothing(_ backend: Backend) async throws {
+        try await Self.withVercel(on: backend) { engine, _, deployments, user, project in
             await expectEngineError(.invalidParameter, parameter: "platform") {
                 try await deployments.start(project: project, owner: user, platform: "heroku", version: nil, settings: nil, idempotencyKey: nil)
             }
@@ -244,10 +244,10 @@ struct DeploymentTests {
         }
     }
 
-    @Test func aBuiltVersionGoesLiveOnNetlifyOnOneSitePerProject() async throws {
+    @Test(arguments: Backend.allCases) func aBuiltVersionGoesLiveOnNetlifyOnOneSitePerProject(_ backend: Backend) async throws {
         let netlify = try await FakeNetlify.start()
         defer { Task { await netlify.shutdown() } }
-        try await Self.withVercel { engine, _, _, user, project in
+        try await Self.withVercel(on: backend) { engine, _, _, user, project in
             let settings = DeploySettings(
                 stuckMinutes: 10, netlify: .init(apiBase: netlify.baseURL, token: netlify.token, deadlineMinutes: 20))
             let deployments = Deployments(
@@ -269,7 +269,7 @@ struct DeploymentTests {
         }
     }
 
-    @Test func renderBuildsTheExportedRepositoryAsAStaticSite() async throws {
+    @Test(arguments: Backend.allCases) func renderBuildsTheExportedRepositoryAsAStaticSite(_ backend: Backend) async throws {
         let render = try await FakeRender.start()
         let github = try await FakeGitHub.start()
         defer {
@@ -278,7 +278,7 @@ struct DeploymentTests {
                 await github.shutdown()
             }
         }
-        try await Self.withVercel { engine, _, _, user, project in
+        try await Self.withVercel(on: backend) { engine, _, _, user, project in
             let exporter = GitHubExporter(
                 projects: engine.projects, versions: engine.versions, http: HTTPClient.shared,
                 settings: { GitHubSettings(apiBase: github.baseURL, token: github.token) })

@@ -19,13 +19,13 @@ struct GitHubExportTests {
     ]
 
     static func withGitHub<T>(
-        token: Bool = true, _ body: (TestEngine, FakeGitHub, GitHubExporter, String, String) async throws -> T
+        token: Bool = true, on backend: Backend = .sqlite, _ body: (TestEngine, FakeGitHub, GitHubExporter, String, String) async throws -> T
     ) async throws -> T {
         let github = try await FakeGitHub.start()
         let result: Result<T, any Error>
         do {
             result = .success(
-                try await withEngine { engine in
+                try await withEngine(on: backend) { engine in
                     let exporter = GitHubExporter(
                         projects: engine.projects, versions: engine.versions, http: HTTPClient.shared,
                         settings: { GitHubSettings(apiBase: github.baseURL, token: token ? github.token : nil) })
@@ -47,8 +47,8 @@ struct GitHubExportTests {
             project: project, owner: user, version: nil, repo: repo, private: nil, message: nil, force: force)
     }
 
-    @Test func aVersionBecomesOneCommitInANewRepositoryAndAnotherOnTop() async throws {
-        try await Self.withGitHub { engine, github, exporter, user, project in
+    @Test(arguments: Backend.allCases) func aVersionBecomesOneCommitInANewRepositoryAndAnotherOnTop(_ backend: Backend) async throws {
+        try await Self.withGitHub(on: backend) { engine, github, exporter, user, project in
             _ = try await engine.versions.store(project: project, owner: user, files: Self.files)
             let first = try await Self.export(exporter, project, user)
             #expect(first.repo == "ada/soap-shop")
@@ -75,8 +75,8 @@ struct GitHubExportTests {
         }
     }
 
-    @Test func anEmptyRepositoryIsBootstrappedAndAForeignOneNeedsForce() async throws {
-        try await Self.withGitHub { engine, github, exporter, user, project in
+    @Test(arguments: Backend.allCases) func anEmptyRepositoryIsBootstrappedAndAForeignOneNeedsForce(_ backend: Backend) async throws {
+        try await Self.withGitHub(on: backend) { engine, github, exporter, user, project in
             _ = try await engine.versions.store(project: project, owner: user, files: Self.files)
             github.addRepository("ada/empty")
             let empty = try await Self.export(exporter, project, user, repo: "ada/empty")
@@ -136,8 +136,8 @@ struct GitHubExportTests {
         }
     }
 
-    @Test func anIdempotencyKeyReturnsTheFirstResult() async throws {
-        try await Self.withGitHub { engine, github, exporter, user, project in
+    @Test(arguments: Backend.allCases) func anIdempotencyKeyReturnsTheFirstResult(_ backend: Backend) async throws {
+        try await Self.withGitHub(on: backend) { engine, github, exporter, user, project in
             _ = try await engine.versions.store(project: project, owner: user, files: Self.files)
             let first = try await exporter.export(
                 project: project, owner: user, version: nil, repo: nil, private: nil, message: nil, force: false,

@@ -46,10 +46,10 @@ struct BuildPipelineTests {
         return try SiteBuilder(settings: settings)
     }
 
-    @Test func anAnswerThatDoesNotBuildIsRepairedOnceThenStoredWithItsBuildAndChargedOnce() async throws {
+    @Test(arguments: Backend.allCases) func anAnswerThatDoesNotBuildIsRepairedOnceThenStoredWithItsBuildAndChargedOnce(_ backend: Backend) async throws {
         let primary = ScriptedProvider(
             "primary", [.answer(SampleApp.answer(Self.broken)), .answer(SampleApp.answer([Self.app[3]]))])
-        try await withPipeline([primary], builder: try builder()) { h in
+        try await withPipeline([primary], builder: try builder(), on: backend) { h in
             let (user, project) = try await h.project()
             let result = try await h.generate(project)
             #expect(primary.calls == 2, "the answer and the repair")
@@ -64,10 +64,10 @@ struct BuildPipelineTests {
         }
     }
 
-    @Test func anAnswerThatStillDoesNotBuildIsNotStoredNorCharged() async throws {
+    @Test(arguments: Backend.allCases) func anAnswerThatStillDoesNotBuildIsNotStoredNorCharged(_ backend: Backend) async throws {
         let primary = ScriptedProvider(
             "primary", [.answer(SampleApp.answer(Self.broken)), .answer(SampleApp.answer([Self.broken[3]]))])
-        try await withPipeline([primary], builder: try builder()) { h in
+        try await withPipeline([primary], builder: try builder(), on: backend) { h in
             let (user, project) = try await h.project()
             let error = await expectEngineError(.generationFailed) { try await h.generate(project) }
             #expect(error?.details["reason"] == .string("invalid_output"))

@@ -9,9 +9,9 @@ import VectortTesting
 /// `Projects.CancelGeneration`: another caller stops a running generation.
 @Suite("Cancelling a generation from elsewhere")
 struct CancelGenerationTests {
-    @Test func aRunningGenerationIsCancelledItsHoldReleasedAndItsCallerTold() async throws {
+    @Test(arguments: Backend.allCases) func aRunningGenerationIsCancelledItsHoldReleasedAndItsCallerTold(_ backend: Backend) async throws {
         let primary = ScriptedProvider("primary", [.hang])
-        try await withPipeline([primary]) { h in
+        try await withPipeline([primary], on: backend) { h in
             let (user, project) = try await h.project()
             let call = Task { try await h.generate(project, owner: user) }
             while primary.calls == 0 || h.events.all.first(where: { $0.event == .started }) == nil {
@@ -39,10 +39,10 @@ struct CancelGenerationTests {
         }
     }
 
-    @Test func aRequestedProviderIsTriedFirstAndAKeyIsBoundToIt() async throws {
+    @Test(arguments: Backend.allCases) func aRequestedProviderIsTriedFirstAndAKeyIsBoundToIt(_ backend: Backend) async throws {
         let primary = ScriptedProvider("primary", [])
         let secondary = ScriptedProvider("secondary", [.answer(SampleApp.answer()), .answer(SampleApp.answer())])
-        try await withPipeline([primary, secondary]) { h in
+        try await withPipeline([primary, secondary], on: backend) { h in
             let (user, project) = try await h.project()
             let result = try await h.pipeline.generate(
                 GenerationPipeline.Request(
@@ -69,7 +69,7 @@ struct CancelGenerationTests {
         }
     }
 
-    @Test func aFailoverKeepsTheFilesFinishedBeforeTheCutAndAsksOnlyForTheRest() async throws {
+    @Test(arguments: Backend.allCases) func aFailoverKeepsTheFilesFinishedBeforeTheCutAndAsksOnlyForTheRest(_ backend: Backend) async throws {
         let app = SampleApps.vite(files: 30)
         let blocks = app.map { "<file path=\"\($0.path)\">\n\($0.contents)</file>\n" }
         // Twelve whole files and half of the thirteenth, then the stream breaks.
@@ -77,7 +77,7 @@ struct CancelGenerationTests {
         let primary = ScriptedProvider(
             "primary", [.failAfter(cut, ProviderFailure(.streamCut, .fallback, message: "the stream broke"))])
         let secondary = ScriptedProvider("secondary", [.answer("The rest.\n" + blocks[12...].joined())])
-        try await withPipeline([primary, secondary]) { h in
+        try await withPipeline([primary, secondary], on: backend) { h in
             let (user, project) = try await h.project()
             let result = try await h.generate(project, owner: user)
             #expect(result.provider == "secondary")

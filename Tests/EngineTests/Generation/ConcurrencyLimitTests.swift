@@ -9,10 +9,10 @@ import VectortTesting
 
 @Suite("At most generation.max_concurrent_per_user generations per user")
 struct ConcurrencyLimitTests {
-    @Test func theThirdConcurrentGenerationOfOneUserIsRefusedAndHoldsNothing() async throws {
+    @Test(arguments: Backend.allCases) func theThirdConcurrentGenerationOfOneUserIsRefusedAndHoldsNothing(_ backend: Backend) async throws {
         // Two calls hang; a third call of the same provider answers (another user's).
         let primary = ScriptedProvider("primary", [.hang, .hang, .answer(SampleApp.answer())])
-        try await withPipeline([primary], freeOnSignup: 20, settings: GenerationSettings(maxConcurrentPerUser: 2)) { h in
+        try await withPipeline([primary], freeOnSignup: 20, settings: GenerationSettings(maxConcurrentPerUser: 2), on: backend) { h in
             let user = try await h.engine.user()
             var made: [String] = []
             for title in ["One", "Two", "Three"] {

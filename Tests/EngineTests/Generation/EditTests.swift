@@ -31,9 +31,9 @@ struct EditTests {
 
         """
 
-    @Test func anEditStoresTheBasePlusItsChangesAndSharesTheRest() async throws {
+    @Test(arguments: Backend.allCases) func anEditStoresTheBasePlusItsChangesAndSharesTheRest(_ backend: Backend) async throws {
         let provider = ScriptedProvider("primary", [.answer(SampleApp.answer()), .answer(Self.edit)])
-        try await withPipeline([provider]) { h in
+        try await withPipeline([provider], on: backend) { h in
             let (user, project) = try await h.project()
             let first = try await h.generate(project, owner: user)
             #expect(first.baseVersion == nil && first.changed == nil, "a new app has no base and no change lists")
@@ -79,14 +79,14 @@ struct EditTests {
         }
     }
 
-    @Test func theConversationSoFarIsCarriedOldestFirstUpToHistoryTurns() async throws {
+    @Test(arguments: Backend.allCases) func theConversationSoFarIsCarriedOldestFirstUpToHistoryTurns(_ backend: Backend) async throws {
         let answers = (1...4).map { n in
             ScriptedProvider.Step.answer("<file path=\"n\(n).txt\">\n\(n)\n</file>\n")
         }
         let provider = ScriptedProvider("primary", [.answer(SampleApp.answer())] + answers)
         var settings = GenerationSettings()
         settings.historyTurns = 3
-        try await withPipeline([provider], freeOnSignup: 100, settings: settings) { h in
+        try await withPipeline([provider], freeOnSignup: 100, settings: settings, on: backend) { h in
             let (user, project) = try await h.project()
             _ = try await h.generate(project, owner: user, prompt: "first")
             for n in 1...4 { _ = try await h.generate(project, owner: user, prompt: "edit \(n)") }
@@ -96,7 +96,7 @@ struct EditTests {
         }
     }
 
-    @Test func anEditOfAnOlderVersionStartsFromItAndFreshStartsFromNothing() async throws {
+    @Test(arguments: Backend.allCases) func anEditOfAnOlderVersionStartsFromItAndFreshStartsFromNothing(_ backend: Backend) async throws {
         let provider = ScriptedProvider(
             "primary",
             [
@@ -105,7 +105,7 @@ struct EditTests {
                 .answer("<file path=\"other.txt\">\nv3\n</file>\n"),
                 .answer(SampleApp.answer(Array(SampleApp.files.prefix(2)) + [ProjectFile(path: "app.js", contents: "console.log(2);\n")])),
             ])
-        try await withPipeline([provider], freeOnSignup: 100) { h in
+        try await withPipeline([provider], freeOnSignup: 100, on: backend) { h in
             let (user, project) = try await h.project()
             let v1 = try await h.generate(project, owner: user)
             _ = try await h.generate(project, owner: user, prompt: "add extra")
@@ -124,10 +124,10 @@ struct EditTests {
         }
     }
 
-    @Test func anAnswerThatChangesNothingIsNothingChangedAndCostsNothing() async throws {
+    @Test(arguments: Backend.allCases) func anAnswerThatChangesNothingIsNothingChangedAndCostsNothing(_ backend: Backend) async throws {
         let provider = ScriptedProvider(
             "primary", [.answer(SampleApp.answer()), .answer(SampleApp.answer(prose: "All good already."))])
-        try await withPipeline([provider]) { h in
+        try await withPipeline([provider], on: backend) { h in
             let (user, project) = try await h.project()
             _ = try await h.generate(project, owner: user)
             let error = await expectEngineError(.nothingChanged) {
@@ -144,7 +144,7 @@ struct EditTests {
         }
     }
 
-    @Test func anInvalidEditGetsOneRepairTurnOnTheMergedTreeAndIsChargedOnce() async throws {
+    @Test(arguments: Backend.allCases) func anInvalidEditGetsOneRepairTurnOnTheMergedTreeAndIsChargedOnce(_ backend: Backend) async throws {
         // Deleting the script the page loads breaks the page; the repair writes a new page.
         let fixedPage = """
             <file path="index.html">
@@ -156,7 +156,7 @@ struct EditTests {
             """
         let provider = ScriptedProvider(
             "primary", [.answer(SampleApp.answer()), .answer("<delete path=\"app.js\"/>\n"), .answer(fixedPage)])
-        try await withPipeline([provider]) { h in
+        try await withPipeline([provider], on: backend) { h in
             let (user, project) = try await h.project()
             _ = try await h.generate(project, owner: user)
             let result = try await h.generate(project, owner: user, prompt: "remove the script")
@@ -168,14 +168,14 @@ struct EditTests {
         }
     }
 
-    @Test func anEditThatStaysInvalidStoresNothingAndChargesNothing() async throws {
+    @Test(arguments: Backend.allCases) func anEditThatStaysInvalidStoresNothingAndChargesNothing(_ backend: Backend) async throws {
         let provider = ScriptedProvider(
             "primary",
             [
                 .answer(SampleApp.answer()), .answer("<delete path=\"nope.js\"/>\n"),
                 .answer("<delete path=\"still-nope.js\"/>\n"),
             ])
-        try await withPipeline([provider]) { h in
+        try await withPipeline([provider], on: backend) { h in
             let (user, project) = try await h.project()
             _ = try await h.generate(project, owner: user)
             let error = await expectEngineError(.generationFailed) {
@@ -189,14 +189,14 @@ struct EditTests {
         }
     }
 
-    @Test func anElidedFileIsSentBackForRepair() async throws {
+    @Test(arguments: Backend.allCases) func anElidedFileIsSentBackForRepair(_ backend: Backend) async throws {
         let base = SampleApp.files + [
             ProjectFile(path: "lib.js", contents: (1...30).map { "export const v\($0) = \($0);" }.joined(separator: "\n") + "\n")
         ]
         let elided = "<file path=\"lib.js\">\nexport const v1 = 1;\n// ... rest unchanged\n</file>\n"
         let whole = "<file path=\"lib.js\">\n" + base[3].contents + "export const v31 = 31;\n</file>\n"
         let provider = ScriptedProvider("primary", [.answer(SampleApp.answer(base)), .answer(elided), .answer(whole)])
-        try await withPipeline([provider]) { h in
+        try await withPipeline([provider], on: backend) { h in
             let (user, project) = try await h.project()
             _ = try await h.generate(project, owner: user)
             let result = try await h.generate(project, owner: user, prompt: "add v31")
@@ -206,7 +206,7 @@ struct EditTests {
         }
     }
 
-    @Test func aLargeAppIsCutToTheBudgetAndLeftOutFilesCannotBeRewritten() async throws {
+    @Test(arguments: Backend.allCases) func aLargeAppIsCutToTheBudgetAndLeftOutFilesCannotBeRewritten(_ backend: Backend) async throws {
         let big = (0..<8).map { ProjectFile(path: "data/d\($0).json", contents: "[" + String(repeating: "1,", count: 2000) + "1]\n") }
         let provider = ScriptedProvider(
             "primary",
@@ -217,7 +217,7 @@ struct EditTests {
             ])
         var settings = GenerationSettings()
         settings.contextMaxBytes = 5_000
-        try await withPipeline([provider], settings: settings) { h in
+        try await withPipeline([provider], settings: settings, on: backend) { h in
             let (user, project) = try await h.project()
             _ = try await h.generate(project, owner: user)
             let result = try await h.generate(project, owner: user, prompt: "change data/d1.json")
@@ -232,9 +232,9 @@ struct EditTests {
         }
     }
 
-    @Test func baseVersionAndFreshAreChecked() async throws {
+    @Test(arguments: Backend.allCases) func baseVersionAndFreshAreChecked(_ backend: Backend) async throws {
         let provider = ScriptedProvider("primary", [.answer(SampleApp.answer()), .answer(SampleApp.answer())])
-        try await withPipeline([provider]) { h in
+        try await withPipeline([provider], on: backend) { h in
             let (user, project) = try await h.project()
             let (other, otherProject) = try await h.project(title: "Other")
             _ = try await h.generate(project, owner: user)
@@ -252,10 +252,10 @@ struct EditTests {
         }
     }
 
-    @Test func anIdempotencyKeyIsBoundToTheBaseAndFresh() async throws {
+    @Test(arguments: Backend.allCases) func anIdempotencyKeyIsBoundToTheBaseAndFresh(_ backend: Backend) async throws {
         let provider = ScriptedProvider(
             "primary", [.answer(SampleApp.answer()), .answer("<file path=\"a.txt\">\na\n</file>\n")])
-        try await withPipeline([provider]) { h in
+        try await withPipeline([provider], on: backend) { h in
             let (user, project) = try await h.project()
             _ = try await h.generate(project, owner: user)
             let first = try await h.generate(project, owner: user, prompt: "add a", key: "k-1")
@@ -268,7 +268,7 @@ struct EditTests {
         }
     }
 
-    @Test func aFailoverInAnEditKeepsFinishedWritesAndDeletes() async throws {
+    @Test(arguments: Backend.allCases) func aFailoverInAnEditKeepsFinishedWritesAndDeletes(_ backend: Backend) async throws {
         let cut = "<delete path=\"app.js\"/>\n<file path=\"a.txt\">\na\n</file>\n<file path=\"b.txt\">\nb partial"
         let primary = ScriptedProvider(
             "primary", [.answer(SampleApp.answer())], then: .failAfter(cut, ProviderFailure(.streamCut, .fallback, message: "cut")))
@@ -280,7 +280,7 @@ struct EditTests {
                         + SampleApp.files[0].contents.replacingOccurrences(of: "<script src=\"app.js\"></script>", with: "")
                         + "</file>\n")
             ])
-        try await withPipeline([primary, secondary]) { h in
+        try await withPipeline([primary, secondary], on: backend) { h in
             let (user, project) = try await h.project()
             _ = try await h.generate(project, owner: user)
             let result = try await h.generate(project, owner: user, prompt: "a and b, no script")

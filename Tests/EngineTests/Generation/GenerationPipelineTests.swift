@@ -16,9 +16,9 @@ private func failure(_ kind: ProviderFailure.Kind, _ disposition: ProviderFailur
 
 @Suite("Generation pipeline: hold, chain, parse, validate, store, settle")
 struct GenerationPipelineTests {
-    @Test func aQuickGenerationStoresAVersionAndChargesItsPriceOnce() async throws {
+    @Test(arguments: Backend.allCases) func aQuickGenerationStoresAVersionAndChargesItsPriceOnce(_ backend: Backend) async throws {
         let primary = ScriptedProvider("primary", [.answer(SampleApp.answer())])
-        try await withPipeline([primary]) { h in
+        try await withPipeline([primary], on: backend) { h in
             let (user, project) = try await h.project()
             let result = try await h.generate(project)
 
@@ -49,10 +49,10 @@ struct GenerationPipelineTests {
         }
     }
 
-    @Test func aRateLimitIsRetriedAfterTheProvidersRetryAfter() async throws {
+    @Test(arguments: Backend.allCases) func aRateLimitIsRetriedAfterTheProvidersRetryAfter(_ backend: Backend) async throws {
         let primary = ScriptedProvider(
             "primary", [.fail(failure(.rateLimited, .retry, status: 429, retryAfter: .seconds(3))), .answer(SampleApp.answer())])
-        try await withPipeline([primary]) { h in
+        try await withPipeline([primary], on: backend) { h in
             let (user, project) = try await h.project()
             let result = try await h.generate(project)
             #expect(result.provider == "primary")
@@ -68,14 +68,14 @@ struct GenerationPipelineTests {
         }
     }
 
-    @Test func backoffGrowsExponentiallyWithinItsCap() async throws {
+    @Test(arguments: Backend.allCases) func backoffGrowsExponentiallyWithinItsCap(_ backend: Backend) async throws {
         let primary = ScriptedProvider(
             "primary",
             [
                 .fail(failure(.serverError, .retry, status: 500)), .fail(failure(.overloaded, .retry, status: 529)),
                 .fail(failure(.streamCut, .retry)), .answer(SampleApp.answer()),
             ])
-        try await withPipeline([primary], retry: RetryPolicy(maxRetries: 3, base: .seconds(1), cap: .seconds(3))) { h in
+        try await withPipeline([primary], retry: RetryPolicy(maxRetries: 3, base: .seconds(1), cap: .seconds(3)), on: backend) { h in
             let (_, project) = try await h.project()
             _ = try await h.generate(project)
             // The harness's jitter takes the top of each range: 1, 2, then the cap of 3 (not 4).
@@ -83,10 +83,10 @@ struct GenerationPipelineTests {
         }
     }
 
-    @Test func anAuthenticationFailureFallsBackAtOnceWithoutRetrying() async throws {
+    @Test(arguments: Backend.allCases) func anAuthenticationFailureFallsBackAtOnceWithoutRetrying(_ backend: Backend) async throws {
         let primary = ScriptedProvider("primary", [.fail(failure(.authentication, .fallback, status: 401))])
         let secondary = ScriptedProvider("secondary", model: "m-2", [.answer(SampleApp.answer())])
-        try await withPipeline([primary, secondary]) { h in
+        try await withPipeline([primary, secondary], on: backend) { h in
             let (user, project) = try await h.project()
             let result = try await h.generate(project)
             #expect(result.provider == "secondary")
@@ -101,10 +101,10 @@ struct GenerationPipelineTests {
         }
     }
 
-    @Test func whenEveryProviderFailsTheHoldIsReleasedAndNothingIsCharged() async throws {
+    @Test(arguments: Backend.allCases) func whenEveryProviderFailsTheHoldIsReleasedAndNothingIsCharged(_ backend: Backend) async throws {
         let primary = ScriptedProvider("primary", [])
         let secondary = ScriptedProvider("secondary", [], then: .fail(failure(.overloaded, .retry, status: 529)))
-        try await withPipeline([primary, secondary]) { h in
+        try await withPipeline([primary, secondary], on: backend) { h in
             let (user, project) = try await h.project()
             let error = await expectEngineError(.unavailable) { try await h.generate(project) }
             #expect(error?.details["reason"] == .string("overloaded"))
@@ -150,11 +150,11 @@ struct GenerationPipelineTests {
         }
     }
 
-    @Test func anOpenBreakerSkipsItsProviderWithoutCallingIt() async throws {
+    @Test(arguments: Backend.allCases) func anOpenBreakerSkipsItsProviderWithoutCallingIt(_ backend: Backend) async throws {
         let primary = ScriptedProvider("primary", [], then: .fail(failure(.serverError, .retry, status: 503)))
         let secondary = ScriptedProvider("secondary", [.answer(SampleApp.answer()), .answer(SampleApp.answer())])
         let breaker = BreakerPolicy(failures: 2, window: .seconds(60), cooldown: .seconds(30))
-        try await withPipeline([primary, secondary], retry: RetryPolicy(maxRetries: 1), breaker: breaker) { h in
+        try await withPipeline([primary, secondary], retry: RetryPolicy(maxRetries: 1), breaker: breaker, on: backend) { h in
             let (_, project) = try await h.project()
             _ = try await h.generate(project)
             #expect(primary.calls == 2)
@@ -171,12 +171,12 @@ struct GenerationPipelineTests {
         }
     }
 
-    @Test func aCutOffAnswerIsContinuedByTheSameProvider() async throws {
+    @Test(arguments: Backend.allCases) func aCutOffAnswerIsContinuedByTheSameProvider(_ backend: Backend) async throws {
         let full = SampleApp.answer()
         let cut = full.index(full.startIndex, offsetBy: full.count * 2 / 3)
         let primary = ScriptedProvider(
             "primary", [.answer(String(full[..<cut]), finish: .length), .answer(String(full[cut...]))])
-        try await withPipeline([primary]) { h in
+        try await withPipeline([primary], on: backend) { h in
             let (user, project) = try await h.project()
             let result = try await h.generate(project)
             #expect(result.files == ["app.js", "index.html", "styles.css"])
@@ -190,13 +190,13 @@ struct GenerationPipelineTests {
         }
     }
 
-    @Test func anAnswerStillCutOffAfterTwoContinuationsFallsBack() async throws {
+    @Test(arguments: Backend.allCases) func anAnswerStillCutOffAfterTwoContinuationsFallsBack(_ backend: Backend) async throws {
         let truncated = "<file path=\"index.html\">\n<html><body>"
         let primary = ScriptedProvider(
             "primary",
             [.answer(truncated, finish: .length), .answer("<p>more", finish: .length), .answer("<p>still more", finish: .length)])
         let secondary = ScriptedProvider("secondary", [.answer(SampleApp.answer())])
-        try await withPipeline([primary, secondary]) { h in
+        try await withPipeline([primary, secondary], on: backend) { h in
             let (_, project) = try await h.project()
             let result = try await h.generate(project)
             #expect(result.provider == "secondary")
@@ -205,9 +205,9 @@ struct GenerationPipelineTests {
         }
     }
 
-    @Test func anAnswerWithoutFilesEverywhereIsAGenerationFailureWithNoCharge() async throws {
+    @Test(arguments: Backend.allCases) func anAnswerWithoutFilesEverywhereIsAGenerationFailureWithNoCharge(_ backend: Backend) async throws {
         let primary = ScriptedProvider("primary", [.answer("I cannot write files, but here is an idea.")])
-        try await withPipeline([primary]) { h in
+        try await withPipeline([primary], on: backend) { h in
             let (user, project) = try await h.project()
             let error = await expectEngineError(.generationFailed) { try await h.generate(project) }
             #expect(error?.details["reason"] == .string("no_files"))
@@ -215,12 +215,12 @@ struct GenerationPipelineTests {
         }
     }
 
-    @Test func anAnswerWhoseFilesAreAllOverTheLimitIsTooLargeNotEmpty() async throws {
+    @Test(arguments: Backend.allCases) func anAnswerWhoseFilesAreAllOverTheLimitIsTooLargeNotEmpty(_ backend: Backend) async throws {
         let huge = "<file path=\"index.html\">\n" + String(repeating: "<p>too much</p>\n", count: 200) + "</file>\n"
         let primary = ScriptedProvider("primary", [.answer(huge)])
         var settings = GenerationSettings()
         settings.limits = VersionLimits(maxFiles: 10, maxBytes: 1024)
-        try await withPipeline([primary], settings: settings) { h in
+        try await withPipeline([primary], settings: settings, on: backend) { h in
             let (user, project) = try await h.project()
             let error = await expectEngineError(.generationFailed) { try await h.generate(project) }
             #expect(error?.details["reason"] == .string("too_large"))
@@ -229,7 +229,7 @@ struct GenerationPipelineTests {
         }
     }
 
-    @Test func advancedModePlansThenRepairsFilesThatFailValidation() async throws {
+    @Test(arguments: Backend.allCases) func advancedModePlansThenRepairsFilesThatFailValidation(_ backend: Backend) async throws {
         var broken = SampleApp.files
         broken[0] = ProjectFile(path: "index.html", contents: "<!DOCTYPE html>\n<html><body><main id=\"app\">\n")
         let primary = ScriptedProvider(
@@ -238,7 +238,7 @@ struct GenerationPipelineTests {
                 .answer("Files: index.html, styles.css, app.js"), .answer(SampleApp.answer(broken)),
                 .answer(SampleApp.answer([SampleApp.files[0]])),
             ])
-        try await withPipeline([primary]) { h in
+        try await withPipeline([primary], on: backend) { h in
             let (user, project) = try await h.project()
             let result = try await h.generate(project, mode: .advanced)
             #expect(result.creditsCharged == 4)
@@ -253,12 +253,12 @@ struct GenerationPipelineTests {
         }
     }
 
-    @Test func quickModeRepairsOnceThenFailsWithTheIssues() async throws {
+    @Test(arguments: Backend.allCases) func quickModeRepairsOnceThenFailsWithTheIssues(_ backend: Backend) async throws {
         var broken = SampleApp.files
         broken[0] = ProjectFile(path: "index.html", contents: "<!DOCTYPE html>\n<html><body><main id=\"app\">\n")
         let primary = ScriptedProvider(
             "primary", [.answer(SampleApp.answer(broken)), .answer(SampleApp.answer([broken[0]]))])
-        try await withPipeline([primary]) { h in
+        try await withPipeline([primary], on: backend) { h in
             let (user, project) = try await h.project()
             let error = await expectEngineError(.generationFailed) { try await h.generate(project) }
             #expect(error?.details["reason"] == .string("invalid_output"))
@@ -272,12 +272,12 @@ struct GenerationPipelineTests {
         }
     }
 
-    @Test func quickModeRepairTurnFixesTheAnswerAndChargesOnce() async throws {
+    @Test(arguments: Backend.allCases) func quickModeRepairTurnFixesTheAnswerAndChargesOnce(_ backend: Backend) async throws {
         var broken = SampleApp.files
         broken[0] = ProjectFile(path: "index.html", contents: "<!DOCTYPE html>\n<html><body><main id=\"app\">\n")
         let primary = ScriptedProvider(
             "primary", [.answer(SampleApp.answer(broken)), .answer(SampleApp.answer([SampleApp.files[0]]))])
-        try await withPipeline([primary]) { h in
+        try await withPipeline([primary], on: backend) { h in
             let (user, project) = try await h.project()
             let result = try await h.generate(project)
             #expect(primary.calls == 2)
@@ -286,10 +286,10 @@ struct GenerationPipelineTests {
         }
     }
 
-    @Test func cancellingAsTheProviderIsCalledLeavesNothingHeldWhetherOrNotTheStartCommitted() async throws {
+    @Test(arguments: Backend.allCases) func cancellingAsTheProviderIsCalledLeavesNothingHeldWhetherOrNotTheStartCommitted(_ backend: Backend) async throws {
         for _ in 0..<20 {
             let primary = ScriptedProvider("primary", [.hang])
-            try await withPipeline([primary]) { h in
+            try await withPipeline([primary], on: backend) { h in
                 let (user, project) = try await h.project()
                 let call = Task { try await h.generate(project) }
                 while primary.calls == 0 { await Task.yield() }
@@ -303,9 +303,9 @@ struct GenerationPipelineTests {
         }
     }
 
-    @Test func cancellingTheCallReleasesTheHold() async throws {
+    @Test(arguments: Backend.allCases) func cancellingTheCallReleasesTheHold(_ backend: Backend) async throws {
         let primary = ScriptedProvider("primary", [.hang])
-        try await withPipeline([primary]) { h in
+        try await withPipeline([primary], on: backend) { h in
             let (user, project) = try await h.project()
             let call = Task { try await h.generate(project) }
             // The provider may be called before the hold commits; `started` follows the hold.
@@ -321,11 +321,11 @@ struct GenerationPipelineTests {
         }
     }
 
-    @Test func aGenerationPastItsDeadlineTimesOutAndChargesNothing() async throws {
+    @Test(arguments: Backend.allCases) func aGenerationPastItsDeadlineTimesOutAndChargesNothing(_ backend: Backend) async throws {
         let primary = ScriptedProvider("primary", [.hang])
         let settings = GenerationSettings(deadlineQuick: .seconds(30))
         let clock = TestClock()
-        try await withPipeline([primary], settings: settings, deadlineClock: clock) { h in
+        try await withPipeline([primary], settings: settings, deadlineClock: clock, on: backend) { h in
             let (user, project) = try await h.project()
             async let timedOut = expectEngineError(.timeout) { try await h.generate(project) }
             // The deadline passes on virtual time once the generation waits for it.
@@ -340,11 +340,11 @@ struct GenerationPipelineTests {
         }
     }
 
-    @Test func aWaitLongerThanTheDeadlineIsNotRetriedButFallsBack() async throws {
+    @Test(arguments: Backend.allCases) func aWaitLongerThanTheDeadlineIsNotRetriedButFallsBack(_ backend: Backend) async throws {
         let primary = ScriptedProvider(
             "primary", [.fail(failure(.rateLimited, .retry, status: 429, retryAfter: .seconds(60)))])
         let secondary = ScriptedProvider("secondary", [.answer(SampleApp.answer())])
-        try await withPipeline([primary, secondary], retry: RetryPolicy(maxRetries: 3, base: .seconds(1), cap: .seconds(120))) { h in
+        try await withPipeline([primary, secondary], retry: RetryPolicy(maxRetries: 3, base: .seconds(1), cap: .seconds(120)), on: backend) { h in
             let (_, project) = try await h.project()
             let result = try await h.generate(project)
             #expect(result.provider == "secondary")
@@ -353,9 +353,9 @@ struct GenerationPipelineTests {
         }
     }
 
-    @Test func notEnoughCreditsFailsBeforeAnyProviderIsCalled() async throws {
+    @Test(arguments: Backend.allCases) func notEnoughCreditsFailsBeforeAnyProviderIsCalled(_ backend: Backend) async throws {
         let primary = ScriptedProvider("primary", [.answer(SampleApp.answer())])
-        try await withPipeline([primary], freeOnSignup: 1) { h in
+        try await withPipeline([primary], freeOnSignup: 1, on: backend) { h in
             let (user, project) = try await h.project()
             let before = try await h.engine.rowCounts()
             await expectEngineError(.insufficientCredits) { try await h.generate(project) }
@@ -406,9 +406,9 @@ struct GenerationPipelineTests {
         #expect(sent.withLock { $0 } == [.started, .attempt, .file, .validation])
     }
 
-    @Test func theSameIdempotencyKeyReturnsTheFirstResultAndChargesOnce() async throws {
+    @Test(arguments: Backend.allCases) func theSameIdempotencyKeyReturnsTheFirstResultAndChargesOnce(_ backend: Backend) async throws {
         let primary = ScriptedProvider("primary", [.answer(SampleApp.answer())])
-        try await withPipeline([primary]) { h in
+        try await withPipeline([primary], on: backend) { h in
             let (user, project) = try await h.project()
             let first = try await h.generate(project, key: "k-1")
             let second = try await h.generate(project, key: "k-1")
@@ -419,13 +419,13 @@ struct GenerationPipelineTests {
         }
     }
 
-    @Test func aReplayReadsBackExactlyTheResultTheFirstCallReturned() async throws {
+    @Test(arguments: Backend.allCases) func aReplayReadsBackExactlyTheResultTheFirstCallReturned(_ backend: Backend) async throws {
         // Paths whose byte order and Swift's string order could differ.
         let files = SampleApp.files + ["Z.txt", "a.txt", "é.txt", "z/é.txt", "zz.txt", "\u{FB01}.txt", "fi.txt"].map {
             ProjectFile(path: $0, contents: "x\n")
         }
         let primary = ScriptedProvider("primary", [.answer(SampleApp.answer(files))])
-        try await withPipeline([primary]) { h in
+        try await withPipeline([primary], on: backend) { h in
             let (_, project) = try await h.project()
             let first = try await h.generate(project, key: "k-replay")
             let replay = try await h.generate(project, key: "k-replay")
@@ -435,9 +435,9 @@ struct GenerationPipelineTests {
         }
     }
 
-    @Test func aFailedGenerationFreesItsIdempotencyKey() async throws {
+    @Test(arguments: Backend.allCases) func aFailedGenerationFreesItsIdempotencyKey(_ backend: Backend) async throws {
         let primary = ScriptedProvider("primary", [.fail(failure(.authentication, .fallback, status: 401)), .answer(SampleApp.answer())])
-        try await withPipeline([primary]) { h in
+        try await withPipeline([primary], on: backend) { h in
             let (user, project) = try await h.project()
             await expectEngineError(.unavailable) { try await h.generate(project, key: "k-2") }
             let result = try await h.generate(project, key: "k-2")
@@ -446,10 +446,10 @@ struct GenerationPipelineTests {
         }
     }
 
-    @Test func anInvalidRequestFailsTheCallWithoutTryingOtherProviders() async throws {
+    @Test(arguments: Backend.allCases) func anInvalidRequestFailsTheCallWithoutTryingOtherProviders(_ backend: Backend) async throws {
         let primary = ScriptedProvider("primary", [.fail(failure(.invalidRequest, .fail, status: 400))])
         let secondary = ScriptedProvider("secondary", [.answer(SampleApp.answer())])
-        try await withPipeline([primary, secondary]) { h in
+        try await withPipeline([primary, secondary], on: backend) { h in
             let (user, project) = try await h.project()
             await expectEngineError(.invalidParameter, parameter: "prompt") { try await h.generate(project) }
             #expect(secondary.calls == 0)
@@ -457,9 +457,9 @@ struct GenerationPipelineTests {
         }
     }
 
-    @Test func anotherUsersProjectIsNotFoundAndNothingIsHeld() async throws {
+    @Test(arguments: Backend.allCases) func anotherUsersProjectIsNotFoundAndNothingIsHeld(_ backend: Backend) async throws {
         let primary = ScriptedProvider("primary", [.answer(SampleApp.answer())])
-        try await withPipeline([primary]) { h in
+        try await withPipeline([primary], on: backend) { h in
             let (owner, project) = try await h.project()
             let stranger = try await h.engine.user()
             await expectEngineError(.notFound) { try await h.generate(project, owner: stranger) }
@@ -470,9 +470,9 @@ struct GenerationPipelineTests {
         }
     }
 
-    @Test func aSecondGenerationOfTheSameProjectWhileOneRunsIsAConflict() async throws {
+    @Test(arguments: Backend.allCases) func aSecondGenerationOfTheSameProjectWhileOneRunsIsAConflict(_ backend: Backend) async throws {
         let primary = ScriptedProvider("primary", [.hang])
-        try await withPipeline([primary]) { h in
+        try await withPipeline([primary], on: backend) { h in
             let (user, project) = try await h.project()
             let call = Task { try await h.generate(project) }
             while primary.calls == 0 { try await Task.sleep(for: .milliseconds(5)) }
@@ -484,8 +484,8 @@ struct GenerationPipelineTests {
         }
     }
 
-    @Test func anEmptyChainIsUnavailableWithItsOwnReason() async throws {
-        try await withPipeline([]) { h in
+    @Test(arguments: Backend.allCases) func anEmptyChainIsUnavailableWithItsOwnReason(_ backend: Backend) async throws {
+        try await withPipeline([], on: backend) { h in
             let (user, project) = try await h.project()
             let error = await expectEngineError(.unavailable) { try await h.generate(project) }
             #expect(error?.details["reason"] == .string("no_providers"))
@@ -493,8 +493,8 @@ struct GenerationPipelineTests {
         }
     }
 
-    @Test func generationsLeftRunningByACrashAreReleasedAtStart() async throws {
-        try await withPipeline([]) { h in
+    @Test(arguments: Backend.allCases) func generationsLeftRunningByACrashAreReleasedAtStart(_ backend: Backend) async throws {
+        try await withPipeline([], on: backend) { h in
             let (user, project) = try await h.project()
             let started = try await h.pipeline.store.start(
                 .init(project: project, owner: nil, prompt: "x", mode: .quick, price: 2, idempotencyKey: nil))

@@ -148,7 +148,7 @@ func withPipeline<T>(
     _ providers: [ScriptedProvider], chain: [String]? = nil, freeOnSignup: Int = 10,
     retry: RetryPolicy = RetryPolicy(maxRetries: 2, base: .seconds(1), cap: .seconds(8)),
     breaker: BreakerPolicy = BreakerPolicy(), settings: GenerationSettings = GenerationSettings(),
-    deadlineClock: any VectortClock = SystemClock(), builder: SiteBuilder? = nil,
+    deadlineClock: any VectortClock = SystemClock(), builder: SiteBuilder? = nil, on backend: Backend = .sqlite,
     _ body: (PipelineHarness) async throws -> T
 ) async throws -> T {
     let entries: [(ProviderSettings, any LLMProvider)] = providers.map {
@@ -160,16 +160,16 @@ func withPipeline<T>(
     }
     return try await withPipeline(
         entries: entries, chain: chain, freeOnSignup: freeOnSignup, settings: settings, deadlineClock: deadlineClock,
-        builder: builder, body)
+        builder: builder, on: backend, body)
 }
 
 /// The pipeline over any providers (real HTTP clients included), with virtual time for retries.
 func withPipeline<T>(
     entries: [(ProviderSettings, any LLMProvider)], chain: [String]? = nil, freeOnSignup: Int = 10,
     settings: GenerationSettings = GenerationSettings(), deadlineClock: any VectortClock = SystemClock(),
-    builder: SiteBuilder? = nil, _ body: (PipelineHarness) async throws -> T
+    builder: SiteBuilder? = nil, on backend: Backend = .sqlite, _ body: (PipelineHarness) async throws -> T
 ) async throws -> T {
-    try await withEngine(freeOnSignup: freeOnSignup) { engine in
+    try await withEngine(on: backend, freeOnSignup: freeOnSignup) { engine in
         let time = VirtualTime()
         let registry = ProviderRegistry(providers: entries, chain: chain ?? entries.map(\.0.name), clock: time)
         let chainRunner = FallbackChain(registry: registry, clock: time, random: { $0.upperBound })

@@ -36,12 +36,12 @@ struct PaymentHarness: Sendable {
     }
 }
 
-func withPayments<T>(configured: Bool = true, _ body: (PaymentHarness) async throws -> T) async throws -> T {
+func withPayments<T>(configured: Bool = true, on backend: Backend = .sqlite, _ body: (PaymentHarness) async throws -> T) async throws -> T {
     let stripe = try await FakeStripe.start()
     let result: Result<T, any Error>
     do {
         result = .success(
-            try await withEngine { engine in
+            try await withEngine(on: backend) { engine in
                 stripe.clock.value = Int(engine.clock.date.timeIntervalSince1970)
                 let settings = Locked(
                     PaymentSettings(
@@ -63,8 +63,8 @@ func withPayments<T>(configured: Bool = true, _ body: (PaymentHarness) async thr
 
 @Suite("Payments: Checkout Sessions, verified events applied once, refunds, disputes, reconciliation")
 struct PaymentTests {
-    @Test func aPurchaseCreatesAPendingPaymentAndItsCheckoutSession() async throws {
-        try await withPayments { h in
+    @Test(arguments: Backend.allCases) func aPurchaseCreatesAPendingPaymentAndItsCheckoutSession(_ backend: Backend) async throws {
+        try await withPayments(on: backend) { h in
             let user = try await h.engine.user()
             let result = try await h.purchase(user, key: "buy-1")
             #expect(result.payment.status == .pending)
@@ -116,8 +116,8 @@ struct PaymentTests {
         }
     }
 
-    @Test func stripeErrorsMapToNamedErrors() async throws {
-        try await withPayments { h in
+    @Test(arguments: Backend.allCases) func stripeErrorsMapToNamedErrors(_ backend: Backend) async throws {
+        try await withPayments(on: backend) { h in
             let user = try await h.engine.user()
             h.stripe.failNextCreate(
                 status: 400, type: "invalid_request_error", code: "url_invalid", param: "success_url", message: "Not a valid URL")
@@ -135,8 +135,8 @@ struct PaymentTests {
         }
     }
 
-    @Test func aPaidSessionGrantsItsCreditsOnceWhateverTheDeliveries() async throws {
-        try await withPayments { h in
+    @Test(arguments: Backend.allCases) func aPaidSessionGrantsItsCreditsOnceWhateverTheDeliveries(_ backend: Backend) async throws {
+        try await withPayments(on: backend) { h in
             let user = try await h.engine.user()
             let purchase = try await h.purchase(user)
             let session = try #require(purchase.payment.checkoutSession)
@@ -159,8 +159,8 @@ struct PaymentTests {
         }
     }
 
-    @Test func unverifiedBodiesAreRefusedAndNothingIsStored() async throws {
-        try await withPayments { h in
+    @Test(arguments: Backend.allCases) func unverifiedBodiesAreRefusedAndNothingIsStored(_ backend: Backend) async throws {
+        try await withPayments(on: backend) { h in
             let user = try await h.engine.user()
             let session = try #require(try await h.purchase(user).payment.checkoutSession)
             let body = h.stripe.complete(session)
@@ -180,8 +180,8 @@ struct PaymentTests {
         }
     }
 
-    @Test func unknownTypesAndStrangersAreStoredWithoutEffect() async throws {
-        try await withPayments { h async throws in
+    @Test(arguments: Backend.allCases) func unknownTypesAndStrangersAreStoredWithoutEffect(_ backend: Backend) async throws {
+        try await withPayments(on: backend) { h async throws in
             let other = h.stripe.record(type: "customer.created", object: #"{"id": "cus_1", "object": "customer"}"#)
             #expect(await h.deliver(other).status == 200)
             let stranger = h.stripe.record(
@@ -193,8 +193,8 @@ struct PaymentTests {
         }
     }
 
-    @Test func aPaymentOfAnotherAmountGrantsNothing() async throws {
-        try await withPayments { h in
+    @Test(arguments: Backend.allCases) func aPaymentOfAnotherAmountGrantsNothing(_ backend: Backend) async throws {
+        try await withPayments(on: backend) { h in
             let user = try await h.engine.user()
             let purchase = try await h.purchase(user)
             let body = h.stripe.complete(purchase.payment.checkoutSession!, amount: 200)
@@ -204,8 +204,8 @@ struct PaymentTests {
         }
     }
 
-    @Test func refundsAndDisputesTakeBackTheirShare() async throws {
-        try await withPayments { h in
+    @Test(arguments: Backend.allCases) func refundsAndDisputesTakeBackTheirShare(_ backend: Backend) async throws {
+        try await withPayments(on: backend) { h in
             let user = try await h.engine.user()
             let purchase = try await h.purchase(user)
             let session = purchase.payment.checkoutSession!
@@ -227,8 +227,8 @@ struct PaymentTests {
         }
     }
 
-    @Test func creditsAlreadySpentLeaveTheBalanceNegativeAndItShows() async throws {
-        try await withPayments { h in
+    @Test(arguments: Backend.allCases) func creditsAlreadySpentLeaveTheBalanceNegativeAndItShows(_ backend: Backend) async throws {
+        try await withPayments(on: backend) { h in
             let user = try await h.engine.user()
             let session = try await h.purchase(user, "micro").payment.checkoutSession!
             _ = await h.deliver(h.stripe.complete(session))
@@ -243,8 +243,8 @@ struct PaymentTests {
         }
     }
 
-    @Test func aRefundSeenBeforeThePaymentAppliesOnceItIsPaid() async throws {
-        try await withPayments { h in
+    @Test(arguments: Backend.allCases) func aRefundSeenBeforeThePaymentAppliesOnceItIsPaid(_ backend: Backend) async throws {
+        try await withPayments(on: backend) { h in
             let user = try await h.engine.user()
             let session = try await h.purchase(user).payment.checkoutSession!
             let completed = h.stripe.complete(session)
@@ -256,8 +256,8 @@ struct PaymentTests {
         }
     }
 
-    @Test func theReconcilerAppliesWhatTheWebhookMissedOnce() async throws {
-        try await withPayments { h in
+    @Test(arguments: Backend.allCases) func theReconcilerAppliesWhatTheWebhookMissedOnce(_ backend: Backend) async throws {
+        try await withPayments(on: backend) { h in
             let user = try await h.engine.user()
             let paid = try await h.purchase(user).payment.checkoutSession!
             let late = try await h.purchase(user, "micro")
