@@ -39,7 +39,9 @@ public final class PostgresServer: Sendable {
 
     /// Starts a server on a fresh copy of this process's cluster. `durable: false` (the
     /// default for tests) turns off fsync and full-page writes; benchmarks pass `true`.
-    public static func start(durable: Bool = false) async throws -> PostgresServer {
+    /// `maxConnections` bounds the clients the server takes at once (PostgreSQL's
+    /// `max_connections`): every pool of every node or test counts.
+    public static func start(durable: Bool = false, maxConnections: Int = 200) async throws -> PostgresServer {
         guard FileManager.default.isExecutableFile(atPath: binaries + "/pg_ctl") else {
             throw Failure(description: "PostgreSQL 15 is not installed (\(binaries)); `make test` installs postgresql-15")
         }
@@ -48,7 +50,7 @@ public final class PostgresServer: Sendable {
         let server = PostgresServer(directory: directory)
         try await run("/bin/cp", ["-a", template, server.dataDirectory], asPostgres: false)
         if isRoot { try await run("/bin/chown", ["-R", "postgres:postgres", directory.path], asPostgres: false) }
-        var settings = "-k \(directory.path) -c listen_addresses= -p \(port) -c max_connections=200"
+        var settings = "-k \(directory.path) -c listen_addresses= -p \(port) -c max_connections=\(maxConnections)"
         if !durable { settings += " -c fsync=off -c full_page_writes=off" }
         Running.add(server.dataDirectory)
         do {
@@ -200,7 +202,8 @@ extension PostgresServer {
         func server() async throws -> PostgresServer {
             if starting == nil {
                 starting = Task {
-                    let server = try await PostgresServer.start()
+                    // Every test of the process may hold a pool of its own at once.
+                    let server = try await PostgresServer.start(maxConnections: 1000)
                     Running.removeAtExit(server.directory.path)
                     return server
                 }

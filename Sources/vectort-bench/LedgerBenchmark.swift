@@ -38,7 +38,22 @@ struct LedgerBenchmark: AsyncParsableCommand {
     @Option(help: "The vectortd binary (default: next to this benchmark).")
     var daemon: String = Binaries.vectortd
 
+    @Option(
+        help: """
+            sqlite (the default: group commit against one transaction per operation), or postgres: one daemon and \
+            two daemons (nodes) on one private PostgreSQL with durable commits, beside SQLite, against pgbench's \
+            simple-update rate on the same server.
+            """)
+    var database = "sqlite"
+
     func run() async throws {
+        switch database {
+        case "sqlite": break
+        case "postgres", "postgresql":
+            try await runPostgres()
+            return
+        default: throw ValidationError("--database is sqlite or postgres, not \(database)")
+        }
         print(
             "vectort-bench ledger: \(connections) writer connections, \(readers) readers pipelining \(readDepth) GetBalance calls, "
                 + "\(seconds) s each, synchronous=FULL")
@@ -94,6 +109,47 @@ struct LedgerBenchmark: AsyncParsableCommand {
         }
     }
 
+    /// Hold+settle through whole daemons on PostgreSQL (one node, then two sharing the load),
+    /// beside one daemon on SQLite, against pgbench on the same server.
+    private func runPostgres() async throws {
+        print(
+            "vectort-bench ledger --database postgres: \(connections) writer connections doing hold then settle, "
+                + "\(seconds) s each, fsync and synchronous_commit on")
+        let server = try await PostgresServer.start(durable: true)
+        do {
+            let floor = try await PostgresLedgerBenchmark.pgbench(server, clients: connections, seconds: seconds)
+            try await server.createDatabase("one_node")
+            let one = try await measure(maxBatch: 512, readers: 0, postgres: [server.url(database: "one_node")])
+            try await server.createDatabase("two_nodes")
+            let url = server.url(database: "two_nodes")
+            let two = try await measure(maxBatch: 512, readers: 0, postgres: [url, url])
+            await server.stop()
+            let sqlite = try await measure(maxBatch: 512, readers: 0)
+            print(row(["", "ops/s", "p50 µs", "p99 µs", "against one node", "against pgbench"]))
+            print(row(["pgbench simple-update (floor)", String(format: "%.0f", floor), "-", "-", "-", "1.00×"]))
+            for (name, result) in [("PostgreSQL, one node", one), ("PostgreSQL, two nodes", two), ("SQLite, one daemon", sqlite)] {
+                let rate = result.writes.requestsPerSecond
+                print(
+                    row([
+                        name, String(format: "%.0f", rate), String(result.writes.latency.valueAtPercentile(50)),
+                        String(result.writes.latency.valueAtPercentile(99)),
+                        String(format: "%.2f×", rate / one.writes.requestsPerSecond), String(format: "%.2f×", rate / floor),
+                    ]))
+            }
+            let ratioTwo = two.writes.requestsPerSecond / one.writes.requestsPerSecond
+            let ratioFloor = one.writes.requestsPerSecond / floor
+            print("")
+            print(String(format: "two nodes reach %.0f %% of one node's rate ", ratioTwo * 100) + (ratioTwo >= 0.9 ? "(goal ≥ 90 %: met)" : "(goal ≥ 90 %: NOT met)"))
+            print(
+                String(format: "one node reaches %.0f %% of pgbench's simple-update rate ", ratioFloor * 100)
+                    + (ratioFloor >= 0.5 ? "(goal ≥ 50 %: met)" : "(goal ≥ 50 %: NOT met)"))
+            print("(on two cores the daemons, PostgreSQL and the load share the CPU: two nodes cannot beat one here)")
+        } catch {
+            await server.stop()
+            throw error
+        }
+    }
+
     struct Measurement {
         var writes: LoadGenerator.Result
         var reads: LoadGenerator.Result
@@ -117,23 +173,33 @@ struct LedgerBenchmark: AsyncParsableCommand {
         return 0
     }
 
-    private func measure(maxBatch: Int, readers: Int, metrics: Bool = true) async throws -> Measurement {
-        var options = DaemonProcess.Options()
-        options.binary = daemon
-        options.config = """
-            log:
-              level: warning
-            control:
-              max_connections: 4096
-            database:
-              max_batch: \(maxBatch)
-            credits:
-              free_on_signup: 0
-            metrics:
-              enabled: \(metrics)
-            """
-        let process = try await DaemonProcess(options)
-        let admin = try await process.connect()
+    /// One daemon on SQLite, or one daemon per URL of `postgres` (nodes sharing the database,
+    /// the writer connections spread over them).
+    private func measure(maxBatch: Int, readers: Int, metrics: Bool = true, postgres: [String] = []) async throws -> Measurement {
+        var processes: [DaemonProcess] = []
+        for (index, url) in (postgres.isEmpty ? [nil] : postgres.map(Optional.some)).enumerated() {
+            var options = DaemonProcess.Options()
+            options.binary = daemon
+            options.config = """
+                log:
+                  level: warning
+                control:
+                  max_connections: 4096
+                database:
+                  max_batch: \(maxBatch)
+                  url: "\(url ?? "")"
+                node:
+                  id: bench-\(index)
+                credits:
+                  free_on_signup: 0
+                metrics:
+                  enabled: \(metrics)
+                """
+            processes.append(try await DaemonProcess(options))
+        }
+        let process = processes[0]
+        let admin = try await process.connect(timeout: .seconds(60))
+        for other in processes.dropFirst() { _ = try await other.connect(timeout: .seconds(60)) }
         var users: [String] = []
         for i in 0..<connections {
             let user = try await admin.call(MethodName.usersCreate, ["email": .string("bench\(i)@example.com")])
@@ -143,11 +209,12 @@ struct LedgerBenchmark: AsyncParsableCommand {
                 MethodName.creditsGrant, ["user": .string(id), "amount": 1_000_000_000, "reason": "benchmark"])
         }
         let socket = process.socketPath
+        let sockets = processes.map(\.socketPath)
         let duration = Duration.milliseconds(Int64(seconds * 1000))
         let userList = users
         let writerBefore = Self.writerSeconds(pid: process.pid)
         async let writes = Task.detached {
-            try ClosedLoop.run(socket: socket, connections: userList.count, duration: duration) { client, index in
+            try ClosedLoop.run(sockets: sockets, connections: userList.count, duration: duration) { client, index in
                 let hold = try client.call(
                     MethodName.creditsHold, ["user": .string(userList[index]), "amount": 2, "reference": "bench"])
                 guard let id = hold["id"]?.stringValue else { throw BenchmarkError(description: "no hold id") }
@@ -178,8 +245,10 @@ struct LedgerBenchmark: AsyncParsableCommand {
         result.writerSeconds = Self.writerSeconds(pid: process.pid) - writerBefore
         let verification = try await admin.call(MethodName.creditsVerify).decode(as: CreditVerification.self)
         guard verification.ok else { throw BenchmarkError(description: "Verify found mismatches after the load") }
-        process.signal(SIGTERM)
-        _ = await process.waitForExit()
+        for process in processes {
+            process.signal(SIGTERM)
+            _ = await process.waitForExit()
+        }
         return result
     }
 
@@ -192,8 +261,9 @@ struct LedgerBenchmark: AsyncParsableCommand {
 /// Closed-loop calls over N connections, one thread each, for a fixed time. Each iteration is
 /// `first` then `then`, each timed and counted as one operation.
 enum ClosedLoop {
+    /// The connections are spread over `sockets` in turn (connection i on socket i mod count).
     static func run(
-        socket: String, connections: Int, duration: Duration,
+        sockets: [String], connections: Int, duration: Duration,
         _ first: @escaping @Sendable (VectortClient, Int) throws -> String,
         then second: @escaping @Sendable (VectortClient, String) throws -> Void
     ) throws -> LoadGenerator.Result {
@@ -212,7 +282,7 @@ enum ClosedLoop {
                 var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
                 var count: UInt64 = 0
                 do {
-                    let client = try VectortClient.connect(socketPath: socket, timeout: 60)
+                    let client = try VectortClient.connect(socketPath: sockets[index % sockets.count], timeout: 60)
                     while ContinuousClock.now < end {
                         var t0 = ContinuousClock.now
                         let token = try first(client, index)

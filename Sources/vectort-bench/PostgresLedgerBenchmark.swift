@@ -9,7 +9,8 @@ import VectortTesting
 /// Durable hold+settle operations on the PostgreSQL ledger with one node and with two nodes
 /// sharing one private server (fsync and synchronous_commit on), beside the SQLite ledger on
 /// the same machine, against pgbench's own simple-update rate on the same server. Measured at
-/// the storage seam (the repositories every daemon uses) until the daemon runs on PostgreSQL.
+/// the storage seam (the repositories every daemon uses), without the control socket;
+/// `vectort-bench ledger --database postgres` measures the same through whole daemons.
 struct PostgresLedgerBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ledger-postgres",
@@ -37,7 +38,7 @@ struct PostgresLedgerBenchmark: AsyncParsableCommand {
         logger.logLevel = .error
         let server = try await PostgresServer.start(durable: true)
         do {
-            let floor = try await pgbench(server)
+            let floor = try await Self.pgbench(server, clients: clients, seconds: seconds)
             let one = try await measure(server, database: "one_node", nodes: 1, logger: logger)
             let two = try await measure(server, database: "two_nodes", nodes: 2, logger: logger)
             await server.stop()
@@ -64,7 +65,7 @@ struct PostgresLedgerBenchmark: AsyncParsableCommand {
 
     /// pgbench's simple-update transactions per second (`-N`: one account update, a select and
     /// a history insert per transaction) with as many clients, on the same server.
-    private func pgbench(_ server: PostgresServer) async throws -> Double {
+    static func pgbench(_ server: PostgresServer, clients: Int, seconds: Double) async throws -> Double {
         try await server.createDatabase("pgbench")
         let common = ["-h", server.socketDirectory, "-p", String(PostgresServer.port), "-U", PostgresServer.superuser]
         let binary = PostgresServer.binaries + "/pgbench"

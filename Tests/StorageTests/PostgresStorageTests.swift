@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PostgresNIO
 import Protocol
 import Testing
 import VectortCore
@@ -15,7 +16,7 @@ struct PostgresStorageTests {
     static let now = Date(timeIntervalSince1970: 1_800_000_000)
 
     struct Node {
-        let database: PostgresDatabase
+        let database: Storage.PostgresDatabase
         let writer: PostgresWriter
         let node: PostgresNode
         let ledger: PostgresLedger
@@ -42,8 +43,8 @@ struct PostgresStorageTests {
                 return logger
             }()
             // The nodes start at once: the migrations run once, under the advisory lock.
-            let databases = try await withThrowingTaskGroup(of: PostgresDatabase.self) { group in
-                for _ in 0..<count { group.addTask { try await PostgresDatabase.open(location, password: nil, logger: logger) } }
+            let databases = try await withThrowingTaskGroup(of: Storage.PostgresDatabase.self) { group in
+                for _ in 0..<count { group.addTask { try await Storage.PostgresDatabase.open(location, password: nil, logger: logger) } }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
             let nodes = databases.enumerated().map { index, database in
@@ -122,6 +123,59 @@ struct PostgresStorageTests {
             let verification = try await ledger.verify()
             #expect(verification.mismatches.isEmpty)
             #expect(verification.entriesChecked == 4)
+        }
+    }
+
+    /// Two-step requests (decide, then apply) share a batch without savepoints: one that fails
+    /// in its decision leaves nothing and the others commit; one whose write the server refuses
+    /// sends the batch round again with a savepoint each, and it alone fails.
+    @Test func twoStepRequestsNeedNoSavepointAndAFailedWriteRunsTheBatchAgainWithThem() async throws {
+        try await withNodes(1) { nodes, server, name in
+            try await server.psql("CREATE TABLE scratch (n INT PRIMARY KEY)", database: name)
+            try await server.psql("INSERT INTO scratch VALUES (-1)", database: name)
+            let writer = PostgresWriter(database: nodes[0].database, lanes: 1)
+            let running = Task { await writer.run() }
+            // Hold the one lane for a moment, so that the requests below queue into one batch.
+            let blocker = Task {
+                try await writer.write { connection, logger in
+                    _ = try await connection.query("SELECT pg_sleep(0.3)", logger: logger).collect()
+                }
+            }
+            try await Task.sleep(for: .milliseconds(50))
+            let outcomes = await withTaskGroup(of: (Int, String).self) { group in
+                for n in 0..<20 {
+                    group.addTask {
+                        do {
+                            try await writer.write(
+                                deciding: { connection, logger -> Int in
+                                    _ = try await connection.query("SELECT n FROM scratch WHERE n = \(n) FOR UPDATE", logger: logger)
+                                        .collect()
+                                    if n % 5 == 1 { throw EngineError.conflict("request \(n) decided against itself") }
+                                    return n == 7 ? -1 : n
+                                },
+                                then: { connection, value, logger in
+                                    _ = try await connection.query("INSERT INTO scratch VALUES (\(value))", logger: logger).collect()
+                                })
+                            return (n, "ok")
+                        } catch let error as EngineError {
+                            return (n, error.wireError.name.rawValue)
+                        } catch {
+                            return (n, PostgresState.isUniqueViolation(error) ? "duplicate" : "\(error)")
+                        }
+                    }
+                }
+                return await group.reduce(into: [Int: String]()) { $0[$1.0] = $1.1 }
+            }
+            try await blocker.value
+            for n in 0..<20 {
+                let expected = n % 5 == 1 ? ErrorName.conflict.rawValue : n == 7 ? "duplicate" : "ok"
+                #expect(outcomes[n] == expected, "request \(n): \(outcomes[n] ?? "none")")
+            }
+            let stored = try await server.psql("SELECT string_agg(n::text, ',' ORDER BY n) FROM scratch", database: name)
+            let written = [-1] + (0..<20).filter { $0 % 5 != 1 && $0 != 7 }
+            #expect(stored.trimmingCharacters(in: .whitespacesAndNewlines) == written.map(String.init).joined(separator: ","))
+            writer.stop()
+            await running.value
         }
     }
 

@@ -120,6 +120,15 @@ package struct PostgresLedger: LedgerRepository {
     {
         struct Fingerprint: Encodable { var user: String; var amount: Int; var reference: String }
         let fingerprint = Fingerprint(user: user, amount: amount, reference: reference)
+        guard let idempotencyKey else {
+            // Decided on locked rows, then written in one statement: no savepoint needed.
+            let node = node.id
+            return try await writer.write(
+                deciding: { connection, logger in
+                    try await Self.decideHold(
+                        connection, user: user, amount: amount, reference: reference, node: node, now: now, logger: logger)
+                }, then: { connection, plan, logger in try await Self.applyHold(connection, plan, logger: logger) })
+        }
         return try await writer.write { connection, logger in
             try await PostgresIdempotency.run(
                 connection, scope: "Credits.Hold", key: idempotencyKey, request: fingerprint, now: now, logger: logger
@@ -131,15 +140,17 @@ package struct PostgresLedger: LedgerRepository {
     }
 
     package func settle(hold id: String, charged: Int?, now: Date) async throws -> CreditHold {
-        try await writer.write { connection, logger in
-            try await Self.finish(connection, hold: id, settleFor: charged, release: false, now: now, logger: logger)
-        }
+        try await writer.write(
+            deciding: { connection, logger in
+                try await Self.decideFinish(connection, hold: id, settleFor: charged, release: false, now: now, logger: logger)
+            }, then: { connection, decision, logger in try await Self.applyFinish(connection, decision, logger: logger) })
     }
 
     package func release(hold id: String, now: Date) async throws -> CreditHold {
-        try await writer.write { connection, logger in
-            try await Self.finish(connection, hold: id, settleFor: nil, release: true, now: now, logger: logger)
-        }
+        try await writer.write(
+            deciding: { connection, logger in
+                try await Self.decideFinish(connection, hold: id, settleFor: nil, release: true, now: now, logger: logger)
+            }, then: { connection, decision, logger in try await Self.applyFinish(connection, decision, logger: logger) })
     }
 
     /// Releases this node's open holds created before `cutoff` (at start: what its previous
@@ -250,9 +261,25 @@ package struct PostgresLedger: LedgerRepository {
         return rows
     }
 
+    /// A hold decided on the locked rows, to be written by `applyHold`.
+    struct HoldPlan: Sendable {
+        var hold: CreditHold
+        var node: String?
+        var moves: Moves
+    }
+
     static func hold(
         _ connection: PostgresConnection, user: String, amount: Int, reference: String, node: String?, now: Date, logger: Logger
     ) async throws -> CreditHold {
+        let plan = try await decideHold(
+            connection, user: user, amount: amount, reference: reference, node: node, now: now, logger: logger)
+        return try await applyHold(connection, plan, logger: logger)
+    }
+
+    /// Locks the user's status and balance rows and decides the hold; writes nothing.
+    static func decideHold(
+        _ connection: PostgresConnection, user: String, amount: Int, reference: String, node: String?, now: Date, logger: Logger
+    ) async throws -> HoldPlan {
         let created = Timestamps.string(now)
         // The user's status (share-locked: a disable waits) and balance rows (locked for
         // update) in one round trip.
@@ -278,35 +305,57 @@ package struct PostgresLedger: LedgerRepository {
         }
         let id = Identifiers.sortable("h")
         let entries = LedgerPlan.holdEntries(allocations, hold: id)
-        let moves = Moves(entries, net: entries.map { ($0.bucket, $0.amount) })
-        // The hold, its entries and the balance moves in one statement: one round trip.
+        let hold = CreditHold(
+            id: id, user: user, amount: amount, charged: nil, reference: reference, status: .held,
+            allocations: Dictionary(uniqueKeysWithValues: allocations.map { ($0.key.rawValue, $0.value) }), createdAt: created)
+        return HoldPlan(hold: hold, node: node, moves: Moves(entries, net: entries.map { ($0.bucket, $0.amount) }))
+    }
+
+    /// Writes a decided hold: the hold, its entries and the balance moves in one statement.
+    static func applyHold(_ connection: PostgresConnection, _ plan: HoldPlan, logger: Logger) async throws -> CreditHold {
+        let hold = plan.hold, moves = plan.moves
+        let taken = { (bucket: CreditBucket) in hold.allocations[bucket.rawValue] ?? 0 }
         _ = try await connection.query(
             """
             WITH hold AS (
                 INSERT INTO credit_holds(id, user_id, amount, reference, status, from_monthly, from_free, from_topup, created_at,
                     node)
-                VALUES (\(id), \(user), \(amount), \(reference), 'held', \(allocations[.monthly] ?? 0), \(allocations[.free] ?? 0),
-                    \(allocations[.topup] ?? 0), \(created), \(node))
+                VALUES (\(hold.id), \(hold.user), \(hold.amount), \(hold.reference), 'held', \(taken(.monthly)), \(taken(.free)),
+                    \(taken(.topup)), \(hold.createdAt), \(plan.node))
             ), entries AS (
                 INSERT INTO credit_entries(user_id, bucket, amount, kind, reference, created_at)
-                SELECT \(user), m.bucket, m.amount, m.kind, m.reference, \(created)
+                SELECT \(hold.user), m.bucket, m.amount, m.kind, m.reference, \(hold.createdAt)
                 FROM unnest(\(moves.buckets)::text[], \(moves.amounts)::bigint[], \(moves.kinds)::text[], \(moves.references)::text[])
                     WITH ORDINALITY AS m(bucket, amount, kind, reference, n)
                 ORDER BY m.n
             )
             UPDATE credit_balances b SET balance = b.balance + d.delta
             FROM unnest(\(moves.netBuckets)::text[], \(moves.netDeltas)::bigint[]) AS d(bucket, delta)
-            WHERE b.user_id = \(user) AND b.bucket = d.bucket
+            WHERE b.user_id = \(hold.user) AND b.bucket = d.bucket
             """, logger: logger
         ).collect()
-        return CreditHold(
-            id: id, user: user, amount: amount, charged: nil, reference: reference, status: .held,
-            allocations: Dictionary(uniqueKeysWithValues: allocations.map { ($0.key.rawValue, $0.value) }), createdAt: created)
+        return hold
+    }
+
+    /// A finish decided on the locked hold, to be written by `applyFinish`; nil `plan` when
+    /// the call repeats the hold's final state (nothing to write).
+    struct FinishDecision: Sendable {
+        var hold: CreditHold
+        var plan: LedgerPlan.Finish?
+        var stamp: String
     }
 
     static func finish(
         _ connection: PostgresConnection, hold id: String, settleFor charged: Int?, release: Bool, now: Date, logger: Logger
     ) async throws -> CreditHold {
+        let decision = try await decideFinish(connection, hold: id, settleFor: charged, release: release, now: now, logger: logger)
+        return try await applyFinish(connection, decision, logger: logger)
+    }
+
+    /// Locks the hold and decides its settle or release; writes nothing.
+    static func decideFinish(
+        _ connection: PostgresConnection, hold id: String, settleFor charged: Int?, release: Bool, now: Date, logger: Logger
+    ) async throws -> FinishDecision {
         var loaded: CreditHold?
         for try await (user, amount, previouslyCharged, reference, status, monthly, free, topup, createdAt) in try await connection
             .query(
@@ -325,12 +374,18 @@ package struct PostgresLedger: LedgerRepository {
                 status: CreditHold.Status(rawValue: status) ?? .held, allocations: allocations, createdAt: createdAt)
         }
         guard let hold = loaded else { throw EngineError.notFound("hold", id) }
-        guard let plan = try LedgerPlan.finish(hold, id: id, settleFor: charged, release: release) else { return hold }
-        let stamp = Timestamps.string(now)
+        let plan = try LedgerPlan.finish(hold, id: id, settleFor: charged, release: release)
+        return FinishDecision(hold: hold, plan: plan, stamp: Timestamps.string(now))
+    }
+
+    /// Writes a decided finish: the entries, the balance moves and the hold's new state in one
+    /// statement.
+    static func applyFinish(_ connection: PostgresConnection, _ decision: FinishDecision, logger: Logger) async throws -> CreditHold {
+        guard let plan = decision.plan else { return decision.hold }
+        let hold = decision.hold, stamp = decision.stamp
         let moves = Moves(
             plan.entries,
             net: plan.net.sorted { $0.key.rawValue < $1.key.rawValue }.filter { $0.value != 0 }.map { ($0.key, $0.value) })
-        // The entries, the balance moves and the hold's new state in one statement.
         _ = try await connection.query(
             """
             WITH entries AS (
@@ -345,7 +400,7 @@ package struct PostgresLedger: LedgerRepository {
                 WHERE b.user_id = \(hold.user) AND b.bucket = d.bucket
             )
             UPDATE credit_holds SET status = \(plan.status.rawValue), charged = \(plan.charged), finished_at = \(stamp)
-            WHERE id = \(id)
+            WHERE id = \(hold.id)
             """, logger: logger
         ).collect()
         return plan.result

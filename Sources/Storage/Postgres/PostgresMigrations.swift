@@ -440,6 +440,22 @@ enum PostgresMigrations {
                 """,
             ]
         ),
+        (
+            // Generation ids are random: a project's generations started in the same
+            // millisecond are listed newest first by the order they were stored in.
+            "0008-generation-order",
+            [
+                """
+                ALTER TABLE generations ADD COLUMN seq BIGINT GENERATED ALWAYS AS IDENTITY
+                """,
+                """
+                DROP INDEX generations_by_project
+                """,
+                """
+                CREATE INDEX generations_by_project ON generations(project_id, started_at DESC, seq DESC)
+                """,
+            ]
+        ),
     ]
 
     /// A fixed key for `pg_advisory_lock`: one node migrates at a time.

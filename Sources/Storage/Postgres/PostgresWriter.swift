@@ -19,8 +19,17 @@ import VectortCore
 package final class PostgresWriter: Sendable {
     private struct Request: Sendable {
         let work: @Sendable (PostgresConnection, Logger) async throws -> any Sendable
+        /// A request in two steps (`write(deciding:then:)`): its reads and decision, which may
+        /// fail on their own without having written anything, and its writes. It runs without
+        /// a savepoint; whatever its writes throw sends the batch round again with savepoints.
+        let decide: (@Sendable (PostgresConnection, Logger) async throws -> any Sendable)?
+        let apply: (@Sendable (PostgresConnection, any Sendable, Logger) async throws -> any Sendable)?
         let continuation: CheckedContinuation<any Sendable, any Error>
     }
+
+    /// A request's writes failed in a batch run without savepoints: the transaction is rolled
+    /// back and the batch runs again, each request in its own savepoint.
+    private struct NeedsSavepoints: Error {}
 
     private struct State: ~Copyable {
         var requests: [Request] = []
@@ -49,8 +58,34 @@ package final class PostgresWriter: Sendable {
     package func write<T: Sendable>(
         _ work: @escaping @Sendable (PostgresConnection, Logger) async throws -> T
     ) async throws -> T {
+        try await enqueue { continuation in Request(work: { try await work($0, $1) }, decide: nil, apply: nil, continuation: continuation) }
+    }
+
+    /// Runs a request of two steps in the next batch: `decide` reads (locking what it decides
+    /// on) and decides, and may throw its own failure (InsufficientCredits, NotFound) but must
+    /// write nothing; `apply` writes what was decided. Such a request needs no savepoint, which
+    /// saves two round trips: its failure in `decide` left nothing to roll back, and a failure
+    /// in `apply` (or a server error anywhere) rolls the batch back and runs it again with a
+    /// savepoint per request. `decide` must let every server error through (a caught one
+    /// would leave the transaction aborted with no savepoint to return to).
+    package func write<Plan: Sendable, T: Sendable>(
+        deciding decide: @escaping @Sendable (PostgresConnection, Logger) async throws -> Plan,
+        then apply: @escaping @Sendable (PostgresConnection, Plan, Logger) async throws -> T
+    ) async throws -> T {
+        try await enqueue { continuation in
+            Request(
+                work: { connection, logger in try await apply(connection, try await decide(connection, logger), logger) },
+                decide: { try await decide($0, $1) },
+                apply: { connection, plan, logger in try await apply(connection, plan as! Plan, logger) },
+                continuation: continuation)
+        }
+    }
+
+    private func enqueue<T: Sendable>(
+        _ make: @escaping (CheckedContinuation<any Sendable, any Error>) -> Request
+    ) async throws -> T {
         let result = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<any Sendable, any Error>) in
-            let request = Request(work: { try await work($0, $1) }, continuation: continuation)
+            let request = make(continuation)
             let (rejected, wake) = state.withLock { state -> (Bool, CheckedContinuation<Void, Never>?) in
                 if state.stopped { return (true, nil) }
                 state.requests.append(request)
@@ -109,14 +144,18 @@ package final class PostgresWriter: Sendable {
     private func commit(_ batch: [Request]) async {
         let logger = database.logger
         var attempt = 0
+        var savepoints = false
         while true {
             attempt += 1
             do {
-                let outcomes = try await database.client.withConnection { connection in
-                    try await Self.transaction(batch, on: connection, logger: logger)
+                let outcomes = try await database.client.withConnection { [savepoints] connection in
+                    try await Self.transaction(batch, on: connection, savepoints: savepoints, logger: logger)
                 }
                 for (request, outcome) in zip(batch, outcomes) { request.continuation.resume(with: outcome) }
                 return
+            } catch is NeedsSavepoints {
+                savepoints = true
+                attempt -= 1
             } catch where PostgresState.isRetryable(error) && attempt < attempts {
                 // Another node's transaction won: back off a little, by a random amount so the
                 // two do not meet again in step, and run the whole batch again.
@@ -128,10 +167,11 @@ package final class PostgresWriter: Sendable {
         }
     }
 
-    /// One transaction: a savepoint per request; the outcomes, once COMMIT returned. Any error
-    /// outside a request's own failure leaves the connection rolled back.
+    /// One transaction: a savepoint per request (two-step requests need none unless
+    /// `savepoints`); the outcomes, once COMMIT returned. Any error outside a request's own
+    /// failure leaves the connection rolled back.
     private static func transaction(
-        _ batch: [Request], on connection: PostgresConnection, logger: Logger
+        _ batch: [Request], on connection: PostgresConnection, savepoints: Bool, logger: Logger
     ) async throws -> [Result<any Sendable, any Error>] {
         func run(_ sql: String) async throws {
             _ = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger).collect()
@@ -161,6 +201,29 @@ package final class PostgresWriter: Sendable {
             var outcomes: [Result<any Sendable, any Error>] = []
             outcomes.reserveCapacity(batch.count)
             for request in batch {
+                if !savepoints, let decide = request.decide, let apply = request.apply {
+                    let plan: any Sendable
+                    do {
+                        plan = try await decide(connection, logger)
+                    } catch where PostgresState.isRetryable(error) {
+                        throw error
+                    } catch where !(error is PSQLError) {
+                        // Its own failure, decided before it wrote anything.
+                        outcomes.append(.failure(error))
+                        continue
+                    } catch {
+                        // The server refused a statement: the transaction is aborted.
+                        throw NeedsSavepoints()
+                    }
+                    do {
+                        outcomes.append(.success(try await apply(connection, plan, logger)))
+                    } catch where PostgresState.isRetryable(error) {
+                        throw error
+                    } catch {
+                        throw NeedsSavepoints()
+                    }
+                    continue
+                }
                 try await run("SAVEPOINT request")
                 do {
                     let value = try await request.work(connection, logger)

@@ -139,7 +139,7 @@ struct EditTests {
             #expect(try await h.engine.count("versions") == 1)
             #expect(try await h.engine.count("credit_holds", where: "status = 'released'") == 1)
             let records = try await h.pipeline.store.list(project: project, owner: user)
-            #expect(records.generations.first?.error == "io.vectort.NothingChanged")
+            #expect(records.generations.first?.error == "io.vectort.NothingChanged", "\(records.generations.map { ($0.id, $0.status, $0.error ?? "-") })")
             #expect(try await h.engine.projects.get(project, owner: user).status == .completed)
         }
     }
