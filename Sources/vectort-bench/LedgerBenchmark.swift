@@ -125,8 +125,9 @@ struct LedgerBenchmark: AsyncParsableCommand {
             let two = try await measure(maxBatch: 512, readers: 0, postgres: [url, url])
             await server.stop()
             let sqlite = try await measure(maxBatch: 512, readers: 0)
-            print(row(["", "ops/s", "p50 µs", "p99 µs", "against one node", "against pgbench"]))
-            print(row(["pgbench simple-update (floor)", String(format: "%.0f", floor), "-", "-", "-", "1.00×"]))
+            let widths = [30, 8, 9, 9, 17, 16]
+            print(row(["", "ops/s", "p50 µs", "p99 µs", "against one node", "against pgbench"], widths: widths))
+            print(row(["pgbench simple-update (floor)", String(format: "%.0f", floor), "-", "-", "-", "1.00×"], widths: widths))
             for (name, result) in [("PostgreSQL, one node", one), ("PostgreSQL, two nodes", two), ("SQLite, one daemon", sqlite)] {
                 let rate = result.writes.requestsPerSecond
                 print(
@@ -134,7 +135,7 @@ struct LedgerBenchmark: AsyncParsableCommand {
                         name, String(format: "%.0f", rate), String(result.writes.latency.valueAtPercentile(50)),
                         String(result.writes.latency.valueAtPercentile(99)),
                         String(format: "%.2f×", rate / one.writes.requestsPerSecond), String(format: "%.2f×", rate / floor),
-                    ]))
+                    ], widths: widths))
             }
             let ratioTwo = two.writes.requestsPerSecond / one.writes.requestsPerSecond
             let ratioFloor = one.writes.requestsPerSecond / floor
@@ -252,9 +253,8 @@ struct LedgerBenchmark: AsyncParsableCommand {
         return result
     }
 
-    private func row(_ cells: [String]) -> String {
-        let widths = [26, 10, 9, 9, 10, 18]
-        return zip(cells, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: " ")
+    private func row(_ cells: [String], widths: [Int] = [26, 10, 9, 9, 10, 18]) -> String {
+        zip(cells, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: " ")
     }
 }
 

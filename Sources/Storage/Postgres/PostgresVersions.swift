@@ -160,17 +160,20 @@ package struct PostgresVersions: VersionRepository {
             VALUES (\(id), \(project), \(number), \(origin.generation), \(origin.provider), \(origin.model), \(files.count), \(bytes),
                 \(now), \(origin.base))
             """, logger)
-        try await insertFiles(connection, table: "version_files", version: id, files: files, logger: logger)
+        try await insertFiles(connection, into: .version, version: id, files: files, logger: logger)
         if let build { try await insertBuild(connection, version: id, build: build, now: now, logger: logger) }
         try await connection.run(
             "UPDATE projects SET current_version = \(id), status = 'completed', updated_at = \(now) WHERE id = \(project)", logger)
         return try await summary(connection, id, current: id, logger: logger)
     }
 
+    /// Whose files: a version's sources (`version_files`) or its built site (`build_files`).
+    enum FileSet { case version, build }
+
     /// A version's (or built site's) files: each distinct content once in `blobs`, then the
     /// references, two statements whatever the number of files.
     static func insertFiles(
-        _ connection: PostgresConnection, table: String, version: String, files: [ProjectFile], logger: Logger
+        _ connection: PostgresConnection, into set: FileSet, version: String, files: [ProjectFile], logger: Logger
     ) async throws {
         guard !files.isEmpty else { return }
         var hashes: [String] = []
@@ -189,7 +192,7 @@ package struct PostgresVersions: VersionRepository {
             INSERT INTO blobs(hash, data) SELECT * FROM unnest(\(hashes)::text[], \(contents)::bytea[])
             ON CONFLICT (hash) DO NOTHING
             """, logger)
-        if table == "build_files" {
+        if set == .build {
             try await connection.run(
                 """
                 INSERT INTO build_files(version_id, path, hash, bytes)
@@ -213,7 +216,7 @@ package struct PostgresVersions: VersionRepository {
             INSERT INTO builds(version_id, status, duration_ms, errors, created_at)
             VALUES (\(version), \(build.status.rawValue), \(build.durationMs), \(errors), \(now))
             """, logger)
-        try await insertFiles(connection, table: "build_files", version: version, files: build.files, logger: logger)
+        try await insertFiles(connection, into: .build, version: version, files: build.files, logger: logger)
     }
 
     static func nextNumber(_ connection: PostgresConnection, project: String, logger: Logger) async throws -> Int {
