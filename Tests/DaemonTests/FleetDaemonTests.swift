@@ -47,23 +47,10 @@ extension DaemonSuite {
             }
         }
 
-        static func stripeConfig(_ stripe: FakeStripe) -> String {
-            """
-            credits:
-              free_on_signup: 0
-            stripe:
-              api_base: "\(stripe.baseURL)"
-            payments:
-              success_url: "https://app.example/billing/done"
-              reconcile_minutes: 600
-
-            """
-        }
-
-        static func withStripe(_ options: DaemonProcess.Options, _ stripe: FakeStripe) -> DaemonProcess.Options {
-            var options = options
-            options.credentials["stripe-secret-key"] = stripe.secretKey
-            options.credentials["stripe-webhook-secret"] = PaymentDaemonTests.secret
+        /// A node with payments on `stripe`, as `PaymentDaemonTests` configures a daemon.
+        static func paying(_ server: PostgresServer, node: String, _ stripe: FakeStripe) -> DaemonProcess.Options {
+            var options = PaymentDaemonTests.options(stripe)
+            options.config = Self.options(server, node: node).config! + (options.config ?? "")
             return options
         }
 
@@ -118,8 +105,8 @@ extension DaemonSuite {
             let stripe = try await FakeStripe.start()
             defer { Task { await stripe.shutdown() } }
             try await Self.withServer { server in
-                let a = try await DaemonProcess(Self.withStripe(Self.options(server, node: "node-a", extra: Self.stripeConfig(stripe)), stripe))
-                let b = try await DaemonProcess(Self.withStripe(Self.options(server, node: "node-b", extra: Self.stripeConfig(stripe)), stripe))
+                let a = try await DaemonProcess(Self.paying(server, node: "node-a", stripe))
+                let b = try await DaemonProcess(Self.paying(server, node: "node-b", stripe))
                 let clientA = try await a.connect(timeout: .seconds(60))
                 let clientB = try await b.connect(timeout: .seconds(60))
                 let urls = [try await PaymentDaemonTests.webhookURL(clientA), try await PaymentDaemonTests.webhookURL(clientB)]
@@ -159,8 +146,8 @@ extension DaemonSuite {
             defer { Task { await stripe.shutdown() } }
             try await Self.withServer { server in
                 let directoryA = try TemporaryDirectory(prefix: "vtfa")
-                let optionsA = Self.withStripe(Self.options(server, node: "node-a", extra: Self.stripeConfig(stripe)), stripe)
-                let b = try await DaemonProcess(Self.withStripe(Self.options(server, node: "node-b", extra: Self.stripeConfig(stripe)), stripe))
+                let optionsA = Self.paying(server, node: "node-a", stripe)
+                let b = try await DaemonProcess(Self.paying(server, node: "node-b", stripe))
                 let clientB = try await b.connect(timeout: .seconds(60), callTimeout: 60)
                 let urlB = try await PaymentDaemonTests.webhookURL(clientB)
                 var users: [String] = []
@@ -253,7 +240,7 @@ extension DaemonSuite {
                 }
 
                 // Every payment once: 30 purchases of 80 credits, each journaled once.
-                let restartedB = try await DaemonProcess(Self.withStripe(Self.options(server, node: "node-b", extra: Self.stripeConfig(stripe)), stripe))
+                let restartedB = try await DaemonProcess(Self.paying(server, node: "node-b", stripe))
                 let client = try await restartedB.connect(timeout: .seconds(60), callTimeout: 60)
                 let balance = try await client.call(MethodName.creditsGetBalance, ["user": .string(buyer)]).decode(as: CreditBalance.self)
                 #expect(balance.total == 80 * payments.count, "each payment granted exactly once: \(balance)")
@@ -276,17 +263,7 @@ extension DaemonSuite {
         static func checkAcknowledged(
             _ client: AsyncVectortClient, users: [String], acknowledged: LedgerCrashTests.Acknowledged, round: Int
         ) async throws {
-            var entries: [String: Set<Int64>] = [:]
-            for user in users {
-                var after: String?
-                repeat {
-                    var parameters: [String: JSONValue] = ["user": .string(user), "limit": 500]
-                    if let after { parameters["after"] = .string(after) }
-                    let page = try await client.call(MethodName.creditsHistory, parameters).decode(as: CreditHistory.self)
-                    entries[user, default: []].formUnion(page.entries.map(\.id))
-                    after = page.nextAfter
-                } while after != nil
-            }
+            let entries = try await LedgerCrashTests.journalEntries(client, users: users)
             for grant in acknowledged.grants.withLock({ $0 }) where users.contains(grant.user) {
                 #expect(entries[grant.user]?.contains(grant.entry) == true, "round \(round): acknowledged grant \(grant.key) lost")
             }

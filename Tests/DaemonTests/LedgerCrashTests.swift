@@ -78,16 +78,8 @@ extension DaemonSuite {
             let verification = try await client.call(MethodName.creditsVerify).decode(as: CreditVerification.self)
             #expect(verification.ok, "mismatches: \(verification.mismatches)")
 
-            var entries: [String: Set<Int64>] = [:]
+            let entries = try await Self.journalEntries(client, users: users)
             for user in users {
-                var after: String?
-                repeat {
-                    var parameters: [String: JSONValue] = ["user": .string(user), "limit": 500]
-                    if let after { parameters["after"] = .string(after) }
-                    let page = try await client.call(MethodName.creditsHistory, parameters).decode(as: CreditHistory.self)
-                    entries[user, default: []].formUnion(page.entries.map(\.id))
-                    after = page.nextAfter
-                } while after != nil
                 let balance = try await client.call(MethodName.creditsGetBalance, ["user": .string(user)]).decode(as: CreditBalance.self)
                 #expect(balance.held == 0, "holds left by the crash are released at start")
                 #expect(balance.buckets.values.allSatisfy { $0 >= 0 })
@@ -115,6 +107,22 @@ extension DaemonSuite {
             }
             daemon.signal(SIGKILL)
             _ = await daemon.waitForExit()
+        }
+
+        /// The ids of every journal entry of `users`, page by page.
+        static func journalEntries(_ client: AsyncVectortClient, users: [String]) async throws -> [String: Set<Int64>] {
+            var entries: [String: Set<Int64>] = [:]
+            for user in users {
+                var after: String?
+                repeat {
+                    var parameters: [String: JSONValue] = ["user": .string(user), "limit": 500]
+                    if let after { parameters["after"] = .string(after) }
+                    let page = try await client.call(MethodName.creditsHistory, parameters).decode(as: CreditHistory.self)
+                    entries[user, default: []].formUnion(page.entries.map(\.id))
+                    after = page.nextAfter
+                } while after != nil
+            }
+            return entries
         }
 
         /// One connection doing grant, hold, then settle or release, until the daemon dies

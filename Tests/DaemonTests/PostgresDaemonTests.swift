@@ -64,6 +64,14 @@ extension DaemonSuite {
             let client = try await daemon.connect()
             let info = try await client.call(MethodName.getInfo)
             #expect(info["storage"] == .object(["backend": "sqlite"]))
+            // One node owns a SQLite file: the fleet's view is this node alone.
+            let fleet = try await client.call(MethodName.providersList, ["all_nodes": true]).decode(as: ProviderList.self)
+            let nodes = try #require(fleet.nodes)
+            #expect(nodes.count == 1 && nodes[0].current && nodes[0].live, "\(nodes)")
+            #expect(nodes[0].node.hasSuffix(":" + daemon.directory.file("state")), "\(nodes[0].node)")
+            #expect(nodes[0].providers == fleet.providers && nodes[0].chain == fleet.chain)
+            let plain = try await client.call(MethodName.providersList)
+            #expect(plain["nodes"] == nil, "without all_nodes the reply is as before")
         }
 
         @Test func aDatabaseURLWithAPasswordIsRefusedAtStart() async throws {
