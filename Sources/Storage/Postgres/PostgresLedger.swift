@@ -285,15 +285,9 @@ package struct PostgresLedger: LedgerRepository {
         // update) in one round trip.
         var status: String?
         var balances = BalanceRows()
-        for try await (userStatus, bucket, balance, expiresAt) in try await connection.query(
-            """
-            SELECT u.status, b.bucket, b.balance, b.expires_at FROM users u
-            LEFT JOIN LATERAL (
-                SELECT bucket, balance, expires_at FROM credit_balances WHERE user_id = u.id ORDER BY bucket FOR UPDATE
-            ) b ON true
-            WHERE u.id = \(user) FOR SHARE OF u
-            """, logger: logger
-        ).decode((String, String?, Int?, String?).self) {
+        for try await (userStatus, bucket, balance, expiresAt) in try await connection.execute(
+            LedgerStatements.LockUser(user: user), logger: logger)
+        {
             status = userStatus
             if let bucket, let balance { balances.add(bucket: bucket, balance: balance, expiresAt: expiresAt) }
         }
@@ -313,27 +307,13 @@ package struct PostgresLedger: LedgerRepository {
 
     /// Writes a decided hold: the hold, its entries and the balance moves in one statement.
     static func applyHold(_ connection: PostgresConnection, _ plan: HoldPlan, logger: Logger) async throws -> CreditHold {
-        let hold = plan.hold, moves = plan.moves
+        let hold = plan.hold
         let taken = { (bucket: CreditBucket) in hold.allocations[bucket.rawValue] ?? 0 }
-        _ = try await connection.query(
-            """
-            WITH hold AS (
-                INSERT INTO credit_holds(id, user_id, amount, reference, status, from_monthly, from_free, from_topup, created_at,
-                    node)
-                VALUES (\(hold.id), \(hold.user), \(hold.amount), \(hold.reference), 'held', \(taken(.monthly)), \(taken(.free)),
-                    \(taken(.topup)), \(hold.createdAt), \(plan.node))
-            ), entries AS (
-                INSERT INTO credit_entries(user_id, bucket, amount, kind, reference, created_at)
-                SELECT \(hold.user), m.bucket, m.amount, m.kind, m.reference, \(hold.createdAt)
-                FROM unnest(\(moves.buckets)::text[], \(moves.amounts)::bigint[], \(moves.kinds)::text[], \(moves.references)::text[])
-                    WITH ORDINALITY AS m(bucket, amount, kind, reference, n)
-                ORDER BY m.n
-            )
-            UPDATE credit_balances b SET balance = b.balance + d.delta
-            FROM unnest(\(moves.netBuckets)::text[], \(moves.netDeltas)::bigint[]) AS d(bucket, delta)
-            WHERE b.user_id = \(hold.user) AND b.bucket = d.bucket
-            """, logger: logger
-        ).collect()
+        _ = try await connection.execute(
+            LedgerStatements.InsertHold(
+                id: hold.id, user: hold.user, amount: hold.amount, reference: hold.reference, fromMonthly: taken(.monthly),
+                fromFree: taken(.free), fromTopup: taken(.topup), createdAt: hold.createdAt, node: plan.node, moves: plan.moves),
+            logger: logger)
         return hold
     }
 
@@ -358,12 +338,7 @@ package struct PostgresLedger: LedgerRepository {
     ) async throws -> FinishDecision {
         var loaded: CreditHold?
         for try await (user, amount, previouslyCharged, reference, status, monthly, free, topup, createdAt) in try await connection
-            .query(
-                """
-                SELECT user_id, amount, charged, reference, status, from_monthly, from_free, from_topup, created_at
-                FROM credit_holds WHERE id = \(id) FOR UPDATE
-                """, logger: logger
-            ).decode((String, Int, Int?, String, String, Int, Int, Int, String).self)
+            .execute(LedgerStatements.LockHold(hold: id), logger: logger)
         {
             var allocations: [String: Int] = [:]
             for (bucket, taken) in [(CreditBucket.monthly, monthly), (.free, free), (.topup, topup)] where taken > 0 {
@@ -386,23 +361,10 @@ package struct PostgresLedger: LedgerRepository {
         let moves = Moves(
             plan.entries,
             net: plan.net.sorted { $0.key.rawValue < $1.key.rawValue }.filter { $0.value != 0 }.map { ($0.key, $0.value) })
-        _ = try await connection.query(
-            """
-            WITH entries AS (
-                INSERT INTO credit_entries(user_id, bucket, amount, kind, reference, created_at)
-                SELECT \(hold.user), m.bucket, m.amount, m.kind, m.reference, \(stamp)
-                FROM unnest(\(moves.buckets)::text[], \(moves.amounts)::bigint[], \(moves.kinds)::text[], \(moves.references)::text[])
-                    WITH ORDINALITY AS m(bucket, amount, kind, reference, n)
-                ORDER BY m.n
-            ), balances AS (
-                UPDATE credit_balances b SET balance = b.balance + d.delta
-                FROM unnest(\(moves.netBuckets)::text[], \(moves.netDeltas)::bigint[]) AS d(bucket, delta)
-                WHERE b.user_id = \(hold.user) AND b.bucket = d.bucket
-            )
-            UPDATE credit_holds SET status = \(plan.status.rawValue), charged = \(plan.charged), finished_at = \(stamp)
-            WHERE id = \(hold.id)
-            """, logger: logger
-        ).collect()
+        _ = try await connection.execute(
+            LedgerStatements.FinishHold(
+                user: hold.user, stamp: stamp, status: plan.status.rawValue, charged: plan.charged, hold: hold.id, moves: moves),
+            logger: logger)
         return plan.result
     }
 
