@@ -27,7 +27,7 @@ struct Providers: ParsableCommand {
             name: .long,
             help: """
                 Every node sharing the database, each with its own breakers: this node's as of now, the others' \
-                as they last published them (every node.heartbeat_seconds).
+                as they last published them (every node.heartbeat_seconds). Admin only.
                 """)
         var allNodes = false
 

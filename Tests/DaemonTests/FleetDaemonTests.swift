@@ -90,7 +90,6 @@ extension DaemonSuite {
                     }
                     return try await group.reduce(into: []) { $0 += $1 }
                 }
-                #expect(outcomes.count == 200)
                 #expect(outcomes.filter { $0.hasPrefix("held") }.count == 5, "\(Dictionary(grouping: outcomes) { $0 }.mapValues(\.count))")
                 #expect(outcomes.filter { $0 == ErrorName.insufficientCredits.rawValue }.count == 195)
                 for client in [admin, try await b.connect(timeout: .seconds(60))] {

@@ -51,6 +51,11 @@ extension DaemonSuite {
             #expect(reload.status == 4)
             #expect(reload.stderr.contains("io.vectort.PermissionDenied"))
             #expect(reload.stderr.contains("\"required_role\":\"admin\""))
+            // The providers, yes; every node's (host names and directories), no.
+            #expect(try await ctl(daemon, uid: 4242, gid: 4244, ["providers"]).status == 0)
+            let fleet = try await ctl(daemon, uid: 4242, gid: 4244, ["providers", "--all-nodes"])
+            #expect(fleet.status == 4 && fleet.stderr.contains("io.vectort.PermissionDenied"), "\(fleet.stderr)")
+            #expect(try await ctl(daemon, uid: 4242, gid: 4243, ["providers", "--all-nodes"]).status == 0)
         }
 
         @Test func adminGroupAsPrimaryGroupGetsTheAdminRole() async throws {

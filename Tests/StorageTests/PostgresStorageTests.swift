@@ -127,21 +127,30 @@ struct PostgresStorageTests {
     }
 
     /// Two-step requests (decide, then apply) share a batch without savepoints: one that fails
-    /// in its decision leaves nothing and the others commit; one whose write the server refuses
-    /// sends the batch round again with a savepoint each, and it alone fails.
+    /// in its decision leaves nothing and the others commit; one whose write (or a statement of
+    /// whose decision) the server refuses sends the batch round again with a savepoint each,
+    /// and it alone fails.
     @Test func twoStepRequestsNeedNoSavepointAndAFailedWriteRunsTheBatchAgainWithThem() async throws {
         try await withNodes(1) { nodes, server, name in
             try await server.psql("CREATE TABLE scratch (n INT PRIMARY KEY)", database: name)
             try await server.psql("INSERT INTO scratch VALUES (-1)", database: name)
             let writer = PostgresWriter(database: nodes[0].database, lanes: 1)
             let running = Task { await writer.run() }
-            // Hold the one lane for a moment, so that the requests below queue into one batch.
+            // Hold the one lane (in a batch of its own) until the twenty requests below have
+            // queued behind it: they then go in one batch.
+            let holding = Locked(false)
             let blocker = Task {
-                try await writer.write { connection, logger in
-                    _ = try await connection.query("SELECT pg_sleep(0.3)", logger: logger).collect()
+                try await writer.write { _, _ in
+                    holding.value = true
+                    let deadline = ContinuousClock.now + .seconds(300)
+                    while writer.queued < 20 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
                 }
             }
-            try await Task.sleep(for: .milliseconds(50))
+            let started = ContinuousClock.now
+            while !holding.value {
+                try #require(ContinuousClock.now - started < .seconds(300), "the writer never ran the first request")
+                try await Task.sleep(for: .milliseconds(5))
+            }
             let outcomes = await withTaskGroup(of: (Int, String).self) { group in
                 for n in 0..<20 {
                     group.addTask {
@@ -151,6 +160,7 @@ struct PostgresStorageTests {
                                     _ = try await connection.query("SELECT n FROM scratch WHERE n = \(n) FOR UPDATE", logger: logger)
                                         .collect()
                                     if n % 5 == 1 { throw EngineError.conflict("request \(n) decided against itself") }
+                                    if n == 13 { _ = try await connection.query("SELECT 1 / 0", logger: logger).collect() }
                                     return n == 7 ? -1 : n
                                 },
                                 then: { connection, value, logger in
@@ -160,7 +170,9 @@ struct PostgresStorageTests {
                         } catch let error as EngineError {
                             return (n, error.wireError.name.rawValue)
                         } catch {
-                            return (n, PostgresState.isUniqueViolation(error) ? "duplicate" : "\(error)")
+                            if PostgresState.isUniqueViolation(error) { return (n, "duplicate") }
+                            if (error as? PSQLError)?.serverInfo?[.sqlState] == "22012" { return (n, "division by zero") }
+                            return (n, "\(error)")
                         }
                     }
                 }
@@ -168,11 +180,16 @@ struct PostgresStorageTests {
             }
             try await blocker.value
             for n in 0..<20 {
-                let expected = n % 5 == 1 ? ErrorName.conflict.rawValue : n == 7 ? "duplicate" : "ok"
+                let expected =
+                    n % 5 == 1 ? ErrorName.conflict.rawValue : n == 7 ? "duplicate" : n == 13 ? "division by zero" : "ok"
                 #expect(outcomes[n] == expected, "request \(n): \(outcomes[n] ?? "none")")
             }
+            // The twenty went in one batch, first without savepoints; the first refused
+            // statement sent it round once more, with them.
+            #expect(writer.statistics.largestBatch == 20, "\(writer.statistics)")
+            #expect(writer.statistics.savepointReruns == 1, "\(writer.statistics)")
             let stored = try await server.psql("SELECT string_agg(n::text, ',' ORDER BY n) FROM scratch", database: name)
-            let written = [-1] + (0..<20).filter { $0 % 5 != 1 && $0 != 7 }
+            let written = [-1] + (0..<20).filter { $0 % 5 != 1 && $0 != 7 && $0 != 13 }
             #expect(stored.trimmingCharacters(in: .whitespacesAndNewlines) == written.map(String.init).joined(separator: ","))
             writer.stop()
             await running.value
@@ -813,9 +830,14 @@ struct PostgresStorageTests {
             #expect(try await nodes[1].projects.get(projects[1], owner: user).status == .generating)
 
             // Node 2 stops beating. The first node to look recovers its work, once (a sweep of
-            // old holds looks, as a start does).
+            // old holds looks, as a start does). Node 1 last beat as long ago, but it promised
+            // to beat only every hour (its own timeout is two): it is judged by that, not by
+            // the looking node's 30 s.
             try await server.psql(
                 "UPDATE nodes SET heartbeat_at = now() - interval '1 hour' WHERE id = '\(nodes[2].node.id)'", database: database)
+            try await server.psql(
+                "UPDATE nodes SET heartbeat_at = now() - interval '1 hour', timeout_seconds = 7200 WHERE id = '\(nodes[1].node.id)'",
+                database: database)
             let claims = try await withThrowingTaskGroup(of: Int.self) { group in
                 for node in nodes.prefix(2) {
                     group.addTask { try await node.ledger.releaseHolds(createdBefore: Self.now.addingTimeInterval(-600), now: Self.now) }

@@ -63,6 +63,8 @@ package struct PostgresDeployments: DeploymentRepository {
         }
     }
 
+    /// A save under a lease also renews it: a step that saves before a long platform call
+    /// (a create) keeps the job for another lease from then.
     package func save(_ update: DeploymentUpdate, now: Date) async throws -> Deployment {
         let node = node.id
         return try await writer.write { connection, logger in
@@ -72,7 +74,9 @@ package struct PostgresDeployments: DeploymentRepository {
                 UPDATE deployments SET state = \(update.state.rawValue), platform_id = \(update.platformID), url = \(update.url),
                     reason = \(update.reason), last_progress_at = \(Timestamps.string(update.lastProgress)), polls = \(update.polls),
                     next_step_at = \(update.nextStepAt.map(Timestamps.string)), updated_at = \(stamp),
-                    finished_at = CASE WHEN \(update.state.isTerminal) THEN \(stamp) ELSE finished_at END
+                    finished_at = CASE WHEN \(update.state.isTerminal) THEN \(stamp) ELSE finished_at END,
+                    lease_until = CASE WHEN \(update.lease)::bigint IS NULL THEN lease_until
+                        ELSE GREATEST(lease_until, now() + make_interval(secs => \(leaseDuration.seconds))) END
                 WHERE id = \(update.id) AND state NOT IN ('live', 'failed', 'cancelled')
                     AND (\(update.lease)::bigint IS NULL OR (lease_token = \(update.lease) AND lease_node = \(node)))
                 RETURNING 1

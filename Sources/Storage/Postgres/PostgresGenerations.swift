@@ -177,7 +177,7 @@ package struct PostgresGenerations: GenerationRepository {
             _ = try await PostgresProjects.load(connection, project, owner: owner, logger: logger)
             var ids: [String] = []
             for try await id in try await connection.query(
-                "SELECT id FROM generations WHERE project_id = \(project) ORDER BY started_at DESC, seq DESC LIMIT \(limit)",
+                "SELECT id FROM generations WHERE project_id = \(project) ORDER BY started_at DESC, seq DESC NULLS LAST, id DESC LIMIT \(limit)",
                 logger: logger
             ).decode(String.self) {
                 ids.append(id)

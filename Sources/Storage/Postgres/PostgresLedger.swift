@@ -285,11 +285,13 @@ package struct PostgresLedger: LedgerRepository {
         // update) in one round trip.
         var status: String?
         var balances = BalanceRows()
-        for try await (userStatus, bucket, balance, expiresAt) in try await connection.execute(
-            LedgerStatements.LockUser(user: user), logger: logger)
-        {
-            status = userStatus
-            if let bucket, let balance { balances.add(bucket: bucket, balance: balance, expiresAt: expiresAt) }
+        try await connection.preparedStatement {
+            for try await (userStatus, bucket, balance, expiresAt) in try await connection.execute(
+                LedgerStatements.LockUser(user: user), logger: logger)
+            {
+                status = userStatus
+                if let bucket, let balance { balances.add(bucket: bucket, balance: balance, expiresAt: expiresAt) }
+            }
         }
         guard let status else { throw EngineError.notFound("user", user) }
         guard status == "active" else { throw EngineError.conflict("user \(user) is disabled") }
@@ -309,11 +311,13 @@ package struct PostgresLedger: LedgerRepository {
     static func applyHold(_ connection: PostgresConnection, _ plan: HoldPlan, logger: Logger) async throws -> CreditHold {
         let hold = plan.hold
         let taken = { (bucket: CreditBucket) in hold.allocations[bucket.rawValue] ?? 0 }
-        _ = try await connection.execute(
-            LedgerStatements.InsertHold(
-                id: hold.id, user: hold.user, amount: hold.amount, reference: hold.reference, fromMonthly: taken(.monthly),
-                fromFree: taken(.free), fromTopup: taken(.topup), createdAt: hold.createdAt, node: plan.node, moves: plan.moves),
-            logger: logger)
+        _ = try await connection.preparedStatement {
+            try await connection.execute(
+                LedgerStatements.InsertHold(
+                    id: hold.id, user: hold.user, amount: hold.amount, reference: hold.reference, fromMonthly: taken(.monthly),
+                    fromFree: taken(.free), fromTopup: taken(.topup), createdAt: hold.createdAt, node: plan.node, moves: plan.moves),
+                logger: logger)
+        }
         return hold
     }
 
@@ -337,16 +341,18 @@ package struct PostgresLedger: LedgerRepository {
         _ connection: PostgresConnection, hold id: String, settleFor charged: Int?, release: Bool, now: Date, logger: Logger
     ) async throws -> FinishDecision {
         var loaded: CreditHold?
-        for try await (user, amount, previouslyCharged, reference, status, monthly, free, topup, createdAt) in try await connection
-            .execute(LedgerStatements.LockHold(hold: id), logger: logger)
-        {
-            var allocations: [String: Int] = [:]
-            for (bucket, taken) in [(CreditBucket.monthly, monthly), (.free, free), (.topup, topup)] where taken > 0 {
-                allocations[bucket.rawValue] = taken
+        try await connection.preparedStatement {
+            for try await (user, amount, previouslyCharged, reference, status, monthly, free, topup, createdAt)
+                in try await connection.execute(LedgerStatements.LockHold(hold: id), logger: logger)
+            {
+                var allocations: [String: Int] = [:]
+                for (bucket, taken) in [(CreditBucket.monthly, monthly), (.free, free), (.topup, topup)] where taken > 0 {
+                    allocations[bucket.rawValue] = taken
+                }
+                loaded = CreditHold(
+                    id: id, user: user, amount: amount, charged: previouslyCharged, reference: reference,
+                    status: CreditHold.Status(rawValue: status) ?? .held, allocations: allocations, createdAt: createdAt)
             }
-            loaded = CreditHold(
-                id: id, user: user, amount: amount, charged: previouslyCharged, reference: reference,
-                status: CreditHold.Status(rawValue: status) ?? .held, allocations: allocations, createdAt: createdAt)
         }
         guard let hold = loaded else { throw EngineError.notFound("hold", id) }
         let plan = try LedgerPlan.finish(hold, id: id, settleFor: charged, release: release)
@@ -361,10 +367,12 @@ package struct PostgresLedger: LedgerRepository {
         let moves = Moves(
             plan.entries,
             net: plan.net.sorted { $0.key.rawValue < $1.key.rawValue }.filter { $0.value != 0 }.map { ($0.key, $0.value) })
-        _ = try await connection.execute(
-            LedgerStatements.FinishHold(
-                user: hold.user, stamp: stamp, status: plan.status.rawValue, charged: plan.charged, hold: hold.id, moves: moves),
-            logger: logger)
+        _ = try await connection.preparedStatement {
+            try await connection.execute(
+                LedgerStatements.FinishHold(
+                    user: hold.user, stamp: stamp, status: plan.status.rawValue, charged: plan.charged, hold: hold.id, moves: moves),
+                logger: logger)
+        }
         return plan.result
     }
 

@@ -5,10 +5,14 @@ import PostgresNIO
 /// parse and plan (a locking join; three data-modifying CTEs over arrays) cost the server more
 /// than running them (`vectort-bench ledger-postgres`: 2,509 → 3,519 ops/s).
 ///
-/// postgres-nio remembers a failed preparation for the connection's life, so these run only
-/// where the transaction is sound: no request of the PostgreSQL backend runs a statement after
-/// one the server refused (each catch rethrows, and the writer rolls back to the request's
-/// savepoint, or the whole batch, before the next request).
+/// postgres-nio remembers a failed preparation for the connection's life and answers every
+/// later use with it. So these run only where the transaction is sound (no request of the
+/// PostgreSQL backend runs a statement after one the server refused: each catch rethrows, and
+/// the writer rolls back to the request's savepoint, or the whole batch, before the next
+/// request), and `preparedStatement` closes the connection after any failure that may have
+/// come from the preparation itself (a lock or statement timeout, a cancel, a deadlock), so
+/// the pool replaces it. Named statements need a session: behind PgBouncer in transaction
+/// mode, set its `max_prepared_statements`.
 enum LedgerStatements {
     /// A hold's deciding read: the user's status (share-locked: a disable waits) and balance
     /// rows (locked for update), in one round trip.
@@ -152,6 +156,21 @@ enum LedgerStatements {
         }
 
         func decodeRow(_ row: PostgresRow) throws -> Row {}
+    }
+}
+
+extension PostgresConnection {
+    /// Runs `body`, which uses a prepared statement. A server error that a preparation can
+    /// meet closes the connection (the pool opens a new one); an error in the data (class 22)
+    /// or a constraint (class 23) is the statement's run, not its preparation.
+    func preparedStatement<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as PSQLError {
+            let state = error.serverInfo?[.sqlState] ?? ""
+            if !state.hasPrefix("22") && !state.hasPrefix("23") { try? await close() }
+            throw error
+        }
     }
 }
 

@@ -442,17 +442,29 @@ enum PostgresMigrations {
         ),
         (
             // Generation ids are random: a project's generations started in the same
-            // millisecond are listed newest first by the order they were stored in.
+            // millisecond are listed by the order they were stored in. A plain column and a
+            // sequence default for new rows: no table rewrite, no long lock on a live fleet
+            // (rows from before have no `seq` and are listed after, by id).
             "0008-generation-order",
             [
                 """
-                ALTER TABLE generations ADD COLUMN seq BIGINT GENERATED ALWAYS AS IDENTITY
+                ALTER TABLE generations ADD COLUMN seq BIGINT
                 """,
                 """
-                DROP INDEX generations_by_project
+                CREATE SEQUENCE generations_seq AS BIGINT OWNED BY generations.seq
                 """,
                 """
-                CREATE INDEX generations_by_project ON generations(project_id, started_at DESC, seq DESC)
+                ALTER TABLE generations ALTER COLUMN seq SET DEFAULT nextval('generations_seq')
+                """,
+            ]
+        ),
+        (
+            // Each node's own timeout: whether a node is dead is judged by what it promised
+            // (its heartbeat setting), not by the judging node's setting.
+            "0009-node-timeout",
+            [
+                """
+                ALTER TABLE nodes ADD COLUMN timeout_seconds DOUBLE PRECISION
                 """,
             ]
         ),

@@ -12,7 +12,9 @@ package struct PostgresNode: Sendable {
     package var id: String
     /// How often the heartbeat is written.
     package var heartbeat: Duration
-    /// A node whose heartbeat is older than this is dead.
+    /// A node whose heartbeat is older than this is dead. Each node records its own in its
+    /// row, and is judged by it (a node's setting promises how often it beats), so nodes with
+    /// different settings never take a live one for dead.
     package var expiry: Duration
     /// The nodes whose heartbeat was live at this node's last heartbeat, this one included.
     private let live = Locked<[String]>([])
@@ -29,8 +31,10 @@ package struct PostgresNode: Sendable {
     func register(_ database: PostgresDatabase, now: Date) async throws {
         _ = try await database.client.query(
             """
-            INSERT INTO nodes(id, started_at, heartbeat_at) VALUES (\(id), \(Timestamps.string(now)), now())
-            ON CONFLICT (id) DO UPDATE SET started_at = excluded.started_at, heartbeat_at = now()
+            INSERT INTO nodes(id, started_at, heartbeat_at, timeout_seconds) VALUES (\(id), \(Timestamps.string(now)), now(),
+                \(expiry.seconds))
+            ON CONFLICT (id) DO UPDATE SET started_at = excluded.started_at, heartbeat_at = now(),
+                timeout_seconds = excluded.timeout_seconds
             """, logger: database.logger
         ).collect()
         try await refreshLive(database)
@@ -40,7 +44,10 @@ package struct PostgresNode: Sendable {
     func refreshLive(_ database: PostgresDatabase) async throws {
         var nodes: [String] = []
         for try await node in try await database.client.query(
-            "SELECT id FROM nodes WHERE heartbeat_at >= now() - make_interval(secs => \(expiry.seconds)) ORDER BY id",
+            """
+            SELECT id FROM nodes WHERE heartbeat_at >= now() - make_interval(secs => COALESCE(timeout_seconds, \(expiry.seconds)))
+            ORDER BY id
+            """,
             logger: database.logger
         ).decode(String.self) {
             nodes.append(node)
@@ -56,7 +63,8 @@ package struct PostgresNode: Sendable {
             do {
                 _ = try await database.client.query(
                     """
-                    INSERT INTO nodes(id, started_at, heartbeat_at) VALUES (\(id), \(Timestamps.string(Date())), now())
+                    INSERT INTO nodes(id, started_at, heartbeat_at, timeout_seconds)
+                    VALUES (\(id), \(Timestamps.string(Date())), now(), \(expiry.seconds))
                     ON CONFLICT (id) DO UPDATE SET heartbeat_at = now()
                     """, logger: database.logger
                 ).collect()
@@ -80,7 +88,8 @@ package struct PostgresNode: Sendable {
         var nodes: [PublishedProviders] = []
         for try await (node, live, at, document) in try await database.client.query(
             """
-            SELECT id, heartbeat_at >= now() - make_interval(secs => \(expiry.seconds)), providers_at, providers
+            SELECT id, heartbeat_at >= now() - make_interval(secs => COALESCE(timeout_seconds, \(expiry.seconds))), providers_at,
+                providers
             FROM nodes ORDER BY 2 DESC, id
             """, logger: database.logger
         ).decode((String, Bool, Date?, String?).self) {
@@ -94,7 +103,9 @@ package struct PostgresNode: Sendable {
         var dead: [String] = []
         for try await node in try await connection.query(
             """
-            DELETE FROM nodes WHERE id <> \(id) AND heartbeat_at < now() - make_interval(secs => \(expiry.seconds)) RETURNING id
+            DELETE FROM nodes
+            WHERE id <> \(id) AND heartbeat_at < now() - make_interval(secs => COALESCE(timeout_seconds, \(expiry.seconds)))
+            RETURNING id
             """, logger: logger
         ).decode(String.self) {
             dead.append(node)

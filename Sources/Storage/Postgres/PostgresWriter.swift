@@ -27,12 +27,29 @@ package final class PostgresWriter: Sendable {
         let continuation: CheckedContinuation<any Sendable, any Error>
     }
 
+    /// COMMIT ended the transaction some other way (ROLLBACK: a statement was refused and the
+    /// error did not reach the writer); nothing of the batch is stored.
+    package struct TransactionRolledBack: Error, CustomStringConvertible {
+        let tag: String
+        package var description: String { "the transaction was not committed (the server answered COMMIT with \(tag))" }
+    }
+
     /// A request's writes failed in a batch run without savepoints: the transaction is rolled
     /// back and the batch runs again, each request in its own savepoint.
     private struct NeedsSavepoints: Error {}
 
+    /// What the writer has done since it started, for tests and benchmarks.
+    package struct Statistics: Sendable, Equatable {
+        package var batches = 0
+        package var largestBatch = 0
+        /// Batches run again with a savepoint per request after a two-step request's write
+        /// (or a statement of its decision) was refused.
+        package var savepointReruns = 0
+    }
+
     private struct State: ~Copyable {
         var requests: [Request] = []
+        var statistics = Statistics()
         /// Lanes waiting for requests.
         var waiting: [CheckedContinuation<Void, Never>] = []
         var stopped = false
@@ -110,6 +127,11 @@ package final class PostgresWriter: Sendable {
         }
     }
 
+    package var statistics: Statistics { state.withLock { $0.statistics } }
+
+    /// Requests waiting for a lane.
+    package var queued: Int { state.withLock { $0.requests.count } }
+
     package func stop() {
         let waiting = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             state.stopped = true
@@ -126,6 +148,8 @@ package final class PostgresWriter: Sendable {
                 if count == 0 { return ([], state.stopped) }
                 let batch = Array(state.requests.prefix(count))
                 state.requests.removeFirst(count)
+                state.statistics.batches += 1
+                state.statistics.largestBatch = max(state.statistics.largestBatch, count)
                 return (batch, false)
             }
             if !taken.batch.isEmpty { return taken.batch }
@@ -156,6 +180,7 @@ package final class PostgresWriter: Sendable {
             } catch is NeedsSavepoints {
                 savepoints = true
                 attempt -= 1
+                state.withLock { $0.statistics.savepointReruns += 1 }
             } catch where PostgresState.isRetryable(error) && attempt < attempts {
                 // Another node's transaction won: back off a little, by a random amount so the
                 // two do not meet again in step, and run the whole batch again.
@@ -176,6 +201,13 @@ package final class PostgresWriter: Sendable {
         func run(_ sql: String) async throws {
             _ = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger).collect()
         }
+        // PostgreSQL answers COMMIT of a transaction a refused statement aborted with ROLLBACK,
+        // not an error: a batch is acknowledged only on a COMMIT that committed.
+        func commit() async throws {
+            let result: EventLoopFuture<PostgresQueryResult> = connection.query(PostgresQuery(unsafeSQL: "COMMIT"), logger: logger)
+            let tag = try await result.get().metadata.command
+            guard tag == "COMMIT" else { throw TransactionRolledBack(tag: tag) }
+        }
         try await run("BEGIN ISOLATION LEVEL READ COMMITTED")
         // A batch of one needs no savepoint: its failure is the transaction's.
         if batch.count == 1 {
@@ -190,7 +222,7 @@ package final class PostgresWriter: Sendable {
                 throw error
             }
             do {
-                try await run("COMMIT")
+                try await commit()
             } catch {
                 _ = try? await run("ROLLBACK")
                 throw error
@@ -235,7 +267,7 @@ package final class PostgresWriter: Sendable {
                     outcomes.append(.failure(error))
                 }
             }
-            try await run("COMMIT")
+            try await commit()
             return outcomes
         } catch {
             _ = try? await run("ROLLBACK")

@@ -59,12 +59,19 @@ enum GenerationMethods {
                 method: MethodName.providersList, role: .client,
                 parameters: [
                     ParameterDescriptor(
-                        "all_nodes", .bool, "also every node's providers as it last published them (an addition to version 1)")
+                        "all_nodes", .bool,
+                        "admin: also every node's providers as it last published them (an addition to version 1)")
                 ],
                 summary: "Providers with breaker state, failures, last error, p50 latency and success rate."),
-            .async { _, p, _ in
+            .async { context, p, _ in
                 var list = await registry.list()
-                if p.bool("all_nodes") == true { list.nodes = try await engine.fleetProviders(current: list) }
+                if p.bool("all_nodes") == true {
+                    // Node ids name hosts and directories: the fleet's view is for operators.
+                    guard context.role >= .admin else {
+                        throw WireError.permissionDenied(method: MethodName.providersList + " {all_nodes}", requiredRole: .admin)
+                    }
+                    list.nodes = try await engine.fleetProviders(current: list)
+                }
                 return list
             })
         table.register(
