@@ -285,7 +285,7 @@ package struct PostgresLedger: LedgerRepository {
         // update) in one round trip.
         var status: String?
         var balances = BalanceRows()
-        try await connection.preparedStatement {
+        try await connection.preparedStatement(logger: logger) {
             for try await (userStatus, bucket, balance, expiresAt) in try await connection.execute(
                 LedgerStatements.LockUser(user: user), logger: logger)
             {
@@ -311,7 +311,7 @@ package struct PostgresLedger: LedgerRepository {
     static func applyHold(_ connection: PostgresConnection, _ plan: HoldPlan, logger: Logger) async throws -> CreditHold {
         let hold = plan.hold
         let taken = { (bucket: CreditBucket) in hold.allocations[bucket.rawValue] ?? 0 }
-        _ = try await connection.preparedStatement {
+        _ = try await connection.preparedStatement(logger: logger) {
             try await connection.execute(
                 LedgerStatements.InsertHold(
                     id: hold.id, user: hold.user, amount: hold.amount, reference: hold.reference, fromMonthly: taken(.monthly),
@@ -341,7 +341,7 @@ package struct PostgresLedger: LedgerRepository {
         _ connection: PostgresConnection, hold id: String, settleFor charged: Int?, release: Bool, now: Date, logger: Logger
     ) async throws -> FinishDecision {
         var loaded: CreditHold?
-        try await connection.preparedStatement {
+        try await connection.preparedStatement(logger: logger) {
             for try await (user, amount, previouslyCharged, reference, status, monthly, free, topup, createdAt)
                 in try await connection.execute(LedgerStatements.LockHold(hold: id), logger: logger)
             {
@@ -367,7 +367,7 @@ package struct PostgresLedger: LedgerRepository {
         let moves = Moves(
             plan.entries,
             net: plan.net.sorted { $0.key.rawValue < $1.key.rawValue }.filter { $0.value != 0 }.map { ($0.key, $0.value) })
-        _ = try await connection.preparedStatement {
+        _ = try await connection.preparedStatement(logger: logger) {
             try await connection.execute(
                 LedgerStatements.FinishHold(
                     user: hold.user, stamp: stamp, status: plan.status.rawValue, charged: plan.charged, hold: hold.id, moves: moves),

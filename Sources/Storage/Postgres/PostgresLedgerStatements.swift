@@ -1,3 +1,4 @@
+import Logging
 import PostgresNIO
 
 /// The four statements of every hold and finish, prepared once per connection: the server
@@ -9,10 +10,10 @@ import PostgresNIO
 /// later use with it. So these run only where the transaction is sound (no request of the
 /// PostgreSQL backend runs a statement after one the server refused: each catch rethrows, and
 /// the writer rolls back to the request's savepoint, or the whole batch, before the next
-/// request), and `preparedStatement` closes the connection after any failure that may have
-/// come from the preparation itself (a lock or statement timeout, a cancel, a deadlock), so
-/// the pool replaces it. Named statements need a session: behind PgBouncer in transaction
-/// mode, set its `max_prepared_statements`.
+/// request). vectortd sets no statement or lock timeout, so a preparation in a sound
+/// transaction fails only when an operator cancels the backend at that moment or DDL on the
+/// ledger's tables runs beside a live fleet; `preparedStatement` then logs it. Named statements
+/// need a session: behind PgBouncer in transaction mode, set its `max_prepared_statements`.
 enum LedgerStatements {
     /// A hold's deciding read: the user's status (share-locked: a disable waits) and balance
     /// rows (locked for update), in one round trip.
@@ -160,15 +161,21 @@ enum LedgerStatements {
 }
 
 extension PostgresConnection {
-    /// Runs `body`, which uses a prepared statement. A server error that a preparation can
-    /// meet closes the connection (the pool opens a new one); an error in the data (class 22)
-    /// or a constraint (class 23) is the statement's run, not its preparation.
-    func preparedStatement<T>(_ body: () async throws -> T) async throws -> T {
+    /// Runs `body`, which uses a prepared statement, and says so in the log when it failed in
+    /// a way a preparation can (not the data, class 22; a constraint, 23; a serialization
+    /// failure or deadlock, 40): postgres-nio would answer every later use of the statement on
+    /// this connection with the same error. (Closing the connection from inside the pool's
+    /// lease hung the pool; the connection is recycled when it idles or breaks.)
+    func preparedStatement<T>(logger: Logger, _ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
         } catch let error as PSQLError {
             let state = error.serverInfo?[.sqlState] ?? ""
-            if !state.hasPrefix("22") && !state.hasPrefix("23") { try? await close() }
+            if !state.hasPrefix("22") && !state.hasPrefix("23") && !state.hasPrefix("40") {
+                logger.error(
+                    "a prepared ledger statement failed; if ledger writes keep failing with this error, restart vectortd",
+                    metadata: ["sqlstate": "\(state)", "error": "\(error.serverInfo?[.message] ?? "\(error)")"])
+            }
             throw error
         }
     }
