@@ -236,9 +236,11 @@ func withEngine<T>(
     case .postgresql:
         let url = try await EngineDatabases.shared.fresh()
         sqlite = nil
+        // Every test of the process may run at once on the one server: a small pool each keeps
+        // them under its max_connections (a refused connection backs the pool off for long).
         storage = try await PostgresStorage.open(
             PostgresLocation(url: url), password: nil, node: PostgresNode(id: "engine-tests"), maxBatch: maxBatch,
-            logger: logger)
+            maxConnections: 6, logger: logger)
     }
     let running = Task { await storage.run() }
     // 2027-01-15T08:00:00Z, inside the range a ZIP (DOS) timestamp can hold.

@@ -55,7 +55,7 @@ package struct PostgresLocation: Sendable, Equatable {
     }
 
     /// The client configuration; TLS is not used (loopback and socket deployments).
-    package func configuration(password: String?) -> PostgresClient.Configuration {
+    package func configuration(password: String?, maxConnections: Int = 16) -> PostgresClient.Configuration {
         var configuration =
             if let socketDirectory {
                 PostgresClient.Configuration(
@@ -66,7 +66,7 @@ package struct PostgresLocation: Sendable, Equatable {
                     host: host ?? "localhost", port: port, username: user, password: password, database: database,
                     tls: .disable)
             }
-        configuration.options.maximumConnections = 16
+        configuration.options.maximumConnections = maxConnections
         return configuration
     }
 }
@@ -86,9 +86,13 @@ package final class PostgresDatabase: Sendable {
 
     /// Connects and brings the schema up to date. Several nodes may start at once: migrations
     /// run under an advisory lock, each in its own transaction, once.
-    package static func open(_ location: PostgresLocation, password: String?, logger: Logger) async throws -> PostgresDatabase {
+    /// At most `maxConnections` connections are open at once (the writer's lanes among them).
+    package static func open(
+        _ location: PostgresLocation, password: String?, maxConnections: Int = 16, logger: Logger
+    ) async throws -> PostgresDatabase {
         let database = PostgresDatabase(
-            client: PostgresClient(configuration: location.configuration(password: password), backgroundLogger: logger),
+            client: PostgresClient(
+                configuration: location.configuration(password: password, maxConnections: maxConnections), backgroundLogger: logger),
             logger: logger)
         do {
             try await PostgresMigrations.migrate(database)

@@ -23,9 +23,9 @@ package struct PostgresStorage: StorageBackend {
     /// leased to this node for `leaseDuration` after each poll.
     package static func open(
         _ location: PostgresLocation, password: String?, node: PostgresNode, maxBatch: Int = 256,
-        leaseDuration: Duration = .seconds(120), logger: Logger
+        leaseDuration: Duration = .seconds(120), maxConnections: Int = 16, logger: Logger
     ) async throws -> PostgresStorage {
-        let database = try await PostgresDatabase.open(location, password: password, logger: logger)
+        let database = try await PostgresDatabase.open(location, password: password, maxConnections: maxConnections, logger: logger)
         do {
             try await node.register(database, now: Date())
         } catch {
