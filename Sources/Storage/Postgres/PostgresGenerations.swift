@@ -199,10 +199,7 @@ package struct PostgresGenerations: GenerationRepository {
             let loaded = try await PostgresProjects.load(connection, project, owner: owner, logger: logger)
             if version == nil && loaded.currentVersion == nil { return nil }
             let id = try await PostgresVersions.resolve(connection, project: project, owner: owner, version: version, logger: logger)
-            let files = try await PostgresVersions.files(
-                connection,
-                "SELECT f.path, b.data FROM version_files f JOIN blobs b ON b.hash = f.hash WHERE f.version_id = \(id) ORDER BY f.path COLLATE \"C\"",
-                logger: logger)
+            let files = try await PostgresVersions.files(connection, PostgresVersions.versionFilesQuery(id), logger: logger)
             let build = try await PostgresVersions.loadBuild(connection, project: project, version: id, logger: logger)
             // The ancestry, nearest first: each version's prompt (a restore has none) and base.
             var history: [String] = []

@@ -93,7 +93,7 @@ package struct PostgresVersions: VersionRepository {
                 if let path {
                     "SELECT f.path, b.data FROM version_files f JOIN blobs b ON b.hash = f.hash WHERE f.version_id = \(id) AND f.path = \(path)"
                 } else {
-                    "SELECT f.path, b.data FROM version_files f JOIN blobs b ON b.hash = f.hash WHERE f.version_id = \(id) ORDER BY f.path COLLATE \"C\""
+                    Self.versionFilesQuery(id)
                 }
             let files = try await Self.files(connection, query, logger: logger)
             if let path, files.isEmpty { throw EngineError.notFound("file", path) }
@@ -307,6 +307,11 @@ package struct PostgresVersions: VersionRepository {
             }
         }
         return changes
+    }
+
+    /// Every file of a version, in byte order of their paths.
+    static func versionFilesQuery(_ version: String) -> PostgresQuery {
+        "SELECT f.path, b.data FROM version_files f JOIN blobs b ON b.hash = f.hash WHERE f.version_id = \(version) ORDER BY f.path COLLATE \"C\""
     }
 
     /// Files from rows of (path, bytes).
